@@ -1,0 +1,64 @@
+"""The running application: settings, the opened store, the clock, and lazily built parts.
+
+Built once by the CLI (or a test) and handed to the pipeline, the scheduler and the web side,
+so no module reads global settings or the clock itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from feedpipe.config import Settings
+from feedpipe.store import Store
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class App:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = system_clock,
+                 store: Store | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._store = store
+
+    @property
+    def now(self) -> datetime:
+        """The current time from the injected clock (tz-aware)."""
+        return self.clock()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings.store_url, now=self.clock())
+        return self._store
+
+    @cached_property
+    def tagger(self) -> Any:
+        from feedpipe.tagging import Tagger
+
+        return Tagger.load(self.settings.tagging_dir)
+
+    @cached_property
+    def fetcher(self) -> Any:
+        from feedpipe.fetch import Fetcher
+
+        f = self.settings.fetch
+        return Fetcher(
+            user_agent=f.user_agent, connect_timeout=f.connect_timeout, read_timeout=f.read_timeout,
+            deadline=f.deadline, max_bytes=f.max_bytes, max_redirects=f.max_redirects,
+        )
+
+    def transport(self) -> Any:
+        """A fresh mail transport (SMTP or outbox) from the [mail] settings."""
+        from feedpipe.mailer import make_transport
+
+        return make_transport(self.settings.mail)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()

@@ -1,0 +1,173 @@
+"""The command line. Builds the real dependencies (settings, store, clock) and turns errors into
+one line plus a hint and a documented exit code:
+
+  0 success · 1 unexpected error (a bug: run with --verbose and report it) · 2 configuration or
+  usage error · 3 some sources failed (the others were ingested) · 4 operational error (store,
+  network or mail server unavailable)
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from feedpipe import __version__
+from feedpipe.errors import ConfigError, FeedpipeError
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SOURCES_FAILED, EXIT_OPERATIONAL = 0, 1, 2, 3, 4
+
+log = logging.getLogger("feedpipe")
+
+
+class Context:
+    """What every command receives as `ctx.obj`: the App is built on first use, so `--help` and
+    commands that need no store never open one."""
+
+    def __init__(self, config: str | None, store: str | None, quiet: bool) -> None:
+        self.config_arg = config
+        self.store_arg = store
+        self.quiet = quiet
+        self._app = None
+
+    @property
+    def app(self):
+        if self._app is None:
+            from feedpipe.app import App
+            from feedpipe.config import find_config, load_settings
+
+            cwd = Path.cwd()
+            settings = load_settings(find_config(self.config_arg, cwd), cwd=cwd, store_override=self.store_arg)
+            self._app = App(settings)
+        return self._app
+
+    # The attributes the command modules use.
+    @property
+    def settings(self):
+        return self.app.settings
+
+    @property
+    def store(self):
+        return self.app.store
+
+    @property
+    def now(self):
+        return self.app.now
+
+    def transport(self):
+        return self.app.transport()
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+def _setup_logging(verbose: int, quiet: bool, log_format: str) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    logging.getLogger("feedpipe").setLevel(level)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+               "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config", envvar="FEEDPIPE_CONFIG", type=click.Path(dir_okay=False),
+              help="Config file (default: ./config/feedpipe.toml, else built-in defaults). Env: FEEDPIPE_CONFIG.")
+@click.option("--store", "store", envvar="FEEDPIPE_STORE", metavar="URL",
+              help="Database URL, overriding the config (sqlite:///path.db or postgresql://...). Env: FEEDPIPE_STORE.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv includes libraries).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bar or summary.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per log line, for services.")
+@click.version_option(__version__, prog_name="feedpipe")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, store: str | None, verbose: int, quiet: bool,
+         log_format: str) -> None:
+    """feedpipe: ingest news from feeds, pages and files, tag it by country and topic, and publish
+    RSS/Atom/JSON feeds and a weekly digest email.
+
+    Exit codes: 0 ok, 1 unexpected error, 2 configuration or usage error, 3 some sources failed,
+    4 operational error (store, network or mail server unavailable).
+    """
+    _setup_logging(verbose, quiet, log_format)
+    ctx.obj = Context(config, store, quiet)
+    ctx.call_on_close(ctx.obj.close)
+
+
+# Command modules register themselves here; each exports click commands by these names.
+_COMMANDS = {
+    "feedpipe.cli.core": ("run", "ingest", "sources", "articles", "retag", "check_config"),
+    "feedpipe.cli.tag": ("tag",),
+    "feedpipe.cli.feeds": ("feeds",),
+    "feedpipe.cli.digest": ("digest", "subscribers"),
+    "feedpipe.cli.serve": ("serve", "web", "schedule"),
+}
+for _module, _names in _COMMANDS.items():
+    try:
+        _mod = importlib.import_module(_module)
+    except ModuleNotFoundError as _exc:  # TEMPORARY while parts land
+        if _exc.name != _module:
+            raise
+        continue
+    for _name in _names:
+        if hasattr(_mod, _name):
+            main.add_command(getattr(_mod, _name))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (used by `main()` and by tests)."""
+    try:
+        rv = main.main(args=argv, prog_name="feedpipe", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_UNEXPECTED
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_CONFIG
+    except ConfigError as exc:
+        click.echo("error: invalid configuration:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return EXIT_CONFIG
+    except FeedpipeError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return EXIT_OPERATIONAL if exc.exit_code == 1 else exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, and the traceback with --verbose
+        log.debug("unexpected error", exc_info=True)
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: this is a bug in feedpipe; rerun with --verbose and report the traceback", err=True)
+        return EXIT_UNEXPECTED
+    return rv if isinstance(rv, int) else EXIT_OK
+
+
+def cli_entry() -> None:
+    sys.exit(run())
+

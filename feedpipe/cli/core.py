@@ -1,0 +1,213 @@
+"""The spine's commands: run, ingest, sources, articles, retag, check-config."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from feedpipe import pipeline
+from feedpipe.cli import EXIT_OK, EXIT_SOURCES_FAILED
+
+STATUS_STYLE = {"ok": "green", "not-modified": "cyan", "error": "red", "waiting": "yellow", "not-due": "dim"}
+
+
+@contextlib.contextmanager
+def progress_bar(quiet: bool, label: str) -> Iterator[pipeline.Progress | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise (cron, pipes, tests)."""
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[current]}"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(label, total=None, current="")
+
+        def update(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, current=name[:40])
+
+        yield update
+
+
+def print_ingest_summary(report: pipeline.IngestReport, *, quiet: bool) -> None:
+    if quiet:
+        return
+    table = Table(title="ingest summary", title_justify="left")
+    for col in ("source", "status", "new", "updated", "unchanged", "failed", "reason"):
+        table.add_column(col, justify="right" if col in ("new", "updated", "unchanged", "failed") else "left")
+    for r in report.results:
+        style = STATUS_STYLE.get(r.status, "")
+        table.add_row(r.name, f"[{style}]{r.status}[/]" if style else r.status, str(r.new), str(r.updated),
+                      str(r.unchanged), str(r.failed), r.error or "")
+    table.add_row("[b]total[/]", "", str(report.total("new")), str(report.total("updated")),
+                  str(report.total("unchanged")), str(report.total("failed")), "")
+    Console(width=max(Console().width, 120) if not sys.stdout.isatty() else None).print(table)
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Fetch every source now, ignoring per-source intervals and Retry-After.")
+@click.pass_obj
+def run(obj, force: bool) -> int:
+    """One full cycle, for cron: ingest every source, tag, rebuild the feeds that changed, and
+    build and send the digest when an edition is due and not yet sent.
+
+    Safe to call every few minutes: the send ledger decides what is sent, so an edition is never
+    sent twice. Exit code 3 when some sources failed (the others were processed)."""
+    app = obj.app
+    with progress_bar(obj.quiet, "ingest") as progress:
+        report = pipeline.run_cycle(app, now=app.now, force=force, progress=progress)
+    print_ingest_summary(report.ingest, quiet=obj.quiet)
+    if not obj.quiet:
+        for line in report.lines():
+            click.echo(line)
+    return EXIT_SOURCES_FAILED if report.ingest.failed_sources else EXIT_OK
+
+
+@click.command()
+@click.argument("locations", nargs=-1, metavar="[PATH|URL]...")
+@click.option("--force", is_flag=True, help="Ignore per-source intervals and Retry-After.")
+@click.pass_obj
+def ingest(obj, locations: tuple[str, ...], force: bool) -> int:
+    """Ingest every configured source, or only the given files, folders and URLs (no config entry
+    needed: a URL is read as a feed, a page when it is not one; files by their format)."""
+    app = obj.app
+    sources = pipeline.adhoc_sources(locations) if locations else None
+    with progress_bar(obj.quiet, "ingest") as progress:
+        report = pipeline.ingest(app, now=app.now, sources=sources, force=force or bool(locations),
+                                 progress=progress)
+    print_ingest_summary(report, quiet=obj.quiet)
+    return EXIT_SOURCES_FAILED if report.failed_sources else EXIT_OK
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of a table.")
+@click.pass_obj
+def sources(obj, as_json: bool) -> None:
+    """Each configured source with its last fetch time, status, error and article counts."""
+    app = obj.app
+    states = {s.name: s for s in app.store.source_states()}
+    names = [s.name for s in app.settings.sources] + sorted(set(states) - {s.name for s in app.settings.sources})
+    if as_json:
+        for name in names:
+            st = states.get(name)
+            click.echo(json.dumps({
+                "name": name, "status": st.status if st else "never-fetched",
+                "last_fetch": st.last_fetch_at.isoformat() if st and st.last_fetch_at else None,
+                "error": st.error if st else None, "articles": st.total_articles if st else 0,
+                "last_new": st.last_new if st else 0, "last_updated": st.last_updated if st else 0,
+                "last_failed": st.last_failed if st else 0,
+            }))
+        return
+    table = Table(title="sources", title_justify="left")
+    for col in ("name", "kind", "last fetch (UTC)", "status", "articles", "new", "failed", "error"):
+        table.add_column(col)
+    configured = {s.name: s for s in app.settings.sources}
+    for name in names:
+        st = states.get(name)
+        kind = configured[name].kind if name in configured else (st.kind if st else "")
+        status = st.status if st else "never fetched"
+        style = STATUS_STYLE.get(status, "")
+        table.add_row(
+            name, kind, f"{st.last_fetch_at:%Y-%m-%d %H:%M}" if st and st.last_fetch_at else "-",
+            f"[{style}]{status}[/]" if style else status, str(st.total_articles if st else 0),
+            str(st.last_new if st else 0), str(st.last_failed if st else 0), (st.error or "") if st else "",
+        )
+    Console().print(table)
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def article_json(a) -> dict:
+    return {
+        "id": a.id, "url": a.url, "title": a.title, "text": a.text, "summary": a.summary,
+        "published": a.published_at.isoformat() if a.published_at else None,
+        "updated": a.updated_at.isoformat() if a.updated_at else None,
+        "source": a.source, "section": a.section, "authors": list(a.authors), "image": a.image,
+        "countries": [{"code": c.code, "name": c.name, "role": c.role, "score": c.score} for c in a.countries],
+        "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in a.topics],
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: id, url, title, text, published, countries, topics, section, ...")
+@click.option("--since", help="Published on or after (YYYY-MM-DD or ISO time, UTC unless given).")
+@click.option("--until", help="Published before (YYYY-MM-DD or ISO time).")
+@click.option("--source", help="Only this source (its name).")
+@click.option("--country", help="Only articles tagged with this ISO code (e.g. UA).")
+@click.option("--focus", is_flag=True, help="With --country: only where it is a focus country.")
+@click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions) or label slug (politics).")
+@click.option("--section", help="news, feature, analysis, opinion, ...")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.pass_obj
+def articles(obj, as_json, since, until, source, country, focus, topic, section, limit) -> None:
+    """Stored articles, newest first, filterable by date, source, country, topic and section."""
+    app = obj.app
+    if topic and ":" not in topic:
+        topic = _topic_code(app.store, topic)
+    rows = app.store.articles(since=_date(since), until=_date(until), source=source, country=country,
+                              country_role="focus" if focus else None, topic=topic, section=section,
+                              limit=limit)
+    if as_json:
+        for a in rows:
+            click.echo(json.dumps(article_json(a), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} articles", title_justify="left")
+    for col in ("published", "section", "countries", "topics", "title"):
+        table.add_column(col)
+    for a in rows:
+        countries = " ".join(c.code if c.role == "focus" else c.code.lower() for c in a.countries)
+        table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
+                      countries, ", ".join(t.label for t in a.topics[:3]), a.title)
+    Console().print(table)
+
+
+def _topic_code(store, slug: str) -> str:
+    """Resolve a label slug such as 'politics' to the code stored with that label."""
+    from feedpipe.tagging.topics import slugify
+
+    for a in store.articles(topic=None, limit=2000):
+        for t in a.topics:
+            if slugify(t.label) == slug.lower() or t.code.split(":", 1)[-1] == slug:
+                return t.code
+    return slug
+
+
+@click.command()
+@click.pass_obj
+def retag(obj) -> None:
+    """Recompute country, topic and section tags of every stored article (after the gazetteer,
+    taxonomy or subtopics changed); feeds of changed articles are rebuilt on the next run."""
+    app = obj.app
+    with progress_bar(obj.quiet, "retag") as progress:
+        seen, changed = pipeline.retag(app, now=app.now, progress=progress)
+    if not obj.quiet:
+        click.echo(f"retagged {seen} articles; tags changed on {changed}")
+
+
+@click.command("check-config")
+@click.pass_obj
+def check_config(obj) -> None:
+    """Validate the configuration and list the sources; exit code 2 with every problem if invalid."""
+    s = obj.app.settings
+    click.echo(f"config: {s.path or 'built-in defaults'}")
+    click.echo(f"store:  {s.store_url}")
+    click.echo(f"public: {s.public_dir}")
+    for src in s.sources:
+        click.echo(f"source: {src.name} ({src.kind}) {src.location}")
+    click.echo("configuration is valid")

@@ -1,0 +1,132 @@
+"""One place that turns extracted fields into an `Article` with id, canonical URL and content hash."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
+
+from feedparser.datetimes import _parse_date as _feedparser_date
+
+from ..model import Article
+from .clean import one_line, strip_xml_illegal
+from .urls import article_id, canonical_url, content_hash
+
+
+def to_utc(dt: datetime | None) -> datetime | None:
+    """Timezone-aware UTC; a naive datetime is taken to be UTC already."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def from_struct(t: time.struct_time | None) -> datetime | None:
+    """feedparser's *_parsed values are struct_time in UTC."""
+    if not t:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(t), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_date(value: object) -> datetime | None:
+    """Parse ISO 8601 / RFC 3339, RFC 822 and the many formats feedparser knows; None when unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return to_utc(value)
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, ValueError, OSError):
+            return None
+    s = str(value).strip()
+    try:
+        return to_utc(datetime.fromisoformat(s))
+    except ValueError:
+        pass
+    try:
+        return to_utc(parsedate_to_datetime(s))
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return from_struct(_feedparser_date(s))
+    except Exception:  # feedparser's date handlers raise assorted errors on junk
+        return None
+
+
+def absolute(url: str | None, base: str | None) -> str:
+    """`url` resolved against `base`; junk becomes ''."""
+    url = one_line(url)
+    if not url:
+        return ""
+    if base:
+        try:
+            return urljoin(base, url)
+        except ValueError:
+            return ""
+    return url
+
+
+def _clean_tuple(values: Iterable[str | None]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        v = one_line(v)
+        if v and v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def make_article(
+    *,
+    source: str,
+    url: str,
+    title: str,
+    guid: str | None = None,
+    summary: str = "",
+    content_html: str = "",
+    text: str = "",
+    published_at: datetime | None = None,
+    updated_at: datetime | None = None,
+    authors: Iterable[str | None] = (),
+    image: str | None = None,
+    image_alt: str | None = None,
+    categories: Iterable[str | None] = (),
+    language: str | None = None,
+    section: str | None = None,
+    extra: dict | None = None,
+) -> Article:
+    """Build an Article; id from the canonical URL, else from source + guid, else source + title."""
+    title = one_line(title)
+    guid = one_line(guid) or None
+    canon = canonical_url(url) if url else ""
+    if canon:
+        aid = article_id(canonical_url=canon)
+    else:
+        aid = article_id(source=source, guid=guid or f"title:{title}")
+    text = strip_xml_illegal(text).strip()
+    return Article(
+        id=aid,
+        url=url,
+        canonical_url=canon,
+        title=title,
+        source=source,
+        guid=guid,
+        summary=strip_xml_illegal(summary).strip(),
+        content_html=content_html,
+        text=text,
+        published_at=to_utc(published_at),
+        updated_at=to_utc(updated_at),
+        authors=_clean_tuple(authors),
+        image=one_line(image) or None,
+        image_alt=one_line(image_alt) or None,
+        categories=_clean_tuple(categories),
+        language=one_line(language) or None,
+        section=section,
+        content_hash=content_hash(title, text),
+        extra=dict(extra or {}),
+    )

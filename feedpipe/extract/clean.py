@@ -1,0 +1,352 @@
+"""HTML sanitising, text helpers and a site-agnostic boilerplate filter over paragraphs.
+
+Extractors (trafilatura included) keep newsletter boxes, donation appeals and "Read more"
+blocks; the filter here removes them by what they say, not by which site they come from.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import re
+from collections.abc import Sequence
+from urllib.parse import urljoin
+
+import lxml.html
+import nh3
+
+log = logging.getLogger(__name__)
+
+ALLOWED_TAGS = frozenset(
+    ["a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dfn", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul"]
+)
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "hreflang"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "abbr": {"title"},
+    "time": {"datetime"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+}
+_URL_ATTRS = frozenset({"href", "src", "cite"})
+
+# XML 1.0 forbids C0 controls except tab/newline/CR, lone surrogates and U+FFFE/U+FFFF.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_LINEBREAKS = re.compile(r"[\s\u2028\u2029\x85]+")
+_SPACES = re.compile(r"[ \t\f\v\xa0\u2000-\u200b\u202f\u205f\u3000]+")
+_BLOCK_END = re.compile(
+    r"(?i)(<br\s*/?>|</(?:p|div|h[1-6]|li|blockquote|tr|pre|figure|figcaption|ul|ol|table|section|article|dd|dt)\s*>"
+    r"|<hr\s*/?>)"
+)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def strip_xml_illegal(s: str) -> str:
+    """Remove characters that no XML document may contain (control chars, lone surrogates, U+FFFE/F)."""
+    return _XML_ILLEGAL.sub("", s) if s else ""
+
+
+def one_line(s: str | None) -> str:
+    """A single clean line (titles, header values): no line breaks, no illegal chars, spaces collapsed."""
+    if not s:
+        return ""
+    return _LINEBREAKS.sub(" ", strip_xml_illegal(s)).strip()
+
+
+def normalize_paragraph(s: str) -> str:
+    """Collapse runs of spaces inside one paragraph and drop illegal characters."""
+    return _SPACES.sub(" ", strip_xml_illegal(s)).strip()
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Allowlist-sanitise article HTML with nh3; relative links become absolute, links get rel=noopener nofollow."""
+    if not html:
+        return ""
+
+    def absolutise(tag: str, attr: str, value: str) -> str | None:
+        if attr in _URL_ATTRS:
+            value = value.strip()
+            if base_url:
+                try:
+                    return urljoin(base_url, value)
+                except ValueError:
+                    return None
+        return value
+
+    return nh3.clean(
+        strip_xml_illegal(html),
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener nofollow",
+        attribute_filter=absolutise,
+        strip_comments=True,
+    ).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: one paragraph per block, separated by blank lines."""
+    if not html:
+        return ""
+    if "<" not in html and "&" not in html:
+        return _join_lines(html)
+    marked = _BLOCK_END.sub(lambda m: m.group(0) + "\n", html)
+    try:
+        root = lxml.html.fragment_fromstring(marked, create_parent="div")
+        for bad in root.xpath("//script|//style|//noscript"):
+            bad.drop_tree()
+        text = root.text_content()
+    except (ValueError, lxml.etree.ParserError):
+        text = html_lib.unescape(_TAG.sub(" ", marked))
+    return _join_lines(text)
+
+
+def _join_lines(text: str) -> str:
+    lines = (normalize_paragraph(line) for line in text.splitlines())
+    return "\n\n".join(line for line in lines if line)
+
+
+# --- boilerplate -------------------------------------------------------------------------------------
+
+_I = re.IGNORECASE
+# Headings that open a block of links to other stories (several languages).
+_LINKS_HEADING = re.compile(
+    r"^(?:read more|read next|read also|also read|see also|related(?: articles?| stories| content| coverage"
+    r"| news| links| topics| reading)?|more (?:from|on|about|stories|news)\b.{0,60}|more on this story"
+    r"|recommended(?: for you| stories| reading)?|most (?:read|popular|viewed|shared)|top stories|trending(?: now)?"
+    r"|you (?:may|might) (?:also )?(?:like|be interested in)|further reading|popular videos|latest (?:news|stories)"
+    r"|temas relacionados|noticias relacionadas|mir[aá] tambi[eé]n|lea tambi[eé]n|lee tambi[eé]n|ver tambi[eé]n"
+    r"|m[aá]s sobre\b.{0,60}|video recomendado|noticias para ti|te puede interesar|mehr zum thema"
+    r"|lesen sie auch|auch interessant|das k[oö]nnte sie (?:auch )?interessieren|weitere artikel|newsticker"
+    r"|[aà] lire aussi|lire aussi|sur le m[eê]me sujet|articles? (?:li[ée]s|similaires)"
+    r"|et vid[eé]os sur le sujet|leia tamb[eé]m|leggi anche|paid content|sponsored(?: content| stories)?"
+    r"|advertisement|anzeige|publicidad)\s*[:.…»>|-]*\s*$",
+    _I,
+)
+# A "Read more: <headline>" line.
+_READ_MORE_INLINE = re.compile(r"^(?:read more|read also|also read|see also|related|lesen sie auch|lea también|"
+                               r"mirá también|lire aussi)\s*[:»>|-]\s*\S", _I)
+_NEWSLETTER = re.compile(r"newsletter|\bbulletin\b|\bdaily briefing\b|\bour (?:daily|weekly) email", _I)
+_SIGNUP = re.compile(
+    r"\b(?:sign[- ]?up|subscribe|subscription|inbox|mailbox|e-?mail address|delivered|register|"
+    r"abonnieren|anmelden|suscr[ií]b|inscr[ií]ba|suscripci[oó]n)", _I
+)
+_SIGNUP_START = re.compile(r"^(?:sign up|subscribe|register|abonnieren sie|suscr[ií]bete|inscr[ií]bete)\b", _I)
+_PRIVACY = re.compile(
+    r"privacy (?:policy|notice|statement)|terms (?:of|and) (?:use|service|conditions)|cookie(?:s)? (?:policy|settings"
+    r"|&\s*tracking)|datenschutz|pol[ií]tica de privacidad|by (?:registering|signing up|subscribing|clicking)"
+    r"|tracking choices|notice to california residents|code of conduct and complaints", _I
+)
+_SUBSCRIBER = re.compile(
+    r"^subscribers? (?:agree|can|only|get)|already (?:a subscriber|have an account)|subscribe to (?:continue|read)"
+    r"|for subscribers only|haben sie schon ein benutzerkonto|w[aä]hlen sie ihren zugang|unlimitiertem zugang"
+    r"|und vorteile sichern|log ?in to (?:continue|read)|create (?:a free )?account", _I
+)
+_APPEAL_OPENER = re.compile(
+    r"^(?:a (?:message|note|letter) from\b.{0,80}|dear (?:readers?|friends?|subscribers?|listeners?)\b.{0,40}"
+    r"|(?:support|donate to|contribute to|help) (?:the |our |us\b).{0,60}|support (?:independent|quality) "
+    r"journalism.{0,40}|(?:make|give) a (?:contribution|donation).{0,30}|we need your (?:help|support).{0,40})$",
+    _I,
+)
+# Openers of a multi-paragraph letter to readers; the letter runs to its closer.
+_LETTER_OPENER = re.compile(
+    r"^(?:a (?:message|note|letter) from\b.{0,80}|dear (?:readers?|friends?|subscribers?|listeners?)\b.{0,40}"
+    r"|we need your (?:help|support).{0,40})$",
+    _I,
+)
+_APPEAL = re.compile(
+    r"(?:support|donate to|contribute to|fund|help) (?:us|our (?:work|journalism|reporting|newsroom|mission)"
+    r"|independent journalism|quality journalism)\b"
+    r"|\b(?:your|a|any) (?:support|donation|contribution|gift)s?\b[^.]{0,80}\b(?:makes?|help|keeps?|matters?|"
+    r"sustains?|funds?|enables?|allows?)\b"
+    r"|\b(?:please|can you|could you|will you|consider) (?:support|donat|contribut|chip in|becom)"
+    r"|\bby supporting\b|\b(?:funded|supported) by (?:our )?readers\b|\bmake a (?:contribution|donation)\b"
+    r"|\bsupport (?:us|\w+) (?:monthly|today|from just)\b|\bfrom just [$€£]\s?\d",
+    _I,
+)
+_APPEAL_CLOSER = re.compile(r"\b(?:thank you|remind me later|maybe later|continue)\b", _I)
+_WIDGET = re.compile(
+    r"^(?:once|one[- ]time|monthly|annual(?:ly)?|yearly|weekly|continue|pa[iy]ment methods|remind me later"
+    r"|not (?:ready|now)\b.{0,30}|maybe later|donate(?: now)?|support(?: us)?(?: now)?|subscribe(?: now)?"
+    r"|sign up(?: now)?|log ?in|register|share(?: this)?(?: article| story)?|e-?mail|print|comments?|permalink"
+    r"|permalien|verschickt|preview|close|menu|skip (?:to|advert).{0,30}|\d+ min(?:ute)?s? read"
+    r"|lesedauer:? .{0,20}|follow us(?: on)?.{0,30}|mail the editor|puede escribirnos.{0,80}"
+    r"|\d{1,2}:\d{2}\s?(?:am|pm)?|[$€£]\s?\d+(?:[.,]\d+)?)\s*[.!?:]*$",
+    _I,
+)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|all rights reserved|vervielf[aä]ltigung nur mit", _I)
+_CREDIT_WORD = re.compile(
+    r"^(?:photo(?:graph)?s?|image|picture|pic|illustration|credit|foto|bild|imagen|fotograf[ií]a|video)"
+    r"\s*(?:by\b|:|credit\b|/)", _I
+)
+_AGENCY = re.compile(
+    r"\b(?:getty(?: images)?|afp|reuters|ap photo|associated press|epa(?:-efe)?|efe|tass|ria novosti|sputnik"
+    r"|shutterstock|xinhua|anadolu|bloomberg|dpa|alamy|pool|imago|picture[- ]alliance|istock|ap)\b", _I
+)
+# A caption that ends in its credit: "... Bild: dpa", "... (Foto: Name/Pool via REUTERS)."
+_CAPTION_CREDIT = re.compile(
+    r"(?:\b(?:bild|foto|photo|photograph|image|imagen|credit|picture)s?\s*:\s*[^.:]{1,60}"
+    r"|\((?:foto|photo|photograph|image|imagen|credit|bild|reuters|afp|ap|efe|epa|getty images)\b[:/ ][^()]{1,80}\))"
+    r"\s*\.?$",
+    _I,
+)
+_STANDARDS = re.compile(r"^(?:our|editorial) standards\b|\btrust principles\.?$", _I)
+_SLASH_CREDIT = re.compile(r"^[^/.!?]{2,60}\s?/\s?[^/.!?]{2,40}$")
+_SENTENCE_END = re.compile(r"[.!?…\"”»]\s*$")
+
+
+def is_banner(line: str) -> bool:
+    """A short call to action shown above a title ("Support The Moscow Times!", "Subscribe now")."""
+    s = line.strip()
+    if not s or len(s) > 80 or len(s.split()) > 10:
+        return False
+    return bool(
+        re.search(r"\b(?:support|donate|subscribe|sign up|newsletter|advertisement|skip to|menu|log ?in|"
+                  r"register|breaking)\b", s, _I)
+    )
+
+
+def is_photo_credit(line: str) -> bool:
+    """A short credit line under a picture ("Russian Defense Ministry/TASS", "Photo: AFP")."""
+    s = line.strip()
+    if not s or len(s) > 120 or len(s.split()) > 14:
+        return False
+    if _CREDIT_WORD.search(s):
+        return True
+    if s.endswith("."):
+        return False
+    if _SLASH_CREDIT.match(s) and "http" not in s and " and/or " not in s:
+        return True
+    # "Name (Agency)" / "Name via Getty Images" / "REUTERS/Name"
+    return bool(_AGENCY.search(s) and re.search(r"[/(]|\bvia\b|\|", s) and len(s.split()) <= 10)
+
+
+def is_heading_like(line: str) -> bool:
+    """A short line without sentence punctuation that starts with a capital: a subheading in plain text."""
+    s = line.strip()
+    return (
+        0 < len(s) <= 90
+        and len(s.split()) <= 12
+        and not _SENTENCE_END.search(s)
+        and not s.endswith((",", ";", ":"))
+        and s[0].isupper()
+    )
+
+
+def _appeal_line(p: str) -> bool:
+    return len(p) <= 900 and bool(_APPEAL.search(p))
+
+
+def boilerplate_reason(p: str) -> str | None:
+    """Why a single paragraph is boilerplate on its own (or None when it may be body text)."""
+    s = p.strip()
+    if not s:
+        return "empty"
+    n = len(s)
+    if n <= 120 and _LINKS_HEADING.match(s):
+        return "links-heading"
+    if n <= 250 and _READ_MORE_INLINE.match(s):
+        return "read-more"
+    if n <= 80 and _WIDGET.match(s):
+        return "widget"
+    if n <= 600 and _NEWSLETTER.search(s) and _SIGNUP.search(s):
+        return "newsletter"
+    if n <= 120 and _SIGNUP_START.match(s):
+        return "sign-up"
+    if n <= 300 and _SUBSCRIBER.search(s):
+        return "subscriber"
+    if n <= 300 and _PRIVACY.search(s):
+        return "privacy"
+    if n <= 200 and _COPYRIGHT.search(s):
+        return "copyright"
+    if n <= 140 and _APPEAL_OPENER.match(s):
+        return "appeal"
+    if _appeal_line(s):
+        return "appeal"
+    if is_photo_credit(s):
+        return "photo-credit"
+    if n <= 250 and _CAPTION_CREDIT.search(s):
+        return "caption"
+    if n <= 150 and _STANDARDS.search(s):
+        return "standards"
+    if n <= 200 and s.count(" | ") >= 2 and not _SENTENCE_END.search(s):
+        return "breadcrumb"
+    return None
+
+
+def boilerplate_flags(paragraphs: Sequence[str], *, link_only: Sequence[bool] | None = None) -> list[str | None]:
+    """Reason per paragraph (None = keep), with context: an appeal opener takes its letter with it,
+    and a "Read more"/"Related" heading takes the short link lines after it.
+
+    `link_only[i]` (from HTML) marks a paragraph whose text is all link text.
+    """
+    n = len(paragraphs)
+    flags: list[str | None] = [boilerplate_reason(p) for p in paragraphs]
+    i = 0
+    while i < n:
+        reason = flags[i]
+        if reason == "appeal" and _LETTER_OPENER.match(paragraphs[i].strip()):
+            end = _appeal_end(paragraphs, i)
+            for j in range(i + 1, end + 1):
+                flags[j] = flags[j] or "appeal"
+            i = end + 1
+            continue
+        if reason == "links-heading":
+            j = i + 1
+            while j < n and _looks_like_link_line(paragraphs[j], link_only[j] if link_only else False):
+                flags[j] = flags[j] or "related-link"
+                j += 1
+            i = j
+            continue
+        i += 1
+    return flags
+
+
+def _appeal_end(paragraphs: Sequence[str], start: int, window: int = 12) -> int:
+    """Index of the last paragraph of an appeal that opens at `start`.
+
+    The letter runs to its closer ("Thank you", "Remind me later", payment widgets); without a
+    closer in reach only the paragraphs that plead on their own are part of it.
+    """
+    last = start
+    closer = None
+    for j in range(start + 1, min(len(paragraphs), start + 1 + window)):
+        p = paragraphs[j].strip()
+        if _APPEAL_CLOSER.search(p) and (_appeal_line(p) or _WIDGET.match(p) or len(p) <= 60):
+            closer = j
+        elif closer is not None and not (_WIDGET.match(p) or len(p) <= 40):
+            break
+    if closer is not None:
+        last = closer
+        while last + 1 < len(paragraphs) and (
+            _WIDGET.match(paragraphs[last + 1].strip()) or boilerplate_reason(paragraphs[last + 1]) is not None
+        ):
+            last += 1
+        return last
+    j = start + 1
+    while j < len(paragraphs) and (
+        _appeal_line(paragraphs[j]) or _WIDGET.match(paragraphs[j].strip()) or len(paragraphs[j].strip()) <= 30
+    ):
+        last = j
+        j += 1
+    return last
+
+
+def _looks_like_link_line(p: str, link_only: bool) -> bool:
+    s = p.strip()
+    if not s:
+        return True
+    if link_only and len(s) <= 250:
+        return True
+    return len(s) <= 160 and not _SENTENCE_END.search(s) and len(s.split()) <= 25
+
+
+def filter_paragraphs(paragraphs: Sequence[str]) -> list[str]:
+    """The paragraphs that are body text, in order."""
+    flags = boilerplate_flags(paragraphs)
+    dropped = [(f, p[:60]) for f, p in zip(flags, paragraphs, strict=True) if f and f != "empty"]
+    if dropped:
+        log.debug("boilerplate dropped: %s", dropped)
+    return [p for p, f in zip(paragraphs, flags, strict=True) if f is None]

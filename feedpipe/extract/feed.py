@@ -1,0 +1,221 @@
+"""Feed adapters: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1.0/1.1 via json. Never fetches."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import logging
+from typing import Any
+
+import feedparser
+
+from ..errors import ExtractError
+from ..model import Article
+from .article import absolute, from_struct, make_article, parse_date
+from .clean import html_to_text, one_line, sanitize_html, strip_xml_illegal
+
+log = logging.getLogger(__name__)
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+_NOT_A_FEED_HINT = (
+    "check that the URL points at the RSS/Atom/JSON feed itself (not the site's home page); "
+    "a page that links to its feed usually has <link rel=\"alternate\" type=\"application/rss+xml\">"
+)
+
+
+def looks_like_json_feed(body: bytes) -> bool:
+    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{") and (b"jsonfeed.org" in head or b'"items"' in body[:65536])
+
+
+def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | None = None) -> list[Article]:
+    """Articles of one feed document; ExtractError when it is not a feed or hopelessly malformed."""
+    if looks_like_json_feed(body) or (content_type or "").split(";")[0].strip().lower() in (
+        "application/feed+json",
+        "application/json",
+    ) and body.lstrip()[:1] == b"{":
+        return parse_json_feed(body, base_url, source=source)
+    headers = {"content-type": content_type} if content_type else None
+    try:
+        result = feedparser.parse(
+            body,
+            response_headers=headers,
+            sanitize_html=False,  # nh3 sanitises below; feedparser's pass would be wasted work
+            resolve_relative_uris=True,
+        )
+    except Exception as exc:  # feedparser is robust, but a parser crash must stay one source's problem
+        raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {exc})",
+                           "the feed is badly malformed; validate it at https://validator.w3.org/feed/") from exc
+    entries = result.get("entries") or []
+    if result.get("bozo") and not entries:
+        reason = one_line(str(result.get("bozo_exception") or "unknown problem"))
+        raise ExtractError(f"{base_url}: not a readable feed ({reason[:200]})", _NOT_A_FEED_HINT)
+    if not entries and not result.get("version"):
+        raise ExtractError(f"{base_url}: not a feed (no RSS, Atom or JSON Feed document found)", _NOT_A_FEED_HINT)
+    if result.get("bozo"):
+        log.info("%s: feed has problems but %d entries were read: %s", base_url, len(entries),
+                 one_line(str(result.get("bozo_exception")))[:200])
+    feed_meta = result.get("feed") or {}
+    feed_lang = feed_meta.get("language")
+    href = base_url
+    out: list[Article] = []
+    seen_ids: set[str] = set()
+    seen_guids: set[str] = set()
+    for entry in entries:
+        art = _from_feedparser_entry(entry, href, source=source, feed_language=feed_lang)
+        if art is None:
+            continue
+        if art.id in seen_ids or (art.guid and art.guid in seen_guids):
+            log.debug("%s: duplicate entry %s skipped", base_url, art.guid or art.url)
+            continue
+        seen_ids.add(art.id)
+        if art.guid:
+            seen_guids.add(art.guid)
+        out.append(art)
+    return out
+
+
+def _text_of(detail: Any, value: str) -> str:
+    if detail and str(detail.get("type", "")).lower() in _HTML_TYPES:
+        return html_to_text(value)
+    return value or ""
+
+
+def _from_feedparser_entry(entry: Any, base_url: str, *, source: str, feed_language: str | None) -> Article | None:
+    title = one_line(_text_of(entry.get("title_detail"), entry.get("title", "")))
+    guid = one_line(entry.get("id")) or None
+    link = absolute(entry.get("link"), base_url)
+    if not link and guid and guid.startswith(("http://", "https://")):
+        link = guid
+    if not (link or guid or title):
+        return None
+    content_html, content_lang = _best_content(entry)
+    summary_raw = entry.get("summary", "") or ""
+    summary_detail = entry.get("summary_detail")
+    summary_is_html = not summary_detail or str(summary_detail.get("type", "")).lower() in _HTML_TYPES
+    if not content_html and summary_raw:
+        content_html = summary_raw if summary_is_html else _text_as_html(summary_raw)
+    safe_html = sanitize_html(content_html, link or base_url)
+    text = html_to_text(safe_html)
+    summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()
+    published = from_struct(entry.get("published_parsed")) or from_struct(entry.get("created_parsed"))
+    updated = from_struct(entry.get("updated_parsed"))
+    if published is None:
+        published = updated
+    authors = [a.get("name") or a.get("email") for a in entry.get("authors") or [] if isinstance(a, dict)]
+    if not any(authors) and entry.get("author"):
+        authors = [entry.get("author")]
+    categories = [t.get("term") or t.get("label") for t in entry.get("tags") or [] if isinstance(t, dict)]
+    image = _image_of(entry, link or base_url)
+    language = content_lang or (summary_detail or {}).get("language") or feed_language
+    return make_article(
+        source=source,
+        url=link,
+        title=title,
+        guid=guid,
+        summary=summary,
+        content_html=safe_html,
+        text=text,
+        published_at=published,
+        updated_at=updated,
+        authors=authors,
+        categories=categories,
+        image=image,
+        language=language,
+    )
+
+
+def _text_as_html(text: str) -> str:
+    paras = [p.strip() for p in strip_xml_illegal(text).split("\n\n") if p.strip()]
+    return "".join(f"<p>{html_lib.escape(p)}</p>" for p in paras)
+
+
+def _best_content(entry: Any) -> tuple[str, str | None]:
+    """The longest content block, HTML preferred; plain text is escaped into paragraphs."""
+    best, best_lang, best_len = "", None, -1
+    for c in entry.get("content") or []:
+        value = c.get("value") or ""
+        is_html = str(c.get("type", "")).lower() in _HTML_TYPES
+        html = value if is_html else _text_as_html(value)
+        if len(html) > best_len:
+            best, best_lang, best_len = html, c.get("language"), len(html)
+    return best, best_lang
+
+
+def _image_of(entry: Any, base: str) -> str | None:
+    for m in entry.get("media_content") or []:
+        medium, mtype = str(m.get("medium", "")), str(m.get("type", ""))
+        if m.get("url") and (medium == "image" or mtype.startswith("image/") or (not medium and not mtype)):
+            return absolute(m["url"], base)
+    for m in entry.get("media_thumbnail") or []:
+        if m.get("url"):
+            return absolute(m["url"], base)
+    for enc in entry.get("enclosures") or []:
+        if str(enc.get("type", "")).startswith("image/") and enc.get("href"):
+            return absolute(enc["href"], base)
+    for lnk in entry.get("links") or []:
+        if lnk.get("rel") == "enclosure" and str(lnk.get("type", "")).startswith("image/") and lnk.get("href"):
+            return absolute(lnk["href"], base)
+    image = entry.get("image")
+    if isinstance(image, dict) and image.get("href"):
+        return absolute(image["href"], base)
+    return None
+
+
+# --- JSON Feed (https://jsonfeed.org/version/1.1) ---------------------------------------------------
+
+
+def parse_json_feed(body: bytes, base_url: str, *, source: str) -> list[Article]:
+    """JSON Feed 1.0/1.1 → Articles: the one adapter for that wire format."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise ExtractError(f"{base_url}: JSON Feed is not valid JSON (line {exc.lineno}: {exc.msg})",
+                           "validate the feed's JSON; a JSON Feed is one object with 'version' and 'items'") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+        raise ExtractError(f"{base_url}: not a JSON Feed (no 'items' list)",
+                           "a JSON Feed is one object with 'version' and 'items'; see https://jsonfeed.org")
+    base = absolute(doc.get("home_page_url"), base_url) or base_url
+    feed_authors = _json_authors(doc)
+    out: list[Article] = []
+    seen: set[str] = set()
+    for item in doc["items"]:
+        if not isinstance(item, dict):
+            continue
+        guid = one_line(str(item["id"])) if item.get("id") is not None else None
+        link = absolute(item.get("url") or item.get("external_url"), base)
+        title = one_line(item.get("title") if isinstance(item.get("title"), str) else "")
+        if not (link or guid or title):
+            continue
+        html = item.get("content_html") if isinstance(item.get("content_html"), str) else ""
+        text_raw = item.get("content_text") if isinstance(item.get("content_text"), str) else ""
+        safe = sanitize_html(html or _text_as_html(text_raw), link or base)
+        summary = item.get("summary") if isinstance(item.get("summary"), str) else ""
+        tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+        art = make_article(
+            source=source,
+            url=link,
+            title=title or one_line(summary)[:120],
+            guid=guid,
+            summary=summary,
+            content_html=safe,
+            text=html_to_text(safe),
+            published_at=parse_date(item.get("date_published")),
+            updated_at=parse_date(item.get("date_modified")),
+            authors=_json_authors(item) or feed_authors,
+            categories=[t for t in tags if isinstance(t, str)],
+            image=absolute(item.get("image") or item.get("banner_image"), base) or None,
+            language=item.get("language") or doc.get("language"),
+        )
+        if art.id in seen or (art.guid and art.guid in seen):
+            continue
+        seen.update({art.id, art.guid} - {None})
+        out.append(art)
+    return out
+
+
+def _json_authors(obj: dict) -> list[str]:
+    authors = obj.get("authors")
+    if not isinstance(authors, list):
+        authors = [obj["author"]] if isinstance(obj.get("author"), dict) else []
+    return [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]

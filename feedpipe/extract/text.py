@@ -1,0 +1,103 @@
+"""Plain-text articles copied from a web page (like the seed): title, credit, body, subheadings."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import ExtractError
+from ..model import Article
+from .article import make_article
+from .clean import (
+    boilerplate_flags,
+    is_banner,
+    is_heading_like,
+    is_photo_credit,
+    normalize_paragraph,
+    one_line,
+)
+
+_BYLINE = re.compile(r"^by\s+([A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,4}(?:\s*(?:,|and|&)\s*[A-Z][\w.'’ -]+)*)$")
+
+
+def decode_text(body: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252, which never fails on real text."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body.decode("utf-16", errors="replace")
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return body.decode("cp1252", errors="replace")
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """One paragraph per line, except hard-wrapped blocks (lines of 40-100 chars), which are joined."""
+    out: list[str] = []
+    for block in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
+        if not lines:
+            continue
+        wrapped = len(lines) > 1 and all(40 <= len(ln) <= 100 for ln in lines[:-1])
+        parts = [" ".join(lines)] if wrapped else lines
+        out.extend(p for p in (normalize_paragraph(x) for x in parts) if p)
+    return out
+
+
+def location_url(path_or_url: str) -> str:
+    """The URL an article from this location is known by (file: URI for local paths)."""
+    if urlsplit(path_or_url).scheme in ("http", "https", "file"):
+        return path_or_url
+    return Path(path_or_url).resolve().as_uri()
+
+
+def parse_text(body: bytes, path_or_url: str, *, source: str) -> Article:
+    """One Article from plain text; banner, credit line and page furniture are not in its text."""
+    paras = split_paragraphs(decode_text(body))
+    i = 0
+    while i < len(paras) and i < 3 and is_banner(paras[i]):
+        i += 1
+    if i >= len(paras):
+        raise ExtractError(f"{path_or_url}: no text found", "the file is empty or only has a banner line")
+    title = one_line(paras[i])
+    if len(title) > 300:
+        raise ExtractError(f"{path_or_url}: no title line found (the first line is {len(title)} characters long)",
+                           "put the headline on its own first line, followed by a blank line")
+    rest = paras[i + 1:]
+    extra: dict = {}
+    authors: list[str] = []
+    # Furniture between the title and the body: credit line, byline.
+    while rest and len(rest[0]) <= 120:
+        if "image_credit" not in extra and is_photo_credit(rest[0]):
+            extra["image_credit"] = rest.pop(0)
+        elif m := _BYLINE.match(rest[0]):
+            authors.append(m.group(1))
+            rest.pop(0)
+        else:
+            break
+    flags = boilerplate_flags(rest)
+    kept = [p for p, f in zip(rest, flags, strict=True) if f is None]
+    if not kept:
+        raise ExtractError(f"{path_or_url}: no body text after the title",
+                           "a plain-text article needs the headline, a blank line, then its paragraphs")
+    html_parts: list[str] = []
+    text_parts: list[str] = []
+    for n, p in enumerate(kept):
+        nxt = kept[n + 1] if n + 1 < len(kept) else None
+        if nxt is not None and is_heading_like(p) and not is_heading_like(nxt):
+            html_parts.append(f"<h2>{html_lib.escape(p, quote=False)}</h2>")
+        else:
+            html_parts.append(f"<p>{html_lib.escape(p, quote=False)}</p>")
+        text_parts.append(p)
+    summary = next((p for p in kept if not is_heading_like(p)), kept[0])
+    return make_article(
+        source=source,
+        url=location_url(path_or_url),
+        title=title,
+        summary=summary,
+        content_html="\n".join(html_parts),  # built from escaped text: already safe
+        text="\n\n".join(text_parts),
+        authors=authors,
+        extra=extra,
+    )

@@ -1,0 +1,461 @@
+"""Articles + a feed's spec + settings → RSS 2.0, Atom 1.0 (feedgen) and JSON Feed 1.1 bytes, and the OPML index.
+
+Pure: no store, no disk, no clock. The same articles give the same bytes: a feed's `updated`
+(and RSS `lastBuildDate`) is its newest entry's date, never the build time.
+
+Ids: every entry's id (Atom `id`, RSS `guid isPermaLink="false"`, JSON Feed `id`) is a tag: URI
+(RFC 4151) built from the article's stable id, so an edited headline or a URL that gained tracking
+parameters is the same entry to a reader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feedpipe import __version__
+from feedpipe.model import Article
+
+FORMATS = ("rss", "atom", "json")
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+    "opml": "text/x-opml",
+}
+COUNTRY_SCHEME = "urn:iso:std:iso:3166:-1"  # ISO 3166-1 (RFC 5141 URN); terms are alpha-2 codes
+IPTC_SCHEME = "http://cv.iptc.org/newscodes/mediatopic/"  # terms are the numeric part of medtop:NNNNNNNN
+JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
+GENERATOR_URI = "https://github.com/feedpipe/feedpipe"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed with no entries: stable, never "now"
+
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+# Characters XML 1.0 forbids (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF) and the
+# C1 controls it discourages; feedgen/lxml raise on the former at serialisation.
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedSettings:
+    """The `[feeds]` table of the configuration: what every feed shares."""
+
+    public_url: str = "http://localhost:8000"  # the site; feeds live at public_url + "/feeds/..."
+    title: str = "feedpipe"
+    subtitle: str = ""
+    language: str = "en"
+    max_entries: int = 50
+    ttl: int = 60  # minutes (RSS <ttl>)
+    websub_hub: str | None = None
+    author: str | None = None  # feed-level author name; defaults to the title
+    generator: str = "feedpipe"
+    id_authority: str | None = None  # tag: URI authority such as "news.example.org,2026"
+
+    @property
+    def feeds_url(self) -> str:
+        return self.public_url.rstrip("/") + "/feeds"
+
+    @property
+    def tag_authority(self) -> str:
+        """The `authority,date` of every tag: URI; fixed once chosen (config `id_authority`)."""
+        if self.id_authority:
+            return self.id_authority
+        host = (urlsplit(self.public_url).hostname or "localhost").lower()
+        return f"{host},2026"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedSpec:
+    """One feed: which articles (kind + code) and where it lives (path stem, without extension)."""
+
+    kind: str  # all | country | topic | section
+    code: str  # "" for all, "UA", "medtop:11000000", "sub:sanctions", "news"
+    slug: str  # "ua", "politics", "sub-sanctions", "news"; "all" for all
+    title: str
+    subtitle: str
+    stem: str  # "all", "country/ua", "topic/politics", "section/news"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The store's dirty-feed key for this feed."""
+        return (self.kind, self.code)
+
+    def path(self, fmt: str) -> str:
+        return f"{self.stem}.{fmt}"
+
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_TAG_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[str]]:
+    """Validate the `[feeds]` table; every key has a default, so an empty table is valid.
+
+    Returns the settings (defaults in place of bad values) and every problem found, each naming
+    `where`, the key, what is wrong and an example of a right value.
+    """
+    problems: list[str] = []
+    defaults = FeedSettings()
+    values: dict = {}
+
+    def problem(key: str, what: str, example: str) -> None:
+        problems.append(f"{where} [feeds] {key}: {what} - e.g. {example}")
+
+    known = [f.name for f in fields(FeedSettings)]
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
+            problem(key, f"unknown key; {hint}", f'{close[0] if close else "title"} = ...')
+    for key in ("public_url", "websub_hub"):
+        if key not in table or (key == "websub_hub" and table[key] in (None, "")):
+            continue
+        value = table[key]
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(
+                c.isspace() for c in value):
+            example = '"https://news.example.org"' if key == "public_url" else '"https://pubsubhubbub.appspot.com/"'
+            problem(key, f"must be an absolute http(s) URL, got {value!r}", f"{key} = {example}")
+        else:
+            values[key] = value.rstrip("/") if key == "public_url" else value
+    for key, example in (("title", '"Example News"'), ("subtitle", '"News from Eastern Europe"'),
+                         ("author", '"Example News desk"'), ("generator", '"feedpipe"')):
+        if key not in table:
+            continue
+        value = table[key]
+        if not isinstance(value, str) or xml_safe(value) != value or "\n" in value or (
+                key != "subtitle" and not value.strip()):
+            problem(key, f"must be a one-line string{'' if key == 'subtitle' else ' (not empty)'}, got {value!r}",
+                    f"{key} = {example}")
+        else:
+            values[key] = value.strip() or None if key == "author" else value.strip()
+    if "language" in table:
+        value = table["language"]
+        if isinstance(value, str) and _LANGUAGE.match(value):
+            values["language"] = value
+        else:
+            problem("language", f"must be a language tag, got {value!r}", 'language = "en" or "uk" or "pt-BR"')
+    for key, example, low in (("max_entries", "50", 1), ("ttl", "60", 0)):
+        if key not in table:
+            continue
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or value > 100_000:
+            what = "a positive integer" if low else "an integer number of minutes (0 or more)"
+            problem(key, f"must be {what}, got {value!r}", f"{key} = {example}")
+        else:
+            values[key] = value
+    if "id_authority" in table:
+        value = table["id_authority"]
+        if isinstance(value, str) and _TAG_AUTHORITY.match(value):
+            values["id_authority"] = value
+        else:
+            problem("id_authority", f"must be 'domain,year' (RFC 4151 tag authority), never changed once feeds "
+                    f"are public; got {value!r}", 'id_authority = "news.example.org,2026"')
+    return replace(defaults, **values), problems
+
+
+# --- specs ------------------------------------------------------------------------------------
+
+
+def slugify(text: str) -> str:
+    """"conflict, war and peace" → "conflict-war-and-peace"; ASCII, lower case, hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def topic_slug(code: str, label: str) -> str:
+    """IPTC topics by label ("politics"); outlet subtopics "sub:sanctions" → "sub-sanctions"."""
+    if code.startswith("sub:"):
+        return "sub-" + (slugify(code[4:]) or slugify(label) or "topic")
+    return slugify(label) or slugify(code.split(":", 1)[-1]) or "topic"
+
+
+def all_spec(settings: FeedSettings) -> FeedSpec:
+    return FeedSpec(kind="all", code="", slug="all", title=settings.title,
+                    subtitle=settings.subtitle or f"All articles from {settings.title}", stem="all")
+
+
+def country_spec(code: str, name: str, settings: FeedSettings) -> FeedSpec:
+    slug = code.lower()
+    return FeedSpec(kind="country", code=code.upper(), slug=slug, title=f"{settings.title}: {name}",
+                    subtitle=f"Articles about {name} from {settings.title}", stem=f"country/{slug}")
+
+
+def topic_spec(code: str, label: str, settings: FeedSettings, slug: str | None = None) -> FeedSpec:
+    slug = slug or topic_slug(code, label)
+    return FeedSpec(kind="topic", code=code, slug=slug, title=f"{settings.title}: {label}",
+                    subtitle=f"Articles on {label} from {settings.title}", stem=f"topic/{slug}")
+
+
+def section_spec(name: str, settings: FeedSettings) -> FeedSpec:
+    slug = slugify(name) or "section"
+    label = name.replace("-", " ").replace("_", " ").capitalize()
+    return FeedSpec(kind="section", code=name, slug=slug, title=f"{settings.title}: {label}",
+                    subtitle=f"{label} from {settings.title}", stem=f"section/{slug}")
+
+
+def topic_specs(labels: dict[str, str], settings: FeedSettings) -> list[FeedSpec]:
+    """One spec per topic code, slugs made unique (a clash gets the code appended), in code order."""
+    specs, taken = [], set()
+    for code in sorted(labels):
+        slug = topic_slug(code, labels[code])
+        if slug in taken:
+            slug = f"{slug}-{slugify(code.split(':', 1)[-1])}"
+        taken.add(slug)
+        specs.append(topic_spec(code, labels[code], settings, slug))
+    return specs
+
+
+# --- text and dates ---------------------------------------------------------------------------
+
+
+def xml_safe(text: str | None) -> str:
+    """The text without the characters XML cannot carry (never fatal: they are dropped)."""
+    if not text:
+        return ""
+    return _NOT_XML.sub("", text)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dates(article: Article) -> tuple[datetime, datetime]:
+    """(published, updated), both UTC to the second; updated is never before published."""
+    published = _utc(article.published_at) or _utc(article.updated_at) or EPOCH
+    updated = _utc(article.updated_at) or published
+    return published, max(published, updated)
+
+
+def feed_updated(articles: Iterable[Article]) -> datetime:
+    """The newest entry's updated (or published) date: the feed's `updated`, not the build time."""
+    return max((_dates(a)[1] for a in articles), default=EPOCH)
+
+
+def _image_type(url: str) -> str:
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+
+
+def _title(article: Article) -> str:
+    title = " ".join(xml_safe(article.title).split())
+    if title:
+        return title
+    summary = " ".join(xml_safe(article.summary).split())
+    return (summary[:80] + "…") if len(summary) > 80 else (summary or "(untitled)")
+
+
+def entry_id(article: Article, settings: FeedSettings) -> str:
+    """A tag: URI from the stored id, which survives headline edits and tracking parameters."""
+    return f"tag:{settings.tag_authority}:article:{xml_safe(article.id)}"
+
+
+def feed_id(spec: FeedSpec, settings: FeedSettings) -> str:
+    return f"tag:{settings.tag_authority}:feed:{spec.stem}"
+
+
+def feed_url(spec: FeedSpec, fmt: str, settings: FeedSettings) -> str:
+    return f"{settings.feeds_url}/{spec.path(fmt)}"
+
+
+def _categories(article: Article, settings: FeedSettings) -> list[tuple[str, str, str]]:
+    """(scheme, term, label) for each focus country, each topic and the section."""
+    cats = [(COUNTRY_SCHEME, c.code.upper(), c.name or c.code) for c in article.countries if c.role == "focus"]
+    for t in article.topics:
+        if t.code.startswith("medtop:"):
+            cats.append((IPTC_SCHEME, t.code[7:], t.label or t.code))
+        else:
+            cats.append((f"{settings.feeds_url}/topic/", topic_slug(t.code, t.label), t.label or t.code))
+    if article.section:
+        cats.append((f"{settings.feeds_url}/section/", slugify(article.section), article.section))
+    return [(s, xml_safe(term), xml_safe(label)) for s, term, label in cats if term]
+
+
+# --- RSS and Atom (feedgen) -------------------------------------------------------------------
+
+
+def _generator(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings):
+    """One FeedGenerator for both XML formats, and each entry's (categories, image) for the format passes."""
+    fg = FeedGenerator()
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(feed_id(spec, settings))
+    fg.title(xml_safe(spec.title))
+    fg.subtitle(xml_safe(spec.subtitle) or xml_safe(spec.title))
+    fg.author({"name": xml_safe(settings.author or settings.title)})
+    fg.language(settings.language)
+    fg.generator(settings.generator, version=__version__, uri=GENERATOR_URI)
+    fg.ttl(settings.ttl)
+    fg.updated(feed_updated(articles))
+    rss_cats = []
+    for article in articles[: settings.max_entries]:
+        published, updated = _dates(article)
+        fe = fg.add_entry(order="append")
+        fe.id(entry_id(article, settings))
+        fe.title(_title(article))
+        fe.link(href=xml_safe(article.canonical_url or article.url), rel="alternate")
+        summary = xml_safe(article.summary)
+        content = xml_safe(article.content_html)
+        if summary:
+            fe.summary(summary)
+        if content:
+            fe.content(content, type="html")
+        authors = [a for a in (xml_safe(a).strip() for a in article.authors) if a]
+        if authors:
+            fe.author([{"name": a} for a in authors])
+            fe.dc.dc_creator(authors)
+        fe.published(published)
+        fe.updated(updated)
+        cats = _categories(article, settings)
+        if cats:
+            fe.category([{"term": term, "scheme": scheme, "label": label} for scheme, term, label in cats])
+        rss_cats.append((cats, xml_safe(article.image)))
+    return fg, rss_cats
+
+
+def _atom_bytes(fg: FeedGenerator, extras: list, spec: FeedSpec, settings: FeedSettings) -> bytes:
+    links = [{"href": settings.public_url, "rel": "alternate", "type": "text/html"},
+             {"href": feed_url(spec, "atom", settings), "rel": "self", "type": MEDIA_TYPES["atom"]}]
+    if settings.websub_hub:
+        links.append({"href": settings.websub_hub, "rel": "hub"})
+    fg.link(links, replace=True)
+    root, doc = fg._create_atom()  # feedgen 1.x: its entry links lose rel/type, so enclosures are added here
+    for entry, (_, image) in zip(root.iterfind("entry"), extras, strict=True):
+        if image:
+            link = etree.SubElement(entry, "link", href=image, rel="enclosure",
+                                    type=_image_type(image))
+            entry.find("link").addnext(link)
+    return etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def _rss_bytes(fg: FeedGenerator, extras: list, spec: FeedSpec, settings: FeedSettings) -> bytes:
+    # feedgen's RSS <link> is the last link given; the hub link is added below.
+    fg.link([{"href": feed_url(spec, "rss", settings), "rel": "self", "type": MEDIA_TYPES["rss"]},
+             {"href": settings.public_url, "rel": "alternate"}], replace=True)
+    # RSS <category>: the code with its scheme as domain (for filters), then the label alone (for people).
+    for fe, (cats, image) in zip(fg.entry(), extras, strict=True):
+        if image:
+            fe.enclosure(image, 0, _image_type(image))
+        if cats:
+            rss = [{"term": term, "scheme": scheme, "label": term} for scheme, term, _ in cats]
+            labels = list(dict.fromkeys(label for _, term, label in cats if label and label != term))
+            fe.category(rss + [{"term": label} for label in labels], replace=True)
+    root = fg._create_rss()[0]  # feedgen 1.x; rss_str() offers no way to add the hub link
+    channel = root[0]
+    selflink = channel.find(f"{{{_ATOM_NS}}}link")
+    if settings.websub_hub and selflink is not None:
+        hub = etree.Element(f"{{{_ATOM_NS}}}link", href=settings.websub_hub, rel="hub")
+        selflink.addnext(hub)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def render_rss(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
+    fg, rss_cats = _generator(spec, articles, settings)
+    return _rss_bytes(fg, rss_cats, spec, settings)
+
+
+def render_atom(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
+    fg, extras = _generator(spec, articles, settings)
+    return _atom_bytes(fg, extras, spec, settings)
+
+
+# --- JSON Feed 1.1 ----------------------------------------------------------------------------
+
+
+def render_json(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
+    author = {"name": xml_safe(settings.author or settings.title)}
+    feed: dict = {
+        "version": JSONFEED_VERSION,
+        "title": xml_safe(spec.title),
+        "home_page_url": settings.public_url,
+        "feed_url": feed_url(spec, "json", settings),
+        "description": xml_safe(spec.subtitle),
+        "language": settings.language,
+        "authors": [author],
+    }
+    if settings.websub_hub:
+        feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
+    items = []
+    for article in articles[: settings.max_entries]:
+        published, updated = _dates(article)
+        item: dict = {"id": entry_id(article, settings), "url": xml_safe(article.canonical_url or article.url),
+                      "title": _title(article)}
+        content = xml_safe(article.content_html)
+        summary = xml_safe(article.summary)
+        if content:
+            item["content_html"] = content
+        else:
+            item["content_text"] = summary or _title(article)
+        if summary:
+            item["summary"] = summary
+        if article.image:
+            item["image"] = xml_safe(article.image)
+        item["date_published"] = _rfc3339(published)
+        item["date_modified"] = _rfc3339(updated)
+        authors = [a for a in (xml_safe(a).strip() for a in article.authors) if a]
+        if authors:
+            item["authors"] = [{"name": a} for a in authors]
+        cats = _categories(article, settings)
+        if cats:
+            item["tags"] = list(dict.fromkeys(label for _, _, label in cats))
+            item["_feedpipe"] = {"categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in cats]}
+        if article.language:
+            item["language"] = xml_safe(article.language)
+        items.append(item)
+    feed["items"] = items
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def render_all(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> dict[str, bytes]:
+    """All three formats, sharing one feedgen build: {"rss": ..., "atom": ..., "json": ...}."""
+    fg, rss_cats = _generator(spec, articles, settings)
+    atom = _atom_bytes(fg, rss_cats, spec, settings)  # before the RSS pass rewrites the categories
+    return {"rss": _rss_bytes(fg, rss_cats, spec, settings), "atom": atom,
+            "json": render_json(spec, articles, settings)}
+
+
+# --- OPML -------------------------------------------------------------------------------------
+
+_GROUPS = (("all", None), ("country", "Countries"), ("topic", "Topics"), ("section", "Sections"))
+
+
+def render_opml(specs: Iterable[FeedSpec], settings: FeedSettings, fmt: str = "rss") -> bytes:
+    """OPML 2.0 listing every feed (in one format, RSS by default) with its title, grouped by kind."""
+    specs = list(specs)
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = xml_safe(f"{settings.title} feeds")
+    etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = etree.SubElement(root, "body")
+
+    def outline(parent, spec: FeedSpec) -> None:
+        etree.SubElement(parent, "outline", type="rss", version="RSS2" if fmt == "rss" else fmt.upper(),
+                         text=xml_safe(spec.title), title=xml_safe(spec.title),
+                         xmlUrl=feed_url(spec, fmt, settings), htmlUrl=settings.public_url)
+
+    for kind, group_title in _GROUPS:
+        members = [s for s in specs if s.kind == kind]
+        if not members:
+            continue
+        parent = body if group_title is None else etree.SubElement(body, "outline", text=group_title,
+                                                                   title=group_title)
+        for spec in members:
+            outline(parent, spec)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

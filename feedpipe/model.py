@@ -1,0 +1,91 @@
+"""The data that flows through feedpipe: frozen, keyword-only dataclasses, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SourceKind = Literal["feed", "page", "file"]
+Role = Literal["focus", "mention"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """A configured input: a feed URL, a page URL, or a local file or folder."""
+
+    name: str
+    kind: SourceKind
+    location: str  # URL for feed/page, absolute path for file
+    full_text: bool = False  # feeds: fetch each item's page and extract it
+    country: str | None = None  # the outlet's own country, a weak tagging prior
+    section: str | None = None  # default section for items of this source
+    interval_minutes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fetched:
+    """One HTTP answer, already bounded in size and time by fetch.py."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # 304: body is empty, nothing to re-parse
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountryTag:
+    code: str  # ISO 3166-1 alpha-2, upper case
+    name: str
+    role: Role
+    score: float
+    evidence: tuple[str, ...] = ()  # e.g. ("title:Kyiv", "body:Ukrainian x3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopicTag:
+    code: str  # e.g. "medtop:16000000" or an outlet subtopic such as "sub:sanctions"
+    label: str
+    score: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tags:
+    countries: tuple[CountryTag, ...] = ()
+    topics: tuple[TopicTag, ...] = ()  # best first
+    section: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Article:
+    """One article as extracted and (after tagging) tagged.
+
+    `id` is stable: a hash of the canonical URL (or of source + guid when there is no URL),
+    so an edited headline or a URL with tracking parameters is the same article.
+    """
+
+    id: str
+    url: str
+    canonical_url: str
+    title: str
+    source: str
+    guid: str | None = None
+    summary: str = ""  # plain text
+    content_html: str = ""  # sanitised with nh3
+    text: str = ""  # plain text body, boilerplate removed
+    published_at: datetime | None = None  # timezone-aware
+    updated_at: datetime | None = None  # timezone-aware
+    authors: tuple[str, ...] = ()
+    image: str | None = None
+    image_alt: str | None = None
+    categories: tuple[str, ...] = ()  # the source's own categories, used for sections
+    language: str | None = None
+    section: str | None = None
+    countries: tuple[CountryTag, ...] = ()
+    topics: tuple[TopicTag, ...] = ()
+    content_hash: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)

