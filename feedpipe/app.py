@@ -47,11 +47,7 @@ class App:
     def fetcher(self) -> Any:
         from feedpipe.fetch import Fetcher
 
-        f = self.settings.fetch
-        return Fetcher(
-            user_agent=f.user_agent, connect_timeout=f.connect_timeout, read_timeout=f.read_timeout,
-            deadline=f.deadline, max_bytes=f.max_bytes, max_redirects=f.max_redirects,
-        )
+        return Fetcher(self.settings.fetch, now=self.clock)
 
     def transport(self) -> Any:
         """A fresh mail transport (SMTP or outbox) from the [mail] settings."""

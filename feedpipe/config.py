@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pycountry
 
 from feedpipe.errors import ConfigError
+from feedpipe.fetch import FetchSettings
 from feedpipe.model import Source
 
 DEFAULT_CONFIG = Path("config") / "feedpipe.toml"
@@ -36,19 +37,6 @@ class OutletSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FetchSettings:
-    """Bounds on every HTTP fetch; see fetch.py."""
-
-    user_agent: str
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    deadline: float = 60.0
-    max_bytes: int = 10_000_000
-    max_redirects: int = 5
-    workers: int = 4
-
-
-@dataclass(frozen=True, kw_only=True)
 class Settings:
     path: Path | None  # the config file, None for built-in defaults
     base_dir: Path
@@ -56,6 +44,7 @@ class Settings:
     store_url: str
     sources: tuple[Source, ...]
     fetch: FetchSettings
+    fetch_workers: int
     public_dir: Path
     templates_dir: Path | None
     tagging_dir: Path | None
@@ -105,7 +94,7 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
 
     outlet = _outlet(p, data.get("outlet", {}))
     store_url = store_override or _store_url(p, data.get("store", {}), base_dir)
-    fetch = _fetch(p, data.get("fetch", {}), outlet)
+    fetch, fetch_workers = _fetch(p, data.get("fetch", {}), outlet)
     paths = _table(p, "paths", data.get("paths", {}))
     _unknown(p, "paths", paths, ("public", "templates", "tagging"))
     public_dir = _path(base_dir, paths.get("public", "public"))
@@ -135,6 +124,7 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
         raise ConfigError(problems, f"fix the keys above in {where}; see README.md, 'Configuration'")
     return Settings(
         path=path, base_dir=base_dir, outlet=outlet, store_url=store_url, sources=tuple(sources), fetch=fetch,
+        fetch_workers=fetch_workers,
         public_dir=public_dir, templates_dir=templates_dir, tagging_dir=tagging_dir, feeds=feeds,
         digest=digest, mail=mail, schedule=schedule, raw=data,
     )
@@ -261,22 +251,22 @@ def _store_url(p: _Problems, table: Any, base_dir: Path) -> str:
     return f"sqlite:///{_path(base_dir, table.get('path', 'var/feedpipe.db'))}"
 
 
-def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> FetchSettings:
+def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> tuple[FetchSettings, int]:
     from feedpipe import __version__
 
     table = _table(p, "fetch", table)
     known = ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers")
     _unknown(p, "fetch", table, known)
     agent = f"feedpipe/{__version__} (+{outlet.contact_url})"
-    return FetchSettings(
+    settings = FetchSettings(
         user_agent=_str(p, table, "fetch", "user_agent", agent, f'user_agent = "{agent}"'),
         connect_timeout=_num(p, table, "fetch", "connect_timeout", 10.0),
         read_timeout=_num(p, table, "fetch", "read_timeout", 20.0),
         deadline=_num(p, table, "fetch", "deadline", 60.0),
         max_bytes=_num(p, table, "fetch", "max_bytes", 10_000_000, integer=True),
         max_redirects=_num(p, table, "fetch", "max_redirects", 5, integer=True),
-        workers=_num(p, table, "fetch", "workers", 4, integer=True),
     )
+    return settings, _num(p, table, "fetch", "workers", 4, integer=True)
 
 
 def _sources(p: _Problems, tables: list, base_dir: Path) -> list[Source]:

@@ -83,7 +83,7 @@ def _tag_labels(conn: Connection, kind: str, role: str | None) -> dict[str, str]
     query = select(T.c.code, func.min(T.c.article_id)).where(T.c.kind == kind).group_by(T.c.code)
     if role:
         query = query.where(T.c.role == role)
-    first = dict(conn.execute(query).tuples())
+    first = {code: article_id for code, article_id in conn.execute(query)}
     column = A.c.countries if kind == "country" else A.c.topics
     field = "name" if kind == "country" else "label"
     tags_of: dict[str, list] = {}

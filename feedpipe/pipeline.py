@@ -107,7 +107,7 @@ def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force
     results = list(skipped)
     if not todo:
         return IngestReport(results=tuple(results))
-    workers = max(1, min(app.settings.fetch.workers, len(todo)))
+    workers = max(1, min(app.settings.fetch_workers, len(todo)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
         futures = {pool.submit(_collect, app, source, now): source for source in todo}
         for done, future in enumerate(as_completed(futures), 1):

@@ -48,7 +48,7 @@ CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class LeaseBusy(FeedpipeError):
     """Another process holds the scheduled work of this store."""
 
-    exit_code = 3
+    exit_code = 4  # operational: the CLI prints the message and the hint
 
 
 # -- settings -------------------------------------------------------------------------------------

@@ -70,6 +70,16 @@ class DigestSettings:
     privacy_line: str = "Subscribers agree to our privacy policy."
     privacy_url: str | None = None  # default <public_url>/privacy
     sign_off: str = "Until next {day},\nthe editors of {outlet}"
+    view_in_browser: str = "View this email in your browser"
+    unsubscribe: str = "Unsubscribe"
+    sent_to: str = "This email was sent to"
+    privacy_link: str = "Privacy policy"
+    by: str = "By"
+    by_country: str = "By country"
+    by_topic: str = "By topic"
+    section_titles: dict[str, str] = field(default_factory=lambda: {
+        "news": "News", "analysis": "Analysis", "feature": "Features", "opinion": "Opinion",
+    })
     support: Support | None = None
     accent: str = "#9e1b1b"
     logo_url: str | None = None
@@ -262,9 +272,18 @@ def parse_digest_settings(table: dict, *, where: str, base_dir: Path) -> tuple[D
             continue
         limits[str(name)] = n
     values["section_limits"] = limits
+    titles = dict(d.section_titles)
+    for name, label in r.take("section_titles", dict, {}, 'section_titles = { feature = "Long reads" }').items():
+        if not isinstance(label, str) or not label.strip():
+            r.problem(f"section_titles.{name}", f"expected a non-empty string, got {label!r}",
+                      f'section_titles = {{ {name} = "Long reads" }}')
+            continue
+        titles[str(name)] = label
+    values["section_titles"] = titles
 
     for key in ("greeting", "reader_name", "intro", "roundup_heading", "picks_heading", "more_heading",
-                "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off"):
+                "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off",
+                "view_in_browser", "unsubscribe", "sent_to", "privacy_link", "by", "by_country", "by_topic"):
         values[key] = r.text(key, getattr(d, key), f'{key} = "{getattr(d, key)[:30]}..."')
     accent = r.text("accent", d.accent, 'accent = "#9e1b1b"')
     if not _HEX.match(accent):
@@ -296,7 +315,9 @@ def parse_digest_settings(table: dict, *, where: str, base_dir: Path) -> tuple[D
          "timezone", "grace_hours", "max_items", "section_limits", "roundup_size", "skip_if_empty", "support",
          "accent", "logo_url", "subscribe_url", "privacy_url", "max_attempts", "retry_base_seconds",
          "lease_minutes", "greeting", "reader_name", "intro", "roundup_heading", "picks_heading", "more_heading",
-         "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off"]
+         "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off",
+         "view_in_browser", "unsubscribe", "sent_to", "privacy_link", "by", "by_country", "by_topic",
+         "section_titles"]
     )))
     return DigestSettings(**values), r.problems
 

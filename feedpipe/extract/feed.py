@@ -35,11 +35,14 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
         "application/json",
     ) and body.lstrip()[:1] == b"{":
         return parse_json_feed(body, base_url, source=source)
-    headers = {"content-type": content_type} if content_type else None
+    # The document URL is the base for relative links (feedparser reads it from Content-Location).
+    headers = {"content-location": base_url} if base_url.startswith(("http://", "https://")) else {}
+    if content_type:
+        headers["content-type"] = content_type
     try:
         result = feedparser.parse(
             body,
-            response_headers=headers,
+            response_headers=headers or None,
             sanitize_html=False,  # nh3 sanitises below; feedparser's pass would be wasted work
             resolve_relative_uris=True,
         )
@@ -94,7 +97,8 @@ def _from_feedparser_entry(entry: Any, base_url: str, *, source: str, feed_langu
     summary_detail = entry.get("summary_detail")
     summary_is_html = not summary_detail or str(summary_detail.get("type", "")).lower() in _HTML_TYPES
     if not content_html and summary_raw:
-        content_html = summary_raw if summary_is_html else _text_as_html(summary_raw)
+        has_markup = "<" in summary_raw and ">" in summary_raw
+        content_html = summary_raw if summary_is_html and has_markup else _text_as_html(summary_raw)
     safe_html = sanitize_html(content_html, link or base_url)
     text = html_to_text(safe_html)
     summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()

@@ -16,7 +16,7 @@ T = schema.article_tags
 
 # Fields whose change makes a stored article "updated" (and its feeds dirty).
 _COMPARED = (
-    "url", "title", "summary", "content_html", "text", "published_at", "authors", "image", "image_alt",
+    "canonical_url", "title", "summary", "content_html", "text", "published_at", "authors", "image", "image_alt",
     "categories", "language", "section", "countries", "topics", "content_hash",
 )
 

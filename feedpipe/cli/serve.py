@@ -1,0 +1,111 @@
+"""`feedpipe serve` (scheduler + web), `feedpipe web` (web only), `feedpipe schedule` (next runs)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+log = logging.getLogger(__name__)
+
+
+def _app(obj):
+    """The App, whether the group hands over the App itself or a context holding it."""
+    return getattr(obj, "app", obj)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web side listens on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port of the web side (0: any free port).")
+@click.option("--no-web", is_flag=True, help="Run only the scheduled work, no HTTP server.")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Web worker threads.")
+@click.pass_obj
+def serve(obj, host: str, port: int, no_web: bool, threads: int) -> int:
+    """Run as a service: ingest every few minutes, rebuild the feeds, send the weekly digest when it
+    is due, and serve the web side (feeds, archive, sign-up, unsubscribe).
+
+    Only one process per store runs the scheduled work: a second `serve` is refused while the first
+    holds the store's lease. SIGTERM (or Ctrl-C) finishes the current step and exits cleanly.
+    """
+    from feedpipe.schedule import Service
+
+    app = _app(obj)
+    service = Service(app)
+    server = None
+    if not no_web:
+        from feedpipe.web import WebServer, create_app
+
+        server = WebServer(create_app(app), host=host, port=port, threads=threads)
+
+    def started() -> None:
+        if server is not None:
+            server.start()
+            click.echo(f"feedpipe: serving {server.url} (feeds at {server.url}/feeds/all.atom)", err=True)
+        for job, when in service.next_runs():
+            click.echo(f"feedpipe: next {job:<16} {when:%Y-%m-%d %H:%M %Z}", err=True)
+
+    try:
+        service.run_until_stopped(on_started=started)
+    finally:
+        if server is not None:
+            server.stop()
+    if service.lost_lease:
+        click.echo("feedpipe: stopped: another process took over the scheduler lease", err=True)
+        return 4
+    click.echo("feedpipe: stopped cleanly", err=True)
+    return 0
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free).")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
+@click.pass_obj
+def web(obj, host: str, port: int, threads: int) -> int:
+    """Serve only the web side (feeds, digest archive, sign-up, unsubscribe, preferences, /healthz),
+    without the scheduled work; any number of these may run beside one `serve` or cron `run`."""
+    from feedpipe.web import WebServer, create_app
+
+    app = _app(obj)
+    server = WebServer(create_app(app), host=host, port=port, threads=threads)
+    stop = threading.Event()
+    old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.start()
+        click.echo(f"feedpipe: serving {server.url}", err=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    click.echo("feedpipe: stopped cleanly", err=True)
+    return 0
+
+
+@click.command()
+@click.pass_obj
+def schedule(obj) -> None:
+    """List each scheduled job's next run, in the outlet's local time, and who holds the scheduler."""
+    from feedpipe.schedule import LEASE_NAME, decide_digest, digest_timing, next_runs, schedule_settings
+
+    app = _app(obj)
+    now = app.clock()
+    sched = schedule_settings(app.settings)
+    timing = digest_timing(app.settings)
+    for job, when in next_runs(app.settings, now):
+        if job == "ingest":
+            click.echo(f"ingest   every {sched.ingest_minutes} min from start; feeds rebuilt after each "
+                       f"(per-source intervals and Retry-After apply)")
+        else:
+            click.echo(f"{job:<8} {when:%a %Y-%m-%d %H:%M %Z} (grace {timing.grace.total_seconds() / 3600:g} h)")
+    decision = decide_digest(now, app.settings, app.store)
+    click.echo(f"last digest slot {decision.slot.key} at {decision.slot.at:%a %Y-%m-%d %H:%M %Z}: {decision.action}")
+    lease = app.store.get_lease(LEASE_NAME)
+    if lease and lease.active(now):
+        click.echo(f"scheduler: held by {lease.holder} until {lease.expires_at.astimezone(timing.tz):%H:%M:%S %Z}")
+    else:
+        click.echo("scheduler: not running")

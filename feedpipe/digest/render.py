@@ -1,0 +1,257 @@
+"""Render an edition with Jinja2: the HTML email (CSS inlined by css-inline), its plain-text twin, and the
+web view. Templates come from the outlet's `templates/digest/` when it has them, else the packaged ones.
+
+Rendering is done once per distinct selection; the per-subscriber parts (name, address, unsubscribe
+token) are slots replaced afterwards, so a personal send to a large list costs a few string replaces
+per message rather than a template render and a CSS inlining each.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import css_inline
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from feedpipe.digest.editions import send_time
+from feedpipe.digest.model import Subscriber
+from feedpipe.digest.select import Item, Selection, slug
+from feedpipe.digest.settings import DigestSettings
+
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "defaults" / "templates"
+HTML_TEMPLATE = "digest/email.html.j2"
+TEXT_TEMPLATE = "digest/email.txt.j2"
+
+# Per-process random slot markers: article text cannot guess them.
+_SLOT = secrets.token_hex(6)
+SLOT_NAME = f"fpslotname{_SLOT}"
+SLOT_EMAIL = f"fpslotemail{_SLOT}"
+SLOT_TOKEN = f"fpslottoken{_SLOT}"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
+
+
+def one_line(text: str | None) -> str:
+    """Text with every control character (CR, LF, TAB, NUL, U+2028 ...) turned into a single space."""
+    return re.sub(r" {2,}", " ", _CONTROL.sub(" ", text or "")).strip()
+
+
+def short_summary(text: str, *, sentences: int = 2, limit: int = 300) -> str:
+    """The first one or two sentences of a summary, cut at a word near `limit` characters."""
+    text = one_line(text)
+    if not text:
+        return ""
+    parts = _SENTENCE.split(text)
+    out = parts[0]
+    if len(parts) > 1 and sentences > 1 and len(out) + len(parts[1]) < limit:
+        out = f"{out} {parts[1]}"
+    if len(out) > limit:
+        out = out[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return out
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) URLs reach a link or an image; anything else (javascript:, data:) is dropped."""
+    url = one_line(url)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+@lru_cache(maxsize=8)
+def make_env(templates_dir: Path | None = None) -> Environment:
+    """Jinja2 over the outlet's templates folder (when given and present) then the packaged defaults."""
+    loaders = []
+    if templates_dir is not None and Path(templates_dir).is_dir():
+        loaders.append(FileSystemLoader(str(templates_dir)))
+    loaders.append(FileSystemLoader(str(PACKAGED_TEMPLATES)))
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=lambda name: bool(name and name.endswith((".html.j2", ".html"))),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendered:
+    """One rendered selection, with slots for the subscriber's name, address and token."""
+
+    subject: str
+    html: str
+    text: str
+    article_urls: tuple[str, ...]
+
+    def for_subscriber(self, subscriber: Subscriber | None, settings: DigestSettings) -> tuple[str, str]:
+        """(html, text) with this subscriber's parts filled in, escaped for each."""
+        name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
+        email = one_line(subscriber.email) if subscriber else ""
+        token = subscriber.token if subscriber else ""
+        h = self.html.replace(SLOT_NAME, html.escape(name)).replace(SLOT_EMAIL, html.escape(email))
+        t = self.text.replace(SLOT_NAME, name).replace(SLOT_EMAIL, email)
+        return h.replace(SLOT_TOKEN, token), t.replace(SLOT_TOKEN, token)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Links:
+    public_url: str  # the site: web view, subscribe, unsubscribe
+    feeds_url: str  # where /feeds/... live
+
+    def web_view(self, key: str) -> str:
+        return f"{self.public_url}/digest/{key}.html"
+
+    def unsubscribe(self, token: str) -> str:
+        return f"{self.public_url}/unsubscribe/{token}"
+
+    def country_feed(self, code: str) -> str:
+        return f"{self.feeds_url}/feeds/country/{code.lower()}.atom"
+
+    def topic_feed(self, label: str) -> str:
+        return f"{self.feeds_url}/feeds/topic/{slug(label)}.atom"
+
+
+def subject_for(selection: Selection, settings: DigestSettings) -> str:
+    """"<Outlet> Weekly: <lead story>", on one line, at most ~150 characters."""
+    title = one_line(settings.title)
+    lead = selection.lead
+    if lead is None:
+        return title
+    headline = one_line(lead.article.title)
+    if len(headline) > 140 - len(title):
+        headline = headline[: 140 - len(title)].rsplit(" ", 1)[0] + "…"
+    return f"{title}: {headline}"
+
+
+def _item(item: Item, links: Links) -> dict:
+    a = item.article
+    url = safe_url(a.url) or safe_url(a.canonical_url) or links.public_url
+    labels = [{"text": one_line(c.name or c.code), "feed": links.country_feed(c.code)} for c in item.countries]
+    labels += [{"text": one_line(t.label), "feed": links.topic_feed(t.label)} for t in item.topics if slug(t.label)]
+    return {
+        "id": a.id,
+        "url": url,
+        "title": one_line(a.title) or url,
+        "summary": short_summary(a.summary or a.text),
+        "image": safe_url(a.image),
+        "image_alt": one_line(a.image_alt) or one_line(a.title),
+        "authors": ", ".join(one_line(x) for x in a.authors if one_line(x)),
+        "pitch": one_line(item.pitch) or None,
+        "labels": labels,
+    }
+
+
+def context(
+    selection: Selection,
+    settings: DigestSettings,
+    *,
+    edition_key: str,
+    links: Links,
+    web: bool,
+    lang: str = "en",
+) -> dict:
+    """Everything the templates use; free of per-subscriber data (slots stand in for it)."""
+    w = settings.words
+    when = send_time(edition_key, settings)
+    sections = [
+        {"name": name, "title": settings.section_titles.get(name, name.capitalize()),
+         "items": [_item(i, links) for i in items]}
+        for name, items in selection.sections()
+    ]
+    picks = [_item(i, links) for i in selection.picks]
+    roundup = [_item(i, links) for i in selection.roundup(settings.roundup_size)]
+    site = links.public_url
+    words = {
+        key: w(getattr(settings, key))
+        for key in ("roundup_heading", "picks_heading", "more_heading", "by_tag_heading", "read_more",
+                    "forward_line", "subscribe_line", "privacy_line", "view_in_browser", "unsubscribe",
+                    "sent_to", "privacy_link", "by", "by_country", "by_topic")
+    }
+    support = None
+    if settings.support is not None:
+        s = settings.support
+        support = {"heading": w(s.heading), "text": w(s.text), "url": s.url, "button": w(s.button),
+                   "options": list(s.options)}
+    preheader = " · ".join(i["title"] for i in roundup[:3]) or w(settings.intro)
+    return {
+        "lang": lang,
+        "web": web,
+        "subject": subject_for(selection, settings),
+        "title": w(settings.title),
+        "outlet": settings.outlet,
+        "accent": settings.accent,
+        "logo_url": settings.logo_url,
+        "dateline": f"{when.strftime('%A')}, {when.day} {when.strftime('%B %Y')}",
+        "preheader": preheader,
+        "greeting": w(settings.greeting, name=settings.reader_name if web else SLOT_NAME),
+        "intro": w(settings.intro),
+        "roundup": roundup,
+        "sections": sections,
+        "picks": picks,
+        "by_country": [{"text": one_line(name), "feed": links.country_feed(code)}
+                       for code, name in selection.countries()[:12]],
+        "by_topic": [{"text": one_line(label), "feed": links.topic_feed(label)}
+                     for _, label in selection.topics()[:12] if slug(label)],
+        "sign_off": w(settings.sign_off).splitlines(),
+        "support": support,
+        "words": words,
+        "web_url": links.web_view(edition_key),
+        "subscribe_url": settings.subscribe_url or f"{site}/subscribe",
+        "privacy_url": settings.privacy_url or f"{site}/privacy",
+        "unsubscribe_url": links.unsubscribe(SLOT_TOKEN),
+        "email": SLOT_EMAIL,
+    }
+
+
+def render(
+    selection: Selection,
+    settings: DigestSettings,
+    *,
+    edition_key: str,
+    links: Links,
+    web: bool = False,
+    templates_dir: Path | None = None,
+) -> Rendered:
+    """Render one selection to HTML (CSS inlined) and text, with subscriber slots left in."""
+    env = make_env(Path(templates_dir) if templates_dir else None)
+    ctx = context(selection, settings, edition_key=edition_key, links=links, web=web)
+    raw_html = env.get_template(HTML_TEMPLATE).render(ctx)
+    text = env.get_template(TEXT_TEMPLATE).render(ctx)
+    urls = tuple(dict.fromkeys(i["url"] for i in (ctx["picks"] + [x for s in ctx["sections"] for x in s["items"]])))
+    return Rendered(subject=ctx["subject"], html=_INLINER.inline(raw_html), text=_tidy_text(text), article_urls=urls)
+
+
+def _tidy_text(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+class RenderCache:
+    """Renders each distinct selection once (personal editions repeat: many readers share preferences)."""
+
+    def __init__(self, renderer: Callable[[Selection], Rendered], size: int = 256) -> None:
+        self._renderer = renderer
+        self._size = size
+        self._cache: dict[tuple[str, ...], Rendered] = {}
+
+    def __call__(self, selection: Selection) -> Rendered:
+        key = selection.ids + tuple(i.pitch or "" for i in selection.picks)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            found = self._cache[key] = self._renderer(selection)
+        return found

@@ -1,0 +1,144 @@
+"""Topics: IPTC Media Topics (top level) from a weighted, hand-written lexicon, plus outlet subtopics.
+
+Why a lexicon and not a model: it ships as a readable TSV an editor can fix, loads in milliseconds, runs
+offline and cannot have been fitted to the evaluation data. Terms are matched with Aho-Corasick on the
+same folded text as the gazetteer; the longest term wins ("drone strike" is conflict, so "strike" inside
+it does not also count as labour), and a capitalised term ("Labour") overrides the lower-case one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import ahocorasick
+
+from feedpipe.model import TopicTag
+from feedpipe.tagging.resources import DataFiles
+from feedpipe.tagging.textnorm import fold
+
+ZONE_WEIGHT = (2.5, 1.5, 1.0)  # title, lead, body
+MAX_PER_TERM = 4  # a term repeated all through a story should not drown every other term
+SECOND_SHARE = 0.4  # a second or third topic needs this share of the best topic's score
+MAX_TOPICS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    plain: tuple[tuple[str, float], ...]  # (code, weight) whatever the case
+    cased: tuple[tuple[str, float], ...]  # (code, weight) when capitalised as written
+    cased_form: str = ""
+
+
+@dataclass(frozen=True)
+class Subtopic:
+    """An outlet's own tag, e.g. "sub:sanctions": fires on its terms, optionally only with given
+    focus countries and IPTC topics (so "war in Ukraine" needs Ukraine and conflict)."""
+
+    code: str
+    label: str
+    terms: frozenset[str]
+    min_hits: int = 1
+    countries: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    labels: dict[str, str]
+    automaton: ahocorasick.Automaton
+    subtopics: tuple[Subtopic, ...]
+
+
+def _key(term: str) -> str:
+    prefix = term.endswith("*")
+    body = fold(term.rstrip("*")).strip()
+    return " " + body + ("" if prefix else " ")
+
+
+def build(files: DataFiles) -> Taxonomy:
+    labels = dict(files.toml("taxonomy.toml").get("topics", {}))
+    plain: dict[str, dict[str, float]] = defaultdict(dict)
+    cased: dict[str, dict[str, float]] = defaultdict(dict)
+    forms: dict[str, str] = {}
+    for row in files.tsv_rows("topic_terms.tsv"):
+        if len(row) < 3:
+            continue
+        term, code, weight = row[0].strip(), row[1].strip(), float(row[2])
+        key = _key(term)
+        if term != term.lower():
+            cased[key][code] = weight
+            forms[key] = term.rstrip("*")
+        else:
+            plain[key][code] = weight
+    subs = []
+    for slug, t in files.toml("subtopics.toml").items():
+        subs.append(
+            Subtopic(
+                code=f"sub:{slug}",
+                label=t.get("label", slug),
+                terms=frozenset(_key(x) for x in t.get("terms", ())),
+                min_hits=int(t.get("min_hits", 1)),
+                countries=frozenset(t.get("countries", ())),
+                topics=frozenset(t.get("topics", ())),
+            )
+        )
+    auto = ahocorasick.Automaton()
+    for key in set(plain) | set(cased) | {k for s in subs for k in s.terms}:
+        auto.add_word(
+            key,
+            (key, Term(key, tuple(plain.get(key, {}).items()), tuple(cased.get(key, {}).items()), forms.get(key, ""))),
+        )
+    auto.make_automaton()
+    return Taxonomy(labels, auto, tuple(subs))
+
+
+def score_topics(tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int) -> tuple[dict, dict]:
+    """Scores per IPTC code, and hit counts per matched term key (for subtopics)."""
+    hits = []
+    for end, (key, term) in tax.automaton.iter(low):
+        start = end - len(key) + 1
+        hits.append((start, end, key, term))
+    hits.sort(key=lambda h: (h[0], -h[1]))
+    scores: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    last = -1
+    for start, end, key, term in hits:
+        if start < last:
+            continue
+        last = end
+        counts[key] += 1
+        if counts[key] > MAX_PER_TERM:
+            continue
+        z = ZONE_WEIGHT[0] if start < title_end else ZONE_WEIGHT[1] if start < lead_end else ZONE_WEIGHT[2]
+        pairs = term.plain
+        if term.cased and full.startswith(term.cased_form, start):
+            pairs = term.cased
+        for code, w in pairs:
+            scores[code] += w * z
+    return scores, counts
+
+
+def pick_topics(
+    tax: Taxonomy, scores: dict, counts: dict, focus: set[str], subtopics: bool
+) -> tuple[TopicTag, ...]:
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    if not ranked or ranked[0][1] <= 0:
+        return ()
+    total = sum(s for _, s in ranked)
+    best = ranked[0][1]
+    chosen = [(c, s) for c, s in ranked[:MAX_TOPICS] if s >= SECOND_SHARE * best]
+    tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
+    if subtopics:
+        codes = {c for c, _ in chosen}
+        for sub in tax.subtopics:
+            n = sum(counts.get(k, 0) for k in sub.terms)
+            if n < sub.min_hits:
+                continue
+            if sub.countries and not (sub.countries & focus):
+                continue
+            if sub.topics and not (sub.topics & codes):
+                continue
+            tags.append(TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3)))
+    return tuple(tags)

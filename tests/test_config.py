@@ -1,0 +1,88 @@
+"""Configuration: every problem listed at once with file, key, what is wrong and an example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedpipe.config import find_config, load_settings
+from feedpipe.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "feedpipe.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_config_is_valid_and_resolves_paths_against_its_folder():
+    settings = load_settings(REPO / "config" / "feedpipe.toml", cwd=Path("/"))
+    assert settings.store_url == f"sqlite:///{REPO / 'var' / 'feedpipe.db'}"
+    assert settings.public_dir == REPO / "public"
+    assert {s.name for s in settings.sources} >= {"world", "articles"}
+    assert all(Path(s.location).is_absolute() for s in settings.sources if s.kind == "file")
+
+
+def test_every_problem_is_reported_at_once_with_file_key_and_example(tmp_path):
+    path = write(tmp_path, """
+[outlet]
+timezone = "Mars/Olympus"
+nmae = "typo"
+
+[fetch]
+deadline = -1
+
+[[sources]]
+name = "a"
+type = "rss"
+
+[[sources]]
+name = "b"
+type = "feed"
+url = "not a url"
+
+[[sources]]
+name = "c"
+type = "file"
+path = "missing-folder"
+country = "XX"
+""")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, cwd=tmp_path)
+    problems = err.value.problems
+    text = "\n".join(problems)
+    assert len(problems) >= 6
+    assert all(str(path) in p for p in problems)
+    assert "[outlet] timezone: 'Mars/Olympus' is not an IANA time zone" in text
+    assert "did you mean 'name'?" in text
+    assert "[fetch] deadline: must be a positive number" in text and "e.g. deadline = 60" in text
+    assert "'rss' is not a source type; use one of feed, page, file" in text
+    assert "'not a url' is not an http(s) URL" in text
+    assert "missing-folder does not exist" in text
+    assert "'XX' is not an ISO 3166-1 alpha-2 country code" in text
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    path = write(tmp_path, "[outlet\nname = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, cwd=tmp_path)
+
+
+def test_store_override_and_default_lookup(tmp_path):
+    assert find_config(None, tmp_path) is None  # no ./config/feedpipe.toml: built-in defaults
+    settings = load_settings(None, cwd=tmp_path, store_override="sqlite:///elsewhere.db")
+    assert settings.store_url == "sqlite:///elsewhere.db"
+    assert settings.public_dir == tmp_path / "public"
+    assert settings.sources == ()
+    with pytest.raises(ConfigError, match="no such config file"):
+        find_config(tmp_path / "nope.toml", tmp_path)
+
+
+def test_sources_can_live_in_a_file_beside_the_config(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "sources.toml").write_text('[[sources]]\nname = "local"\ntype = "file"\npath = "in"\n')
+    settings = load_settings(write(tmp_path, 'sources_file = "sources.toml"\n'), cwd=Path("/"))
+    assert [(s.name, s.location) for s in settings.sources] == [("local", str(tmp_path / "in"))]
