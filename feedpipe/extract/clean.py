@@ -197,15 +197,21 @@ _SLASH_CREDIT = re.compile(r"^[^/.!?]{2,60}\s?/\s?[^/.!?]{2,40}$")
 _SENTENCE_END = re.compile(r"[.!?…\"”»]\s*$")
 
 
+_BANNER = re.compile(
+    r"^(?:(?i:support|donate(?: to)?|subscribe(?: to)?|sign up(?: for)?|register|log ?in|join"
+    r"|become a (?:member|subscriber|supporter))"
+    r"(?:\s+(?i:now|today|here|us|our\b.*)|\s+(?:The|the)\s+[A-Z].*|\s+[A-Z][\w'’.&-]*(?:\s+[A-Z][\w'’.&-]*)*)?"
+    r"|(?i:advertisement|skip to (?:main )?content|menu))\s*[!.]?$"
+)
+
+
 def is_banner(line: str) -> bool:
-    """A short call to action shown above a title ("Support The Moscow Times!", "Subscribe now")."""
+    """A short call to action shown above a title ("Support The Moscow Times!", "Subscribe now").
+
+    Headlines that merely start with such a word ("Support for Lukashenko wanes") are not banners.
+    """
     s = line.strip()
-    if not s or len(s) > 80 or len(s.split()) > 10:
-        return False
-    return bool(
-        re.search(r"\b(?:support|donate|subscribe|sign up|newsletter|advertisement|skip to|menu|log ?in|"
-                  r"register|breaking)\b", s, _I)
-    )
+    return 0 < len(s) <= 80 and bool(_BANNER.match(s))
 
 
 def is_photo_credit(line: str) -> bool:

@@ -103,7 +103,7 @@ def _from_feedparser_entry(entry: Any, base_url: str, *, source: str, feed_langu
     text = html_to_text(safe_html)
     summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()
     published = from_struct(entry.get("published_parsed")) or from_struct(entry.get("created_parsed"))
-    updated = from_struct(entry.get("updated_parsed"))
+    updated = from_struct(dict.get(entry, "updated_parsed"))  # plain lookup: no feedparser fallback warning
     if published is None:
         published = updated
     authors = [a.get("name") or a.get("email") for a in entry.get("authors") or [] if isinstance(a, dict)]

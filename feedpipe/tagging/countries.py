@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from feedpipe.model import CountryTag
-from feedpipe.tagging.datelines import read_dateline
+from feedpipe.tagging.datelines import Dateline, read_dateline
 from feedpipe.tagging.gazetteer import Entry, Gazetteer, folded
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
@@ -72,10 +72,11 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     )
 
 
-def scan(gz: Gazetteer, full: str, zones: tuple[int, int, int, int]) -> tuple[list[_Match], set[str], set[str]]:
+def scan(
+    gz: Gazetteer, full: str, low: str, zones: tuple[int, int, int, int]
+) -> tuple[list[_Match], set[str], set[str]]:
     """All accepted matches, longest first; plus the keys seen anywhere and the keys seen lower case."""
     title_end, dl_start, dl_end, lead_end = zones
-    low = folded(full)
     raw: list[_Match] = []
     seen: set[str] = set()
     lower_seen: set[str] = set()
@@ -112,16 +113,33 @@ def scan(gz: Gazetteer, full: str, zones: tuple[int, int, int, int]) -> tuple[li
     return kept, seen, lower_seen
 
 
-def tag_countries(
-    gz: Gazetteer, title: str, body: str, source_country: str | None = None
-) -> tuple[CountryTag, ...]:
-    dl = read_dateline(body, gz)
-    sep = "\n\n"
-    off = len(title) + len(sep)
-    full = title + sep + body
-    dl_end = off + dl.end if dl else off
-    zones = (len(title), off, dl_end, dl_end + LEAD_CHARS)
-    kept, seen, lower_seen = scan(gz, full, zones)
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An article laid out once for both taggers: headline and body joined, folded, zones marked."""
+
+    full: str
+    low: str
+    title_end: int
+    body_start: int
+    dateline: Dateline | None
+    lead_end: int
+
+    @classmethod
+    def of(cls, gz: Gazetteer, title: str, body: str) -> Prepared:
+        dl = read_dateline(body, gz)
+        full = title + "\n\n" + body
+        off = len(title) + 2
+        lead_start = off + dl.end if dl else off
+        return cls(full, folded(full), len(title), off, dl, lead_start + LEAD_CHARS)
+
+
+def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = None) -> tuple[CountryTag, ...]:
+    dl = art.dateline
+    full = art.full
+    title = full[: art.title_end]
+    body = full[art.body_start :]
+    dl_end = art.body_start + dl.end if dl else art.body_start
+    kept, seen, lower_seen = scan(gz, full, art.low, (art.title_end, art.body_start, dl_end, art.lead_end))
     upper_title = title.isupper()
 
     match_ends = {m.end for m in kept}

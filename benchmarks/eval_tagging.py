@@ -1,0 +1,138 @@
+"""Evaluate the tagger on the shared labelled news (never shipped, never fitted to).
+
+    FEEDPIPE_EVAL_DATA=../shared/data .venv/bin/python benchmarks/eval_tagging.py
+
+Prints: Reuters-21578 focus-country precision / recall / F1 (micro, stories with at least one PLACE;
+also over all stories), BBC News first-topic accuracy with a confusion summary, the seed's result,
+and throughput. Targets (issue 3): Reuters F1 >= 0.80, BBC >= 0.90.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from feedpipe.tagging import Tagger
+
+ROOT = Path(__file__).resolve().parent.parent
+BBC_MAP = {
+    "business": "medtop:04000000",
+    "entertainment": "medtop:01000000",
+    "politics": "medtop:11000000",
+    "sport": "medtop:15000000",
+    "tech": "medtop:13000000",
+}
+
+
+def _load_module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def eval_reuters(tagger: Tagger, folder: Path) -> None:
+    mod = _load_module(folder / "load_reuters.py", "load_reuters")
+    places = mod.place_map()
+    counts = {"labelled": [0, 0, 0], "all": [0, 0, 0]}
+    misses, extras = Counter(), Counter()
+    n_lab = n_all = 0
+    t0 = time.perf_counter()
+    for a in mod.iter_articles(str(folder)):
+        gold = {places[p] for p in a["places"]}
+        body = f"{a['dateline']} {a['body']}" if a["dateline"] else a["body"]
+        tags = tagger.tag(a["title"], body, subtopics=False)
+        pred = {c.code for c in tags.countries if c.role == "focus"}
+        tp, fp, fn = len(pred & gold), len(pred - gold), len(gold - pred)
+        n_all += 1
+        for k, v in zip((0, 1, 2), (tp, fp, fn), strict=True):
+            counts["all"][k] += v
+        if gold:
+            n_lab += 1
+            for k, v in zip((0, 1, 2), (tp, fp, fn), strict=True):
+                counts["labelled"][k] += v
+            misses.update(gold - pred)
+            extras.update(pred - gold)
+    dt = time.perf_counter() - t0
+    p, r, f = prf(*counts["labelled"])
+    print(f"Reuters-21578 dev, {n_lab} stories with PLACES: focus P={p:.3f} R={r:.3f} F1={f:.3f}  (target F1 >= 0.80)")
+    p, r, f = prf(*counts["all"])
+    print(f"Reuters-21578 dev, all {n_all} stories (no PLACES = no country expected): P={p:.3f} R={r:.3f} F1={f:.3f}")
+    print(f"  most missed: {misses.most_common(8)}")
+    print(f"  most extra:  {extras.most_common(8)}")
+    print(f"  {n_all / dt:,.0f} stories/s (whole tag(), incl. topics)")
+
+
+def eval_bbc(tagger: Tagger, folder: Path) -> None:
+    mod = _load_module(folder / "load_bbc.py", "load_bbc")
+    ok = n = 0
+    confusion = Counter()
+    t0 = time.perf_counter()
+    for text, topic, title, _path in mod.iter_bbc(folder):
+        body = text.split("\n", 1)[1] if "\n" in text else ""
+        tags = tagger.tag(title, body, subtopics=False)
+        first = tags.topics[0].code if tags.topics else None
+        n += 1
+        if first == BBC_MAP[topic]:
+            ok += 1
+        else:
+            confusion[(topic, first)] += 1
+    dt = time.perf_counter() - t0
+    print(f"BBC News, {n} articles: first topic correct {ok / n:.3f}  (target >= 0.90)  {n / dt:,.0f} articles/s")
+    print(f"  commonest confusions (label, first topic): {confusion.most_common(6)}")
+
+
+def eval_seed(tagger: Tagger, path: Path) -> None:
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    title = next(ln for ln in lines if len(ln.split()) >= 5)
+    body = "\n\n".join(lines[lines.index(title) + 1 :])
+    tags = tagger.tag(title, body)
+    focus = {c.code for c in tags.countries if c.role == "focus"}
+    topics = {t.code for t in tags.topics}
+    ok = {"UA", "RU", "BY"} <= focus and not ({"PL", "LT", "JP"} & focus)
+    ok = ok and {"medtop:16000000", "medtop:11000000"} <= topics
+    print(f"seed {path.name}: {'PASS' if ok else 'FAIL'}")
+    for c in tags.countries:
+        print(f"  {c.code} {c.role:7} {c.score:.2f} {', '.join(c.evidence[:5])}")
+    print("  topics:", ", ".join(f"{t.code} {t.label} {t.score:.2f}" for t in tags.topics))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = os.environ.get("FEEDPIPE_EVAL_DATA", str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--data", default=default, help="eval data folder (FEEDPIPE_EVAL_DATA)")
+    ap.add_argument("--seed", default=str(ROOT.parent / "shared" / "seed" / "000_8f26df3e451ccae8.txt"))
+    args = ap.parse_args(argv)
+    data = Path(args.data)
+    t0 = time.perf_counter()
+    tagger = Tagger.load()
+    print(f"Tagger.load(): {time.perf_counter() - t0:.3f} s")
+    found = False
+    if (data / "tagging" / "reuters21578-dev").is_dir():
+        eval_reuters(tagger, data / "tagging" / "reuters21578-dev")
+        found = True
+    else:
+        print(f"skipped Reuters: {data / 'tagging' / 'reuters21578-dev'} not found")
+    if (data / "tagging" / "bbc-news").is_dir():
+        eval_bbc(tagger, data / "tagging" / "bbc-news")
+        found = True
+    else:
+        print(f"skipped BBC: {data / 'tagging' / 'bbc-news'} not found")
+    if Path(args.seed).is_file():
+        eval_seed(tagger, Path(args.seed))
+    return 0 if found else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

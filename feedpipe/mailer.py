@@ -1,0 +1,297 @@
+"""How mail leaves: an SMTP sender and an `.eml` outbox folder behind one `Transport` interface.
+
+A transport sends one message at a time and tells the caller what happened by what it raises:
+nothing (accepted), `TemporaryFailure` (4xx or no connection: not delivered, may be retried),
+`PermanentFailure` (5xx: not delivered, do not retry), or `UncertainDelivery` (the connection was lost
+after the message was handed over and before the server answered: it may have been delivered, so it
+must not be resent blindly). The exactly-once bookkeeping is the send ledger's job (digest/send.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from feedpipe.errors import FeedpipeError
+
+
+class SendError(FeedpipeError):
+    def __init__(self, message: str, hint: str = "", *, code: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+class TemporaryFailure(SendError):
+    """Not delivered; trying again later may work (4xx, connection refused or dropped before DATA)."""
+
+
+class ConnectionFailure(TemporaryFailure):
+    """The server could not be reached or greeted us with an error: nothing can be sent right now."""
+
+
+class PermanentFailure(SendError):
+    """Not delivered and will not be (5xx): the address is refused or the message rejected."""
+
+
+class UncertainDelivery(SendError):
+    """The message was handed over but the answer never came: it may or may not have been delivered."""
+
+
+class TransportSetupError(FeedpipeError):
+    """The transport is misconfigured (bad credentials, TLS refused): stop, nothing will get through."""
+
+
+class Transport(Protocol):
+    def send(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
+        """Send one message (wire bytes, CRLF line ends); raise a SendError subclass when it was not accepted."""
+
+    def close(self) -> None:
+        """Release the connection (if any); the transport may be used again afterwards."""
+
+
+def _eml_name(message_id: str) -> str:
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", message_id.strip("<>"))[:60]
+    return f"{readable}-{hashlib.sha256(message_id.encode()).hexdigest()[:8]}.eml"
+
+
+class OutboxTransport:
+    """Writes each message to `<folder>/<message id>.eml`, atomically (temp file, then rename), so a
+    reader never sees half a file; the same message id overwrites, it never duplicates."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.sent = 0
+
+    def send(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = self.folder / _eml_name(message_id)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(message)
+                os.replace(tmp, target)
+            except BaseException:
+                with _suppress():
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise ConnectionFailure(
+                f"cannot write to the outbox {self.folder}: {exc}", "check that [mail] outbox is a writable folder"
+            ) from exc
+        self.sent += 1
+
+    def close(self) -> None:
+        pass
+
+
+class _suppress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return True
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _data_block(message: bytes) -> bytes:
+    data = _LEADING_DOT.sub(b"..", message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def classify(code: int, reply: bytes | str, what: str) -> SendError:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    message = f"{what}: {code} {text}".strip()
+    if 400 <= code < 500:
+        return TemporaryFailure(message, "the server asks to try again later", code=code)
+    return PermanentFailure(message, "the server refused it; check the address or the message", code=code)
+
+
+class SmtpTransport:
+    """SMTP with STARTTLS (`security="starttls"`), implicit TLS (`"tls"`) or none, optional login, one
+    connection reused for every message, and a rate limit (messages per second, 0 = none).
+
+    The message goes over the wire in steps (MAIL, RCPT, DATA, body) so that a failure is classified by
+    where it happened: before the body is sent it is temporary (nothing was delivered), after it and
+    before the server's answer it is uncertain.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30.0,
+        rate_per_second: float = 0.0,
+        local_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if security not in ("starttls", "tls", "none"):
+            raise ValueError(f"security must be starttls, tls or none, not {security!r}")
+        self.host, self.port, self.security = host, port, security
+        self.username, self._password = username, password
+        self.timeout = timeout
+        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self.local_hostname = local_hostname
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._sleep, self._clock = sleep, clock
+        self._conn: smtplib.SMTP | None = None
+        self._last_send: float | None = None
+        self.connections = 0  # how many connections were opened (one, unless the server dropped us)
+        self.sent = 0
+
+    # -- connection --------------------------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            if self.security == "tls":
+                conn = smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.local_hostname,
+                                        timeout=self.timeout, context=self.ssl_context)
+            else:
+                conn = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
+            conn.ehlo()
+            if self.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    conn.close()
+                    raise TransportSetupError(
+                        f"{self.host}:{self.port} does not offer STARTTLS",
+                        'set [mail] security = "tls" (port 465) or, for a local relay only, "none"',
+                    )
+                conn.starttls(context=self.ssl_context)
+                conn.ehlo()
+            if self.username:
+                conn.login(self.username, self._password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportSetupError(
+                f"{self.host}: login as {self.username} refused ({exc.smtp_code})",
+                "check [mail] username and the password in the environment variable named by password_env",
+            ) from exc
+        except ssl.SSLError as exc:
+            raise TransportSetupError(f"{self.host}:{self.port}: TLS failed: {exc}",
+                                      "check [mail] security and port (starttls: 587, tls: 465)") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionFailure(f"cannot connect to {self.host}:{self.port}: {exc}",
+                                    "check that the SMTP server is up and [mail] host/port") from exc
+        self.connections += 1
+        return conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with _suppress():
+                self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with _suppress():
+                self._conn.quit()
+        self._drop()
+
+    def _throttle(self) -> None:
+        if self.interval and self._last_send is not None:
+            wait = self._last_send + self.interval - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+        self._last_send = self._clock()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
+        self._throttle()
+        reused = self._conn is not None
+        try:
+            self._envelope(sender, recipients)
+        except _Dropped as exc:
+            if not reused:
+                raise TemporaryFailure(f"connection lost before the message was sent: {exc}") from exc
+            self._envelope(sender, recipients)  # the idle connection had gone; one fresh try
+        conn = self._conn
+        assert conn is not None
+        try:  # the point of no return: from here a lost connection leaves the outcome unknown
+            conn.send(_data_block(message))
+            code, reply = conn.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._drop()
+            raise UncertainDelivery(
+                f"connection lost after the message was sent, before the server answered: {exc}",
+                "check the recipient's mailbox or the server log, then `feedpipe digest resolve`",
+            ) from exc
+        if code != 250:
+            self._reset()
+            raise classify(code, reply, "message refused")
+        self.sent += 1
+
+    def _envelope(self, sender: str, recipients: Sequence[str]) -> None:
+        """MAIL FROM, RCPT TO, DATA up to the 354 answer; raises _Dropped if the connection goes."""
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            code, reply = conn.mail(sender)
+            if code != 250:
+                self._reset()
+                raise classify(code, reply, f"sender {sender} refused")
+            accepted, refused = [], None
+            for rcpt in recipients:
+                code, reply = conn.rcpt(rcpt)
+                if code in (250, 251):
+                    accepted.append(rcpt)
+                else:
+                    refused = classify(code, reply, f"recipient {rcpt} refused")
+            if not accepted:
+                self._reset()
+                raise refused or PermanentFailure("no recipients")
+            conn.putcmd("data")
+            code, reply = conn.getreply()
+            if code != 354:
+                self._reset()
+                raise classify(code, reply, "DATA refused")
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._drop()
+            raise _Dropped(str(exc)) from exc
+
+    def _reset(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
+
+class _Dropped(Exception):
+    pass
+
+
+def make_transport(mail_settings, *, sleep: Callable[[float], None] = time.sleep) -> Transport:
+    """The transport `[mail]` asks for: the outbox folder (default) or SMTP with the password taken from
+    the environment variable named by `password_env`."""
+    if mail_settings.transport == "smtp":
+        return SmtpTransport(
+            mail_settings.host,
+            mail_settings.port,
+            security=mail_settings.security,
+            username=mail_settings.username,
+            password=mail_settings.password(),
+            timeout=mail_settings.timeout,
+            rate_per_second=mail_settings.rate_per_second,
+            local_hostname=mail_settings.local_hostname,
+            sleep=sleep,
+        )
+    return OutboxTransport(mail_settings.outbox)

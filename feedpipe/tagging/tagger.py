@@ -1,0 +1,45 @@
+"""The Tagger: gazetteer, taxonomy and section rules compiled once, then `tag()` per article."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from feedpipe.model import Tags
+from feedpipe.tagging import gazetteer, topics
+from feedpipe.tagging.countries import Prepared, tag_countries
+from feedpipe.tagging.resources import DataFiles
+from feedpipe.tagging.sections import SectionRules
+
+
+@dataclass(frozen=True)
+class Tagger:
+    gazetteer: gazetteer.Gazetteer
+    taxonomy: topics.Taxonomy
+    sections: SectionRules
+
+    @classmethod
+    def load(cls, config_dir: Path | None = None) -> Tagger:
+        """Build from the packaged data files, plus `config_dir/tagging/` when given (outlet overrides)."""
+        files = DataFiles.for_config(config_dir)
+        return cls(gazetteer.build(files), topics.build(files), SectionRules.load(files))
+
+    def tag(
+        self,
+        title: str,
+        text: str,
+        *,
+        url: str | None = None,
+        categories: tuple[str, ...] = (),
+        source_country: str | None = None,
+        subtopics: bool = True,
+    ) -> Tags:
+        art = Prepared.of(self.gazetteer, title or "", text or "")
+        countries = tag_countries(self.gazetteer, art, source_country)
+        scores, counts = topics.score_topics(self.taxonomy, art.full, art.low, art.title_end, art.lead_end)
+        focus = {c.code for c in countries if c.role == "focus"}
+        return Tags(
+            countries=countries,
+            topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics),
+            section=self.sections.section(tuple(categories), url),
+        )

@@ -1,0 +1,208 @@
+"""Ingestion end to end: real HTTP server on 127.0.0.1, real SQLite, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from feedpipe import pipeline
+from feedpipe.app import App
+from feedpipe.cli import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED, run
+from feedpipe.config import load_settings
+from feedpipe.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Local</title><link>http://example.org/</link><description>d</description>
+<item><title>Kyiv hit by drones overnight</title><link>https://example.org/a?utm_source=rss</link>
+<guid>a</guid><pubDate>Thu, 26 Nov 2026 07:40:00 +0000</pubDate>
+<description>Ukrainian officials said Russian drones struck Kyiv.</description></item>
+<item><title>Chad Smith plays drums in Paris</title><link>https://example.org/b</link><guid>b</guid>
+<pubDate>Wed, 25 Nov 2026 07:40:00 +0000</pubDate><description>A concert review.</description></item>
+</channel></rss>"""
+
+
+def write_config(tmp_path: Path, sources: str) -> Path:
+    cfg = tmp_path / "feedpipe.toml"
+    cfg.write_text(f"""
+[store]
+path = "var/feedpipe.db"
+[paths]
+public = "public"
+[fetch]
+connect_timeout = 2
+read_timeout = 2
+deadline = 5
+{sources}
+""", encoding="utf-8")
+    return cfg
+
+
+def feed_source(name: str, url: str) -> str:
+    return f'[[sources]]\nname = "{name}"\ntype = "feed"\nurl = "{url}"\n'
+
+
+def make_app(cfg: Path, now) -> App:
+    return App(load_settings(cfg, cwd=cfg.parent), clock=lambda: now)
+
+
+def test_one_bad_source_never_stops_the_others(httpserver: HTTPServer, tmp_path, now):
+    httpserver.expect_request("/good.xml").respond_with_data(RSS, content_type="application/rss+xml")
+    httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
+    httpserver.expect_request("/page.xml").respond_with_data("<html><body><p>hello</p></body></html>",
+                                                             content_type="text/html")
+    httpserver.expect_request("/loop").respond_with_response(
+        Response(status=302, headers={"Location": httpserver.url_for("/loop")}))
+    httpserver.expect_request("/bad.xml").respond_with_data(
+        b"<?xml version='1.0'?><rss><channel><title>x</title><item><title>\x01broken", content_type="text/xml")
+    sources = "".join(feed_source(n, httpserver.url_for(p)) for n, p in [
+        ("good", "/good.xml"), ("broken", "/broken.xml"), ("html", "/page.xml"), ("loop", "/loop"),
+        ("malformed", "/bad.xml")])
+    app = make_app(write_config(tmp_path, sources), now)
+
+    report = pipeline.ingest(app, now=now)
+
+    by_name = {r.name: r for r in report.results}
+    assert by_name["good"].status == "ok" and by_name["good"].new == 2
+    assert by_name["broken"].status == "error" and "500" in by_name["broken"].error
+    assert by_name["loop"].status == "error" and "redirect" in by_name["loop"].error.lower()
+    assert by_name["html"].status == "error"
+    assert by_name["malformed"].status in ("error", "ok")  # a bozo feed with no items is an error
+    assert app.store.count_articles() == 2
+    states = {s.name: s for s in app.store.source_states()}
+    assert states["broken"].error and states["good"].error is None
+
+
+def test_second_fetch_is_conditional_and_304_means_no_reparse(httpserver: HTTPServer, tmp_path, now):
+    etag = '"v1-abc"'
+
+    def handler(request):
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(RSS, headers={"ETag": etag, "Last-Modified": "Thu, 26 Nov 2026 08:00:00 GMT"},
+                        content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    app = make_app(write_config(tmp_path, feed_source("f", httpserver.url_for("/feed.xml"))), now)
+
+    first = pipeline.ingest(app, now=now).results[0]
+    second = pipeline.ingest(app, now=now).results[0]
+
+    assert (first.status, first.new) == ("ok", 2)
+    assert second.status == "not-modified"
+    sent = httpserver.log[-1][0].headers
+    assert sent["If-None-Match"] == etag
+    assert sent["If-Modified-Since"] == "Thu, 26 Nov 2026 08:00:00 GMT"
+
+
+def test_retry_after_makes_the_next_run_wait(httpserver: HTTPServer, tmp_path, now):
+    httpserver.expect_request("/busy.xml").respond_with_data("slow down", status=429,
+                                                             headers={"Retry-After": "3600"})
+    app = make_app(write_config(tmp_path, feed_source("busy", httpserver.url_for("/busy.xml"))), now)
+
+    first = pipeline.ingest(app, now=now).results[0]
+    second = pipeline.ingest(app, now=now).results[0]
+
+    assert first.status == "error" and "429" in first.error
+    assert second.status == "waiting"
+    assert len(httpserver.log) == 1  # the server was not asked again
+
+
+def test_cli_run_on_the_shipped_samples_writes_feeds_and_a_digest(tmp_path, capsys):
+    """The README's main job, on a copy of the embedded default."""
+    import shutil
+
+    for part in ("config", "samples", "templates"):
+        shutil.copytree(REPO / part, tmp_path / part)
+    os.chdir(tmp_path)
+    assert run(["run"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "world" in out and "total" in out
+    assert (tmp_path / "public" / "feeds" / "all.atom").stat().st_size > 0
+    assert list((tmp_path / "public" / "digest").glob("*.html"))
+    assert run(["articles", "--json", "--limit", "100"]) == EXIT_OK
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) >= 10
+    assert {"id", "url", "title", "text", "published", "countries", "topics", "section"} <= set(rows[0])
+    lithuania = next(r for r in rows if r["title"].startswith("Lithuania Closes"))
+    assert "Support The Example Times" not in lithuania["text"] and "Sign up" not in lithuania["text"]
+    assert "Neighbours on alert" in lithuania["text"]
+
+
+def test_exit_codes_for_config_errors_and_failed_sources(httpserver: HTTPServer, tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\nname = "x"\ntype = "rss"\n')
+    assert run(["--config", str(bad), "ingest"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "'rss' is not a source type" in err
+
+    httpserver.expect_request("/gone.xml").respond_with_data("gone", status=404)
+    cfg = write_config(tmp_path, feed_source("gone", httpserver.url_for("/gone.xml")))
+    assert run(["--config", str(cfg), "ingest"]) == EXIT_SOURCES_FAILED
+    assert run(["--config", str(cfg), "sources", "--json"]) == EXIT_OK
+    state = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert state["name"] == "gone" and state["status"] == "error" and "404" in state["error"]
+
+
+def test_adhoc_ingest_of_the_seed_file(tmp_path, capsys):
+    seed = REPO.parent / "shared" / "seed" / "000_8f26df3e451ccae8.txt"
+    if not seed.is_file():
+        pytest.skip(f"the seed is not at {seed}")
+    cfg = write_config(tmp_path, "")
+    assert run(["--config", str(cfg), "ingest", str(seed)]) == EXIT_OK
+    assert run(["--config", str(cfg), "articles", "--json"]) == EXIT_OK
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert row["title"] == "Ukraine Says Russia Aiming To Drag Belarus Into War After Strikes"
+    for boilerplate in ("Support The Moscow Times", "Sign up for our free weekly newsletter",
+                        "Dear readers", "Remind me later", "Read more"):
+        assert boilerplate not in row["text"]
+    assert "Steadfast support" in row["text"]
+    focus = {c["code"] for c in row["countries"] if c["role"] == "focus"}
+    assert focus == {"UA", "RU", "BY"}
+
+
+def test_killing_an_ingest_loses_no_acknowledged_article(tmp_path, now):
+    """Twenty folder sources of 50 articles each; kill -9 mid-run; every committed source is whole."""
+    sources = ""
+    for s in range(20):
+        folder = tmp_path / f"src{s}"
+        folder.mkdir()
+        lines = [json.dumps({"url": f"https://example.org/{s}/{i}", "title": f"Story {s}-{i} from Kyiv",
+                             "body": "Ukrainian officials said. " * 40}) for i in range(50)]
+        (folder / "items.jsonl").write_text("\n".join(lines))
+        sources += f'[[sources]]\nname = "s{s}"\ntype = "file"\npath = "{folder}"\n'
+    cfg = write_config(tmp_path, sources.replace("[fetch]", "[fetch]\nworkers = 1"))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "feedpipe", "--config", str(cfg), "-q", "ingest"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "var" / "feedpipe.db"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if db.exists():
+            s = Store.open(f"sqlite:///{db}", now=now)
+            count = s.count_articles()
+            s.close()
+            if count >= 100:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    store = Store.open(f"sqlite:///{db}", now=now)
+    assert store.integrity_ok()
+    count = store.count_articles()
+    assert count % 50 == 0 and count >= 100  # whole sources only
+    store.close()
+    app = make_app(cfg, now)
+    pipeline.ingest(app, now=now)
+    assert app.store.count_articles() == 1000
