@@ -37,7 +37,7 @@ def make_article(n: int, rng: random.Random, published: datetime) -> Article:
     def zipf(k: int) -> int:  # a few tags are common, most are rare, like real news
         return min(int(rng.paretovariate(1.1)) - 1, k - 1)
 
-    countries = {f"C{zipf(N_COUNTRIES):03d}" for _ in range(rng.choice((1, 1, 2)))}
+    countries = {zipf(N_COUNTRIES) for _ in range(rng.choice((1, 1, 2)))}
     topics = {f"medtop:{10000000 + zipf(N_TOPICS):08d}" for _ in range(rng.choice((1, 2, 3)))}
     if rng.random() < 0.2:
         topics.add(f"sub:theme-{rng.randrange(N_SUBTOPICS)}")
@@ -48,8 +48,8 @@ def make_article(n: int, rng: random.Random, published: datetime) -> Article:
         content_html=PARAGRAPH * 8, published_at=published, updated_at=published + timedelta(minutes=n % 90),
         authors=(f"Reporter {n % 97}",), image=f"https://img.example.org/{n}.jpg" if n % 3 else None,
         section=SECTIONS[zipf(len(SECTIONS))],
-        countries=tuple(CountryTag(code=c[:1] + c[2:], name=f"Country {c}", role="focus", score=0.9)
-                        for c in sorted(countries))
+        countries=tuple(CountryTag(code=chr(65 + c // 26) + chr(65 + c % 26), name=f"Country {c}", role="focus",
+                                   score=0.9) for c in sorted(countries))
         + (CountryTag(code="ZZ", name="Elsewhere", role="mention", score=0.1),),
         topics=tuple(TopicTag(code=t, label=f"topic {t.split(':')[1]}", score=0.5) for t in sorted(topics)),
         language="en",
