@@ -206,3 +206,59 @@ def test_killing_an_ingest_loses_no_acknowledged_article(tmp_path, now):
     app = make_app(cfg, now)
     pipeline.ingest(app, now=now)
     assert app.store.count_articles() == 1000
+
+
+PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Minsk court jails activists</title>
+<meta property="og:title" content="Minsk court jails activists"><meta name="author" content="A. Writer">
+<meta property="article:published_time" content="2026-11-25T10:00:00+00:00"></head><body>
+<nav><a href="/">Home</a></nav><article><h1>Minsk court jails activists</h1>
+<p>A court in Minsk sentenced four Belarusian activists to long prison terms on Wednesday for taking part in
+protests, human rights groups said. Their lawyers said they would appeal against the verdicts.</p>
+<p>The European Union condemned the sentences and said it was preparing further sanctions against officials
+in Belarus who were responsible for the crackdown on dissent.</p>
+<p>Exiled opposition leaders called on Western governments to keep up the pressure on the authorities.</p>
+<div class="support"><h3>A Message from The Example Times</h3><p>Dear readers, please support independent
+journalism with a monthly contribution.</p><p>Once</p><p>Monthly</p><p>Annual</p><p>Continue</p></div>
+</article></body></html>"""
+
+
+def test_page_sources_and_full_text_feeds(httpserver: HTTPServer, tmp_path, now):
+    for path in ("/story", "/story-2", "/other"):
+        httpserver.expect_request(path).respond_with_data(PAGE, content_type="text/html; charset=utf-8")
+    short_feed = (RSS.replace("https://example.org/a?utm_source=rss", httpserver.url_for("/story-2"))
+                  .replace("https://example.org/b", httpserver.url_for("/other")))
+    httpserver.expect_request("/feed.xml").respond_with_data(short_feed, content_type="application/rss+xml")
+    sources = (f'[[sources]]\nname = "page"\ntype = "page"\nurl = "{httpserver.url_for("/story")}"\n'
+               + feed_source("full", httpserver.url_for("/feed.xml")) + "full_text = true\n")
+    app = make_app(write_config(tmp_path, sources), now)
+
+    report = pipeline.ingest(app, now=now)
+
+    assert [r.status for r in report.results] == ["ok", "ok"]
+    (page,) = app.store.articles(source="page")
+    assert page.title == "Minsk court jails activists"
+    assert "European Union condemned" in page.text
+    assert "Dear readers" not in page.text and "Monthly" not in page.text
+    assert {c.code for c in page.countries if c.role == "focus"} == {"BY"}
+    full = app.store.articles(source="full")
+    story = next(a for a in full if "story-2" in a.url)
+    assert "European Union condemned" in story.text  # the page's text, not the feed's one-liner
+
+
+def test_retag_recomputes_stored_tags_and_marks_their_feeds(tmp_path, now):
+    from tests.conftest import make_article
+
+    app = make_app(write_config(tmp_path, ""), now)
+    untagged = make_article("https://example.org/kyiv", title="Drones strike Kyiv",
+                            text="Russian drones struck Kyiv overnight, Ukrainian officials said.", section="feature")
+    app.store.upsert_articles([untagged], now=now)
+    app.store.clear_dirty_feeds(app.store.dirty_feed_keys())
+
+    seen, changed = pipeline.retag(app, now=now)
+
+    assert (seen, changed) == (1, 1)
+    stored = app.store.get_article(untagged.id)
+    assert "UA" in {c.code for c in stored.countries if c.role == "focus"}
+    assert stored.topics and stored.section == "feature"
+    assert ("country", "UA") in app.store.dirty_feed_keys()
+    assert pipeline.retag(app, now=now) == (1, 0)  # nothing changes the second time

@@ -21,30 +21,42 @@ KINDS: tuple[str, ...] = ("feed", "jsonl", "page", "text")
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
                "application/xml", "text/xml")
 _FEED_EXT = (".rss", ".atom", ".xml", ".rdf", ".feed")
-_FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|channel)\b", re.IGNORECASE)
-_HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html|head|body|div|p|article)\b", re.IGNORECASE)
+_PROLOG = re.compile(rb"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!(?!doctype\s+html)[^>]*>)*", re.IGNORECASE | re.DOTALL)
+_ROOT = re.compile(rb"<(?:([\w.-]+):)?([\w.-]+)")
+_FEED_ROOTS = {b"rss", b"feed", b"rdf", b"channel", b"rss:rss"}
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
+)
 
 __all__ = ["KINDS", "extract", "parse_feed", "parse_jsonl", "parse_page", "parse_text", "sniff_kind"]
 
 
 def _head_bytes(body: bytes) -> bytes:
-    """The first KiB as ASCII-ish bytes (UTF-16/32 feeds decoded) for sniffing."""
-    head = body[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 1 and head[1:2] == b"\x00"):
-        try:
-            return head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
-        except UnicodeError:
-            return head
-    if head[:1] == b"\x00":
-        return head.replace(b"\x00", b"")
-    return head
+    """The first 16 KiB as UTF-8-compatible bytes (UTF-16/32 documents decoded) for sniffing."""
+    head = body[:16384]
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return head.decode(enc, errors="ignore").lstrip("\ufeff").encode("utf-8")
+    return head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+
+
+def _root_element(head: bytes) -> bytes | None:
+    """Local name of the first element after the XML prolog (comments, PIs, DOCTYPE), lower-cased."""
+    m = _PROLOG.match(head)
+    rest = head[m.end():] if m else head
+    if rest[:9].lower() == b"<!doctype":
+        return b"html"
+    r = _ROOT.match(rest)
+    return r.group(2).lower() if r else None
 
 
 def sniff_kind(body: bytes, location: str, content_type: str | None = None) -> Kind:
-    """Decide the format from the bytes first, then the content type and the file extension."""
+    """Decide the format from the bytes first, then the content type, then the file extension."""
     ctype = (content_type or "").split(";")[0].strip().lower()
     path = location.lower().split("?")[0].split("#")[0]
-    head = _head_bytes(body).lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = _head_bytes(body).lstrip(b" \t\r\n")
     if path.endswith((".jsonl", ".ndjson")) or ctype in ("application/x-ndjson", "application/jsonl"):
         return "jsonl"
     if head.startswith(b"{"):
@@ -53,14 +65,17 @@ def sniff_kind(body: bytes, location: str, content_type: str | None = None) -> K
         first = head.split(b"\n", 1)[0].strip()
         return "jsonl" if first.endswith(b"}") else "feed"
     if head.startswith(b"<"):
-        if _FEED_ROOT.search(head):
+        root = _root_element(head)
+        if root in _FEED_ROOTS:
             return "feed"
-        if _HTML_ROOT.search(head) or ctype in ("text/html", "application/xhtml+xml"):
+        if root in (b"html", b"head", b"body") or ctype in ("text/html", "application/xhtml+xml"):
             return "page"
-        return "feed"  # some other XML: let the feed parser say what is wrong
+        if root is not None and not path.endswith((".html", ".htm")):
+            return "feed"  # some other XML: the feed parser says what is wrong with it
+        return "page"
     if ctype in _FEED_TYPES or path.endswith(_FEED_EXT):
         return "feed"
-    if ctype == "text/html" or path.endswith((".html", ".htm")):
+    if ctype in ("text/html", "application/xhtml+xml") or path.endswith((".html", ".htm")):
         return "page"
     return "text"
 
