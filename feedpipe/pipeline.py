@@ -231,15 +231,16 @@ def _files_validator(files: list[Path]) -> str:
     return "files:" + digest.hexdigest()[:32]
 
 
-def _tag(tagger, article: Article, source: Source) -> Article:
+def _tag(tagger, article: Article, source: Source, *, fallback_section: str | None = None) -> Article:
     """Add country, topic and section tags. A section the input named itself wins over the
-    tagger's guess from categories and URL, then the source's default, then "news"."""
+    tagger's guess from categories and URL, then `fallback_section` (the stored one, on retag),
+    the source's default, and "news"."""
     given = article.extra.get("section_given") or article.section
     tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
                       categories=article.categories, source_country=source.country)
     extra = {**article.extra, "section_given": given} if given else article.extra
     return replace(article, countries=tags.countries, topics=tags.topics,
-                   section=given or tags.section or source.section or "news", extra=extra)
+                   section=given or tags.section or fallback_section or source.section or "news", extra=extra)
 
 
 def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
@@ -278,7 +279,8 @@ def retag(app, *, now: datetime, progress: Progress | None = None) -> tuple[int,
     total = store.count_articles()
     for batch in store.iter_articles():
         unknown = Source(name="", kind="file", location="")
-        tagged = [_tag(app.tagger, replace(a, section=None), sources.get(a.source, unknown)) for a in batch]
+        tagged = [_tag(app.tagger, replace(a, section=None), sources.get(a.source, unknown), fallback_section=a.section)
+                  for a in batch]
         result = store.upsert_articles(tagged, now=now)
         seen += len(batch)
         changed += len(result.updated)

@@ -1,9 +1,11 @@
 """Text normalisation shared by the gazetteer and the topic lexicon.
 
 Both are matched on one lower-cased copy of the article in which every character that is not a letter or a
-digit became a space, padded with a space at each end. A pattern " kyiv " then matches only whole words,
-"Ukraine's" and "U.S." need no special case, and offsets in the copy are offsets in the original text, so
-capitalisation can be checked there afterwards.
+digit became a space, padded with a space at each end. A pattern " kyiv" (leading space) then starts only at
+a word start, the matcher checks that a space follows, "Ukraine's" and "U.S." need no special case, and
+offsets in the copy are offsets in the original text plus one, so capitalisation can be checked there.
+Patterns carry no trailing space so that neighbouring words never overlap and the automaton's
+longest-match scan (`iter_long`) does the "South Sudan hides Sudan" work in C.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ def strip_accents(text: str) -> str:
 
 
 def pattern(text: str) -> str:
-    """The key a name is stored under: folded and padded ('St. Petersburg' -> ' st  petersburg ').
+    """The key a name is stored under: folded, with a leading space ('St. Petersburg' -> ' st  petersburg').
 
     Inner runs of spaces are kept as they are, so the key matches the same spelling in an article;
     other spellings ("St Petersburg") are listed as aliases of their own.
     """
-    return " " + fold(text).strip() + " "
+    return " " + fold(text).strip()
