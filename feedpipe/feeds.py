@@ -289,98 +289,129 @@ def _categories(article: Article, settings: FeedSettings) -> list[tuple[str, str
     return [(s, xml_safe(term), xml_safe(label)) for s, term, label in cats if term]
 
 
+# --- one entry, prepared once for every format -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    id: str
+    title: str
+    link: str
+    summary: str
+    content: str
+    published: datetime
+    updated: datetime
+    authors: tuple[str, ...]
+    categories: tuple[tuple[str, str, str], ...]  # (scheme, term, label)
+    image: str
+    image_type: str
+    language: str
+
+
+def _entries(articles: Sequence[Article], settings: FeedSettings) -> list[_Entry]:
+    """The newest `max_entries` articles, cleaned of XML-forbidden characters, dates in UTC."""
+    out = []
+    for article in articles[: settings.max_entries]:
+        published, updated = _dates(article)
+        image = xml_safe(article.image)
+        out.append(_Entry(
+            id=entry_id(article, settings), title=_title(article),
+            link=xml_safe(article.canonical_url or article.url), summary=xml_safe(article.summary),
+            content=xml_safe(article.content_html), published=published, updated=updated,
+            authors=tuple(a for a in (xml_safe(a).strip() for a in article.authors) if a),
+            categories=tuple(_categories(article, settings)), image=image,
+            image_type=_image_type(image) if image else "", language=xml_safe(article.language)))
+    return out
+
+
 # --- RSS and Atom (feedgen) -------------------------------------------------------------------
 
 
-def _generator(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings):
-    """One FeedGenerator for both XML formats, and each entry's (categories, image) for the format passes."""
+def _generator(spec: FeedSpec, entries: list[_Entry], settings: FeedSettings) -> FeedGenerator:
+    """One FeedGenerator for both XML formats: the core fields. Categories, enclosures and RSS
+    authors are added to each format's tree afterwards (cheaper, and feedgen 1.x drops the rel and
+    type of entry links and has no RSS author without an e-mail address)."""
     fg = FeedGenerator()
-    fg.load_extension("dc", atom=False, rss=True)
     fg.id(feed_id(spec, settings))
     fg.title(xml_safe(spec.title))
     fg.subtitle(xml_safe(spec.subtitle) or xml_safe(spec.title))
     fg.author({"name": xml_safe(settings.author or settings.title)})
     fg.language(settings.language)
-    fg.generator(settings.generator, version=__version__, uri=GENERATOR_URI)
+    fg.generator(xml_safe(settings.generator), version=__version__, uri=GENERATOR_URI)
     fg.ttl(settings.ttl)
-    fg.updated(feed_updated(articles))
-    rss_cats = []
-    for article in articles[: settings.max_entries]:
-        published, updated = _dates(article)
+    fg.updated(max((e.updated for e in entries), default=EPOCH))
+    for e in entries:
         fe = fg.add_entry(order="append")
-        fe.id(entry_id(article, settings))
-        fe.title(_title(article))
-        fe.link(href=xml_safe(article.canonical_url or article.url), rel="alternate")
-        summary = xml_safe(article.summary)
-        content = xml_safe(article.content_html)
-        if summary:
-            fe.summary(summary)
-        if content:
-            fe.content(content, type="html")
-        authors = [a for a in (xml_safe(a).strip() for a in article.authors) if a]
-        if authors:
-            fe.author([{"name": a} for a in authors])
-            fe.dc.dc_creator(authors)
-        fe.published(published)
-        fe.updated(updated)
-        cats = _categories(article, settings)
-        if cats:
-            fe.category([{"term": term, "scheme": scheme, "label": label} for scheme, term, label in cats])
-        rss_cats.append((cats, xml_safe(article.image)))
-    return fg, rss_cats
+        fe.id(e.id)
+        fe.title(e.title)
+        fe.link(href=e.link, rel="alternate")
+        if e.summary:
+            fe.summary(e.summary)
+        if e.content:
+            fe.content(e.content, type="html")
+        if e.authors:
+            fe.author([{"name": a} for a in e.authors])
+        fe.published(e.published)
+        fe.updated(e.updated)
+    return fg
 
 
-def _atom_bytes(fg: FeedGenerator, extras: list, spec: FeedSpec, settings: FeedSettings) -> bytes:
+def _atom_bytes(fg: FeedGenerator, entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     links = [{"href": settings.public_url, "rel": "alternate", "type": "text/html"},
              {"href": feed_url(spec, "atom", settings), "rel": "self", "type": MEDIA_TYPES["atom"]}]
     if settings.websub_hub:
         links.append({"href": settings.websub_hub, "rel": "hub"})
     fg.link(links, replace=True)
-    root, doc = fg._create_atom()  # feedgen 1.x: its entry links lose rel/type, so enclosures are added here
-    for entry, (_, image) in zip(root.iterfind("entry"), extras, strict=True):
-        if image:
-            link = etree.SubElement(entry, "link", href=image, rel="enclosure",
-                                    type=_image_type(image))
-            entry.find("link").addnext(link)
+    root, doc = fg._create_atom()  # feedgen 1.x (pinned < 2)
+    sub = etree.SubElement
+    for node, e in zip(root.iterfind("entry"), entries, strict=True):
+        if e.image:
+            sub(node, "link", href=e.image, rel="enclosure", type=e.image_type)
+        for scheme, term, label in e.categories:
+            sub(node, "category", term=term, scheme=scheme, label=label)
     return etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
-def _rss_bytes(fg: FeedGenerator, extras: list, spec: FeedSpec, settings: FeedSettings) -> bytes:
+def _rss_bytes(fg: FeedGenerator, entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     # feedgen's RSS <link> is the last link given; the hub link is added below.
     fg.link([{"href": feed_url(spec, "rss", settings), "rel": "self", "type": MEDIA_TYPES["rss"]},
              {"href": settings.public_url, "rel": "alternate"}], replace=True)
-    # RSS <category>: the code with its scheme as domain (for filters), then the label alone (for people).
-    for fe, (cats, image) in zip(fg.entry(), extras, strict=True):
-        if image:
-            fe.enclosure(image, 0, _image_type(image))
-        if cats:
-            rss = [{"term": term, "scheme": scheme, "label": term} for scheme, term, _ in cats]
-            labels = list(dict.fromkeys(label for _, term, label in cats if label and label != term))
-            fe.category(rss + [{"term": label} for label in labels], replace=True)
-    root = fg._create_rss()[0]  # feedgen 1.x; rss_str() offers no way to add the hub link
-    channel = root[0]
-    selflink = channel.find(f"{{{_ATOM_NS}}}link")
-    if settings.websub_hub and selflink is not None:
-        hub = etree.Element(f"{{{_ATOM_NS}}}link", href=settings.websub_hub, rel="hub")
-        selflink.addnext(hub)
+    old_root = fg._create_rss()[0]  # feedgen 1.x (pinned < 2)
+    root = etree.Element("rss", nsmap={**old_root.nsmap, "dc": _DC_NS}, version="2.0")
+    channel = old_root[0]
+    root.append(channel)
+    if settings.websub_hub:
+        selflink = channel.find(f"{{{_ATOM_NS}}}link")
+        selflink.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=settings.websub_hub, rel="hub"))
+    sub = etree.SubElement
+    creator = f"{{{_DC_NS}}}creator"
+    for node, e in zip(channel.iterfind("item"), entries, strict=True):
+        # <category>: the code with its scheme as domain (for filters), then the label alone (for people).
+        for scheme, term, _ in e.categories:
+            sub(node, "category", domain=scheme).text = term
+        for label in dict.fromkeys(label for _, term, label in e.categories if label and label != term):
+            sub(node, "category").text = label
+        if e.image:
+            sub(node, "enclosure", url=e.image, length="0", type=e.image_type)
+        for author in e.authors:
+            sub(node, creator).text = author
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
 def render_rss(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
-    fg, rss_cats = _generator(spec, articles, settings)
-    return _rss_bytes(fg, rss_cats, spec, settings)
+    entries = _entries(articles, settings)
+    return _rss_bytes(_generator(spec, entries, settings), entries, spec, settings)
 
 
 def render_atom(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
-    fg, extras = _generator(spec, articles, settings)
-    return _atom_bytes(fg, extras, spec, settings)
+    entries = _entries(articles, settings)
+    return _atom_bytes(_generator(spec, entries, settings), entries, spec, settings)
 
 
 # --- JSON Feed 1.1 ----------------------------------------------------------------------------
 
 
-def render_json(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
-    author = {"name": xml_safe(settings.author or settings.title)}
+def _json_bytes(entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     feed: dict = {
         "version": JSONFEED_VERSION,
         "title": xml_safe(spec.title),
@@ -388,47 +419,46 @@ def render_json(spec: FeedSpec, articles: Sequence[Article], settings: FeedSetti
         "feed_url": feed_url(spec, "json", settings),
         "description": xml_safe(spec.subtitle),
         "language": settings.language,
-        "authors": [author],
+        "authors": [{"name": xml_safe(settings.author or settings.title)}],
     }
     if settings.websub_hub:
         feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
     items = []
-    for article in articles[: settings.max_entries]:
-        published, updated = _dates(article)
-        item: dict = {"id": entry_id(article, settings), "url": xml_safe(article.canonical_url or article.url),
-                      "title": _title(article)}
-        content = xml_safe(article.content_html)
-        summary = xml_safe(article.summary)
-        if content:
-            item["content_html"] = content
+    for e in entries:
+        item: dict = {"id": e.id, "url": e.link, "title": e.title}
+        if e.content:
+            item["content_html"] = e.content
         else:
-            item["content_text"] = summary or _title(article)
-        if summary:
-            item["summary"] = summary
-        if article.image:
-            item["image"] = xml_safe(article.image)
-        item["date_published"] = _rfc3339(published)
-        item["date_modified"] = _rfc3339(updated)
-        authors = [a for a in (xml_safe(a).strip() for a in article.authors) if a]
-        if authors:
-            item["authors"] = [{"name": a} for a in authors]
-        cats = _categories(article, settings)
-        if cats:
-            item["tags"] = list(dict.fromkeys(label for _, _, label in cats))
-            item["_feedpipe"] = {"categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in cats]}
-        if article.language:
-            item["language"] = xml_safe(article.language)
+            item["content_text"] = e.summary or e.title
+        if e.summary:
+            item["summary"] = e.summary
+        if e.image:
+            item["image"] = e.image
+        item["date_published"] = _rfc3339(e.published)
+        item["date_modified"] = _rfc3339(e.updated)
+        if e.authors:
+            item["authors"] = [{"name": a} for a in e.authors]
+        if e.categories:
+            item["tags"] = list(dict.fromkeys(label for _, _, label in e.categories))
+            item["_feedpipe"] = {"categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in e.categories]}
+        if e.language:
+            item["language"] = e.language
         items.append(item)
     feed["items"] = items
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # Compact: json's C encoder only runs without indent, and readers do not need the whitespace.
+    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def render_json(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
+    return _json_bytes(_entries(articles, settings), spec, settings)
 
 
 def render_all(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> dict[str, bytes]:
-    """All three formats, sharing one feedgen build: {"rss": ..., "atom": ..., "json": ...}."""
-    fg, rss_cats = _generator(spec, articles, settings)
-    atom = _atom_bytes(fg, rss_cats, spec, settings)  # before the RSS pass rewrites the categories
-    return {"rss": _rss_bytes(fg, rss_cats, spec, settings), "atom": atom,
-            "json": render_json(spec, articles, settings)}
+    """All three formats from one preparation of the entries and one feedgen build."""
+    entries = _entries(articles, settings)
+    fg = _generator(spec, entries, settings)
+    return {"rss": _rss_bytes(fg, entries, spec, settings), "atom": _atom_bytes(fg, entries, spec, settings),
+            "json": _json_bytes(entries, spec, settings)}
 
 
 # --- OPML -------------------------------------------------------------------------------------

@@ -314,7 +314,8 @@ def run_digest_job(
                                  detail=repr(exc)[:500])
         log.exception("digest %s failed; it may be retried within the grace", decision.slot.key)
         raise
-    detail = f"sent {result}" if result else "nothing to send"
+    key, report = result if isinstance(result, tuple) else (result, None)
+    detail = f"edition {key}: {report!r}"[:500] if key else "nothing due by the digest's ledger"
     app.store.finish_job_run("digest", decision.slot.key, holder=holder, now=now, status="ok", detail=detail)
     log.info("digest %s: %s", decision.slot.key, detail)
     return DigestDecision(slot=decision.slot, action="sent")
@@ -325,8 +326,12 @@ def run_ingest_job(app: Any, *, now: datetime) -> Any:
     from feedpipe import pipeline
 
     report = pipeline.ingest(app, now=now)
-    if schedule_settings(app.settings).feeds_after_ingest and hasattr(pipeline, "publish_feeds"):
+    if schedule_settings(app.settings).feeds_after_ingest:
         pipeline.publish_feeds(app, now=now, only_dirty=True)
+        try:  # the web view of the edition being collected, as `feedpipe run` refreshes it
+            pipeline.build_digest_preview(app, now=now)
+        except Exception:
+            log.exception("digest preview not rebuilt")
     return report
 
 

@@ -25,6 +25,7 @@ several web processes each keep their own buckets).
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import hashlib
 import html
 import logging
@@ -437,29 +438,16 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
 
 
 def deliver(transport: Any, msg: EmailMessage, to: str) -> None:
-    """Send one message through the app's transport (SMTP or outbox), whichever interface it has."""
-    for name in ("send_message", "send"):
-        method = getattr(transport, name, None)
-        if method is None:
-            continue
-        enter = getattr(transport, "__enter__", None)
-        if enter is not None:
-            with transport:
-                _call(method, msg, to)
-        else:
-            _call(method, msg, to)
-        return
-    raise TypeError(f"{type(transport).__name__} has no send method")
-
-
-def _call(method, msg: EmailMessage, to: str) -> None:
-    import inspect
-
-    params = inspect.signature(method).parameters
-    if len(params) >= 2:
-        method(msg, [to])
-    else:
-        method(msg)
+    """Send one message through the app's transport (`feedpipe.mailer`: SMTP or outbox), then close it."""
+    try:
+        transport.send(
+            msg.as_bytes(policy=email.policy.SMTP),
+            sender=parseaddr(msg["From"])[1],
+            recipients=[to],
+            message_id=msg["Message-ID"],
+        )
+    finally:
+        transport.close()
 
 
 def _secret_key(app: Any) -> str:

@@ -21,7 +21,11 @@ KINDS: tuple[str, ...] = ("feed", "jsonl", "page", "text")
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
                "application/xml", "text/xml")
 _FEED_EXT = (".rss", ".atom", ".xml", ".rdf", ".feed")
-_PROLOG = re.compile(rb"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!(?!doctype\s+html)[^>]*>)*", re.IGNORECASE | re.DOTALL)
+_PROLOG = re.compile(
+    rb"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype\s+(?!html)[^\[>]*(?:\[.*?\])?\s*>)*", re.IGNORECASE | re.DOTALL
+)
+# A feed wrapped in an HTML document (it happens); feedparser still reads it.
+_EMBEDDED_FEED = re.compile(rb"<feed\s[^>]*xmlns=[\"']http://(?:www\.w3\.org/2005/Atom|purl\.org/atom/ns#)|<rss\s+version=|<rdf:RDF\b")
 _ROOT = re.compile(rb"<(?:([\w.-]+):)?([\w.-]+)")
 _FEED_ROOTS = {b"rss", b"feed", b"rdf", b"channel", b"rss:rss"}
 _BOMS = (
@@ -69,10 +73,9 @@ def sniff_kind(body: bytes, location: str, content_type: str | None = None) -> K
         if root in _FEED_ROOTS:
             return "feed"
         if root in (b"html", b"head", b"body") or ctype in ("text/html", "application/xhtml+xml"):
-            return "page"
+            return "feed" if _EMBEDDED_FEED.search(head) else "page"
         if root is not None and not path.endswith((".html", ".htm")):
             return "feed"  # some other XML: the feed parser says what is wrong with it
-        return "page"
     if ctype in _FEED_TYPES or path.endswith(_FEED_EXT):
         return "feed"
     if ctype in ("text/html", "application/xhtml+xml") or path.endswith((".html", ".htm")):

@@ -1,17 +1,17 @@
 """Countries an article is about (focus) or names in passing (mention), with the evidence for each.
 
-Steps, each cheap: one Aho-Corasick scan of the folded text; a capitalisation check against the original
-(so "turkey" and "chad" are words, "US" must be upper case); longest match wins ("South Sudan" hides
-"Sudan", "Papua New Guinea" hides "Guinea"; "Niger" never matches inside "Nigeria" because patterns are
-whole words); person-name patterns drop "Jordan Pickford", "Denzel Washington", "Mr Jordan"; a shared
-name (Georgia, St. Petersburg, Korea, Congo) takes the reading its hint words, its neighbour ("Atlanta,
+Steps, each cheap: one longest-match Aho-Corasick scan of the folded text ("South Sudan" hides "Sudan",
+"Papua New Guinea" hides "Guinea"; "Niger" never matches inside "Nigeria" because patterns are whole
+words); a capitalisation check against the original (so "turkey" and "chad" are words, "US" must be upper
+case); person-name patterns drop "Jordan Pickford", "Denzel Washington", "Mr Jordan"; a shared name
+(Georgia, St. Petersburg, Korea, Congo) takes the reading its hint words, its neighbour ("Atlanta,
 Georgia", "St. Petersburg, Florida", "Florida, Uruguay") and the outlet's country point to.
-Then every country is scored by where it appears (headline and dateline weigh most, then the lead).
+Then each country is scored by where it appears (headline and dateline weigh most, then the lead,
+then the rest) and every country close enough to the top, or named up front, is focus.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from feedpipe.model import CountryTag
@@ -21,7 +21,32 @@ from feedpipe.tagging.gazetteer import Entry, Gazetteer, folded
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
 LEAD_CHARS = 300
 FOCUS_SHARE = 0.5  # a country scoring at least this share of the top score is focus
-LEAD_FOCUS_SHARE = 0.25  # ... or this share, when it is also named in the headline area or lead
+LEAD_FOCUS_SHARE = 0.25  # ... or this share, when it is also named in the lead
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An article laid out once for both taggers: headline and body joined, folded, zones marked."""
+
+    full: str
+    low: str
+    title_end: int
+    body_start: int
+    dateline: Dateline | None
+    lead_end: int
+
+    @classmethod
+    def of(cls, gz: Gazetteer, title: str, body: str) -> Prepared:
+        dl = read_dateline(body, gz)
+        full = title + "\n\n" + body
+        off = len(title) + 2
+        lead_start = off + dl.end if dl else off
+        return cls(full, folded(full), len(title), off, dl, lead_start + LEAD_CHARS)
+
+    def zone(self, start: int) -> str:
+        if start < self.title_end:
+            return "title"
+        return "lead" if start < self.lead_end else "body"
 
 
 @dataclass(slots=True)
@@ -58,6 +83,7 @@ def _is_name_word(w: str) -> bool:
 
 
 def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_starts: set[int]) -> bool:
+    """Is this place name part of a person's name here ("Jordan Pickford", "Denzel Washington")?"""
     rules = gz.people
     before = _word_before(text, m.start)
     if before in rules.titles:
@@ -65,172 +91,56 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     after = _word_after(text, m.end)
     if _is_name_word(after) and after not in rules.place_followers and (m.end + 1) not in match_starts:
         return True
-    return (
-        _is_name_word(before)
-        and before not in rules.place_preceders
-        and (m.start - 1) not in match_ends
-    )
+    return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
 
 
-def scan(
-    gz: Gazetteer, full: str, low: str, zones: tuple[int, int, int, int]
-) -> tuple[list[_Match], set[str], set[str]]:
-    """All accepted matches, longest first; plus the keys seen anywhere and the keys seen lower case."""
-    title_end, dl_start, dl_end, lead_end = zones
-    raw: list[_Match] = []
+def scan(gz: Gazetteer, art: Prepared) -> tuple[list[_Match], set[str], set[str]]:
+    """Accepted matches in text order; plus the keys seen anywhere and the keys seen in lower case."""
+    full, low = art.full, art.low
+    dl_start = art.body_start
+    dl_end = art.body_start + art.dateline.end if art.dateline else dl_start
+    found: list[_Match] = []
     seen: set[str] = set()
     lower_seen: set[str] = set()
-    for end, (key, e) in gz.automaton.iter(low):
-        start = end - len(key) + 1  # in `low`; the original word starts here too (low has one pad char)
-        wend = end - 1
+    for end, (key, e) in gz.automaton.iter_long(low):
+        if low[end + 1] != " " and low[end + 1].isalnum():
+            continue  # a longer word ("Nigerian" is not "Niger")
         seen.add(key)
-        if not e.codes and e.kind == "hint":
-            continue
+        if not e.codes:
+            continue  # a hint word, or a stop entry that hides the names inside it
+        start = end - len(key) + 1  # the word starts here in the original (low has one pad char)
         first = full[start]
         if e.acronym:
-            if any(c.islower() for c in full[start:wend]):
+            if any(c.islower() for c in full[start:end]):
                 continue
         elif not first.isupper():
-            if first.isalpha():
-                lower_seen.add(key)
-                continue
-        if start < title_end:
-            zone = "title"
-        elif dl_start <= start < dl_end:
+            lower_seen.add(key)
+            continue
+        if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
-        elif start < lead_end:
-            zone = "lead"
-        else:
-            zone = "body"
-        raw.append(_Match(start, wend, key, e, zone))
-    raw.sort(key=lambda m: (m.start, -m.end))
-    kept: list[_Match] = []
-    last = -1
-    for m in raw:
-        if m.start >= last:
-            kept.append(m)
-            last = m.end
-    return kept, seen, lower_seen
+        found.append(_Match(start, end, key, e, art.zone(start)))
+    return found, seen, lower_seen
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """An article laid out once for both taggers: headline and body joined, folded, zones marked."""
-
-    full: str
-    low: str
-    title_end: int
-    body_start: int
-    dateline: Dateline | None
-    lead_end: int
-
-    @classmethod
-    def of(cls, gz: Gazetteer, title: str, body: str) -> Prepared:
-        dl = read_dateline(body, gz)
-        full = title + "\n\n" + body
-        off = len(title) + 2
-        lead_start = off + dl.end if dl else off
-        return cls(full, folded(full), len(title), off, dl, lead_start + LEAD_CHARS)
-
-
-def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = None) -> tuple[CountryTag, ...]:
-    dl = art.dateline
+def _filter_people(found: list[_Match], art: Prepared, gz: Gazetteer, has_body: bool) -> list[_Match]:
     full = art.full
-    title = full[: art.title_end]
-    body = full[art.body_start :]
-    dl_end = art.body_start + dl.end if dl else art.body_start
-    kept, seen, lower_seen = scan(gz, full, art.low, (art.title_end, art.body_start, dl_end, art.lead_end))
-    upper_title = title.isupper()
-
-    match_ends = {m.end for m in kept}
-    match_starts = {m.start for m in kept}
-    found: list[_Match] = []
-    person_ok: set[str] = set()  # person-prone names accepted as places in mixed-case text
+    upper_title = full[: art.title_end].isupper()
+    match_ends = {m.end for m in found}
+    match_starts = {m.start for m in found}
+    kept: list[_Match] = []
+    person_ok: set[str] = set()
     caps_title: list[_Match] = []
-    for m in kept:
-        e = m.entry
-        if not e.codes:
-            continue  # stop entry: it only hid the names inside it
-        if e.person:
-            if m.zone == "title" and upper_title:
-                caps_title.append(m)  # "STANLEY WORKS": no case to read; judged by the body below
-                continue
-            if _person(m, full, gz, match_ends, match_starts):
-                continue
+    for m in found:
+        if not m.entry.person:
+            kept.append(m)
+        elif m.zone == "title" and upper_title:
+            caps_title.append(m)  # "STANLEY WORKS <SWK>": no case to read, so the body decides
+        elif not _person(m, full, gz, match_ends, match_starts):
             person_ok.add(m.key)
-        found.append(m)
-    found[:0] = [m for m in caps_title if m.key in person_ok or not body]
-
-    plain: dict[str, int] = defaultdict(int)  # unambiguous evidence per code
-    for m in found:
-        if len(m.entry.codes) == 1:
-            m.code = m.entry.codes[0]
-            plain[m.code] += 1
-    if dl:
-        plain[dl.code] += 2
-
-    # neighbours: "Atlanta, Georgia", "St. Petersburg, Florida", "Florida, Uruguay"
-    for a, b in zip(found, found[1:], strict=False):
-        gap = full[a.end : b.start]
-        if gap.strip() != "," or len(gap) > 3:
-            continue
-        if b.code is None and a.code in b.entry.codes:
-            b.code = a.code
-        elif a.code is None and b.code in a.entry.codes:
-            a.code = b.code
-        elif a.entry.kind in ("place", "state") and b.entry.kind in ("name", "state") and b.code:
-            if b.entry.kind == "name" and a.code != b.code:
-                plain[a.code or ""] -= 1
-                a.code = b.code  # a town of that name in that country
-
-    for m in found:
-        if m.code is None:
-            m.code = _resolve(m.entry, seen, plain, source_country)
-
-    # common words: "turkey" lower case in the same article makes "Turkey" the bird too,
-    # unless something else points to the country
-    drop_words = {m.key for m in found if m.entry.word and m.key in lower_seen}
-
-    scores: dict[str, float] = defaultdict(float)
-    evidence: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    zones_of: dict[str, set[str]] = defaultdict(set)
-    for m in found:
-        code = m.code
-        if m.key in drop_words and plain.get(code, 0) <= sum(1 for x in found if x.key == m.key):
-            continue
-        scores[code] += ZONE_WEIGHT[m.zone] * m.entry.weight
-        evidence[code][f"{m.zone}:{full[m.start : m.end]}"] += 1
-        zones_of[code].add(m.zone)
-    if dl:
-        scores[dl.code] += ZONE_WEIGHT["dateline"]
-        evidence[dl.code][f"dateline:{dl.place}"] += 1
-        zones_of[dl.code].add("dateline")
-    if not scores:
-        return ()
-
-    top = max(scores.values())
-    tags = []
-    for code, score in scores.items():
-        z = zones_of[code]
-        share = score / top
-        focus = (
-            "title" in z
-            or "dateline" in z
-            or share >= FOCUS_SHARE
-            or ("lead" in z and share >= LEAD_FOCUS_SHARE)
-        )
-        ev = tuple(f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items())
-        tags.append(
-            CountryTag(
-                code=code,
-                name=gz.names.get(code, code),
-                role="focus" if focus else "mention",
-                score=round(share, 3),
-                evidence=ev,
-            )
-        )
-    tags.sort(key=lambda t: (t.role != "focus", -t.score, t.code))
-    return tuple(tags)
+            kept.append(m)
+    if caps_title:
+        kept = [m for m in caps_title if m.key in person_ok or not has_body] + kept
+    return kept
 
 
 def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: str | None) -> str:
@@ -246,3 +156,83 @@ def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: st
         if s > best_score:
             best, best_score = code, s
     return best
+
+
+def _assign_codes(found: list[_Match], full: str, seen: set[str], dl: Dateline | None, source: str | None) -> dict:
+    plain: dict[str, int] = {}
+    for m in found:
+        if len(m.entry.codes) == 1:
+            m.code = m.entry.codes[0]
+            plain[m.code] = plain.get(m.code, 0) + 1
+    if dl:
+        plain[dl.code] = plain.get(dl.code, 0) + 2
+    # neighbours: "Atlanta, Georgia", "St. Petersburg, Florida", "Florida, Uruguay"
+    for a, b in zip(found, found[1:], strict=False):
+        if b.start - a.end > 3 or full[a.end : b.start].strip() != ",":
+            continue
+        if b.code is None and a.code in b.entry.codes:
+            b.code = a.code
+        elif a.code is None and b.code in a.entry.codes:
+            a.code = b.code
+        elif a.entry.kind in ("place", "state") and b.entry.kind == "name" and b.code and a.code != b.code:
+            if a.code:
+                plain[a.code] -= 1
+            a.code = b.code  # a town of that name in that country
+    for m in found:
+        if m.code is None:
+            m.code = _resolve(m.entry, seen, plain, source)
+    return plain
+
+
+def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = None) -> tuple[CountryTag, ...]:
+    found, seen, lower_seen = scan(gz, art)
+    found = _filter_people(found, art, gz, has_body=len(art.full) > art.body_start)
+    dl = art.dateline
+    plain = _assign_codes(found, art.full, seen, dl, source_country)
+
+    # a common word seen in lower case ("turkey") makes its capitalised form the word too ("Turkey is
+    # best roasted"), unless other evidence points to the country
+    doubtful: dict[str, int] = {}
+    for m in found:
+        if m.entry.word and m.key in lower_seen:
+            doubtful[m.code] = doubtful.get(m.code, 0) + 1
+
+    scores: dict[str, float] = {}
+    evidence: dict[str, dict[str, int]] = {}
+    zones_of: dict[str, set[str]] = {}
+    for m in found:
+        code = m.code
+        if code in doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful[code]:
+            continue
+        scores[code] = scores.get(code, 0.0) + ZONE_WEIGHT[m.zone] * m.entry.weight
+        ev = evidence.setdefault(code, {})
+        label = f"{m.zone}:{art.full[m.start : m.end]}"
+        ev[label] = ev.get(label, 0) + 1
+        zones_of.setdefault(code, set()).add(m.zone)
+    if dl:
+        scores[dl.code] = scores.get(dl.code, 0.0) + ZONE_WEIGHT["dateline"]
+        evidence.setdefault(dl.code, {})[f"dateline:{dl.place}"] = 1
+        zones_of.setdefault(dl.code, set()).add("dateline")
+    if not scores:
+        return ()
+
+    top = max(scores.values())
+    tags = []
+    for code, score in scores.items():
+        z = zones_of[code]
+        share = score / top
+        focus = (
+            "title" in z or "dateline" in z or share >= FOCUS_SHARE or ("lead" in z and share >= LEAD_FOCUS_SHARE)
+        )
+        ev = tuple(f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items())
+        tags.append(
+            CountryTag(
+                code=code,
+                name=gz.names.get(code, code),
+                role="focus" if focus else "mention",
+                score=round(share, 3),
+                evidence=ev,
+            )
+        )
+    tags.sort(key=lambda t: (t.role != "focus", -t.score, t.code))
+    return tuple(tags)

@@ -52,9 +52,10 @@ class Taxonomy:
 
 
 def _key(term: str) -> str:
+    """' elect*' stays a prefix (any ending); other keys get the marker '$' = must end a word."""
     prefix = term.endswith("*")
     body = fold(term.rstrip("*")).strip()
-    return " " + body + ("" if prefix else " ")
+    return " " + body + ("" if prefix else "$")
 
 
 def build(files: DataFiles) -> Taxonomy:
@@ -86,36 +87,36 @@ def build(files: DataFiles) -> Taxonomy:
         )
     auto = ahocorasick.Automaton()
     for key in set(plain) | set(cased) | {k for s in subs for k in s.terms}:
-        auto.add_word(
-            key,
-            (key, Term(key, tuple(plain.get(key, {}).items()), tuple(cased.get(key, {}).items()), forms.get(key, ""))),
-        )
+        term = Term(key, tuple(plain.get(key, {}).items()), tuple(cased.get(key, {}).items()), forms.get(key, ""))
+        whole = key.endswith("$")
+        pat = key[:-1] if whole else key
+        if auto.exists(pat):  # the same text as a prefix and as a whole word: keep the whole-word reading
+            continue
+        auto.add_word(pat, (key, term, whole))
     auto.make_automaton()
     return Taxonomy(labels, auto, tuple(subs))
 
 
 def score_topics(tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int) -> tuple[dict, dict]:
     """Scores per IPTC code, and hit counts per matched term key (for subtopics)."""
-    hits = []
-    for end, (key, term) in tax.automaton.iter(low):
-        start = end - len(key) + 1
-        hits.append((start, end, key, term))
-    hits.sort(key=lambda h: (h[0], -h[1]))
-    scores: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    last = -1
-    for start, end, key, term in hits:
-        if start < last:
+    weight: dict[Term, float] = {}  # zone-weighted occurrences per term
+    counts: dict[str, int] = {}
+    t_title, t_lead, t_body = ZONE_WEIGHT
+    for end, (key, term, whole) in tax.automaton.iter_long(low):
+        if whole and low[end + 1] != " " and low[end + 1].isalnum():
             continue
-        last = end
-        counts[key] += 1
-        if counts[key] > MAX_PER_TERM:
+        n = counts.get(key, 0) + 1
+        counts[key] = n
+        if n > MAX_PER_TERM:
             continue
-        z = ZONE_WEIGHT[0] if start < title_end else ZONE_WEIGHT[1] if start < lead_end else ZONE_WEIGHT[2]
-        pairs = term.plain
+        start = end - len(key) + (2 if whole else 1)
         if term.cased and full.startswith(term.cased_form, start):
-            pairs = term.cased
-        for code, w in pairs:
+            term = Term(term.text + "^", term.cased, ())  # "Labour" the party, counted apart
+        z = t_title if start < title_end else t_lead if start < lead_end else t_body
+        weight[term] = weight.get(term, 0.0) + z
+    scores: dict[str, float] = defaultdict(float)
+    for term, z in weight.items():
+        for code, w in term.plain:
             scores[code] += w * z
     return scores, counts
 

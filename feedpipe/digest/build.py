@@ -1,0 +1,158 @@
+"""Put an edition together: its window and candidates, the editor's picks, a (cached) selection per set
+of preferences, rendering, and the messages, one at a time."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from feedpipe.digest.editions import edition_window, parse_key
+from feedpipe.digest.message import build_message
+from feedpipe.digest.model import Edition, Subscriber
+from feedpipe.digest.render import Links, RenderCache, Rendered, render
+from feedpipe.digest.select import Selection, select
+from feedpipe.digest.settings import DigestSettings
+from feedpipe.errors import FeedpipeError
+from feedpipe.model import Article
+
+
+def make_links(settings: DigestSettings, feeds_public_url: str | None, public_url: str | None = None) -> Links:
+    site = (public_url or settings.public_url or feeds_public_url or "").rstrip("/")
+    if not site.startswith(("http://", "https://")):
+        raise FeedpipeError(
+            "the digest needs the site's public URL for its links (web view, unsubscribe)",
+            'set [digest] public_url = "https://news.example.org" (or the feeds\' public URL)',
+        )
+    return Links(public_url=site, feeds_url=(feeds_public_url or site).rstrip("/"))
+
+
+@dataclass(kw_only=True)
+class Prepared:
+    """One edition ready to render: candidates and picks loaded once, selections and renders cached."""
+
+    key: str
+    edition: Edition
+    settings: DigestSettings
+    links: Links
+    candidates: list[Article]
+    picks: list[tuple[Article, str | None]]
+    templates_dir: Path | None = None
+    _selections: OrderedDict = field(default_factory=OrderedDict)
+    _renders: dict = field(default_factory=dict)
+
+    def selection(self, countries: Iterable[str] = (), topics: Iterable[str] = ()) -> Selection:
+        key = (tuple(sorted(countries)), tuple(sorted(topics)))
+        found = self._selections.get(key)
+        if found is None:
+            end = self.edition.window_end or max(
+                (a.published_at for a in self.candidates if a.published_at), default=None
+            )
+            found = select(self.candidates, self.picks, self.settings, end or datetime.now().astimezone(),
+                           countries=key[0], topics=key[1])
+            self._selections[key] = found
+            if len(self._selections) > 1024:
+                self._selections.popitem(last=False)
+        else:
+            self._selections.move_to_end(key)
+        return found
+
+    def rendered(self, selection: Selection, *, web: bool = False) -> Rendered:
+        cache = self._renders.get(web)
+        if cache is None:
+            cache = self._renders[web] = RenderCache(
+                lambda s: render(s, self.settings, edition_key=self.key, links=self.links, web=web,
+                                 templates_dir=self.templates_dir)
+            )
+        return cache(selection)
+
+    def message(self, subscriber: Subscriber, now: datetime, *, edition_for_id: str | None = None) -> EmailMessage:
+        selection = self.selection(subscriber.countries, subscriber.topics)
+        rendered = self.rendered(selection)
+        return build_message(rendered, subscriber, self.settings, edition=edition_for_id or self.key,
+                             links=self.links, now=now)
+
+    @property
+    def general(self) -> Selection:
+        return self.selection()
+
+
+def prepare(
+    store,
+    settings: DigestSettings,
+    edition_key: str,
+    now: datetime,
+    *,
+    feeds_public_url: str | None = None,
+    public_url: str | None = None,
+    templates_dir: Path | None = None,
+) -> Prepared:
+    """Load what an edition needs. A building edition's window is (re)computed; a sending or sent one
+    keeps the window it was sent with, so a resumed send shows the same articles."""
+    parse_key(edition_key)
+    links = make_links(settings, feeds_public_url, public_url)
+    edition = store.edition(edition_key)
+    if edition is None or edition.status == "building" or edition.window_end is None:
+        start, end = edition_window(edition_key, settings, store)
+        if edition is None or edition.status == "building":
+            edition = store.ensure_edition(edition_key, window_start=start, window_end=end, now=now)
+        else:
+            edition = Edition(**{**edition.__dict__, "window_start": start, "window_end": end})
+    candidates = store.articles(since=edition.window_start, until=edition.window_end)
+    picks = []
+    for p in store.picks(edition_key):
+        article = store.get_article(p.article_id)
+        if article is not None:
+            picks.append((article, p.pitch))
+    return Prepared(key=edition_key, edition=edition, settings=settings, links=links, candidates=candidates,
+                    picks=picks, templates_dir=templates_dir)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def build_edition(
+    store,
+    settings: DigestSettings,
+    feeds_public_url: str,
+    edition_key: str,
+    now: datetime,
+    out_dir: Path,
+    *,
+    public_url: str | None = None,
+    templates_dir: Path | None = None,
+) -> Path:
+    """Write the edition's web view to `<out_dir>/digest/<key>.html` (out_dir is the public folder) and
+    record its subject; returns the path. Personal emails are built at send time."""
+    prepared = prepare(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
+                       public_url=public_url, templates_dir=templates_dir)
+    rendered = prepared.rendered(prepared.general, web=True)
+    html, _ = rendered.for_subscriber(None, settings)
+    path = Path(out_dir) / "digest" / f"{edition_key}.html"
+    write_atomically(path, html.encode("utf-8"))
+    if prepared.edition.status == "building":
+        store.set_edition_subject(edition_key, rendered.subject)
+    return path
+
+
+def iter_messages(
+    prepared: Prepared, subscribers: Iterable[Subscriber], now: datetime
+) -> Iterator[tuple[Subscriber, EmailMessage]]:
+    """One message per subscriber, built as it is asked for (never the whole list at once)."""
+    for subscriber in subscribers:
+        yield subscriber, prepared.message(subscriber, now)
