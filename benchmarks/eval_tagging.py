@@ -66,9 +66,13 @@ def eval_reuters(tagger: Tagger, folder: Path) -> None:
             extras.update(pred - gold)
     dt = time.perf_counter() - t0
     p, r, f = prf(*counts["labelled"])
-    print(f"Reuters-21578 dev, {n_lab} stories with PLACES: focus P={p:.3f} R={r:.3f} F1={f:.3f}  (target F1 >= 0.80)")
+    print(
+        f"Reuters-21578 dev, {n_lab} stories with PLACES: focus P={p:.3f} R={r:.3f} F1={f:.3f}  (target F1 >= 0.80)"
+    )
     p, r, f = prf(*counts["all"])
-    print(f"Reuters-21578 dev, all {n_all} stories (no PLACES = no country expected): P={p:.3f} R={r:.3f} F1={f:.3f}")
+    print(
+        f"Reuters-21578 dev, all {n_all} stories (no PLACES = no country expected): P={p:.3f} R={r:.3f} F1={f:.3f}"
+    )
     print(f"  most missed: {misses.most_common(8)}")
     print(f"  most extra:  {extras.most_common(8)}")
     print(f"  {n_all / dt:,.0f} stories/s (whole tag(), incl. topics)")
@@ -89,7 +93,9 @@ def eval_bbc(tagger: Tagger, folder: Path) -> None:
         else:
             confusion[(topic, first)] += 1
     dt = time.perf_counter() - t0
-    print(f"BBC News, {n} articles: first topic correct {ok / n:.3f}  (target >= 0.90)  {n / dt:,.0f} articles/s")
+    print(
+        f"BBC News, {n} articles: first topic correct {ok / n:.3f}  (target >= 0.90)  {n / dt:,.0f} articles/s"
+    )
     print(f"  commonest confusions (label, first topic): {confusion.most_common(6)}")
 
 

@@ -1,4 +1,4 @@
-"""Articles + a feed's spec + settings → RSS 2.0, Atom 1.0 (feedgen) and JSON Feed 1.1 bytes, and the OPML index.
+"""Articles + a feed's spec + settings → RSS 2.0, Atom 1.0 (feedgen) and JSON Feed 1.1 bytes; the OPML index.
 
 Pure: no store, no disk, no clock. The same articles give the same bytes: a feed's `updated`
 (and RSS `lastBuildDate`) is its newest entry's date, never the build time.
@@ -18,7 +18,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from functools import cached_property
+from urllib.parse import quote, urlsplit
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -61,11 +62,11 @@ class FeedSettings:
     generator: str = "feedpipe"
     id_authority: str | None = None  # tag: URI authority such as "news.example.org,2026"
 
-    @property
+    @cached_property
     def feeds_url(self) -> str:
         return self.public_url.rstrip("/") + "/feeds"
 
-    @property
+    @cached_property
     def tag_authority(self) -> str:
         """The `authority,date` of every tag: URI; fixed once chosen (config `id_authority`)."""
         if self.id_authority:
@@ -116,27 +117,44 @@ def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
-            problem(key, f"unknown key; {hint}", f'{close[0] if close else "title"} = ...')
+            problem(key, f"unknown key; {hint}", f"{close[0] if close else 'title'} = ...")
     for key in ("public_url", "websub_hub"):
         if key not in table or (key == "websub_hub" and table[key] in (None, "")):
             continue
         value = table[key]
         parts = urlsplit(value) if isinstance(value, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(
-                c.isspace() for c in value):
-            example = '"https://news.example.org"' if key == "public_url" else '"https://pubsubhubbub.appspot.com/"'
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(c.isspace() for c in value)
+        ):
+            example = (
+                '"https://news.example.org"' if key == "public_url" else '"https://pubsubhubbub.appspot.com/"'
+            )
             problem(key, f"must be an absolute http(s) URL, got {value!r}", f"{key} = {example}")
         else:
             values[key] = value.rstrip("/") if key == "public_url" else value
-    for key, example in (("title", '"Example News"'), ("subtitle", '"News from Eastern Europe"'),
-                         ("author", '"Example News desk"'), ("generator", '"feedpipe"')):
+    for key, example in (
+        ("title", '"Example News"'),
+        ("subtitle", '"News from Eastern Europe"'),
+        ("author", '"Example News desk"'),
+        ("generator", '"feedpipe"'),
+    ):
         if key not in table:
             continue
         value = table[key]
-        if not isinstance(value, str) or xml_safe(value) != value or "\n" in value or (
-                key != "subtitle" and not value.strip()):
-            problem(key, f"must be a one-line string{'' if key == 'subtitle' else ' (not empty)'}, got {value!r}",
-                    f"{key} = {example}")
+        if (
+            not isinstance(value, str)
+            or xml_safe(value) != value
+            or "\n" in value
+            or (key != "subtitle" and not value.strip())
+        ):
+            problem(
+                key,
+                f"must be a one-line string{'' if key == 'subtitle' else ' (not empty)'}, got {value!r}",
+                f"{key} = {example}",
+            )
         else:
             values[key] = value.strip() or None if key == "author" else value.strip()
     if "language" in table:
@@ -144,7 +162,9 @@ def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[
         if isinstance(value, str) and _LANGUAGE.match(value):
             values["language"] = value
         else:
-            problem("language", f"must be a language tag, got {value!r}", 'language = "en" or "uk" or "pt-BR"')
+            problem(
+                "language", f"must be a language tag, got {value!r}", 'language = "en" or "uk" or "pt-BR"'
+            )
     for key, example, low in (("max_entries", "50", 1), ("ttl", "60", 0)):
         if key not in table:
             continue
@@ -159,8 +179,12 @@ def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[
         if isinstance(value, str) and _TAG_AUTHORITY.match(value):
             values["id_authority"] = value
         else:
-            problem("id_authority", f"must be 'domain,year' (RFC 4151 tag authority), never changed once feeds "
-                    f"are public; got {value!r}", 'id_authority = "news.example.org,2026"')
+            problem(
+                "id_authority",
+                f"must be 'domain,year' (RFC 4151 tag authority), never changed once feeds "
+                f"are public; got {value!r}",
+                'id_authority = "news.example.org,2026"',
+            )
     return replace(defaults, **values), problems
 
 
@@ -168,7 +192,7 @@ def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[
 
 
 def slugify(text: str) -> str:
-    """"conflict, war and peace" → "conflict-war-and-peace"; ASCII, lower case, hyphens."""
+    """ "conflict, war and peace" → "conflict-war-and-peace"; ASCII, lower case, hyphens."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
@@ -181,27 +205,51 @@ def topic_slug(code: str, label: str) -> str:
 
 
 def all_spec(settings: FeedSettings) -> FeedSpec:
-    return FeedSpec(kind="all", code="", slug="all", title=settings.title,
-                    subtitle=settings.subtitle or f"All articles from {settings.title}", stem="all")
+    return FeedSpec(
+        kind="all",
+        code="",
+        slug="all",
+        title=settings.title,
+        subtitle=settings.subtitle or f"All articles from {settings.title}",
+        stem="all",
+    )
 
 
 def country_spec(code: str, name: str, settings: FeedSettings) -> FeedSpec:
     slug = code.lower()
-    return FeedSpec(kind="country", code=code.upper(), slug=slug, title=f"{settings.title}: {name}",
-                    subtitle=f"Articles about {name} from {settings.title}", stem=f"country/{slug}")
+    return FeedSpec(
+        kind="country",
+        code=code.upper(),
+        slug=slug,
+        title=f"{settings.title}: {name}",
+        subtitle=f"Articles about {name} from {settings.title}",
+        stem=f"country/{slug}",
+    )
 
 
 def topic_spec(code: str, label: str, settings: FeedSettings, slug: str | None = None) -> FeedSpec:
     slug = slug or topic_slug(code, label)
-    return FeedSpec(kind="topic", code=code, slug=slug, title=f"{settings.title}: {label}",
-                    subtitle=f"Articles on {label} from {settings.title}", stem=f"topic/{slug}")
+    return FeedSpec(
+        kind="topic",
+        code=code,
+        slug=slug,
+        title=f"{settings.title}: {label}",
+        subtitle=f"Articles on {label} from {settings.title}",
+        stem=f"topic/{slug}",
+    )
 
 
 def section_spec(name: str, settings: FeedSettings) -> FeedSpec:
     slug = slugify(name) or "section"
     label = name.replace("-", " ").replace("_", " ").capitalize()
-    return FeedSpec(kind="section", code=name, slug=slug, title=f"{settings.title}: {label}",
-                    subtitle=f"{label} from {settings.title}", stem=f"section/{slug}")
+    return FeedSpec(
+        kind="section",
+        code=name,
+        slug=slug,
+        title=f"{settings.title}: {label}",
+        subtitle=f"{label} from {settings.title}",
+        stem=f"section/{slug}",
+    )
 
 
 def topic_specs(labels: dict[str, str], settings: FeedSettings) -> list[FeedSpec]:
@@ -226,12 +274,21 @@ def xml_safe(text: str | None) -> str:
     return _NOT_XML.sub("", text)
 
 
+class _ZuluDateTime(datetime):
+    """A UTC datetime whose isoformat() ends in "Z", as feed validators prefer (feedgen calls isoformat)."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        return self.strftime(f"%Y-%m-%d{sep}%H:%M:%SZ")
+
+
 def _utc(value: datetime | None) -> datetime | None:
+    """UTC to the second (RSS dates carry no fractions, so every format shows the same instant)."""
     if value is None:
         return None
-    if value.tzinfo is None:
+    if value.tzinfo is None:  # the store only holds aware datetimes; be lenient with other callers
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
+    v = value.astimezone(UTC)
+    return _ZuluDateTime(v.year, v.month, v.day, v.hour, v.minute, v.second, tzinfo=UTC)
 
 
 def _rfc3339(value: datetime) -> str:
@@ -240,14 +297,14 @@ def _rfc3339(value: datetime) -> str:
 
 def _dates(article: Article) -> tuple[datetime, datetime]:
     """(published, updated), both UTC to the second; updated is never before published."""
-    published = _utc(article.published_at) or _utc(article.updated_at) or EPOCH
+    published = _utc(article.published_at) or _utc(article.updated_at) or _utc(EPOCH)
     updated = _utc(article.updated_at) or published
     return published, max(published, updated)
 
 
 def feed_updated(articles: Iterable[Article]) -> datetime:
     """The newest entry's updated (or published) date: the feed's `updated`, not the build time."""
-    return max((_dates(a)[1] for a in articles), default=EPOCH)
+    return max((_dates(a)[1] for a in articles), default=_utc(EPOCH))
 
 
 def _image_type(url: str) -> str:
@@ -265,7 +322,7 @@ def _title(article: Article) -> str:
 
 def entry_id(article: Article, settings: FeedSettings) -> str:
     """A tag: URI from the stored id, which survives headline edits and tracking parameters."""
-    return f"tag:{settings.tag_authority}:article:{xml_safe(article.id)}"
+    return f"tag:{settings.tag_authority}:article:{quote(xml_safe(article.id), safe='')}"
 
 
 def feed_id(spec: FeedSpec, settings: FeedSettings) -> str:
@@ -278,7 +335,9 @@ def feed_url(spec: FeedSpec, fmt: str, settings: FeedSettings) -> str:
 
 def _categories(article: Article, settings: FeedSettings) -> list[tuple[str, str, str]]:
     """(scheme, term, label) for each focus country, each topic and the section."""
-    cats = [(COUNTRY_SCHEME, c.code.upper(), c.name or c.code) for c in article.countries if c.role == "focus"]
+    cats = [
+        (COUNTRY_SCHEME, c.code.upper(), c.name or c.code) for c in article.countries if c.role == "focus"
+    ]
     for t in article.topics:
         if t.code.startswith("medtop:"):
             cats.append((IPTC_SCHEME, t.code[7:], t.label or t.code))
@@ -314,13 +373,22 @@ def _entries(articles: Sequence[Article], settings: FeedSettings) -> list[_Entry
     for article in articles[: settings.max_entries]:
         published, updated = _dates(article)
         image = xml_safe(article.image)
-        out.append(_Entry(
-            id=entry_id(article, settings), title=_title(article),
-            link=xml_safe(article.canonical_url or article.url), summary=xml_safe(article.summary),
-            content=xml_safe(article.content_html), published=published, updated=updated,
-            authors=tuple(a for a in (xml_safe(a).strip() for a in article.authors) if a),
-            categories=tuple(_categories(article, settings)), image=image,
-            image_type=_image_type(image) if image else "", language=xml_safe(article.language)))
+        out.append(
+            _Entry(
+                id=entry_id(article, settings),
+                title=_title(article),
+                link=xml_safe(article.canonical_url or article.url),
+                summary=xml_safe(article.summary),
+                content=xml_safe(article.content_html),
+                published=published,
+                updated=updated,
+                authors=tuple(a for a in (xml_safe(a).strip() for a in article.authors) if a),
+                categories=tuple(_categories(article, settings)),
+                image=image,
+                image_type=_image_type(image) if image else "",
+                language=xml_safe(article.language),
+            )
+        )
     return out
 
 
@@ -339,7 +407,7 @@ def _generator(spec: FeedSpec, entries: list[_Entry], settings: FeedSettings) ->
     fg.language(settings.language)
     fg.generator(xml_safe(settings.generator), version=__version__, uri=GENERATOR_URI)
     fg.ttl(settings.ttl)
-    fg.updated(max((e.updated for e in entries), default=EPOCH))
+    fg.updated(max((e.updated for e in entries), default=_utc(EPOCH)))
     for e in entries:
         fe = fg.add_entry(order="append")
         fe.id(e.id)
@@ -357,8 +425,10 @@ def _generator(spec: FeedSpec, entries: list[_Entry], settings: FeedSettings) ->
 
 
 def _atom_bytes(fg: FeedGenerator, entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
-    links = [{"href": settings.public_url, "rel": "alternate", "type": "text/html"},
-             {"href": feed_url(spec, "atom", settings), "rel": "self", "type": MEDIA_TYPES["atom"]}]
+    links = [
+        {"href": settings.public_url, "rel": "alternate", "type": "text/html"},
+        {"href": feed_url(spec, "atom", settings), "rel": "self", "type": MEDIA_TYPES["atom"]},
+    ]
     if settings.websub_hub:
         links.append({"href": settings.websub_hub, "rel": "hub"})
     fg.link(links, replace=True)
@@ -374,8 +444,13 @@ def _atom_bytes(fg: FeedGenerator, entries: list[_Entry], spec: FeedSpec, settin
 
 def _rss_bytes(fg: FeedGenerator, entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     # feedgen's RSS <link> is the last link given; the hub link is added below.
-    fg.link([{"href": feed_url(spec, "rss", settings), "rel": "self", "type": MEDIA_TYPES["rss"]},
-             {"href": settings.public_url, "rel": "alternate"}], replace=True)
+    fg.link(
+        [
+            {"href": feed_url(spec, "rss", settings), "rel": "self", "type": MEDIA_TYPES["rss"]},
+            {"href": settings.public_url, "rel": "alternate"},
+        ],
+        replace=True,
+    )
     old_root = fg._create_rss()[0]  # feedgen 1.x (pinned < 2)
     root = etree.Element("rss", nsmap={**old_root.nsmap, "dc": _DC_NS}, version="2.0")
     channel = old_root[0]
@@ -440,7 +515,9 @@ def _json_bytes(entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -
             item["authors"] = [{"name": a} for a in e.authors]
         if e.categories:
             item["tags"] = list(dict.fromkeys(label for _, _, label in e.categories))
-            item["_feedpipe"] = {"categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in e.categories]}
+            item["_feedpipe"] = {
+                "categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in e.categories]
+            }
         if e.language:
             item["language"] = e.language
         items.append(item)
@@ -457,8 +534,11 @@ def render_all(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettin
     """All three formats from one preparation of the entries and one feedgen build."""
     entries = _entries(articles, settings)
     fg = _generator(spec, entries, settings)
-    return {"rss": _rss_bytes(fg, entries, spec, settings), "atom": _atom_bytes(fg, entries, spec, settings),
-            "json": _json_bytes(entries, spec, settings)}
+    return {
+        "rss": _rss_bytes(fg, entries, spec, settings),
+        "atom": _atom_bytes(fg, entries, spec, settings),
+        "json": _json_bytes(entries, spec, settings),
+    }
 
 
 # --- OPML -------------------------------------------------------------------------------------
@@ -472,20 +552,25 @@ def render_opml(specs: Iterable[FeedSpec], settings: FeedSettings, fmt: str = "r
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = xml_safe(f"{settings.title} feeds")
-    etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")
 
     def outline(parent, spec: FeedSpec) -> None:
-        etree.SubElement(parent, "outline", type="rss", version="RSS2" if fmt == "rss" else fmt.upper(),
-                         text=xml_safe(spec.title), title=xml_safe(spec.title),
-                         xmlUrl=feed_url(spec, fmt, settings), htmlUrl=settings.public_url)
+        etree.SubElement(
+            parent,
+            "outline",
+            type="rss",
+            version="RSS2" if fmt == "rss" else fmt.upper(),
+            text=xml_safe(spec.title),
+            title=xml_safe(spec.title),
+            xmlUrl=feed_url(spec, fmt, settings),
+            htmlUrl=settings.public_url,
+        )
 
     for kind, group_title in _GROUPS:
         members = [s for s in specs if s.kind == kind]
         if not members:
             continue
-        parent = body if group_title is None else etree.SubElement(body, "outline", text=group_title,
-                                                                   title=group_title)
+        parent = body if group_title is None else etree.SubElement(body, "outline", text=group_title)
         for spec in members:
             outline(parent, spec)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

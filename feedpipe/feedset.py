@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import pycountry
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 
 from feedpipe.feeds import (
     FORMATS,
@@ -28,15 +29,16 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.model import Article
+from feedpipe.model import Article, CountryTag, TopicTag
 from feedpipe.publish import write_if_changed
 from feedpipe.store import schema
-from feedpipe.store.articles import row_to_article
 
 A = schema.articles
 T = schema.article_tags
 
 FEED_KINDS = ("all", "country", "topic", "section")
+WRITE_THREADS = 8
+MAX_PENDING = 64
 OPML_NAME = "index.opml"
 _FINGERPRINT_KEY = "feeds.fingerprint"  # settings + folder of the last build; a change forces a full build
 _RENDER_VERSION = "1"  # bump when the rendering changes, so the next --changed run rebuilds everything
@@ -54,8 +56,10 @@ class PublishReport:
     ping_errors: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        text = (f"{len(self.built)} feeds built: {len(self.written)} files written, "
-                f"{len(self.unchanged)} unchanged, {len(self.removed)} removed")
+        text = (
+            f"{len(self.built)} feeds built: {len(self.written)} files written, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed"
+        )
         if self.pinged or self.ping_errors:
             text += f"; hub pinged for {len(self.pinged)} feeds, {len(self.ping_errors)} ping errors"
         return text
@@ -67,35 +71,56 @@ class PublishReport:
 def all_specs(store, settings: FeedSettings) -> list[FeedSpec]:
     """All, then every focus country, topic and section in use (sorted by code): the feeds to publish."""
     with store.read() as conn:
-        countries = _tag_labels(conn, "country", "focus")
-        topics = _tag_labels(conn, "topic", None)
-        sections = list(conn.execute(select(T.c.code).where(T.c.kind == "section").distinct().order_by(T.c.code))
-                        .scalars())
+        return _catalog(conn, settings)[0]
+
+
+def _catalog(conn: Connection, settings: FeedSettings) -> tuple[list[FeedSpec], dict[tuple[str, str], int]]:
+    """The feeds, and how many articles each tag has (which decides how its newest entries are read)."""
+    countries, country_counts = _tag_stats(conn, "country", "focus")
+    topics, topic_counts = _tag_stats(conn, "topic", None)
+    sections, section_counts = _tag_stats(conn, "section", None, labels=False)
     specs = [all_spec(settings)]
-    specs += [country_spec(code, _country_name(code, name), settings) for code, name in sorted(countries.items())]
+    specs += [
+        country_spec(code, _country_name(code, name), settings) for code, name in sorted(countries.items())
+    ]
     specs += topic_specs(topics, settings)
-    specs += [section_spec(name, settings) for name in sections]
-    return specs
+    specs += [section_spec(name, settings) for name in sorted(sections)]
+    counts = {("country", c): n for c, n in country_counts.items()}
+    counts |= {("topic", c): n for c, n in topic_counts.items()}
+    counts |= {("section", c): n for c, n in section_counts.items()}
+    counts[("all", "")] = conn.execute(select(func.count()).select_from(A)).scalar_one()
+    return specs, counts
 
 
-def _tag_labels(conn: Connection, kind: str, role: str | None) -> dict[str, str]:
-    """{code: name or label} for one tag kind, each label read from one (fixed) article carrying it."""
-    query = select(T.c.code, func.min(T.c.article_id)).where(T.c.kind == kind).group_by(T.c.code)
+def _tag_stats(
+    conn: Connection, kind: str, role: str | None, *, labels: bool = True
+) -> tuple[dict[str, str], dict[str, int]]:
+    """({code: name or label}, {code: article count}) for one tag kind; each label is read from one
+    fixed article carrying the tag (the smallest id), so it does not flicker between builds."""
+    query = (
+        select(T.c.code, func.min(T.c.article_id), func.count()).where(T.c.kind == kind).group_by(T.c.code)
+    )
     if role:
         query = query.where(T.c.role == role)
-    first = {code: article_id for code, article_id in conn.execute(query)}
+    rows = conn.execute(query).all()
+    counts = {code: n for code, _, n in rows}
+    if not labels:
+        return {code: code for code in counts}, counts
+    first = {code: article_id for code, article_id, _ in rows}
     column = A.c.countries if kind == "country" else A.c.topics
     field = "name" if kind == "country" else "label"
     tags_of: dict[str, list] = {}
     ids = sorted(set(first.values()))
     for start in range(0, len(ids), 500):
-        for article_id, tags in conn.execute(select(A.c.id, column).where(A.c.id.in_(ids[start:start + 500]))):
+        for article_id, tags in conn.execute(
+            select(A.c.id, column).where(A.c.id.in_(ids[start : start + 500]))
+        ):
             tags_of[article_id] = tags or []
-    labels = {}
+    names = {}
     for code, article_id in first.items():
         found = [t.get(field) for t in tags_of.get(article_id, []) if t.get("code") == code and t.get(field)]
-        labels[code] = found[0] if found else code
-    return labels
+        names[code] = found[0] if found else code
+    return names, counts
 
 
 def _country_name(code: str, name: str) -> str:
@@ -108,21 +133,103 @@ def _country_name(code: str, name: str) -> str:
 # --- reading the newest entries ---------------------------------------------------------------
 
 
-def newest_articles(conn: Connection, spec: FeedSpec, limit: int) -> list[Article]:
-    """The feed's newest `limit` articles, newest published first (then id), as `Store.articles` orders.
+# The columns a feed shows (not the plain text body, the extra data or the source's categories).
+_FEED_COLUMNS = (
+    A.c.id,
+    A.c.url,
+    A.c.canonical_url,
+    A.c.guid,
+    A.c.source,
+    A.c.title,
+    A.c.summary,
+    A.c.content_html,
+    A.c.published_at,
+    A.c.updated_at,
+    A.c.authors,
+    A.c.image,
+    A.c.image_alt,
+    A.c.language,
+    A.c.section,
+    A.c.countries,
+    A.c.topics,
+)
 
-    One indexed join per feed (article_tags (kind, code) → articles by primary key), in the caller's
-    read transaction, so every feed of one build sees the same snapshot.
+
+def newest_ids(
+    conn: Connection, spec: FeedSpec, limit: int, *, tagged: int | None = None, total: int | None = None
+) -> list[str]:
+    """Ids of the feed's newest `limit` articles, newest published first (then id, as `Store.articles`).
+
+    Two plans: a rare tag reads its tag rows and sorts them (cost ~ `tagged`); a common one walks the
+    published-date index newest first and stops after `limit` hits (cost ~ limit * total / tagged).
+    Given the tag's article count `tagged` and the store's `total`, the cheaper one is chosen (SQLite
+    cannot tell them apart: it keeps no per-value statistics).
     """
     order = (A.c.published_at.desc(), A.c.id.desc())
     if spec.kind == "all":
-        query = select(A).order_by(*order).limit(limit)
+        query = select(A.c.id).order_by(*order).limit(limit)
     else:
         cond = [T.c.kind == spec.kind, T.c.code == spec.code]
         if spec.kind == "country":
             cond.append(T.c.role == "focus")
-        query = select(A).join(T, T.c.article_id == A.c.id).where(*cond).order_by(*order).limit(limit)
-    return [row_to_article(row) for row in conn.execute(query)]
+        if tagged is not None and total is not None and tagged * tagged > limit * total:
+            query = select(A.c.id).where(exists().where(T.c.article_id == A.c.id, *cond))
+        else:
+            query = select(A.c.id).join(T, T.c.article_id == A.c.id).where(*cond)
+        query = query.order_by(*order).limit(limit)
+    return list(conn.execute(query).scalars())
+
+
+def newest_articles(
+    conn: Connection,
+    spec: FeedSpec,
+    limit: int,
+    cache: dict[str, Article] | None = None,
+    *,
+    tagged: int | None = None,
+    total: int | None = None,
+) -> list[Article]:
+    """The feed's newest `limit` articles. An article is read and decoded once per `cache` (one build),
+    however many feeds it appears in; run every feed of a build in one read transaction so that they
+    all see the same snapshot. `tagged`/`total`: see `newest_ids`."""
+    cache = {} if cache is None else cache
+    ids = newest_ids(conn, spec, limit, tagged=tagged, total=total)
+    missing = [i for i in ids if i not in cache]
+    for start in range(0, len(missing), 500):
+        for row in conn.execute(select(*_FEED_COLUMNS).where(A.c.id.in_(missing[start : start + 500]))):
+            cache[row.id] = _feed_article(row)
+    return [cache[i] for i in ids]
+
+
+def _feed_article(row) -> Article:
+    m = row._mapping
+    return Article(
+        id=m["id"],
+        url=m["url"],
+        canonical_url=m["canonical_url"],
+        guid=m["guid"],
+        source=m["source"],
+        title=m["title"],
+        summary=m["summary"] or "",
+        content_html=m["content_html"] or "",
+        published_at=m["published_at"],
+        updated_at=m["updated_at"],
+        authors=tuple(m["authors"] or ()),
+        image=m["image"],
+        image_alt=m["image_alt"],
+        language=m["language"],
+        section=m["section"],
+        countries=tuple(
+            CountryTag(
+                code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0
+            )
+            for c in (m["countries"] or ())
+        ),
+        topics=tuple(
+            TopicTag(code=t["code"], label=t.get("label") or t["code"], score=t.get("score") or 0.0)
+            for t in (m["topics"] or ())
+        ),
+    )
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -146,20 +253,30 @@ def publish_feeds(
     """
     out_dir = Path(out_dir)
     dirty = {key for key in store.dirty_feed_keys() if key[0] in FEED_KINDS}
-    specs = all_specs(store, settings)
     fingerprint = _fingerprint(settings, out_dir)
     full = not only_dirty or store.get_meta(_FINGERPRINT_KEY) != fingerprint
-    todo = specs if full else [s for s in specs if s.key in dirty or _missing(out_dir, s)]
 
-    written: list[str] = []
-    unchanged: list[str] = []
-    with store.read() as conn:
+    # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
+    # renders; results are collected in order, so the report does not depend on timing.
+    writes: list[tuple[str, Future[bool]]] = []
+    cache: dict[str, Article] = {}
+    with store.read() as conn, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        specs, counts = _catalog(conn, settings)  # one snapshot for the list of feeds and all entries
+        todo = specs if full else [s for s in specs if s.key in dirty or _missing(out_dir, s)]
+        total = counts[("all", "")]
         for spec in todo:
-            for fmt, data in render_all(spec, newest_articles(conn, spec, settings.max_entries), settings).items():
+            articles = newest_articles(
+                conn, spec, settings.max_entries, cache, tagged=counts.get(spec.key), total=total
+            )
+            for fmt, data in render_all(spec, articles, settings).items():
                 rel = spec.path(fmt)
-                (written if write_if_changed(out_dir / rel, data) else unchanged).append(rel)
-    opml_changed = write_if_changed(out_dir / OPML_NAME, render_opml(specs, settings))
-    (written if opml_changed else unchanged).append(OPML_NAME)
+                writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data)))
+            _wait_for_backlog(writes)
+        writes.append(
+            (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings)))
+        )
+    written = [rel for rel, done in writes if done.result()]
+    unchanged = [rel for rel, done in writes if not done.result()]
     removed = _remove_stale(out_dir, specs)
 
     store.clear_dirty_feeds(dirty)  # built, or gone (their files removed above)
@@ -178,8 +295,21 @@ def publish_feeds(
                 errors.append(f"{url}: {exc}")
             else:
                 pinged.append(url)
-    return PublishReport(built=tuple(s.stem for s in todo), written=tuple(written), unchanged=tuple(unchanged),
-                         removed=tuple(removed), pinged=tuple(pinged), ping_errors=tuple(errors))
+    return PublishReport(
+        built=tuple(s.stem for s in todo),
+        written=tuple(written),
+        unchanged=tuple(unchanged),
+        removed=tuple(removed),
+        pinged=tuple(pinged),
+        ping_errors=tuple(errors),
+    )
+
+
+def _wait_for_backlog(writes: list[tuple[str, Future[bool]]]) -> None:
+    """Keep at most MAX_PENDING rendered files in memory waiting for the disk."""
+    pending = [done for _, done in writes if not done.done()]
+    if len(pending) > MAX_PENDING:
+        wait(pending[: len(pending) - MAX_PENDING])
 
 
 def expected_files(specs: Iterable[FeedSpec]) -> set[str]:
@@ -209,4 +339,3 @@ def _remove_stale(out_dir: Path, specs: list[FeedSpec]) -> list[str]:
 def _fingerprint(settings: FeedSettings, out_dir: Path) -> str:
     text = f"{_RENDER_VERSION}|{settings!r}|{out_dir.resolve()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-

@@ -177,12 +177,15 @@ class SmtpTransport:
                 conn.starttls(context=self.ssl_context)
                 conn.ehlo()
             if self.username:
-                conn.login(self.username, self._password or "")
+                self._login(conn)
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportSetupError(
                 f"{self.host}: login as {self.username} refused ({exc.smtp_code})",
                 "check [mail] username and the password in the environment variable named by password_env",
             ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransportSetupError(f"{self.host}:{self.port}: {exc}",
+                                      "the server offers no login here: check [mail] security, or drop username") from exc
         except ssl.SSLError as exc:
             raise TransportSetupError(f"{self.host}:{self.port}: TLS failed: {exc}",
                                       "check [mail] security and port (starttls: 587, tls: 465)") from exc
@@ -191,6 +194,15 @@ class SmtpTransport:
                                     "check that the SMTP server is up and [mail] host/port") from exc
         self.connections += 1
         return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        """AUTH PLAIN when offered (one round trip, over TLS), else whatever smtplib finds."""
+        offered = (conn.esmtp_features.get("auth") or "").upper().split()
+        if "PLAIN" in offered:
+            conn.user, conn.password = self.username, self._password or ""
+            conn.auth("PLAIN", conn.auth_plain)
+        else:
+            conn.login(self.username, self._password or "")
 
     def _drop(self) -> None:
         if self._conn is not None:

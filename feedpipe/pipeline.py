@@ -64,11 +64,13 @@ class CycleReport:
         """A short human summary of everything after ingest."""
         out = []
         if self.feeds is not None:
-            out.append(f"feeds: {self.feeds}")
+            out.append(f"feeds: {self.feeds.summary()}")
         if self.digest_preview is not None:
             out.append(f"digest preview: {self.digest_preview}")
         if self.edition_sent:
-            out.append(f"digest {self.edition_sent} sent: {self.send_report}")
+            r = self.send_report
+            out.append(f"digest {self.edition_sent}: {r.sent} sent, {r.failed} failed, {r.uncertain} uncertain, "
+                       f"{r.already} sent earlier")
         return out
 
 
@@ -205,7 +207,7 @@ def _collect_files(app, source: Source) -> _Collected:
     )
     validator = _files_validator(files)
     state = app.store.source_state(source.name)
-    if state and state.etag == validator and state.location == source.location and state.status == "ok":
+    if state and state.etag == validator and state.location == source.location and state.status in ("ok", "not-modified"):
         return _Collected(source=source, status="not-modified", etag=validator)
     articles: list[Article] = []
     errors: list[str] = []

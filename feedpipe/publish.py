@@ -12,9 +12,10 @@ def write_if_changed(path: Path | str, data: bytes) -> bool:
     """Write `data` to `path` atomically unless the file already holds exactly these bytes.
 
     The bytes go to a temporary file in the same folder, are fsynced, and replace the old file with
-    `os.replace`: a reader sees the old file or the new one, never half of one (the folder itself
-    is not fsynced: after a crash the old file may come back, and the next build rewrites it). Returns True when
-    the file was written, False when it was already up to date (its mtime is then untouched).
+    `os.replace`: a reader sees the old file or the new one, never half of one. (The folder itself is
+    not fsynced: after a crash the old file may come back, and the next build rewrites it.)
+    Returns True when the file was written, False when it already held these bytes (its mtime is
+    then untouched).
     """
     path = Path(path)
     try:

@@ -321,11 +321,40 @@ def run_digest_job(
     return DigestDecision(slot=decision.slot, action="sent")
 
 
+def ingest_every(settings: Any) -> int:
+    """Minutes between ingest ticks: the `[schedule]` interval, or a source's own shorter one."""
+    own = [s.interval_minutes for s in getattr(settings, "sources", ()) if getattr(s, "interval_minutes", None)]
+    return max(1, min([schedule_settings(settings).ingest_minutes, *own]))
+
+
+def due_sources(settings: Any, store: Any, now: datetime) -> list:
+    """The sources to fetch at this tick: each source every `interval_minutes` (its own, else the
+    `[schedule]` one), never before a server's Retry-After has passed. A source never fetched is due."""
+    default = schedule_settings(settings).ingest_minutes
+    slack = timedelta(seconds=30)  # a tick that comes a little early still counts
+    due = []
+    for source in getattr(settings, "sources", ()):
+        state = store.source_state(source.name)
+        if state is None or state.last_fetch_at is None:
+            due.append(source)
+            continue
+        if state.retry_after_until and state.retry_after_until > now:
+            continue
+        every = timedelta(minutes=source.interval_minutes or default)
+        if state.last_fetch_at + every - slack <= now:
+            due.append(source)
+    return due
+
+
 def run_ingest_job(app: Any, *, now: datetime) -> Any:
-    """One ingest (sources not due are skipped by the pipeline), then the changed feeds."""
+    """One ingest of the sources that are due, then the changed feeds and the digest preview."""
     from feedpipe import pipeline
 
-    report = pipeline.ingest(app, now=now)
+    sources = due_sources(app.settings, app.store, now)
+    if not sources:
+        return None
+    # `force`: the intervals were applied above, with the slack a tick needs
+    report = pipeline.ingest(app, now=now, sources=sources, force=True)
     if schedule_settings(app.settings).feeds_after_ingest:
         pipeline.publish_feeds(app, now=now, only_dirty=True)
         try:  # the web view of the edition being collected, as `feedpipe run` refreshes it
@@ -379,7 +408,7 @@ def _triggers(settings: Any):
 
     sched = schedule_settings(settings)
     timing = digest_timing(settings)
-    out = {"ingest": IntervalTrigger(minutes=sched.ingest_minutes, timezone=timing.tz)}
+    out = {"ingest": IntervalTrigger(minutes=ingest_every(settings), timezone=timing.tz)}
     if sched.digest:
         out["digest"] = CronTrigger(
             day_of_week=CRON_DAYS[timing.weekday], hour=timing.at.hour, minute=timing.at.minute,
@@ -443,7 +472,14 @@ class Service:
         )
 
     def renew(self) -> None:
-        self._guarded("lease", lambda now: None)
+        """Runs beside a long job (not under its lock), so a long send never lets the lease lapse."""
+        if self.stopping.is_set():
+            return
+        now = self.app.clock()
+        if not self.app.store.renew_lease(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
+            self.lost_lease = True
+            log.error("lost the scheduler lease to another process; the service stops")
+            self.stopping.set()
 
     def start(self, *, ingest_now: bool = True) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler

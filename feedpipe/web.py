@@ -44,6 +44,7 @@ from urllib.parse import urlparse
 
 import flask
 from flask import abort, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.security import safe_join
@@ -151,6 +152,14 @@ def _setting(obj: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+class _RequestSecureSessions(SecureCookieSessionInterface):
+    """The session cookie (it only carries the CSRF secret) is `Secure` when the request came over
+    HTTPS, directly or through a trusted proxy's X-Forwarded-Proto (see `WebServer(trusted_proxy=)`)."""
+
+    def get_cookie_secure(self, app: flask.Flask) -> bool:
+        return flask.has_request_context() and request.is_secure
+
+
 # -- the application ------------------------------------------------------------------------------
 
 
@@ -175,11 +184,11 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
         SECRET_KEY=secret_key or _secret_key(app),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=public_url.startswith("https://"),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session cookie
         WTF_CSRF_SSL_STRICT=False,  # a proxy may terminate TLS; the token and SameSite cookie suffice
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    web.session_interface = _RequestSecureSessions()
     csrf = CSRFProtect(web)
     limiter = signup_limiter or RateLimiter()
     files = FileCache()
@@ -190,10 +199,8 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
         "public_url": public_url,
         "privacy_line": _setting(digest, "privacy_line", "Subscribers agree to our privacy policy."),
         "privacy_url": _setting(digest, "privacy_url") or f"{public_url}/privacy",
-        "intro": _setting(
-            digest, "intro",
-            "A hand-picked selection of news, features and analysis from the week.",
-        ),
+        "intro": f"Our weekly newsletter brings you a hand-picked selection of news, features, analysis "
+                 f"and more from {outlet_name}.",
     }
 
     @web.context_processor
@@ -426,9 +433,17 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
             {"holder": lease.holder, "expires_at": lease.expires_at.isoformat(), "active": lease.active(now)}
             if lease else None
         )
+        runs = app.store.job_runs("digest", limit=1) if hasattr(app.store, "job_runs") else []
+        if runs:
+            body["last_digest"] = {"edition": runs[0].slot, "status": runs[0].status,
+                                   "at": (runs[0].finished_at or runs[0].started_at).isoformat()}
         response = flask.jsonify(body)
         response.cache_control.no_store = True
         return response
+
+    @web.get("/privacy")
+    def privacy():
+        return render_template("privacy.html")
 
     @web.get("/")
     def home():
@@ -469,11 +484,14 @@ def _secret_key(app: Any) -> str:
 class WebServer:
     """waitress serving a WSGI app from a thread; `port=0` picks a free port (see `.port`)."""
 
-    def __init__(self, wsgi_app: Any, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8) -> None:
+    def __init__(self, wsgi_app: Any, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8,
+                 trusted_proxy: str | None = None) -> None:
         from waitress import create_server
 
+        proxy = ({"trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
+                 if trusted_proxy else {})
         self._server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="feedpipe",
-                                     clear_untrusted_proxy_headers=True)
+                                     clear_untrusted_proxy_headers=True, **proxy)
         self.host = host
         self.port = self._server.effective_port
         self._thread: threading.Thread | None = None
@@ -492,15 +510,42 @@ class WebServer:
         self._server.run()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop accepting, finish the requests in flight, close the connections."""
+        """Stop accepting, let the requests in flight finish and their answers go out, then close
+        every connection. Sockets are closed on the server's own thread (through its trigger), never
+        under its select(); the trigger's pipe is closed after that thread has ended."""
         server = self._server
-        server.close()
+        running = self._thread is not None and self._thread.is_alive()
+
+        def stop_accepting() -> None:
+            server.accepting = False
+            server.del_channel()
+            with contextlib.suppress(OSError):
+                server.socket.close()
+
+        def close_channels() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server.trigger:
+                    with contextlib.suppress(Exception):  # a channel already closing
+                        channel.close()
+            server.trigger.del_channel()  # the map is empty now: the loop ends
+
+        if running:
+            server.trigger.pull_trigger(stop_accepting)
+        else:
+            stop_accepting()
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
-        for channel in list(server._map.values()):
-            with contextlib.suppress(Exception):  # a channel already closing
-                channel.close()
-        if self._thread is not None:
+        deadline = time.monotonic() + 1.0
+        while running and time.monotonic() < deadline and any(
+            getattr(ch, "total_outbufs_len", 0) for ch in list(server._map.values())
+        ):
+            time.sleep(0.01)
+        if running:
+            server.trigger.pull_trigger(close_channels)
             self._thread.join(timeout)
+        else:
+            close_channels()
+        if not (self._thread and self._thread.is_alive()):
+            server.trigger.close()  # its pipe, once no select() watches it
 
     def __enter__(self) -> WebServer:
         return self.start()

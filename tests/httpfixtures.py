@@ -47,6 +47,7 @@ def local_server() -> Iterator[LocalServer]:
 
     class _H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no delayed-ACK stalls on keep-alive connections
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?")[0]

@@ -61,7 +61,12 @@ def test_titles_are_not_banners(line):
     "line", ["Russian Defense Ministry/TASS", "Photo: AFP", "Mikhail Metzel / TASS", "John Smith via Getty Images"]
 )
 def test_photo_credits(line):
-    assert is_photo_credit(line)
+    assert is_photo_credit(line, position_known=True)
+
+
+def test_slash_subheading_in_body_is_kept():
+    assert filter_paragraphs(["Russia/Ukraine talks"]) == ["Russia/Ukraine talks"]
+    assert filter_paragraphs(["Mikhail Metzel/TASS"]) == []
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,22 @@ def test_entries_without_link_guid_title_are_skipped_and_tz_aware():
     arts = parse_feed(load("extract_rss.xml"), "https://gazette.example.org/feed.rss", source="g")
     assert all(a.published_at is None or a.published_at.tzinfo is not None for a in arts)
     assert all(a.title or a.url or a.guid for a in arts)
+
+
+def test_tracking_and_scheme_variants_in_one_feed_are_one_article():
+    body = b"""<rss version="2.0"><channel><title>t</title>
+<item><title>A</title><link>https://ex.org/story?utm_source=rss</link></item>
+<item><title>A (edited headline)</title><link>http://EX.org/story/</link></item>
+<item><title>B</title><link>https://ex.org/other</link></item></channel></rss>"""
+    arts = parse_feed(body, "https://ex.org/feed", source="s")
+    assert [a.canonical_url for a in arts] == ["https://ex.org/story", "https://ex.org/other"]
+
+
+def test_items_sharing_a_home_page_link_are_told_apart_by_guid():
+    items = "".join(
+        f"<item><title>Episode {i}</title><link>https://pod.example/</link><guid>https://cdn.example/{i}.mp3</guid>"
+        "</item>" for i in range(3)
+    )
+    body = f'<rss version="2.0"><channel><title>p</title>{items}</channel></rss>'.encode()
+    arts = parse_feed(body, "https://pod.example/feed", source="pod")
+    assert len(arts) == 3 and len({a.id for a in arts}) == 3

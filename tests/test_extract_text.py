@@ -67,3 +67,11 @@ def test_hard_wrapped_text_is_joined():
 def test_latin1_text_does_not_crash():
     a = parse_text("Caf\u00e9 news\n\nThe caf\u00e9 opened.\n".encode("latin-1"), "/tmp/l.txt", source="f")
     assert a.title == "Caf\u00e9 news" and "caf\u00e9" in a.text
+
+
+def test_byline_and_dateline_under_the_title():
+    body = b"Support Us!\n\nA Title Here\n\nPhoto: AFP\n\nBy Jane Doe\n\nAug. 13, 2022\n\nBody one.\n\nBody two."
+    a = parse_text(body, "/tmp/x.txt", source="s")
+    assert a.title == "A Title Here" and a.authors == ("Jane Doe",)
+    assert a.published_at is not None and a.published_at.isoformat() == "2022-08-13T00:00:00+00:00"
+    assert a.extra["image_credit"] == "Photo: AFP" and a.text == "Body one.\n\nBody two."

@@ -1,4 +1,4 @@
-"""Rendering feeds from articles: RSS 2.0, Atom 1.0, JSON Feed 1.1 and the OPML index, read back by feedparser."""
+"""Rendering feeds from articles: RSS 2.0, Atom 1.0, JSON Feed 1.1 and OPML, read back by feedparser."""
 
 from __future__ import annotations
 
@@ -28,8 +28,15 @@ from feedpipe.feeds import (
 )
 from feedpipe.model import Article, CountryTag, TopicTag
 
-SETTINGS = FeedSettings(public_url="https://news.example.org", title="Example News", subtitle="News from the East",
-                        language="en", max_entries=50, ttl=30, websub_hub="https://hub.example.org/")
+SETTINGS = FeedSettings(
+    public_url="https://news.example.org",
+    title="Example News",
+    subtitle="News from the East",
+    language="en",
+    max_entries=50,
+    ttl=30,
+    websub_hub="https://hub.example.org/",
+)
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 UKRAINE = CountryTag(code="UA", name="Ukraine", role="focus", score=0.9)
 POLAND = CountryTag(code="PL", name="Poland", role="mention", score=0.2)
@@ -39,12 +46,21 @@ SANCTIONS = TopicTag(code="sub:sanctions", label="sanctions", score=0.5)
 
 def article(n: int, **changes) -> Article:
     fields = dict(
-        id=f"id{n:04d}", url=f"https://news.example.org/story-{n}?utm_source=rss",
-        canonical_url=f"https://news.example.org/story-{n}", title=f"Story {n}", source="desk",
-        summary=f"Summary of story {n}.", content_html=f"<p>Body of <b>story {n}</b>.</p>",
-        published_at=T0 - timedelta(hours=n), updated_at=T0 - timedelta(hours=n) + timedelta(minutes=5),
-        authors=("Olena Petrenko",), image=f"https://img.example.org/{n}.webp", section="news",
-        countries=(UKRAINE, POLAND), topics=(POLITICS, SANCTIONS), language="en",
+        id=f"id{n:04d}",
+        url=f"https://news.example.org/story-{n}?utm_source=rss",
+        canonical_url=f"https://news.example.org/story-{n}",
+        title=f"Story {n}",
+        source="desk",
+        summary=f"Summary of story {n}.",
+        content_html=f"<p>Body of <b>story {n}</b>.</p>",
+        published_at=T0 - timedelta(hours=n),
+        updated_at=T0 - timedelta(hours=n) + timedelta(minutes=5),
+        authors=("Olena Petrenko",),
+        image=f"https://img.example.org/{n}.webp",
+        section="news",
+        countries=(UKRAINE, POLAND),
+        topics=(POLITICS, SANCTIONS),
+        language="en",
     )
     fields.update(changes)
     return Article(**fields)
@@ -67,11 +83,18 @@ def read(fmt: str, data: bytes):
     entries = []
     for item in feed["items"]:
         assert item["id"] and (item.get("content_html") or item.get("content_text")), item
-        entries.append(feedparser.FeedParserDict(
-            id=item["id"], title=item.get("title"), link=item.get("url"),
-            published_parsed=datetime.fromisoformat(item["date_published"]).utctimetuple(),
-            updated_parsed=datetime.fromisoformat(item["date_modified"]).utctimetuple()))
-    return feedparser.FeedParserDict(bozo=0, feed=feedparser.FeedParserDict(title=feed["title"]), entries=entries)
+        entries.append(
+            feedparser.FeedParserDict(
+                id=item["id"],
+                title=item.get("title"),
+                link=item.get("url"),
+                published_parsed=datetime.fromisoformat(item["date_published"]).utctimetuple(),
+                updated_parsed=datetime.fromisoformat(item["date_modified"]).utctimetuple(),
+            )
+        )
+    return feedparser.FeedParserDict(
+        bozo=0, feed=feedparser.FeedParserDict(title=feed["title"]), entries=entries
+    )
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
@@ -155,7 +178,10 @@ def test_json_feed_has_the_required_fields():
         assert datetime.fromisoformat(item["date_published"]) == source.published_at
         assert item["image"] == source.image
     assert feed["items"][0]["_feedpipe"]["categories"][0] == {
-        "scheme": COUNTRY_SCHEME, "term": "UA", "label": "Ukraine"}
+        "scheme": COUNTRY_SCHEME,
+        "term": "UA",
+        "label": "Ukraine",
+    }
 
 
 def test_json_feed_falls_back_to_content_text_without_html():
@@ -176,7 +202,11 @@ BAD = "Bad\x00 \x0bchars\x1b here\ufffe\ud800 and \ud83d alone"
 
 @pytest.mark.parametrize("field", ["title", "summary", "content_html", "authors", "canonical_url"])
 def test_xml_forbidden_characters_are_dropped_never_fatal(field):
-    value = (BAD,) if field == "authors" else ("https://news.example.org/x\x00y" if field == "canonical_url" else BAD)
+    value = (
+        (BAD,)
+        if field == "authors"
+        else ("https://news.example.org/x\x00y" if field == "canonical_url" else BAD)
+    )
     bad = article(9, **{field: value})
 
     out = render_all(SPEC, [ARTICLES[0], bad], SETTINGS)
@@ -220,9 +250,14 @@ def test_an_empty_feed_is_valid_and_stable():
 
 
 def test_slugs():
-    assert topic_spec("medtop:16000000", "conflict, war and peace", SETTINGS).stem == "topic/conflict-war-and-peace"
-    assert topic_spec("medtop:04000000", "economy, business and finance", SETTINGS).slug == \
-        "economy-business-and-finance"
+    assert (
+        topic_spec("medtop:16000000", "conflict, war and peace", SETTINGS).stem
+        == "topic/conflict-war-and-peace"
+    )
+    assert (
+        topic_spec("medtop:04000000", "economy, business and finance", SETTINGS).slug
+        == "economy-business-and-finance"
+    )
     assert topic_spec("sub:sanctions", "Sanctions", SETTINGS).stem == "topic/sub-sanctions"
     assert country_spec("by", "Belarus", SETTINGS).stem == "country/by"
     assert section_spec("opinion", SETTINGS).stem == "section/opinion"
@@ -231,8 +266,12 @@ def test_slugs():
 
 
 def test_opml_lists_every_feed_with_its_title():
-    specs = [all_spec(SETTINGS), SPEC, topic_spec("medtop:11000000", "politics", SETTINGS),
-             section_spec("news", SETTINGS)]
+    specs = [
+        all_spec(SETTINGS),
+        SPEC,
+        topic_spec("medtop:11000000", "politics", SETTINGS),
+        section_spec("news", SETTINGS),
+    ]
     root = etree.fromstring(render_opml(specs, SETTINGS))
     outlines = {o.get("xmlUrl"): o.get("title") for o in root.iter("outline") if o.get("xmlUrl")}
 
@@ -254,9 +293,17 @@ def test_feed_settings_defaults_from_an_empty_table():
 
 def test_feed_settings_are_read():
     settings, problems = parse_feed_settings(
-        {"public_url": "https://news.example.org/", "title": "Example News", "max_entries": 20, "ttl": 15,
-         "websub_hub": "https://hub.example.org/", "language": "uk", "id_authority": "example.org,2020"},
-        where="feedpipe.toml")
+        {
+            "public_url": "https://news.example.org/",
+            "title": "Example News",
+            "max_entries": 20,
+            "ttl": 15,
+            "websub_hub": "https://hub.example.org/",
+            "language": "uk",
+            "id_authority": "example.org,2020",
+        },
+        where="feedpipe.toml",
+    )
     assert problems == []
     assert settings.feeds_url == "https://news.example.org/feeds"
     assert (settings.max_entries, settings.ttl, settings.language) == (20, 15, "uk")
@@ -265,11 +312,21 @@ def test_feed_settings_are_read():
 
 def test_every_bad_feed_setting_is_reported_with_the_file_and_an_example():
     _, problems = parse_feed_settings(
-        {"public_url": "news.example.org", "max_entries": 0, "ttl": "soon", "language": "English!",
-         "websub_hub": "ftp://hub", "title": "", "max_entrys": 5}, where="config/feedpipe.toml")
+        {
+            "public_url": "news.example.org",
+            "max_entries": 0,
+            "ttl": "soon",
+            "language": "English!",
+            "websub_hub": "ftp://hub",
+            "title": "",
+            "max_entrys": 5,
+        },
+        where="config/feedpipe.toml",
+    )
 
     assert len(problems) == 7
     assert all(p.startswith("config/feedpipe.toml [feeds] ") and " - e.g. " in p for p in problems)
-    assert ("config/feedpipe.toml [feeds] max_entries: must be a positive integer, got 0 "
-            "- e.g. max_entries = 50") in problems
+    assert (
+        "config/feedpipe.toml [feeds] max_entries: must be a positive integer, got 0 - e.g. max_entries = 50"
+    ) in problems
     assert any("max_entrys: unknown key; did you mean 'max_entries'?" in p for p in problems)

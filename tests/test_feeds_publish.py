@@ -38,21 +38,41 @@ def story(n: int, *, countries=(), topics=(POLITICS,), section="news", title=Non
     url = url or f"https://news.example.org/2026/story-{n}"
     canonical = canonical_url(url)
     published = NOW - timedelta(hours=n)
-    return Article(id=article_id(canonical), url=url, canonical_url=canonical, title=title or f"Story {n}",
-                   source="desk", summary=f"Summary {n}", content_html=f"<p>Body {n}</p>",
-                   published_at=published, updated_at=published, authors=("Desk",), section=section,
-                   countries=countries, topics=topics, language="en")
+    return Article(
+        id=article_id(canonical),
+        url=url,
+        canonical_url=canonical,
+        title=title or f"Story {n}",
+        source="desk",
+        summary=f"Summary {n}",
+        content_html=f"<p>Body {n}</p>",
+        published_at=published,
+        updated_at=published,
+        authors=("Desk",),
+        section=section,
+        countries=countries,
+        topics=topics,
+        language="en",
+    )
 
 
 @pytest.fixture
 def store(tmp_path):
     store = Store.open("sqlite:///" + str(tmp_path / "feedpipe.db"), now=NOW)
-    store.upsert_articles([
-        story(1, countries=(focus("UA", "Ukraine"),), topics=(POLITICS, WAR)),
-        story(2, countries=(focus("BY", "Belarus"), CountryTag(code="UA", name="Ukraine", role="mention",
-                                                                   score=0.1))),
-        story(3, countries=(focus("UA", "Ukraine"),), section="analysis"),
-    ], now=NOW)
+    store.upsert_articles(
+        [
+            story(1, countries=(focus("UA", "Ukraine"),), topics=(POLITICS, WAR)),
+            story(
+                2,
+                countries=(
+                    focus("BY", "Belarus"),
+                    CountryTag(code="UA", name="Ukraine", role="mention", score=0.1),
+                ),
+            ),
+            story(3, countries=(focus("UA", "Ukraine"),), section="analysis"),
+        ],
+        now=NOW,
+    )
     yield store
     store.close()
 
@@ -71,16 +91,26 @@ def test_publish_writes_a_feed_set_per_tag_and_the_opml(store, tmp_path):
     out = tmp_path / "feeds"
     report = publish_feeds(store, out, SETTINGS, only_dirty=False)
 
-    assert sorted(report.built) == ["all", "country/by", "country/ua", "section/analysis", "section/news",
-                                    "topic/conflict-war-and-peace", "topic/politics"]
+    assert sorted(report.built) == [
+        "all",
+        "country/by",
+        "country/ua",
+        "section/analysis",
+        "section/news",
+        "topic/conflict-war-and-peace",
+        "topic/politics",
+    ]
     assert len(report.written) == 7 * 3 + 1
     assert entry_titles(out / "all.atom") == ["Story 1", "Story 2", "Story 3"]
     assert entry_titles(out / "country/ua.rss") == ["Story 1", "Story 3"]  # story 2 only mentions Ukraine
     assert entry_titles(out / "country/by.atom") == ["Story 2"]
     assert entry_titles(out / "topic/conflict-war-and-peace.rss") == ["Story 1"]
     assert entry_titles(out / "section/analysis.atom") == ["Story 3"]
-    assert [i["title"] for i in json.loads((out / "topic/politics.json").read_bytes())["items"]] == \
-        ["Story 1", "Story 2", "Story 3"]
+    assert [i["title"] for i in json.loads((out / "topic/politics.json").read_bytes())["items"]] == [
+        "Story 1",
+        "Story 2",
+        "Story 3",
+    ]
     opml = (out / "index.opml").read_text()
     assert 'title="Example News: Belarus" xmlUrl="https://news.example.org/feeds/country/by.rss"' in opml
     assert store.dirty_feed_keys() <= {("source", "desk")}  # feed keys cleared; source keys are not ours
@@ -129,8 +159,13 @@ def test_guid_survives_a_headline_edit_and_tracking_parameters(store, tmp_path):
     publish_feeds(store, out, SETTINGS, only_dirty=False)
     old = feedparser.parse((out / "country/ua.atom").read_bytes()).entries[0]
 
-    edited = story(1, countries=(focus("UA", "Ukraine"),), topics=(POLITICS, WAR), title="Story 1 (updated)",
-                   url="https://news.example.org/2026/story-1?utm_source=twitter&utm_medium=social")
+    edited = story(
+        1,
+        countries=(focus("UA", "Ukraine"),),
+        topics=(POLITICS, WAR),
+        title="Story 1 (updated)",
+        url="https://news.example.org/2026/story-1?utm_source=twitter&utm_medium=social",
+    )
     result = store.upsert_articles([edited], now=NOW + timedelta(hours=1))
     publish_feeds(store, out, SETTINGS, only_dirty=True)
     atom = feedparser.parse((out / "country/ua.atom").read_bytes())
@@ -239,15 +274,20 @@ def test_a_failing_hub_is_reported_not_raised(store, tmp_path, httpserver):
 
 def test_websub_ping_posts_the_form_a_hub_expects(httpserver):
     httpserver.expect_oneshot_request(
-        "/hub", method="POST", data="hub.mode=publish&hub.url=https%3A%2F%2Fnews.example.org%2Ffeeds%2Fall.atom",
+        "/hub",
+        method="POST",
+        data="hub.mode=publish&hub.url=https%3A%2F%2Fnews.example.org%2Ffeeds%2Fall.atom",
     ).respond_with_data("", status=202)
     websub_ping(httpserver.url_for("/hub"), "https://news.example.org/feeds/all.atom")
     httpserver.check_assertions()
 
 
 def test_feeds_command_builds_into_the_configured_folder(store, tmp_path):
-    obj = SimpleNamespace(store=store, now=NOW,
-                          settings=SimpleNamespace(feeds=SETTINGS, feeds_dir=tmp_path / "public" / "feeds"))
+    obj = SimpleNamespace(
+        store=store,
+        now=NOW,
+        settings=SimpleNamespace(feeds=SETTINGS, feeds_dir=tmp_path / "public" / "feeds"),
+    )
     runner = CliRunner()
 
     result = runner.invoke(feeds_command, [], obj=obj)
@@ -259,3 +299,23 @@ def test_feeds_command_builds_into_the_configured_folder(store, tmp_path):
     assert "0 feeds built: 0 files written, 1 unchanged" in again.output
     assert (tmp_path / "public/feeds/country/ua.atom").exists()
     assert other.exit_code == 0 and (tmp_path / "elsewhere/index.opml").exists()
+
+
+def test_publish_reads_sqlite_and_postgresql_alike(any_store, tmp_path):
+    """The same queries on both databases (PostgreSQL when FEEDPIPE_TEST_PG_URL is set)."""
+    any_store.upsert_articles(
+        [story(1, countries=(focus("UA", "Ukraine"),)), story(2, topics=(WAR,))], now=NOW
+    )
+    out = tmp_path / "feeds"
+
+    report = publish_feeds(any_store, out, SETTINGS, only_dirty=True)
+
+    assert sorted(report.built) == [
+        "all",
+        "country/ua",
+        "section/news",
+        "topic/conflict-war-and-peace",
+        "topic/politics",
+    ]
+    assert entry_titles(out / "all.atom") == ["Story 1", "Story 2"]
+    assert entry_titles(out / "topic/conflict-war-and-peace.rss") == ["Story 2"]

@@ -23,45 +23,69 @@ from feedpipe.store import Store
 
 NODE_DIR = Path(__file__).parent / "node"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-SETTINGS = FeedSettings(public_url="https://news.example.org", title="Example News",
-                        websub_hub="https://hub.example.org/")
+SETTINGS = FeedSettings(
+    public_url="https://news.example.org", title="Example News", websub_hub="https://hub.example.org/"
+)
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (NODE_DIR / "node_modules" / "@rowanmanning" / "feed-parser").is_dir(),
+    shutil.which("node") is None
+    or not (NODE_DIR / "node_modules" / "@rowanmanning" / "feed-parser").is_dir(),
     reason="second feed reader not installed: run `npm ci --prefix tests/node` (needs node >= 18)",
 )
 
 
 def node_parse(paths: list[Path]) -> dict[str, dict]:
-    done = subprocess.run(["node", str(NODE_DIR / "parse_feeds.cjs"), *map(str, paths)], capture_output=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        ["node", str(NODE_DIR / "parse_feeds.cjs"), *map(str, paths)],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     return {r["file"]: r for r in json.loads(done.stdout)}
 
 
 def iso(struct_time) -> str:
-    return datetime.fromtimestamp(calendar.timegm(struct_time), UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    return (
+        datetime.fromtimestamp(calendar.timegm(struct_time), UTC).isoformat(timespec="milliseconds")[:-6]
+        + "Z"
+    )
 
 
 @pytest.fixture(scope="module")
 def feeds_dir(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("readers")
     store = Store.open("sqlite:///" + str(tmp / "x.db"), now=NOW)
-    countries = [CountryTag(code=c, name=n, role="focus", score=1.0) for c, n in
-                 (("UA", "Ukraine"), ("BY", "Belarus"), ("PL", "Poland"))]
-    topics = [TopicTag(code="medtop:11000000", label="politics", score=1.0),
-              TopicTag(code="medtop:04000000", label="economy, business and finance", score=1.0),
-              TopicTag(code="sub:sanctions", label="sanctions", score=1.0)]
-    store.upsert_articles([
-        Article(id=f"a{n:03d}", url=f"https://news.example.org/s/{n}?utm_source=x",
-                canonical_url=f"https://news.example.org/s/{n}", source="desk",
-                title=f"Story {n} & <more>" + ("\x0b" if n == 7 else ""), summary=f"Summary {n}",
+    countries = [
+        CountryTag(code=c, name=n, role="focus", score=1.0)
+        for c, n in (("UA", "Ukraine"), ("BY", "Belarus"), ("PL", "Poland"))
+    ]
+    topics = [
+        TopicTag(code="medtop:11000000", label="politics", score=1.0),
+        TopicTag(code="medtop:04000000", label="economy, business and finance", score=1.0),
+        TopicTag(code="sub:sanctions", label="sanctions", score=1.0),
+    ]
+    store.upsert_articles(
+        [
+            Article(
+                id=f"a{n:03d}",
+                url=f"https://news.example.org/s/{n}?utm_source=x",
+                canonical_url=f"https://news.example.org/s/{n}",
+                source="desk",
+                title=f"Story {n} & <more>" + ("\x0b" if n == 7 else ""),
+                summary=f"Summary {n}",
                 content_html=f'<p>Body <a href="https://example.org/{n}">{n}</a></p>',
-                published_at=NOW - timedelta(hours=n, minutes=n), updated_at=NOW - timedelta(hours=n),
-                authors=(f"Author {n % 3}",) if n % 4 else (), image=f"https://img.example.org/{n}.jpg" if n % 2 else None,
-                section=("news", "analysis", "opinion")[n % 3], countries=(countries[n % 3],),
-                topics=tuple(topics[: 1 + n % 3]))
-        for n in range(1, 31)
-    ], now=NOW)
+                published_at=NOW - timedelta(hours=n, minutes=n),
+                updated_at=NOW - timedelta(hours=n),
+                authors=(f"Author {n % 3}",) if n % 4 else (),
+                image=f"https://img.example.org/{n}.jpg" if n % 2 else None,
+                section=("news", "analysis", "opinion")[n % 3],
+                countries=(countries[n % 3],),
+                topics=tuple(topics[: 1 + n % 3]),
+            )
+            for n in range(1, 31)
+        ],
+        now=NOW,
+    )
     publish_feeds(store, tmp / "feeds", SETTINGS, only_dirty=False)
     store.close()
     return tmp / "feeds"
@@ -99,8 +123,11 @@ def test_node_reader_sees_categories_authors_and_images(feeds_dir):
     rss_item = parsed[str(feeds_dir / "all.rss")]["feed"]["items"][0]
 
     assert {"label": "Belarus", "term": "BY", "url": "urn:iso:std:iso:3166:-1"} in atom_item["categories"]
-    assert {"label": "economy, business and finance", "term": "04000000",
-            "url": "http://cv.iptc.org/newscodes/mediatopic/"} in atom_item["categories"]
+    assert {
+        "label": "economy, business and finance",
+        "term": "04000000",
+        "url": "http://cv.iptc.org/newscodes/mediatopic/",
+    } in atom_item["categories"]
     assert [a["name"] for a in atom_item["authors"]] == ["Author 1"]
     assert [a["name"] for a in rss_item["authors"]] == ["Author 1"]
     assert {m["url"] for m in rss_item["media"]} == {"https://img.example.org/1.jpg"}

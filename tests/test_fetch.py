@@ -147,6 +147,32 @@ def test_trickling_server_is_cut_at_the_deadline(server):
     assert err.value.hint
 
 
+def test_chunked_trickle_is_cut_at_the_deadline(server):
+    @server.route("/chunks")
+    def _(h):
+        h.send_response(200)
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for _ in range(100):
+            h.wfile.write(b"1\r\nx\r\n")
+            h.wfile.flush()
+            time.sleep(0.05)
+        h.wfile.write(b"0\r\n\r\n")
+
+    with fetcher(read_timeout=1.0, deadline=0.6) as f, pytest.raises(FetchError, match="deadline"):
+        f.get(server.url("/chunks"))
+
+
+def test_server_that_never_answers_hits_read_timeout(server):
+    @server.route("/silent")
+    def _(h):
+        time.sleep(1.0)
+
+    with fetcher(read_timeout=0.3, deadline=5) as f, pytest.raises(FetchError, match="no answer") as err:
+        f.get(server.url("/silent"))
+    assert err.value.hint
+
+
 def test_gzip_bomb_stops_at_decoded_cap(server):
     bomb = gzip.compress(b"\0" * 50_000_000, compresslevel=9)
     assert len(bomb) < 100_000

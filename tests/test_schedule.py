@@ -237,3 +237,34 @@ def test_next_runs_are_in_local_time():
     runs = dict(next_runs(settings, now))
     assert runs["digest"] == datetime(2026, 12, 4, 8, 0, tzinfo=ZoneInfo("Europe/Moscow"))
     assert runs["digest"].tzinfo == ZoneInfo("Europe/Moscow")
+
+
+# -- ingest ticks -----------------------------------------------------------------------------------
+
+
+def test_each_source_is_fetched_on_its_own_interval_and_after_retry_after(store):
+    from feedpipe.model import Source
+    from feedpipe.schedule import due_sources, ingest_every
+
+    sources = (Source(name="wire", kind="feed", location="https://wire.example.org/rss", interval_minutes=5),
+               Source(name="weekly", kind="feed", location="https://weekly.example.org/rss", interval_minutes=60),
+               Source(name="plain", kind="feed", location="https://plain.example.org/rss"),
+               Source(name="busy", kind="feed", location="https://busy.example.org/rss"))
+    settings = SimpleNamespace(schedule=ScheduleSettings(ingest_minutes=15), sources=sources)
+    assert ingest_every(settings) == 5, "the scheduler ticks as often as the most eager source"
+
+    t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert [s.name for s in due_sources(settings, store, t0)] == ["wire", "weekly", "plain", "busy"]
+    for s in sources:
+        store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
+                           retry_after_until=t0 + timedelta(hours=1) if s.name == "busy" else None)
+    seen = {}
+    for minute in range(5, 95, 5):  # the ticks of the next hour and a half
+        now = t0 + timedelta(minutes=minute)
+        for s in due_sources(settings, store, now):
+            seen.setdefault(s.name, []).append(minute)
+            store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
+    assert seen["wire"] == list(range(5, 95, 5))
+    assert seen["plain"] == [15, 30, 45, 60, 75, 90]
+    assert seen["weekly"] == [60]
+    assert seen["busy"] == [60, 75, 90], "not before the server's Retry-After, then every 15 minutes"

@@ -6,6 +6,8 @@ import multiprocessing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from feedpipe.store import Store
 
 TTL = timedelta(minutes=5)
@@ -69,8 +71,9 @@ def _race(url: str, holder: str, slots: int, start, out) -> None:
     store.close()
 
 
-def test_processes_racing_on_one_sqlite_file_never_claim_a_slot_twice(tmp_path: Path, now):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_processes_racing_on_one_store_never_claim_a_slot_twice(request, database, tmp_path: Path, now):
+    url = f"sqlite:///{tmp_path / 'shared.db'}" if database == "sqlite" else request.getfixturevalue("pg_url")
     Store.open(url, now=now).close()
     ctx = multiprocessing.get_context("fork")
     start, out = ctx.Event(), ctx.Queue()

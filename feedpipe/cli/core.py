@@ -16,6 +16,11 @@ from rich.table import Table
 from feedpipe import pipeline
 from feedpipe.cli import EXIT_OK, EXIT_SOURCES_FAILED
 
+def console() -> Console:
+    """stdout; wide enough for the tables when it is not a terminal (cron mail, pipes)."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 STATUS_STYLE = {"ok": "green", "not-modified": "cyan", "error": "red", "waiting": "yellow", "not-due": "dim"}
 
 
@@ -49,7 +54,7 @@ def print_ingest_summary(report: pipeline.IngestReport, *, quiet: bool) -> None:
                       str(r.unchanged), str(r.failed), r.error or "")
     table.add_row("[b]total[/]", "", str(report.total("new")), str(report.total("updated")),
                   str(report.total("unchanged")), str(report.total("failed")), "")
-    Console(width=max(Console().width, 120) if not sys.stdout.isatty() else None).print(table)
+    console().print(table)
 
 
 @click.command()
@@ -60,9 +65,12 @@ def run(obj, force: bool) -> int:
     build and send the digest when an edition is due and not yet sent.
 
     Safe to call every few minutes: the send ledger decides what is sent, so an edition is never
-    sent twice. Exit code 3 when some sources failed (the others were processed)."""
+    sent twice. Refuses to run (exit code 4) while `feedpipe serve` or another `run` holds the
+    store's scheduler lease. Exit code 3 when some sources failed (the others were processed)."""
+    from feedpipe.schedule import hold_lease
+
     app = obj.app
-    with progress_bar(obj.quiet, "ingest") as progress:
+    with hold_lease(app), progress_bar(obj.quiet, "ingest") as progress:
         report = pipeline.run_cycle(app, now=app.now, force=force, progress=progress)
     print_ingest_summary(report.ingest, quiet=obj.quiet)
     if not obj.quiet:
@@ -120,7 +128,7 @@ def sources(obj, as_json: bool) -> None:
             f"[{style}]{status}[/]" if style else status, str(st.total_articles if st else 0),
             str(st.last_new if st else 0), str(st.last_failed if st else 0), (st.error or "") if st else "",
         )
-    Console().print(table)
+    console().print(table)
 
 
 def _date(value: str | None) -> datetime | None:
@@ -174,7 +182,7 @@ def articles(obj, as_json, since, until, source, country, focus, topic, section,
         countries = " ".join(c.code if c.role == "focus" else c.code.lower() for c in a.countries)
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
                       countries, ", ".join(t.label for t in a.topics[:3]), a.title)
-    Console().print(table)
+    console().print(table)
 
 
 def _topic_code(store, slug: str) -> str:

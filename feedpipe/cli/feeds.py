@@ -15,10 +15,19 @@ __all__ = ["feeds", "parse_feed_settings"]
 
 
 @click.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the feeds to (default: the config's public folder + /feeds).")
-@click.option("--all/--changed", "build_all", default=True, show_default=True,
-              help="Build every feed, or only those whose articles changed since the last build.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the feeds to (default: the config's public folder + /feeds).",
+)
+@click.option(
+    "--all/--changed",
+    "build_all",
+    default=True,
+    show_default=True,
+    help="Build every feed, or only those whose articles changed since the last build.",
+)
 def feeds(out: Path | None, build_all: bool) -> None:
     """Build all.{rss,atom,json}, country/<iso2>.*, topic/<slug>.*, section/<name>.* and index.opml.
 

@@ -22,8 +22,10 @@ def _app(obj):
               help="Port of the web side (0: any free port).")
 @click.option("--no-web", is_flag=True, help="Run only the scheduled work, no HTTP server.")
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Web worker threads.")
+@click.option("--trusted-proxy", metavar="ADDR", help="A reverse proxy (e.g. 127.0.0.1) whose X-Forwarded-For/-Proto "
+              "are believed (client IP for the sign-up rate limit, https for secure cookies).")
 @click.pass_obj
-def serve(obj, host: str, port: int, no_web: bool, threads: int) -> int:
+def serve(obj, host: str, port: int, no_web: bool, threads: int, trusted_proxy: str | None) -> int:
     """Run as a service: ingest every few minutes, rebuild the feeds, send the weekly digest when it
     is due, and serve the web side (feeds, archive, sign-up, unsubscribe).
 
@@ -38,7 +40,7 @@ def serve(obj, host: str, port: int, no_web: bool, threads: int) -> int:
     if not no_web:
         from feedpipe.web import WebServer, create_app
 
-        server = WebServer(create_app(app), host=host, port=port, threads=threads)
+        server = WebServer(create_app(app), host=host, port=port, threads=threads, trusted_proxy=trusted_proxy)
 
     def started() -> None:
         if server is not None:
@@ -63,14 +65,15 @@ def serve(obj, host: str, port: int, no_web: bool, threads: int) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free).")
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
+@click.option("--trusted-proxy", metavar="ADDR", help="A reverse proxy whose X-Forwarded-For/-Proto are believed.")
 @click.pass_obj
-def web(obj, host: str, port: int, threads: int) -> int:
+def web(obj, host: str, port: int, threads: int, trusted_proxy: str | None) -> int:
     """Serve only the web side (feeds, digest archive, sign-up, unsubscribe, preferences, /healthz),
     without the scheduled work; any number of these may run beside one `serve` or cron `run`."""
     from feedpipe.web import WebServer, create_app
 
     app = _app(obj)
-    server = WebServer(create_app(app), host=host, port=port, threads=threads)
+    server = WebServer(create_app(app), host=host, port=port, threads=threads, trusted_proxy=trusted_proxy)
     stop = threading.Event()
     old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -90,7 +93,14 @@ def web(obj, host: str, port: int, threads: int) -> int:
 @click.pass_obj
 def schedule(obj) -> None:
     """List each scheduled job's next run, in the outlet's local time, and who holds the scheduler."""
-    from feedpipe.schedule import LEASE_NAME, decide_digest, digest_timing, next_runs, schedule_settings
+    from feedpipe.schedule import (
+        LEASE_NAME,
+        decide_digest,
+        digest_timing,
+        ingest_every,
+        next_runs,
+        schedule_settings,
+    )
 
     app = _app(obj)
     now = app.clock()
@@ -98,8 +108,9 @@ def schedule(obj) -> None:
     timing = digest_timing(app.settings)
     for job, when in next_runs(app.settings, now):
         if job == "ingest":
-            click.echo(f"ingest   every {sched.ingest_minutes} min from start; feeds rebuilt after each "
-                       f"(per-source intervals and Retry-After apply)")
+            click.echo(f"ingest   every {ingest_every(app.settings)} min from start; each source every "
+                       f"{sched.ingest_minutes} min or its own interval_minutes, after any Retry-After; "
+                       f"feeds rebuilt after each")
         else:
             click.echo(f"{job:<8} {when:%a %Y-%m-%d %H:%M %Z} (grace {timing.grace.total_seconds() / 3600:g} h)")
     decision = decide_digest(now, app.settings, app.store)

@@ -1,11 +1,33 @@
-"""The weekly digest: editions, selection, rendering, messages and the exactly-once send."""
+"""The weekly digest: editions, selection, rendering, messages and the exactly-once send.
 
-from feedpipe.digest.build import build_edition, prepare
-from feedpipe.digest.editions import due_edition, edition_key, edition_window, send_time
-from feedpipe.digest.send import send_edition
-from feedpipe.digest.settings import DigestSettings, MailSettings, parse_digest_settings, parse_mail_settings
+The names below are loaded on first use, so that the store can import `feedpipe.digest.model`
+without pulling in the sending side (which itself uses the store).
+"""
 
-__all__ = [
-    "DigestSettings", "MailSettings", "build_edition", "due_edition", "edition_key", "edition_window", "prepare",
-    "send_edition", "send_time", "parse_digest_settings", "parse_mail_settings",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "build_edition": "feedpipe.digest.build",
+    "prepare": "feedpipe.digest.build",
+    "due_edition": "feedpipe.digest.editions",
+    "edition_key": "feedpipe.digest.editions",
+    "current_edition": "feedpipe.digest.editions",
+    "edition_window": "feedpipe.digest.editions",
+    "send_time": "feedpipe.digest.editions",
+    "send_edition": "feedpipe.digest.send",
+    "DigestSettings": "feedpipe.digest.settings",
+    "MailSettings": "feedpipe.digest.settings",
+    "parse_digest_settings": "feedpipe.digest.settings",
+    "parse_mail_settings": "feedpipe.digest.settings",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'feedpipe.digest' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from feedpipe.digest.editions import edition_window, parse_key
-from feedpipe.digest.message import build_message
+from feedpipe.digest.message import build_message, message_bytes
 from feedpipe.digest.model import Edition, Subscriber
 from feedpipe.digest.render import Links, RenderCache, Rendered, render
 from feedpipe.digest.select import Selection, select
@@ -23,13 +23,16 @@ from feedpipe.model import Article
 
 
 def make_links(settings: DigestSettings, feeds_public_url: str | None, public_url: str | None = None) -> Links:
-    site = (public_url or settings.public_url or feeds_public_url or "").rstrip("/")
+    feeds = (feeds_public_url or "").rstrip("/")
+    site_from_feeds = feeds[: -len("/feeds")] if feeds.endswith("/feeds") else feeds
+    site = (public_url or settings.public_url or site_from_feeds or "").rstrip("/")
     if not site.startswith(("http://", "https://")):
         raise FeedpipeError(
             "the digest needs the site's public URL for its links (web view, unsubscribe)",
             'set [digest] public_url = "https://news.example.org" (or the feeds\' public URL)',
         )
-    return Links(public_url=site, feeds_url=(feeds_public_url or site).rstrip("/"))
+    feeds = feeds or f"{site}/feeds"
+    return Links(public_url=site, feeds_url=feeds if feeds.endswith("/feeds") else f"{feeds}/feeds")
 
 
 @dataclass(kw_only=True)
@@ -71,11 +74,17 @@ class Prepared:
             )
         return cache(selection)
 
-    def message(self, subscriber: Subscriber, now: datetime, *, edition_for_id: str | None = None) -> EmailMessage:
-        selection = self.selection(subscriber.countries, subscriber.topics)
-        rendered = self.rendered(selection)
-        return build_message(rendered, subscriber, self.settings, edition=edition_for_id or self.key,
-                             links=self.links, now=now)
+    def message_bytes(self, subscriber: Subscriber, now: datetime, *, id_edition: str | None = None
+                      ) -> tuple[bytes, str]:
+        """(wire bytes, Message-ID) of this subscriber's personal edition."""
+        rendered = self.rendered(self.selection(subscriber.countries, subscriber.topics))
+        return message_bytes(rendered, subscriber, self.settings, edition=self.key, links=self.links, now=now,
+                             id_edition=id_edition)
+
+    def message(self, subscriber: Subscriber, now: datetime, *, id_edition: str | None = None) -> EmailMessage:
+        rendered = self.rendered(self.selection(subscriber.countries, subscriber.topics))
+        return build_message(rendered, subscriber, self.settings, edition=self.key, links=self.links, now=now,
+                             id_edition=id_edition)
 
     @property
     def general(self) -> Selection:
@@ -137,13 +146,14 @@ def build_edition(
     public_url: str | None = None,
     templates_dir: Path | None = None,
 ) -> Path:
-    """Write the edition's web view to `<out_dir>/digest/<key>.html` (out_dir is the public folder) and
-    record its subject; returns the path. Personal emails are built at send time."""
+    """Write the edition's web view to `<out_dir>/<key>.html` (out_dir is the public digest folder,
+    `public/digest`) and record its subject; returns the path. Personal emails are built at send time.
+    `feeds_public_url` is where the feeds live ("https://news.example.org/feeds", or the site's URL)."""
     prepared = prepare(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
                        public_url=public_url, templates_dir=templates_dir)
     rendered = prepared.rendered(prepared.general, web=True)
     html, _ = rendered.for_subscriber(None, settings)
-    path = Path(out_dir) / "digest" / f"{edition_key}.html"
+    path = Path(out_dir) / f"{edition_key}.html"
     write_atomically(path, html.encode("utf-8"))
     if prepared.edition.status == "building":
         store.set_edition_subject(edition_key, rendered.subject)

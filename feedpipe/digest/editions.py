@@ -21,6 +21,11 @@ def edition_key(moment: datetime, settings: DigestSettings) -> str:
     return f"{year}-W{week:02d}"
 
 
+def current_edition(now: datetime, settings: DigestSettings) -> str:
+    """The edition being put together at `now`: this week's (the one whose send time is next or today)."""
+    return edition_key(now, settings)
+
+
 def parse_key(key: str) -> tuple[int, int]:
     m = _KEY.match(key or "")
     if m:

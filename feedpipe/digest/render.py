@@ -109,8 +109,8 @@ class Rendered:
 
 @dataclass(frozen=True, kw_only=True)
 class Links:
-    public_url: str  # the site: web view, subscribe, unsubscribe
-    feeds_url: str  # where /feeds/... live
+    public_url: str  # the site: web view (/digest/<key>.html), subscribe, unsubscribe
+    feeds_url: str  # the feeds' folder URL, ending in /feeds
 
     def web_view(self, key: str) -> str:
         return f"{self.public_url}/digest/{key}.html"
@@ -119,10 +119,10 @@ class Links:
         return f"{self.public_url}/unsubscribe/{token}"
 
     def country_feed(self, code: str) -> str:
-        return f"{self.feeds_url}/feeds/country/{code.lower()}.atom"
+        return f"{self.feeds_url}/country/{code.lower()}.atom"
 
     def topic_feed(self, label: str) -> str:
-        return f"{self.feeds_url}/feeds/topic/{slug(label)}.atom"
+        return f"{self.feeds_url}/topic/{slug(label)}.atom"
 
 
 def subject_for(selection: Selection, settings: DigestSettings) -> str:
@@ -232,7 +232,17 @@ def render(
     raw_html = env.get_template(HTML_TEMPLATE).render(ctx)
     text = env.get_template(TEXT_TEMPLATE).render(ctx)
     urls = tuple(dict.fromkeys(i["url"] for i in (ctx["picks"] + [x for s in ctx["sections"] for x in s["items"]])))
-    return Rendered(subject=ctx["subject"], html=_INLINER.inline(raw_html), text=_tidy_text(text), article_urls=urls)
+    return Rendered(subject=ctx["subject"], html=_charset_first(_INLINER.inline(raw_html)), text=_tidy_text(text),
+                    article_urls=urls)
+
+
+def _charset_first(document: str) -> str:
+    """css-inline puts the kept @media rules at the top of <head>; the charset must stay in the first
+    1024 bytes, so it goes back to the front."""
+    meta = '<meta charset="utf-8">'
+    if meta in document and "<head>" in document:
+        document = document.replace(meta, "", 1).replace("<head>", "<head>" + meta, 1)
+    return document
 
 
 def _tidy_text(text: str) -> str:

@@ -4,7 +4,8 @@ Each subscriber's row moves pending → sending → sent | failed | uncertain by
 the process holding the edition's claim (a lease it renews) sends. A run that is killed leaves at most
 the one row it was sending in "sending": the next run (after the lease expires) marks it uncertain
 rather than resend it, and carries on with the pending rows. Messages are built and sent one at a
-time, so memory does not grow with the list.
+time, so memory does not grow with the list; finishing one row and claiming the next share one
+write transaction.
 
     4xx          retried with backoff (2, 4, 8 s ... injected `sleep`), then failed
     5xx          failed; the send goes on
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from feedpipe.digest.build import prepare
-from feedpipe.digest.message import as_bytes, envelope_sender
+from feedpipe.digest.message import envelope_sender
 from feedpipe.digest.model import SendReport, Subscriber
 from feedpipe.digest.settings import DigestSettings
 from feedpipe.errors import FeedpipeError
@@ -70,24 +71,27 @@ def send_edition(
     prepared = prepare(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
                        public_url=public_url, templates_dir=templates_dir)
     sender = envelope_sender(settings)
-    empty = not prepared.general.items and not prepared.candidates
+    empty = not prepared.general.items
 
     if only is not None:
         report = SendReport(edition=edition_key, dry_run=dry_run)
-        for address in only:
-            email = normalize_email(address)
-            subscriber = store.get_subscriber(email) or Subscriber(email=email, status="active", token="preview")
-            msg = prepared.message(subscriber, current(), edition_for_id=f"{edition_key}-test")
-            report = replace(report, built=report.built + 1)
-            if not dry_run:
-                transport.send(as_bytes(msg), sender=sender, recipients=[email], message_id=msg["Message-ID"])
-                report = replace(report, sent=report.sent + 1)
+        try:
+            for address in only:
+                email = normalize_email(address)
+                subscriber = store.get_subscriber(email) or Subscriber(email=email, status="active", token="preview")
+                data, mid = prepared.message_bytes(subscriber, current(), id_edition=f"{edition_key}-test")
+                report = replace(report, built=report.built + 1)
+                if not dry_run:
+                    transport.send(data, sender=sender, recipients=[email], message_id=mid)
+                    report = replace(report, sent=report.sent + 1)
+        finally:
+            transport.close()
         return report
 
     if dry_run:
         built = 0
         for subscriber in store.iter_subscribers("active"):
-            as_bytes(prepared.message(subscriber, current()))
+            prepared.message_bytes(subscriber, current())
             built += 1
         return SendReport(edition=edition_key, dry_run=True, built=built, skipped=empty and settings.skip_if_empty)
 
@@ -96,12 +100,12 @@ def send_edition(
         counts = store.ledger_counts(edition_key)
         return SendReport(edition=edition_key, already=counts["sent"] + counts["failed"] + counts["uncertain"],
                           skipped=edition.status == "skipped")
+    lease = timedelta(minutes=settings.lease_minutes)
     if empty and settings.skip_if_empty:
-        if store.claim_edition(edition_key, current(), lease=timedelta(minutes=settings.lease_minutes)):
+        if store.claim_edition(edition_key, current(), lease=lease):
             store.finish_edition(edition_key, "skipped", now=current())
         return SendReport(edition=edition_key, skipped=True)
 
-    lease = timedelta(minutes=settings.lease_minutes)
     if not store.claim_edition(edition_key, current(), lease=lease):
         return SendReport(edition=edition_key, not_claimed=True,
                           errors=("another process is sending this edition (its lease has not expired)",))
@@ -109,81 +113,97 @@ def send_edition(
     store.ledger_enqueue(edition_key, now=current())
     before = store.ledger_counts(edition_key)
     already = before["sent"] + before["failed"] + before["uncertain"] - recovered
-    tally = {"sent": 0, "failed": 0, "uncertain": recovered, "retried": 0}
-    errors: list[str] = []
+    sender_run = _Sender(store, prepared, transport, sender, current, sleep)
+    sender_run.tally["uncertain"] = recovered
     last_renew = clock()
     try:
         after = ""
         while True:
-            page = store.ledger_pending(edition_key, after=after, limit=PAGE)
+            page = store.ledger_pending_subscribers(edition_key, after=after, limit=PAGE)
             if not page:
                 break
-            for email in page:
-                after = email
+            for subscriber in page:
+                after = subscriber.email
                 if clock() - last_renew > RENEW_EVERY_SECONDS:
                     store.renew_edition_lease(edition_key, current(), lease=lease)
                     last_renew = clock()
-                _send_one(store, prepared, transport, sender, email, current, sleep, tally, errors)
+                sender_run.one(subscriber)
     finally:
+        sender_run.flush()
         transport.close()
     counts = store.ledger_counts(edition_key)
     if counts["pending"] == 0 and counts["sending"] == 0:
         store.finish_edition(edition_key, "sent", now=current(), subject=prepared.rendered(prepared.general).subject)
     else:
         store.release_edition(edition_key)
-    return SendReport(edition=edition_key, sent=tally["sent"], failed=tally["failed"], uncertain=tally["uncertain"],
-                      retried=tally["retried"], already=already, built=tally["sent"] + tally["failed"],
-                      errors=tuple(errors[:50]))
+    t = sender_run.tally
+    return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
+                      retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
 
 
-def _send_one(store, prepared, transport, sender, email, current, sleep, tally, errors) -> None:
-    key, settings = prepared.key, prepared.settings
-    subscriber = store.get_subscriber(email)
-    if not store.ledger_claim(key, email, now=current()):
-        return  # someone else moved it: never send a row we did not claim
-    if subscriber is None or subscriber.status != "active":
-        store.ledger_transition(key, email, expect="sending", to="failed", now=current(),
-                                error="not sent: no longer an active subscriber")
-        tally["failed"] += 1
-        return
-    msg = prepared.message(subscriber, current())
-    data, mid = as_bytes(msg), msg["Message-ID"]
-    del msg
-    for attempt in range(1, settings.max_attempts + 1):
-        try:
-            transport.send(data, sender=sender, recipients=[subscriber.email], message_id=mid)
-        except PermanentFailure as exc:
-            store.ledger_transition(key, email, expect="sending", to="failed", now=current(), error=str(exc),
-                                    message_id=mid)
-            tally["failed"] += 1
-            errors.append(f"{email}: {exc.message}")
+class _Sender:
+    """One run's loop body. The outcome of a message is written together with the claim of the next
+    (`ledger_step`), and whatever is still unwritten is flushed when the run ends, however it ends."""
+
+    def __init__(self, store, prepared, transport, sender, current, sleep) -> None:
+        self.store, self.prepared, self.transport = store, prepared, transport
+        self.sender, self.current, self.sleep = sender, current, sleep
+        self.key, self.settings = prepared.key, prepared.settings
+        self.tally = {"sent": 0, "failed": 0, "uncertain": 0, "retried": 0, "built": 0}
+        self.errors: list[str] = []
+        self.outcome: tuple[str, str, str | None, str | None] | None = None
+
+    def flush(self) -> None:
+        if self.outcome is not None:
+            self.store.ledger_step(self.key, finish=self.outcome, now=self.current())
+            self.outcome = None
+
+    def _done(self, email: str, state: str, error: str | None, mid: str | None) -> None:
+        self.outcome = (email, state, error, mid)
+        self.tally[state] += 1
+        if error:
+            self.errors.append(f"{email}: {error}")
+
+    def one(self, subscriber: Subscriber) -> None:
+        email = subscriber.email
+        data = mid = None
+        if subscriber.status == "active":
+            data, mid = self.prepared.message_bytes(subscriber, self.current())
+            self.tally["built"] += 1
+        claimed = self.store.ledger_step(self.key, finish=self.outcome, claim=email, now=self.current())
+        self.outcome = None
+        if not claimed:
+            return  # someone else moved it: never send a row we did not claim
+        if data is None:
+            self._done(email, "failed", "not sent: no longer an active subscriber", None)
             return
-        except UncertainDelivery as exc:
-            store.ledger_transition(key, email, expect="sending", to="uncertain", now=current(), error=str(exc),
-                                    message_id=mid)
-            tally["uncertain"] += 1
-            errors.append(f"{email}: {exc.message}")
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
+            except PermanentFailure as exc:
+                self._done(email, "failed", str(exc), mid)
+                return
+            except UncertainDelivery as exc:
+                self._done(email, "uncertain", str(exc), mid)
+                return
+            except TemporaryFailure as exc:
+                if attempt < self.settings.max_attempts:
+                    self.tally["retried"] += 1
+                    self.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
+                    continue
+                if isinstance(exc, ConnectionFailure):  # nothing got out: put it back and stop the run
+                    self.store.ledger_transition(self.key, email, expect="sending", to="pending",
+                                                 now=self.current(), error=str(exc))
+                    raise FeedpipeError(
+                        f"edition {self.key}: {exc.message}; stopped after {self.tally['sent']} sent, "
+                        "the rest stay pending",
+                        exc.hint or "fix the mail server, then run the send again: it resumes where it stopped",
+                    ) from exc
+                self._done(email, "failed", f"gave up after {attempt} tries: {exc}", mid)
+                return
+            except TransportSetupError:
+                self.store.ledger_transition(self.key, email, expect="sending", to="pending", now=self.current(),
+                                             error="transport setup failed")
+                raise
+            self._done(email, "sent", None, mid)
             return
-        except TemporaryFailure as exc:
-            if attempt < settings.max_attempts:
-                tally["retried"] += 1
-                sleep(settings.retry_base_seconds * 2 ** (attempt - 1))
-                continue
-            if isinstance(exc, ConnectionFailure):  # nothing got out: put it back and stop the run
-                store.ledger_transition(key, email, expect="sending", to="pending", now=current(), error=str(exc))
-                raise FeedpipeError(
-                    f"edition {key}: {exc.message}; stopped after {tally['sent']} sent, the rest stay pending",
-                    exc.hint or "fix the mail server, then run the send again: it resumes where it stopped",
-                ) from exc
-            store.ledger_transition(key, email, expect="sending", to="failed", now=current(),
-                                    error=f"gave up after {attempt} tries: {exc}", message_id=mid)
-            tally["failed"] += 1
-            errors.append(f"{email}: {exc.message}")
-            return
-        except TransportSetupError:
-            store.ledger_transition(key, email, expect="sending", to="pending", now=current(),
-                                    error="transport setup failed")
-            raise
-        store.ledger_transition(key, email, expect="sending", to="sent", now=current(), message_id=mid)
-        tally["sent"] += 1
-        return

@@ -203,11 +203,19 @@ def _url(r: _Reader, key: str, value: str | None, example: str) -> str | None:
     return value.rstrip("/")
 
 
-def parse_digest_settings(table: dict, *, where: str, base_dir: Path) -> tuple[DigestSettings, list[str]]:
-    """Validate the `[digest]` table; returns the settings (defaults where a key is wrong) and the problems."""
+def parse_digest_settings(
+    table: dict, *, where: str, base_dir: Path, outlet=None
+) -> tuple[DigestSettings, list[str]]:
+    """Validate the `[digest]` table; returns the settings (defaults where a key is wrong) and the problems.
+
+    `outlet` (the `[outlet]` settings, optional) gives the defaults for the outlet's name, public URL
+    and time zone."""
     r = _Reader(table, where, "digest")
     d = DigestSettings()
-    outlet = r.text("outlet", d.outlet, 'outlet = "The Daily Example"')
+    outlet_name = getattr(outlet, "name", None) or d.outlet
+    outlet_url = getattr(outlet, "public_url", None)
+    outlet_tz = getattr(outlet, "timezone", None) or "UTC"
+    outlet = r.text("outlet", outlet_name, 'outlet = "The Daily Example"')
     title = r.text("title", f"{outlet} Weekly", f'title = "{outlet} Weekly"')
     values: dict = {"outlet": outlet, "title": title}
     values["from_address"] = _address(
@@ -223,6 +231,8 @@ def parse_digest_settings(table: dict, *, where: str, base_dir: Path) -> tuple[D
     for key in ("public_url", "subscribe_url", "privacy_url", "logo_url"):
         example = f'{key} = "https://news.example.org{"" if key == "public_url" else "/" + key[:-4]}"'
         values[key] = _url(r, key, r.text(key, None, example), example)
+    if values["public_url"] is None and isinstance(outlet_url, str) and outlet_url.startswith(("http://", "https://")):
+        values["public_url"] = outlet_url.rstrip("/")
     list_id = r.text("list_id", None, 'list_id = "weekly.example.org"')
     if list_id is not None and not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z0-9-]+", list_id):
         r.problem("list_id", f"{list_id!r} is not a dotted list name", 'list_id = "weekly.example.org"')
@@ -240,7 +250,7 @@ def parse_digest_settings(table: dict, *, where: str, base_dir: Path) -> tuple[D
         values["time"] = time(int(m.group(1)), int(m.group(2)))
     else:
         r.problem("time", f"{at!r} is not a 24-hour HH:MM time", 'time = "08:00"')
-    zone = r.text("timezone", "UTC", 'timezone = "Europe/Moscow"')
+    zone = r.text("timezone", outlet_tz, 'timezone = "Europe/Moscow"')
     try:
         ZoneInfo(zone)
         values["timezone"] = zone

@@ -25,7 +25,9 @@ _PROLOG = re.compile(
     rb"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype\s+(?!html)[^\[>]*(?:\[.*?\])?\s*>)*", re.IGNORECASE | re.DOTALL
 )
 # A feed wrapped in an HTML document (it happens); feedparser still reads it.
-_EMBEDDED_FEED = re.compile(rb"<feed\s[^>]*xmlns=[\"']http://(?:www\.w3\.org/2005/Atom|purl\.org/atom/ns#)|<rss\s+version=|<rdf:RDF\b")
+_EMBEDDED_FEED = re.compile(
+    rb"<feed\s[^>]*xmlns=[\"']http://(?:www\.w3\.org/2005/Atom|purl\.org/atom/ns#)|<rss[\s>]|<rdf:RDF\b"
+)
 _ROOT = re.compile(rb"<(?:([\w.-]+):)?([\w.-]+)")
 _FEED_ROOTS = {b"rss", b"feed", b"rdf", b"channel", b"rss:rss"}
 _BOMS = (

@@ -99,12 +99,17 @@ def make_article(
     language: str | None = None,
     section: str | None = None,
     extra: dict | None = None,
+    id_from_guid: bool = False,
 ) -> Article:
-    """Build an Article; id from the canonical URL, else from source + guid, else source + title."""
+    """Build an Article; id from the canonical URL, else from source + guid, else source + title.
+
+    `id_from_guid` is for feeds whose items all link to one page (podcasts linking the home page):
+    there the guid, not the URL, tells the items apart.
+    """
     title = one_line(title)
     guid = one_line(guid) or None
     canon = canonical_url(url) if url else ""
-    if canon:
+    if canon and not (id_from_guid and guid):
         aid = article_id(canonical_url=canon)
     else:
         aid = article_id(source=source, guid=guid or f"title:{title}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import logging
+import re
 from typing import Any
 
 import feedparser
@@ -13,6 +14,7 @@ from ..errors import ExtractError
 from ..model import Article
 from .article import absolute, from_struct, make_article, parse_date
 from .clean import html_to_text, one_line, sanitize_html, strip_xml_illegal
+from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,14 @@ _NOT_A_FEED_HINT = (
 )
 
 
+_BROKEN_HINT = (
+    "the feed's XML is broken and no items could be read; check it with https://validator.w3.org/feed/ "
+    "and tell the publisher"
+)
+_JSON_TYPES = ("application/feed+json", "application/json")
+_HTML_START = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
+
+
 def looks_like_json_feed(body: bytes) -> bool:
     head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"{") and (b"jsonfeed.org" in head or b'"items"' in body[:65536])
@@ -30,10 +40,8 @@ def looks_like_json_feed(body: bytes) -> bool:
 
 def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | None = None) -> list[Article]:
     """Articles of one feed document; ExtractError when it is not a feed or hopelessly malformed."""
-    if looks_like_json_feed(body) or (content_type or "").split(";")[0].strip().lower() in (
-        "application/feed+json",
-        "application/json",
-    ) and body.lstrip()[:1] == b"{":
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if looks_like_json_feed(body) or (ctype in _JSON_TYPES and body.lstrip()[:1] == b"{"):
         return parse_json_feed(body, base_url, source=source)
     # The document URL is the base for relative links (feedparser reads it from Content-Location).
     headers = {"content-location": base_url} if base_url.startswith(("http://", "https://")) else {}
@@ -43,16 +51,21 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
         result = feedparser.parse(
             body,
             response_headers=headers or None,
-            sanitize_html=False,  # nh3 sanitises below; feedparser's pass would be wasted work
-            resolve_relative_uris=True,
+            # nh3 sanitises and absolutises below (against the content's xml:base); feedparser's own
+            # passes over embedded HTML would be wasted work.
+            sanitize_html=False,
+            resolve_relative_uris=False,
         )
     except Exception as exc:  # feedparser is robust, but a parser crash must stay one source's problem
         raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {exc})",
                            "the feed is badly malformed; validate it at https://validator.w3.org/feed/") from exc
     entries = result.get("entries") or []
+    looks_html = _HTML_START.search(body[:4096]) is not None
+    if looks_html and not entries:
+        raise ExtractError(f"{base_url}: this is an HTML page, not a feed", _NOT_A_FEED_HINT)
     if result.get("bozo") and not entries:
         reason = one_line(str(result.get("bozo_exception") or "unknown problem"))
-        raise ExtractError(f"{base_url}: not a readable feed ({reason[:200]})", _NOT_A_FEED_HINT)
+        raise ExtractError(f"{base_url}: not a readable feed ({reason[:200]})", _BROKEN_HINT)
     if not entries and not result.get("version"):
         raise ExtractError(f"{base_url}: not a feed (no RSS, Atom or JSON Feed document found)", _NOT_A_FEED_HINT)
     if result.get("bozo"):
@@ -64,8 +77,9 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     out: list[Article] = []
     seen_ids: set[str] = set()
     seen_guids: set[str] = set()
+    shared = _shared_links(entries, href)
     for entry in entries:
-        art = _from_feedparser_entry(entry, href, source=source, feed_language=feed_lang)
+        art = _from_feedparser_entry(entry, href, source=source, feed_language=feed_lang, shared_links=shared)
         if art is None:
             continue
         if art.id in seen_ids or (art.guid and art.guid in seen_guids):
@@ -78,13 +92,30 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     return out
 
 
+def _shared_links(entries: list, base_url: str) -> set[str]:
+    """Canonical links that several entries with different guids point at (e.g. a podcast's home page).
+
+    Such a link does not identify an article, so those entries are keyed by guid instead. A guid that
+    is the link plus a fragment ("...#0", "...#10", as BBC feeds do) is the same article, not a new one.
+    """
+    guids_by_link: dict[str, set[str]] = {}
+    for e in entries:
+        link = canonical_url(absolute(e.get("link"), base_url))
+        guid = one_line(e.get("id"))
+        if link and guid:
+            guids_by_link.setdefault(link, set()).add(canonical_url(guid) if "://" in guid else guid)
+    return {link for link, guids in guids_by_link.items() if len(guids - {link}) > 1}
+
+
 def _text_of(detail: Any, value: str) -> str:
     if detail and str(detail.get("type", "")).lower() in _HTML_TYPES:
         return html_to_text(value)
     return value or ""
 
 
-def _from_feedparser_entry(entry: Any, base_url: str, *, source: str, feed_language: str | None) -> Article | None:
+def _from_feedparser_entry(
+    entry: Any, base_url: str, *, source: str, feed_language: str | None, shared_links: set[str] = frozenset()
+) -> Article | None:
     title = one_line(_text_of(entry.get("title_detail"), entry.get("title", "")))
     guid = one_line(entry.get("id")) or None
     link = absolute(entry.get("link"), base_url)
@@ -92,14 +123,16 @@ def _from_feedparser_entry(entry: Any, base_url: str, *, source: str, feed_langu
         link = guid
     if not (link or guid or title):
         return None
-    content_html, content_lang = _best_content(entry)
+    content_html, content_lang, content_base = _best_content(entry)
     summary_raw = entry.get("summary", "") or ""
     summary_detail = entry.get("summary_detail")
     summary_is_html = not summary_detail or str(summary_detail.get("type", "")).lower() in _HTML_TYPES
     if not content_html and summary_raw:
         has_markup = "<" in summary_raw and ">" in summary_raw
         content_html = summary_raw if summary_is_html and has_markup else _text_as_html(summary_raw)
-    safe_html = sanitize_html(content_html, link or base_url)
+    if not content_base and summary_detail:
+        content_base = summary_detail.get("base")
+    safe_html = sanitize_html(content_html, content_base or base_url)
     text = html_to_text(safe_html)
     summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()
     published = from_struct(entry.get("published_parsed")) or from_struct(entry.get("created_parsed"))
@@ -126,6 +159,7 @@ def _from_feedparser_entry(entry: Any, base_url: str, *, source: str, feed_langu
         categories=categories,
         image=image,
         language=language,
+        id_from_guid=bool(link) and canonical_url(link) in shared_links,
     )
 
 
@@ -134,16 +168,16 @@ def _text_as_html(text: str) -> str:
     return "".join(f"<p>{html_lib.escape(p)}</p>" for p in paras)
 
 
-def _best_content(entry: Any) -> tuple[str, str | None]:
-    """The longest content block, HTML preferred; plain text is escaped into paragraphs."""
-    best, best_lang, best_len = "", None, -1
+def _best_content(entry: Any) -> tuple[str, str | None, str | None]:
+    """The longest content block (plain text escaped into paragraphs), its language and xml:base."""
+    best, best_lang, best_base, best_len = "", None, None, -1
     for c in entry.get("content") or []:
         value = c.get("value") or ""
         is_html = str(c.get("type", "")).lower() in _HTML_TYPES
         html = value if is_html else _text_as_html(value)
         if len(html) > best_len:
-            best, best_lang, best_len = html, c.get("language"), len(html)
-    return best, best_lang
+            best, best_lang, best_base, best_len = html, c.get("language"), c.get("base"), len(html)
+    return best, best_lang, best_base
 
 
 def _image_of(entry: Any, base: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +20,14 @@ from .clean import (
     one_line,
 )
 
-_BYLINE = re.compile(r"^by\s+([A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,4}(?:\s*(?:,|and|&)\s*[A-Z][\w.'’ -]+)*)$")
+_DATELINE = re.compile(
+    r"^(?:(?:published|updated|posted|last updated)\s*(?:on|at)?:?\s*)?"
+    r"(?P<date>(?:\w{3,9}\.?,?\s+)?(?:\d{1,2}\s+\w{3,9}\.?|\w{3,9}\.?\s+\d{1,2}),?\s+\d{4}|\d{4}-\d{2}-\d{2})"
+    r"(?:[,\s]+(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
+    re.IGNORECASE,
+)
+_DATE_FORMATS = ("%B %d %Y", "%b %d %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d")
+_BYLINE = re.compile(r"^(?i:by)\s+([A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){0,4}(?:\s*(?:,|and|&)\s*[A-Z][\w.'’ -]+)*)$")
 
 
 def decode_text(body: bytes) -> str:
@@ -45,6 +53,25 @@ def split_paragraphs(text: str) -> list[str]:
     return out
 
 
+def parse_dateline(line: str) -> datetime | None:
+    """A date line under a title ("Aug. 13, 2022", "Updated: 3 January 2022 10:15") as UTC midnight."""
+    m = _DATELINE.match(line.strip())
+    if not m:
+        return None
+    words = [w for w in re.split(r"[\s,.]+", m.group("date")) if w]
+    if words and words[0].lower().startswith(("mon", "tue", "wed", "thu", "fri", "sat", "sun")):
+        words = words[1:]
+    text = " ".join(words)
+    if text.lower().startswith("sept "):
+        text = "Sep " + text[5:]
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
 def location_url(path_or_url: str) -> str:
     """The URL an article from this location is known by (file: URI for local paths)."""
     if urlsplit(path_or_url).scheme in ("http", "https", "file"):
@@ -67,12 +94,15 @@ def parse_text(body: bytes, path_or_url: str, *, source: str) -> Article:
     rest = paras[i + 1:]
     extra: dict = {}
     authors: list[str] = []
+    published: datetime | None = None
     # Furniture between the title and the body: credit line, byline.
     while rest and len(rest[0]) <= 120:
-        if "image_credit" not in extra and is_photo_credit(rest[0]):
+        if "image_credit" not in extra and is_photo_credit(rest[0], position_known=True):
             extra["image_credit"] = rest.pop(0)
         elif m := _BYLINE.match(rest[0]):
-            authors.append(m.group(1))
+            authors.extend(a for a in re.split(r"\s*(?:,|\band\b|&)\s*", m.group(1)) if a)
+            rest.pop(0)
+        elif published is None and (published := parse_dateline(rest[0])) is not None:
             rest.pop(0)
         else:
             break
@@ -99,5 +129,6 @@ def parse_text(body: bytes, path_or_url: str, *, source: str) -> Article:
         content_html="\n".join(html_parts),  # built from escaped text: already safe
         text="\n\n".join(text_parts),
         authors=authors,
+        published_at=published,
         extra=extra,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track the reader; dropping them never changes the page.
@@ -27,6 +28,7 @@ def _is_tracking(name: str) -> bool:
     return low in TRACKING_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
+@lru_cache(maxsize=8192)  # pure, and a feed asks for the same URL more than once
 def canonical_url(url: str) -> str:
     """The URL an article is keyed by: tracking params, fragment, default port and case noise removed.
 
@@ -56,8 +58,6 @@ def canonical_url(url: str) -> str:
     netloc = host
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{host}:{port}"
-    if parts.username:  # credentials are never part of an article's identity
-        pass
     path = parts.path or "/"
     if len(path) > 1:
         path = path.rstrip("/") or "/"

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from feedpipe.digest.model import (
     LEDGER_STATES,
@@ -247,10 +248,14 @@ class DigestMixin:
         A sending edition whose lease has expired (its sender died) can be taken over; a live lease,
         or a sent/skipped edition, gives False.
         """
+        try:
+            with self.write() as conn:
+                if conn.execute(select(E.c.key).where(E.c.key == key)).first() is None:
+                    conn.execute(E.insert().values(key=key, status="sending", created_at=now, lease_until=now + lease))
+                    return True
+        except IntegrityError:  # PostgreSQL: another process inserted it first, and so holds the claim
+            return False
         with self.write() as conn:
-            if conn.execute(select(E.c.key).where(E.c.key == key)).first() is None:
-                conn.execute(E.insert().values(key=key, status="sending", created_at=now, lease_until=now + lease))
-                return True
             done = conn.execute(
                 E.update()
                 .where(
@@ -349,11 +354,11 @@ class DigestMixin:
             S.c.status == "active",
             ~exists().where(L.c.edition == edition, L.c.email == S.c.email),
         )
+        count = select(func.count()).select_from(L).where(L.c.edition == edition)
         with self.write() as conn:
-            done = conn.execute(
-                L.insert().from_select(["edition", "email", "state", "attempts", "updated_at"], source)
-            )
-            return done.rowcount
+            before = conn.execute(count).scalar_one()
+            conn.execute(L.insert().from_select(["edition", "email", "state", "attempts", "updated_at"], source))
+            return conn.execute(count).scalar_one() - before
 
     def ledger_pending(self, edition: str, *, after: str = "", limit: int = 500) -> list[str]:
         """Addresses still pending for the edition, in address order after `after` (keyset paging)."""
@@ -388,6 +393,60 @@ class DigestMixin:
         with self.write() as conn:
             done = conn.execute(
                 L.update().where(L.c.edition == edition, L.c.email == email, L.c.state == expect).values(**values)
+            )
+            return done.rowcount == 1
+
+    def ledger_pending_subscribers(self, edition: str, *, after: str = "", limit: int = 500) -> list[Subscriber]:
+        """The subscribers whose rows are pending, in address order after `after`, with their current
+        status (a row whose subscriber has gone comes back with status "removed")."""
+        query = (
+            select(L.c.email, S)
+            .select_from(L.outerjoin(S, S.c.email == L.c.email))
+            .where(L.c.edition == edition, L.c.state == "pending", L.c.email > after)
+            .order_by(L.c.email)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for row in rows:
+            if row._mapping[S.c.email] is None:
+                out.append(Subscriber(email=row._mapping[L.c.email], status="removed"))
+            else:
+                m = row._mapping
+                out.append(Subscriber(
+                    email=m[S.c.email], name=m[S.c.name], status=m[S.c.status],
+                    countries=tuple(m[S.c.countries] or ()), topics=tuple(m[S.c.topics] or ()), token=m[S.c.token],
+                    created_at=m[S.c.created_at], confirmed_at=m[S.c.confirmed_at], updated_at=m[S.c.updated_at],
+                ))
+        return out
+
+    def ledger_step(
+        self,
+        edition: str,
+        *,
+        finish: tuple[str, str, str | None, str | None] | None = None,
+        claim: str | None = None,
+        now: datetime,
+    ) -> bool:
+        """One write transaction for a sender's step: finish the previous message
+        (`finish` = (email, state, error, message_id), from "sending") and claim the next one
+        (`claim` = email, pending → sending, counting an attempt). Returns whether the claim succeeded."""
+        with self.write() as conn:
+            if finish is not None:
+                email, state, error, message_id = finish
+                values: dict = {"state": state, "updated_at": now}
+                if error is not None:
+                    values["last_error"] = error[:1000]
+                if message_id is not None:
+                    values["message_id"] = message_id
+                conn.execute(L.update().where(L.c.edition == edition, L.c.email == email,
+                                              L.c.state == "sending").values(**values))
+            if claim is None:
+                return False
+            done = conn.execute(
+                L.update().where(L.c.edition == edition, L.c.email == claim, L.c.state == "pending")
+                .values(state="sending", attempts=L.c.attempts + 1, updated_at=now)
             )
             return done.rowcount == 1
 

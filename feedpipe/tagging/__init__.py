@@ -1,8 +1,8 @@
 """Tag articles by country (ISO 3166-1 alpha-2, focus or mention), IPTC topic and section.
 
-    from feedpipe.tagging import Tagger
-    tagger = Tagger.load()            # or Tagger.load(config_dir) for an outlet's overrides
-    tags = tagger.tag(title, text, url=url, categories=cats, source_country="GB")
+Usage: ``tagger = Tagger.load()`` once (``Tagger.load(config_dir)`` adds an outlet's overrides from
+``config_dir/tagging/``), then ``tagger.tag(title, text, url=..., categories=..., source_country=...)``
+per article, which returns a ``feedpipe.model.Tags``.
 """
 
 from feedpipe.tagging.tagger import Tagger

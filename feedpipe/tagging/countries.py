@@ -19,9 +19,10 @@ from feedpipe.tagging.datelines import Dateline, read_dateline
 from feedpipe.tagging.gazetteer import Entry, Gazetteer, folded
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
-LEAD_CHARS = 300
+LEAD_MIN, LEAD_MAX = 40, 250  # the lead is the body's first sentence, within these many characters
 FOCUS_SHARE = 0.5  # a country scoring at least this share of the top score is focus
-LEAD_FOCUS_SHARE = 0.25  # ... or this share, when it is also named in the lead
+LEAD_FOCUS_SHARE = 0.1  # ... or this share, when it is named in the lead: the first sentence says what
+# a story is about, so "refugees from Sudan crossed into South Sudan" makes both focus
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,9 @@ class Prepared:
         full = title + "\n\n" + body
         off = len(title) + 2
         lead_start = off + dl.end if dl else off
-        return cls(full, folded(full), len(title), off, dl, lead_start + LEAD_CHARS)
+        stop = full.find(". ", lead_start + LEAD_MIN, lead_start + LEAD_MAX)
+        lead_end = stop + 1 if stop > 0 else lead_start + LEAD_MAX
+        return cls(full, folded(full), len(title), off, dl, lead_end)
 
     def zone(self, start: int) -> str:
         if start < self.title_end:
@@ -78,8 +81,8 @@ def _word_after(text: str, end: int) -> str:
 
 
 def _is_name_word(w: str) -> bool:
-    """A capitalised, mixed-case word such as 'Pickford' (not 'NEWS', not 'said')."""
-    return len(w) > 1 and w[0].isupper() and w[1:].islower()
+    """A capitalised, mixed-case word such as 'Pickford' or 'McDonnell' (not 'NEWS', not 'said')."""
+    return len(w) > 1 and w[0].isupper() and not w.isupper()
 
 
 def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_starts: set[int]) -> bool:
@@ -99,26 +102,32 @@ def scan(gz: Gazetteer, art: Prepared) -> tuple[list[_Match], set[str], set[str]
     full, low = art.full, art.low
     dl_start = art.body_start
     dl_end = art.body_start + art.dateline.end if art.dateline else dl_start
+    title_end, lead_end = art.title_end, art.lead_end
     found: list[_Match] = []
     seen: set[str] = set()
     lower_seen: set[str] = set()
     for end, (key, e) in gz.automaton.iter_long(low):
-        if low[end + 1] != " " and low[end + 1].isalnum():
+        nxt = low[end + 1]
+        if nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
         seen.add(key)
         if not e.codes:
             continue  # a hint word, or a stop entry that hides the names inside it
         start = end - len(key) + 1  # the word starts here in the original (low has one pad char)
-        first = full[start]
         if e.acronym:
             if any(c.islower() for c in full[start:end]):
                 continue
-        elif not first.isupper():
-            lower_seen.add(key)
-            continue
+        else:
+            caps = e.caps
+            if caps[:1] == (0,) and not full[start].isupper():
+                lower_seen.add(key)  # "turkey", "chad": a word, not a country
+                continue
+            if (len(caps) > 1 or caps[:1] != (0,)) and not all(full[start + i].isupper() for i in caps):
+                continue  # "The valley", "new york": not the place's spelling
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
-        found.append(_Match(start, end, key, e, art.zone(start)))
+        zone = "title" if start < title_end else "lead" if start < lead_end else "body"
+        found.append(_Match(start, end, key, e, zone))
     return found, seen, lower_seen
 
 
@@ -158,7 +167,9 @@ def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: st
     return best
 
 
-def _assign_codes(found: list[_Match], full: str, seen: set[str], dl: Dateline | None, source: str | None) -> dict:
+def _assign_codes(
+    found: list[_Match], full: str, seen: set[str], dl: Dateline | None, source: str | None
+) -> dict:
     plain: dict[str, int] = {}
     for m in found:
         if len(m.entry.codes) == 1:
@@ -197,18 +208,26 @@ def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = Non
         if m.entry.word and m.key in lower_seen:
             doubtful[m.code] = doubtful.get(m.code, 0) + 1
 
-    scores: dict[str, float] = {}
-    evidence: dict[str, dict[str, int]] = {}
-    zones_of: dict[str, set[str]] = {}
+    agg: dict[tuple[str, str, str], list] = {}  # (code, zone, key) -> [count, match]
     for m in found:
         code = m.code
         if code in doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful[code]:
             continue
-        scores[code] = scores.get(code, 0.0) + ZONE_WEIGHT[m.zone] * m.entry.weight
+        k = (code, m.zone, m.key)
+        a = agg.get(k)
+        if a is None:
+            agg[k] = [1, m]
+        else:
+            a[0] += 1
+    scores: dict[str, float] = {}
+    evidence: dict[str, dict[str, int]] = {}
+    zones_of: dict[str, set[str]] = {}
+    for (code, zone, _key), (n, m) in agg.items():
+        scores[code] = scores.get(code, 0.0) + ZONE_WEIGHT[zone] * m.entry.weight * n
         ev = evidence.setdefault(code, {})
-        label = f"{m.zone}:{art.full[m.start : m.end]}"
-        ev[label] = ev.get(label, 0) + 1
-        zones_of.setdefault(code, set()).add(m.zone)
+        label = f"{zone}:{' '.join(art.full[m.start : m.end].split())}"
+        ev[label] = ev.get(label, 0) + n
+        zones_of.setdefault(code, set()).add(zone)
     if dl:
         scores[dl.code] = scores.get(dl.code, 0.0) + ZONE_WEIGHT["dateline"]
         evidence.setdefault(dl.code, {})[f"dateline:{dl.place}"] = 1
@@ -222,7 +241,10 @@ def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = Non
         z = zones_of[code]
         share = score / top
         focus = (
-            "title" in z or "dateline" in z or share >= FOCUS_SHARE or ("lead" in z and share >= LEAD_FOCUS_SHARE)
+            "title" in z
+            or "dateline" in z
+            or share >= FOCUS_SHARE
+            or ("lead" in z and share >= LEAD_FOCUS_SHARE)
         )
         ev = tuple(f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items())
         tags.append(

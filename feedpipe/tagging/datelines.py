@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from feedpipe.tagging.gazetteer import Gazetteer
+from feedpipe.tagging.gazetteer import Gazetteer, qualifier_key
 from feedpipe.tagging.textnorm import pattern
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
@@ -38,7 +38,7 @@ def read_dateline(body: str, gz: Gazetteer) -> Dateline | None:
     qual = (m.group("qual") or "").strip()
     code = gz.dateline_places.get(pattern(city))
     if qual:
-        q = gz.qualifiers.get(qual)
+        q = gz.qualifiers.get(qualifier_key(qual))
         if q is None:
             e = gz.entries.get(pattern(qual))
             if e is not None and e.codes:

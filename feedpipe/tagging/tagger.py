@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.sections import SectionRules
 
 
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "feedpipe"
+
+
 @dataclass(frozen=True)
 class Tagger:
     gazetteer: gazetteer.Gazetteer
@@ -19,10 +25,16 @@ class Tagger:
     sections: SectionRules
 
     @classmethod
-    def load(cls, config_dir: Path | None = None) -> Tagger:
-        """Build from the packaged data files, plus `config_dir/tagging/` when given (outlet overrides)."""
+    def load(cls, config_dir: Path | None = None, *, cache_dir: Path | None | bool = True) -> Tagger:
+        """Build from the packaged data files, plus `config_dir/tagging/` when given (outlet overrides).
+
+        `cache_dir`: where compiled gazetteer tables are kept between runs; True means the user's cache
+        folder ($XDG_CACHE_HOME/feedpipe or ~/.cache/feedpipe), None or False means build from scratch.
+        """
         files = DataFiles.for_config(config_dir)
-        return cls(gazetteer.build(files), topics.build(files), SectionRules.load(files))
+        if cache_dir is True:
+            cache_dir = default_cache_dir()
+        return cls(gazetteer.build(files, cache_dir or None), topics.build(files), SectionRules.load(files))
 
     def tag(
         self,

@@ -13,7 +13,9 @@ from __future__ import annotations
 import unicodedata
 
 _PUNCT = {i: " " for i in range(0x2000, 0x2070)}  # unicode punctuation and spaces
-_PUNCT.update({ord(c): " " for c in "\t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7\u2019"})
+_PUNCT.update(
+    {ord(c): " " for c in "\t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7\u2019"}
+)
 _TABLE = str.maketrans(_PUNCT)
 
 

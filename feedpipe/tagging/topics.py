@@ -18,17 +18,12 @@ from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold
 
 ZONE_WEIGHT = (2.5, 1.5, 1.0)  # title, lead, body
-MAX_PER_TERM = 4  # a term repeated all through a story should not drown every other term
+REPEAT_BONUS = 0.25  # a term counts once at the weight of its best zone, plus this per repeat...
+MAX_REPEATS = 4  # ... for up to this many repeats: how many different topic words a story uses says
+# more than how often it repeats one of them
 SECOND_SHARE = 0.4  # a second or third topic needs this share of the best topic's score
 MAX_TOPICS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    text: str
-    plain: tuple[tuple[str, float], ...]  # (code, weight) whatever the case
-    cased: tuple[tuple[str, float], ...]  # (code, weight) when capitalised as written
-    cased_form: str = ""
+_TITLE, _LEAD, _MASK = 1 << 40, 1 << 20, (1 << 20) - 1  # bit fields of the per-term tally
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,8 @@ class Subtopic:
 @dataclass(frozen=True)
 class Taxonomy:
     labels: dict[str, str]
-    automaton: ahocorasick.Automaton
+    automaton: ahocorasick.Automaton  # pattern -> (key, cased form or "", whole word?)
+    weights: dict[str, tuple[tuple[str, float], ...]]  # key (key + "^" when cased) -> ((code, weight), ...)
     subtopics: tuple[Subtopic, ...]
 
 
@@ -86,37 +82,48 @@ def build(files: DataFiles) -> Taxonomy:
             )
         )
     auto = ahocorasick.Automaton()
+    weights: dict[str, tuple[tuple[str, float], ...]] = {}
     for key in set(plain) | set(cased) | {k for s in subs for k in s.terms}:
-        term = Term(key, tuple(plain.get(key, {}).items()), tuple(cased.get(key, {}).items()), forms.get(key, ""))
         whole = key.endswith("$")
         pat = key[:-1] if whole else key
         if auto.exists(pat):  # the same text as a prefix and as a whole word: keep the whole-word reading
             continue
-        auto.add_word(pat, (key, term, whole))
+        back = len(pat) - 1  # from the match's last character back to the word's first
+        auto.add_word(pat, (key, forms.get(key, ""), whole, back))
+        weights[key] = tuple(plain.get(key, {}).items())
+        weights[key + "^"] = tuple(cased.get(key, {}).items())
     auto.make_automaton()
-    return Taxonomy(labels, auto, tuple(subs))
+    return Taxonomy(labels, auto, weights, tuple(subs))
 
 
 def score_topics(tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int) -> tuple[dict, dict]:
-    """Scores per IPTC code, and hit counts per matched term key (for subtopics)."""
-    weight: dict[Term, float] = {}  # zone-weighted occurrences per term
-    counts: dict[str, int] = {}
-    t_title, t_lead, t_body = ZONE_WEIGHT
-    for end, (key, term, whole) in tax.automaton.iter_long(low):
-        if whole and low[end + 1] != " " and low[end + 1].isalnum():
-            continue
-        n = counts.get(key, 0) + 1
-        counts[key] = n
-        if n > MAX_PER_TERM:
-            continue
-        start = end - len(key) + (2 if whole else 1)
-        if term.cased and full.startswith(term.cased_form, start):
-            term = Term(term.text + "^", term.cased, ())  # "Labour" the party, counted apart
-        z = t_title if start < title_end else t_lead if start < lead_end else t_body
-        weight[term] = weight.get(term, 0.0) + z
+    """Scores per IPTC code, and hit counts per matched term key (for subtopics).
+
+    The loop runs once per term occurrence, so it does one dict update: occurrences are tallied per
+    zone in one integer (title, lead and body counts in separate bit fields) and unpacked per term after.
+    """
+    tally: dict[str, int] = {}
+    for end, (key, cased_form, whole, back) in tax.automaton.iter_long(low):
+        if whole:
+            nxt = low[end + 1]
+            if nxt != " " and nxt.isalnum():
+                continue
+        start = end - back
+        if cased_form and full.startswith(cased_form, start):
+            key += "^"  # "Labour" the party, counted apart from "labour"
+        inc = _TITLE if start < title_end else _LEAD if start < lead_end else 1
+        tally[key] = tally.get(key, 0) + inc
     scores: dict[str, float] = defaultdict(float)
-    for term, z in weight.items():
-        for code, w in term.plain:
+    counts: dict[str, int] = {}
+    table = tax.weights
+    t_title, t_lead, t_body = ZONE_WEIGHT
+    for key, v in tally.items():
+        n_title, n_lead, n_body = v >> 40, (v >> 20) & _MASK, v & _MASK
+        n = n_title + n_lead + n_body
+        counts[key] = n
+        z = t_title if n_title else t_lead if n_lead else t_body
+        z += REPEAT_BONUS * min(n - 1, MAX_REPEATS)
+        for code, w in table[key]:
             scores[code] += w * z
     return scores, counts
 
@@ -134,12 +141,14 @@ def pick_topics(
     if subtopics:
         codes = {c for c, _ in chosen}
         for sub in tax.subtopics:
-            n = sum(counts.get(k, 0) for k in sub.terms)
+            n = sum(counts.get(k, 0) + counts.get(k + "^", 0) for k in sub.terms)
             if n < sub.min_hits:
                 continue
             if sub.countries and not (sub.countries & focus):
                 continue
             if sub.topics and not (sub.topics & codes):
                 continue
-            tags.append(TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3)))
+            tags.append(
+                TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3))
+            )
     return tuple(tags)

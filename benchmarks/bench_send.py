@@ -1,0 +1,134 @@
+"""Personal digest send to N subscribers into a local SMTP sink, beside raw smtplib.
+
+    .venv/bin/python benchmarks/bench_send.py [--subscribers 10000] [--memory 1000,10000]
+
+The sink is aiosmtpd in its own process (so it does not share our GIL). Figures:
+- feedpipe: `send_edition` end to end — ledger claim/finish per subscriber in SQLite, personal
+  selection, slot filling, MIME building, SMTP over one connection — in messages per second;
+- raw: smtplib `sendmail` of pre-built message bytes of the same sizes over one connection;
+- ratio feedpipe/raw (target >= 0.8);
+- peak traced memory (tracemalloc) of the send at each size in --memory: flat means streaming.
+Prints figures only; never fails because a machine is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from feedpipe.digest import send_edition  # noqa: E402
+from feedpipe.digest.build import prepare  # noqa: E402
+from feedpipe.digest.message import as_bytes  # noqa: E402
+from feedpipe.digest.model import Subscriber  # noqa: E402
+from feedpipe.mailer import SmtpTransport  # noqa: E402
+from feedpipe.store import Store  # noqa: E402
+from tests.digest_support import SEND_AT, WEEK, digest_settings, week_of_articles  # noqa: E402
+
+PREFERENCES = [((), ())] * 4 + [
+    (("UA",), ()), (("RU",), ()), (("BY",), ()), (("KZ",), ()), (("GE",), ()), (("UA", "BY"), ()),
+    ((), ("politics",)), ((), ("medtop:04000000",)), (("RU",), ("human-rights",)), (("PL",), ("politics",)),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_sink() -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+                             "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=2) as probe:
+                probe.noop()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the aiosmtpd sink did not start")
+
+
+def make_store(folder: Path, count: int) -> Store:
+    store = Store.open(f"sqlite:///{folder / f'bench-{count}.db'}", now=SEND_AT)
+    store.upsert_articles(week_of_articles(), now=SEND_AT)
+    rng = random.Random(48)
+    for i in range(count):
+        countries, topics = rng.choice(PREFERENCES)
+        store.add_subscriber(f"reader{i:06d}@example.com", name=f"Reader {i}", status="active",
+                             countries=countries, topics=topics, now=SEND_AT)
+    return store
+
+
+def feedpipe_send(store: Store, port: int) -> tuple[float, int]:
+    transport = SmtpTransport("127.0.0.1", port, security="none", rate_per_second=0)
+    started = time.perf_counter()
+    report = send_edition(store, digest_settings(), transport, WEEK, SEND_AT + timedelta(minutes=1))
+    return time.perf_counter() - started, report.sent
+
+
+def raw_send(store: Store, port: int, count: int) -> tuple[float, int]:
+    """The same kind of messages, built beforehand (outside the timing), sent with sendmail on one connection."""
+    prepared = prepare(store, digest_settings(), WEEK, SEND_AT)
+    samples = []
+    for i, (countries, topics) in enumerate(PREFERENCES):
+        sub = Subscriber(email=f"raw{i}@example.com", name=f"Reader {i}", status="active", countries=countries,
+                         topics=topics, token="t" * 43)
+        samples.append(as_bytes(prepared.message(sub, SEND_AT)))
+    conn = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for i in range(count):
+        conn.sendmail("weekly@news.example.org", [f"reader{i:06d}@example.com"], samples[i % len(samples)])
+    elapsed = time.perf_counter() - started
+    conn.quit()
+    return elapsed, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--memory", default="1000,10000", help="sizes for the tracemalloc runs ('' to skip)")
+    args = parser.parse_args()
+    sink, port = start_sink()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            n = args.subscribers
+            store = make_store(folder, n)
+            raw_s, raw_n = raw_send(store, port, n)
+            ours_s, ours_n = feedpipe_send(store, port)
+            store.close()
+            print(f"subscribers: {n}  (personal: {len(set(PREFERENCES))} preference sets)")
+            print(f"raw smtplib, pre-built bytes : {raw_n / raw_s:8.0f} msg/s  ({raw_s:.1f} s)")
+            print(f"feedpipe send_edition        : {ours_n / ours_s:8.0f} msg/s  ({ours_s:.1f} s, {ours_n} sent)")
+            print(f"ratio feedpipe / raw         : {(ours_n / ours_s) / (raw_n / raw_s):8.2f}  (target >= 0.8)")
+            for size in [int(x) for x in args.memory.split(",") if x.strip()]:
+                mstore = make_store(folder, size)
+                tracemalloc.start()
+                _, sent = feedpipe_send(mstore, port)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                mstore.close()
+                print(f"peak traced memory, {size:>6} subscribers: {peak / 2**20:6.1f} MiB ({sent} sent)")
+    finally:
+        sink.kill()
+        sink.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.digest_support are used as arguments)
+"""Editions are ISO weeks in the outlet's time zone; the due edition is sent once, within the grace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedpipe.digest.editions import due_edition, edition_key, edition_window, parse_key, send_time
+from feedpipe.digest.settings import parse_digest_settings, parse_mail_settings
+from feedpipe.errors import FeedpipeError
+from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
+
+MOSCOW = digest_settings()  # Friday 08:00 Europe/Moscow = 05:00 UTC
+
+
+def test_the_key_is_the_iso_week_in_the_outlets_zone():
+    # Sunday 22:30 UTC is already Monday in Moscow: the next week's edition
+    sunday_night = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
+    assert edition_key(sunday_night, digest_settings(timezone="UTC")) == "2026-W48"
+    assert edition_key(sunday_night, MOSCOW) == "2026-W49"
+    assert edition_key(datetime(2027, 1, 1, 12, tzinfo=UTC), MOSCOW) == "2026-W53"
+
+
+def test_the_send_time_is_the_configured_day_and_time_of_that_week():
+    assert send_time(WEEK, MOSCOW) == SEND_AT
+    assert send_time(WEEK, digest_settings(day="monday", timezone="UTC")) == datetime(2026, 11, 23, 8, tzinfo=UTC)
+    with pytest.raises(FeedpipeError):
+        parse_key("2026-48")
+    with pytest.raises(FeedpipeError):
+        parse_key("2025-W53")  # 2025 has 52 ISO weeks
+
+
+def test_the_window_runs_from_the_previous_edition_to_this_send_time(week_store):
+    assert edition_window(WEEK, MOSCOW) == (SEND_AT - timedelta(weeks=1), SEND_AT)
+    # last week's edition went out late (its window ended later): this one starts where it ended
+    late = SEND_AT - timedelta(days=6)
+    week_store.ensure_edition("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
+    assert edition_window(WEEK, MOSCOW, week_store) == (late, SEND_AT)
+
+
+def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
+    assert due_edition(SEND_AT - timedelta(minutes=1), MOSCOW, week_store) is None  # W47 is past its grace
+    assert due_edition(SEND_AT, MOSCOW, week_store) == WEEK
+    assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store) == WEEK  # down all morning: still sent
+    assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store) is None  # too late: not a day late
+    week_store.finish_edition(WEEK, "sent", now=SEND_AT)
+    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
+    assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
+
+
+def test_empty_tables_give_working_defaults():
+    digest, problems = parse_digest_settings({}, where="feedpipe.toml", base_dir=Path("/srv/news"))
+    assert problems == []
+    assert (digest.day, digest.time.isoformat("minutes"), digest.timezone) == ("friday", "08:00", "UTC")
+    assert digest.grace == timedelta(hours=12) and digest.skip_if_empty
+    mail, problems = parse_mail_settings({}, where="feedpipe.toml", base_dir=Path("/srv/news"))
+    assert problems == [] and mail.transport == "outbox" and mail.outbox == Path("/srv/news/outbox")
+
+
+def test_every_problem_is_listed_with_file_key_and_an_example():
+    _, problems = parse_digest_settings(
+        {"day": "Freitag", "time": "8am", "timezone": "Moscow", "from": "nobody", "section_limits": {"news": -1},
+         "accent": "red", "colour": "blue"},
+        where="/etc/feedpipe.toml", base_dir=Path("."),
+    )
+    assert len(problems) == 7
+    assert all(p.startswith("/etc/feedpipe.toml: [digest] ") for p in problems)
+    assert any("day: 'freitag' is not a day of the week; for example day = \"friday\"" in p for p in problems)
+    assert any("timezone: 'Moscow' is not an IANA time zone" in p and "Europe/Moscow" in p for p in problems)
+    assert any(p.startswith("/etc/feedpipe.toml: [digest] colour: unknown key") for p in problems)
+
+
+def test_the_smtp_password_comes_only_from_the_environment(monkeypatch):
+    mail, problems = parse_mail_settings({"transport": "smtp", "username": "weekly", "password": "hunter2"},
+                                         where="feedpipe.toml", base_dir=Path("."))
+    assert problems == ['feedpipe.toml: [mail] password: passwords are never read from the config file; name an '
+                        'environment variable; for example password_env = "FEEDPIPE_SMTP_PASSWORD" and export '
+                        'FEEDPIPE_SMTP_PASSWORD']
+    monkeypatch.delenv("FEEDPIPE_SMTP_PASSWORD", raising=False)
+    with pytest.raises(FeedpipeError) as caught:
+        mail.password()
+    assert "FEEDPIPE_SMTP_PASSWORD" in caught.value.hint
+    monkeypatch.setenv("FEEDPIPE_SMTP_PASSWORD", "s3cret")
+    assert mail.password() == "s3cret"

@@ -1,0 +1,152 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.digest_support are used as arguments)
+"""What goes into an edition and how it looks: selection, HTML and text, the web view, valid markup."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from feedpipe.digest import build_edition, prepare
+from feedpipe.digest.message import as_bytes, build_message
+from feedpipe.digest.model import Subscriber
+from feedpipe.digest.render import safe_url, short_summary
+from feedpipe.digest.select import select, slug
+from feedpipe.model import Article
+from tests.digest_support import SEND_AT, WEEK, digest_settings, week_of_articles, week_store  # noqa: F401
+
+REPO = Path(__file__).resolve().parent.parent
+VNU = REPO / "tests" / "vnu" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+FEEDS = "https://news.example.org/feeds"
+
+
+def by_slug(articles: list[Article], name: str) -> Article:
+    return next(a for a in articles if a.url.endswith("/" + name))
+
+
+def test_picks_come_first_then_a_balanced_ranking_within_section_limits():
+    articles = week_of_articles()
+    exiles = by_slug(articles, "exiles")
+    settings = digest_settings(max_items=8, section_limits={"news": 3, "analysis": 1, "feature": 2, "opinion": 1})
+    chosen = select(articles, [(exiles, "Life in exile")], settings, SEND_AT)
+    assert chosen.lead.article == exiles and chosen.lead.pitch == "Life in exile"
+    sections = [i.section for i in chosen.items]
+    assert len(chosen.items) == 7  # the limits allow 3 + 1 + 2 + 1 before max_items is reached
+    assert sections.count("news") == 3 and sections.count("analysis") == 1 and sections.count("feature") == 2
+    # the freshest story leads the ranked part; a second Ukraine/Russia war story is not next to it
+    assert chosen.ranked[0].article.url.endswith("belarus-strikes")
+    assert not chosen.ranked[1].article.url.endswith("grain-deal")
+
+
+def test_a_personal_selection_filters_by_country_or_topic_and_keeps_the_picks():
+    articles = week_of_articles()
+    theatre = by_slug(articles, "siberia-theatre")
+    personal = select(articles, [(theatre, None)], digest_settings(), SEND_AT, countries=["GE"], topics=["economy"])
+    urls = [i.article.url.rsplit("/", 1)[1] for i in personal.items]
+    assert urls[0] == "siberia-theatre"  # picked for everyone
+    assert set(urls[1:]) == {"tbilisi-protest"}  # Georgia; "economy" matches no slug or code exactly
+    by_code = select(articles, [], digest_settings(), SEND_AT, topics=["medtop:04000000"])
+    assert {i.article.url.rsplit("/", 1)[1] for i in by_code.items} == {
+        "ruble-slide", "grain-deal", "kazakh-oil", "sanctions-analysis"}
+
+
+def test_small_helpers_keep_text_and_links_safe():
+    assert slug("Conflict, war and peace") == "conflict-war-and-peace"
+    assert safe_url("javascript:alert(1)") is None and safe_url("https://x.example/a") == "https://x.example/a"
+    assert short_summary("One. Two! Three?") == "One. Two!"
+    assert short_summary("word " * 200).endswith("…") and len(short_summary("word " * 200)) <= 300
+
+
+def test_the_email_has_every_block_and_the_text_part_every_url(week_store):
+    articles = week_of_articles()
+    week_store.pick(WEEK, by_slug(articles, "exiles").id, "How Belarusians abroad keep a country alive")
+    prepared = prepare(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    reader = Subscriber(email="anna@example.com", name="Anna & Co", status="active", token="tok-123")
+    msg = build_message(prepared.rendered(prepared.general), reader, prepared.settings, edition=WEEK,
+                        links=prepared.links, now=SEND_AT)
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+
+    assert "Dear Anna &amp; Co," in html and "Dear Anna & Co," in text
+    assert re.search(r'<div class="preheader"[^>]*>Ukraine Says Russia', html.replace("\n", " ")) is None
+    assert 'class="preheader"' in html and "display: none" in html  # hidden preview text
+    assert "The Belarusian Exiles Building A Country Abroad" in html and "By Anna Petrova" in html
+    assert "How Belarusians abroad keep a country alive" in html  # the pitch
+    assert 'alt="Photo: Ukraine Says Russia Aiming To Drag Belarus Into War After Strikes"' in html
+    assert "Did someone forward this email to you?" in html and "every Friday" in html
+    assert "A message from The Example Times" in html and "Once · Monthly · Annual" in html
+    assert 'href="https://news.example.org/privacy"' in html
+    assert 'href="https://news.example.org/unsubscribe/tok-123"' in html
+    # labels and the by-country / by-topic block link to the matching feeds
+    assert 'href="https://news.example.org/feeds/country/by.atom"' in html
+    assert 'href="https://news.example.org/feeds/topic/conflict-war-and-peace.atom"' in html
+    assert "@media only screen and (max-width: 620px)" in html  # kept for phones
+    assert "prefers-color-scheme: dark" in html
+    assert 'style="' in html and "<style>" in html  # inlined, with the media queries left in <style>
+    # the text part carries every article of the edition with its URL
+    for item in prepared.general.items:
+        assert item.article.url in text
+    assert "https://news.example.org/feeds/country/ua.atom" in text
+    assert "Unsubscribe: https://news.example.org/unsubscribe/tok-123" in text
+
+
+def test_header_values_never_carry_a_line_break(week_store):
+    articles = week_of_articles()
+    evil = replace(articles[0], title="Hello\r\nBcc: x@evil.example\u2028X-Evil: 1")
+    week_store.upsert_articles([evil], now=SEND_AT)
+    week_store.pick(WEEK, evil.id)
+    settings = digest_settings(title="Weekly\nInjected: 1", reply_to="editors@news.example.org")
+    prepared = prepare(week_store, settings, WEEK, SEND_AT, feeds_public_url=FEEDS)
+    reader = Subscriber(email="anna@example.com", name="Anna\nCc: z@evil.example", status="active", token="t")
+    raw = as_bytes(build_message(prepared.rendered(prepared.general), reader, settings, edition=WEEK,
+                                 links=prepared.links, now=SEND_AT))
+    head = raw.split(b"\r\n\r\n", 1)[0].decode()
+    names = [line.split(":", 1)[0] for line in head.split("\r\n") if line and not line[0].isspace()]
+    assert "Bcc" not in names and "Cc" not in names and "X-Evil" not in names and "Injected" not in names
+    assert "Subject: Weekly Injected: 1: Hello Bcc: x@evil.example X-Evil: 1" in head
+
+
+def test_the_web_view_is_written_for_everyone_without_personal_parts(week_store, tmp_path):
+    path = build_edition(week_store, digest_settings(), FEEDS, WEEK, SEND_AT, tmp_path / "public" / "digest")
+    assert path == tmp_path / "public" / "digest" / "2026-W48.html"
+    html = path.read_text(encoding="utf-8")
+    assert "Dear reader," in html and "unsubscribe" not in html.lower()
+    assert "fpslot" not in html
+    assert week_store.edition(WEEK).subject.startswith("Example Weekly: Ukraine Says Russia")
+
+
+def test_an_outlet_template_overrides_the_packaged_one(week_store, tmp_path):
+    templates = tmp_path / "templates"
+    (templates / "digest").mkdir(parents=True)
+    packaged = REPO / "templates" / "digest" / "email.html.j2"
+    (templates / "digest" / "email.html.j2").write_text(
+        packaged.read_text().replace("{{ intro }}", "OUR OWN INTRO"), encoding="utf-8")
+    path = build_edition(week_store, digest_settings(), FEEDS, WEEK, SEND_AT, tmp_path / "digest",
+                         templates_dir=templates)
+    assert "OUR OWN INTRO" in path.read_text()
+
+
+def test_the_packaged_templates_are_the_repository_ones():
+    for name in ("email.html.j2", "email.txt.j2"):
+        assert (REPO / "feedpipe/defaults/templates/digest" / name).read_bytes() == \
+            (REPO / "templates/digest" / name).read_bytes(), f"copy templates/digest/{name} to feedpipe/defaults"
+
+
+@pytest.mark.skipif(not VNU.exists(), reason="vnu.jar absent: run `npm ci --prefix tests/vnu`")
+@pytest.mark.skipif(shutil.which("java") is None, reason="no java to run the Nu HTML checker")
+def test_the_email_and_the_web_view_pass_the_nu_html_checker(week_store, tmp_path):
+    week_store.pick(WEEK, by_slug(week_of_articles(), "exiles").id, "A pitch")
+    web = build_edition(week_store, digest_settings(), FEEDS, WEEK, SEND_AT, tmp_path)
+    prepared = prepare(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    reader = Subscriber(email="anna@example.com", name="Anna", status="active", token="tok")
+    msg = prepared.message(reader, SEND_AT)
+    email_html = tmp_path / "email.html"
+    email_html.write_text(msg.get_body(("html",)).get_content(), encoding="utf-8")
+    result = subprocess.run(["java", "-jar", str(VNU), "--errors-only", str(web), str(email_html)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""

@@ -1,0 +1,209 @@
+"""`feedpipe serve` as a process: one scheduler per store, a missed digest caught up once, SIGTERM
+finishes cleanly. The in-process tests use a fixed clock; the CLI tests run the real command."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from feedpipe.app import App
+from feedpipe.config import load_settings
+from feedpipe.schedule import LEASE_NAME, LeaseBusy, Service
+
+REPO = Path(__file__).resolve().parent.parent
+FRIDAY_9AM = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # the digest (Friday 08:00 London) is an hour late
+
+CONFIG = """
+[outlet]
+name = "The Example Times"
+public_url = "https://news.example.org"
+timezone = "Europe/London"
+
+[store]
+path = "var/feedpipe.db"
+
+[paths]
+public = "public"
+
+[digest]
+day = "friday"
+time = "08:00"
+timezone = "Europe/London"
+
+[mail]
+transport = "outbox"
+outbox = "outbox"
+
+[schedule]
+ingest_minutes = 10
+lease_ttl_seconds = 60
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "feedpipe.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def make_app(config: Path, now: datetime = FRIDAY_9AM) -> App:
+    return App(load_settings(config, cwd=config.parent), clock=lambda: now)
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(config):
+    sent = []
+    first_app, second_app = make_app(config), make_app(config)
+    first = Service(first_app, holder="first", send=lambda app, *, now: sent.append(now) or ("2026-W48", None))
+    first.start()
+    try:
+        assert wait_until(lambda: (run := first_app.store.get_job_run("digest", "2026-W48")) and run.status == "ok")
+        assert sent == [FRIDAY_9AM], "the digest missed at 08:00 is sent on start-up at 09:00"
+
+        second = Service(second_app, holder="second", send=lambda app, *, now: sent.append(now))
+        with pytest.raises(LeaseBusy, match="already being run by first") as refused:
+            second.start()
+        assert "feedpipe web" in refused.value.hint
+    finally:
+        first.stop()
+    assert first_app.store.get_lease(LEASE_NAME) is None, "a clean stop releases the lease"
+
+    # now the second one may run; the edition is already done, so it sends nothing
+    second.start()
+    try:
+        assert second_app.store.get_lease(LEASE_NAME).holder == "second"
+        time.sleep(0.3)  # let its start-up catch-up run
+    finally:
+        second.stop()
+    assert sent == [FRIDAY_9AM]
+    first_app.close()
+    second_app.close()
+
+
+def test_stop_lets_the_running_step_finish(config):
+    app = make_app(config)
+    steps = []
+
+    def slow_send(app, *, now):
+        steps.append("started")
+        time.sleep(0.5)
+        steps.append("finished")
+        return None
+
+    service = Service(app, holder="slow", send=slow_send)
+    service.start()
+    assert wait_until(lambda: steps == ["started"])
+    service.stop()
+    assert steps == ["started", "finished"]
+    assert app.store.get_job_run("digest", "2026-W48").status == "ok"
+    app.close()
+
+
+def feedpipe(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "feedpipe", "--config", str(config), *args]
+
+
+def test_serve_runs_web_and_scheduler_and_exits_cleanly_on_sigterm(config):
+    config.write_text(config.read_text() + f"""
+[[sources]]
+name = "world"
+type = "file"
+path = "{REPO / 'samples' / 'feeds' / 'world.rss'}"
+""")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(feedpipe(config, "serve", "--port", "0"), cwd=config.parent, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if found := re.search(r"serving (http://\S+) ", line):
+                url = found.group(1)
+        assert url, "serve printed its address"
+        health = requests.get(url + "/healthz", timeout=5).json()
+        assert health["scheduler"]["active"] is True
+
+        # the first ingest runs at start and its feed is served over HTTP
+        assert wait_until(lambda: requests.get(url + "/feeds/all.atom", timeout=5).status_code == 200, 30)
+        feed = requests.get(url + "/feeds/all.atom", timeout=5)
+        assert feed.headers["Content-Type"] == "application/atom+xml; charset=utf-8" and b"<entry>" in feed.content
+
+        # a second scheduler on the same store is refused, with the holder named
+        second = subprocess.run(feedpipe(config, "serve", "--no-web"), cwd=config.parent, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 4
+        assert "already being run by" in second.stderr and health["scheduler"]["holder"] in second.stderr
+
+        listing = subprocess.run(feedpipe(config, "schedule"), cwd=config.parent, env=env,
+                                 capture_output=True, text=True, timeout=60)
+        assert re.search(r"digest\s+Fri \d{4}-\d\d-\d\d 08:00 GMT", listing.stdout), listing.stdout
+        assert "scheduler: held by" in listing.stdout
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert "stopped cleanly" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    app = make_app(config)
+    assert app.store.get_lease(LEASE_NAME) is None, "the lease was released on SIGTERM"
+    app.close()
+
+
+def test_a_cron_run_takes_the_same_lease_as_serve(config):
+    from feedpipe.schedule import hold_lease
+
+    serving, cron = make_app(config), make_app(config)
+    service = Service(serving, holder="serve-1")
+    service.start()
+    try:
+        with pytest.raises(LeaseBusy, match="serve-1"), hold_lease(cron):
+            pass
+    finally:
+        service.stop()
+    with hold_lease(cron, holder="cron-1"):
+        assert cron.store.get_lease(LEASE_NAME).holder == "cron-1"
+    assert cron.store.get_lease(LEASE_NAME) is None
+    serving.close()
+    cron.close()
+
+
+def test_web_alone_serves_without_taking_the_scheduler_lease(config):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(feedpipe(config, "web", "--port", "0"), cwd=config.parent, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            if found := re.search(r"serving (http://\S+)", proc.stderr.readline()):
+                url = found.group(1)
+        assert url
+        assert requests.get(url + "/healthz", timeout=5).json()["scheduler"] is None
+        assert requests.get(url + "/subscribe", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
