@@ -130,6 +130,12 @@ def feedgen_alone(spec, articles: list[Article], settings: FeedSettings) -> tupl
     return fg.rss_str(pretty=True), fg.atom_str(pretty=True)
 
 
+def render_each(specs, entries) -> list[dict[str, bytes]]:
+    """feedpipe's rendering of every feed, as publish_feeds does it (one entry cache per build)."""
+    prepared: dict = {}
+    return [render_all(s, e, SETTINGS, cache=prepared) for s, e in zip(specs, entries, strict=True)]
+
+
 def timed(fn, repeat: int = 1):
     """(result, best wall time of `repeat` runs)."""
     best = float("inf")
@@ -187,7 +193,7 @@ def main() -> None:
         for _ in range(5):
             _, t = timed(lambda: [feedgen_alone(s, e, SETTINGS) for s, e in zip(specs, entries, strict=True)])
             t_feedgen = min(t_feedgen, t)
-            _, t = timed(lambda: [render_all(s, e, SETTINGS) for s, e in zip(specs, entries, strict=True)])
+            _, t = timed(lambda: render_each(specs, entries))
             t_render = min(t_render, t)
         cold, t_cold = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=False))
         warm, t_warm = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=False), 3)

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import quote, urlsplit
 
 from feedgen.feed import FeedGenerator
@@ -191,12 +191,14 @@ def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[
 # --- specs ------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def slugify(text: str) -> str:
     """ "conflict, war and peace" → "conflict-war-and-peace"; ASCII, lower case, hyphens."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
+@lru_cache(maxsize=4096)
 def topic_slug(code: str, label: str) -> str:
     """IPTC topics by label ("politics"); outlet subtopics "sub:sanctions" → "sub-sanctions"."""
     if code.startswith("sub:"):
@@ -278,7 +280,7 @@ class _ZuluDateTime(datetime):
     """A UTC datetime whose isoformat() ends in "Z", as feed validators prefer (feedgen calls isoformat)."""
 
     def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
-        return self.strftime(f"%Y-%m-%d{sep}%H:%M:%SZ")
+        return datetime.isoformat(self, sep)[:19] + "Z"  # whole seconds, UTC: "...+00:00" → "Z"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -292,7 +294,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _rfc3339(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.isoformat(value.astimezone(UTC))[:19] + "Z"
 
 
 def _dates(article: Article) -> tuple[datetime, datetime]:
@@ -308,7 +310,13 @@ def feed_updated(articles: Iterable[Article]) -> datetime:
 
 
 def _image_type(url: str) -> str:
-    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    path = url.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
+    return _image_type_of(path.rsplit(".", 1)[-1].lower() if "." in path else "")
+
+
+@lru_cache(maxsize=256)
+def _image_type_of(extension: str) -> str:
+    guessed = mimetypes.guess_type(f"x.{extension}")[0] if extension else None
     return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
 
 
@@ -365,12 +373,23 @@ class _Entry:
     image: str
     image_type: str
     language: str
+    json: str | None = None  # the JSON Feed item, made on first use
 
 
-def _entries(articles: Sequence[Article], settings: FeedSettings) -> list[_Entry]:
+EntryCache = dict  # article id -> (Article, _Entry): one build's prepared entries, see render_all
+
+
+def _entries(
+    articles: Sequence[Article], settings: FeedSettings, cache: EntryCache | None = None
+) -> list[_Entry]:
     """The newest `max_entries` articles, cleaned of XML-forbidden characters, dates in UTC."""
     out = []
     for article in articles[: settings.max_entries]:
+        if cache is not None:
+            hit = cache.get(article.id)
+            if hit is not None and hit[0] is article:
+                out.append(hit[1])
+                continue
         published, updated = _dates(article)
         image = xml_safe(article.image)
         out.append(
@@ -389,6 +408,8 @@ def _entries(articles: Sequence[Article], settings: FeedSettings) -> list[_Entry
                 language=xml_safe(article.language),
             )
         )
+        if cache is not None:
+            cache[article.id] = (article, out[-1])
     return out
 
 
@@ -486,6 +507,34 @@ def render_atom(spec: FeedSpec, articles: Sequence[Article], settings: FeedSetti
 # --- JSON Feed 1.1 ----------------------------------------------------------------------------
 
 
+def _json_item(e: _Entry) -> str:
+    item: dict = {"id": e.id, "url": e.link, "title": e.title}
+    if e.content:
+        item["content_html"] = e.content
+    else:
+        item["content_text"] = e.summary or e.title
+    if e.summary:
+        item["summary"] = e.summary
+    if e.image:
+        item["image"] = e.image
+    item["date_published"] = _rfc3339(e.published)
+    item["date_modified"] = _rfc3339(e.updated)
+    if e.authors:
+        item["authors"] = [{"name": a} for a in e.authors]
+    if e.categories:
+        item["tags"] = list(dict.fromkeys(label for _, _, label in e.categories))
+        item["_feedpipe"] = {
+            "categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in e.categories]
+        }
+    if e.language:
+        item["language"] = e.language
+    return _dumps(item)
+
+
+# Compact: json's C encoder only runs without indent, and readers do not need the whitespace.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _json_bytes(entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     feed: dict = {
         "version": JSONFEED_VERSION,
@@ -500,39 +549,27 @@ def _json_bytes(entries: list[_Entry], spec: FeedSpec, settings: FeedSettings) -
         feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
     items = []
     for e in entries:
-        item: dict = {"id": e.id, "url": e.link, "title": e.title}
-        if e.content:
-            item["content_html"] = e.content
-        else:
-            item["content_text"] = e.summary or e.title
-        if e.summary:
-            item["summary"] = e.summary
-        if e.image:
-            item["image"] = e.image
-        item["date_published"] = _rfc3339(e.published)
-        item["date_modified"] = _rfc3339(e.updated)
-        if e.authors:
-            item["authors"] = [{"name": a} for a in e.authors]
-        if e.categories:
-            item["tags"] = list(dict.fromkeys(label for _, _, label in e.categories))
-            item["_feedpipe"] = {
-                "categories": [{"scheme": s, "term": t, "label": lb} for s, t, lb in e.categories]
-            }
-        if e.language:
-            item["language"] = e.language
-        items.append(item)
-    feed["items"] = items
-    # Compact: json's C encoder only runs without indent, and readers do not need the whitespace.
-    return json.dumps(feed, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        if e.json is None:  # once per entry, however many feeds share it
+            object.__setattr__(e, "json", _json_item(e))
+        items.append(e.json)
+    head = _dumps(feed)[:-1]  # the feed object without its closing brace; "items" goes last
+    return f'{head},"items":[{",".join(items)}]}}\n'.encode()
 
 
 def render_json(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
     return _json_bytes(_entries(articles, settings), spec, settings)
 
 
-def render_all(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> dict[str, bytes]:
-    """All three formats from one preparation of the entries and one feedgen build."""
-    entries = _entries(articles, settings)
+def render_all(
+    spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings, *, cache: EntryCache | None = None
+) -> dict[str, bytes]:
+    """All three formats from one preparation of the entries and one feedgen build.
+
+    `cache`: pass the same dict to every call of one build (same settings) and an article shared by
+    several feeds is cleaned and prepared once; entries are reused only for the very same Article
+    object, so a changed article is never rendered stale.
+    """
+    entries = _entries(articles, settings, cache)
     fg = _generator(spec, entries, settings)
     return {
         "rss": _rss_bytes(fg, entries, spec, settings),

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, exists, func, select
 
 from feedpipe.feeds import (
     FORMATS,
+    EntryCache,
     FeedSettings,
     FeedSpec,
     all_spec,
@@ -260,6 +261,7 @@ def publish_feeds(
     # renders; results are collected in order, so the report does not depend on timing.
     writes: list[tuple[str, Future[bool]]] = []
     cache: dict[str, Article] = {}
+    prepared: EntryCache = {}
     with store.read() as conn, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         specs, counts = _catalog(conn, settings)  # one snapshot for the list of feeds and all entries
         todo = specs if full else [s for s in specs if s.key in dirty or _missing(out_dir, s)]
@@ -268,7 +270,7 @@ def publish_feeds(
             articles = newest_articles(
                 conn, spec, settings.max_entries, cache, tagged=counts.get(spec.key), total=total
             )
-            for fmt, data in render_all(spec, articles, settings).items():
+            for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
                 rel = spec.path(fmt)
                 writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data)))
             _wait_for_backlog(writes)

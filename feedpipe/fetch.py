@@ -92,6 +92,9 @@ class Fetcher:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
+        if "http" not in settings.user_agent and "@" not in settings.user_agent:
+            log.warning("User-Agent %r has no contact URL or address; publishers may block anonymous fetchers",
+                        settings.user_agent)
         self._clock = clock
         self._sleep = sleep
         self._now = now
@@ -173,7 +176,7 @@ class Fetcher:
                     raise FetchError(url, f"no answer within {min(st.read_timeout, remaining):g}s",
                                      "the server is too slow; raise fetch.read_timeout or try later") from exc
                 except requests.exceptions.InvalidHeader as exc:
-                    raise FetchError(url, f"invalid request header ({exc})",
+                    raise FetchError(url, f"invalid request header ({_short(exc)})",
                                      "stored validators or the User-Agent contain a line break; clear them") from exc
                 except requests.exceptions.ConnectionError as exc:
                     raise FetchError(url, f"connection failed ({_short(exc)})",
@@ -291,5 +294,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).replace("\n", " ")
+    """One line (messages end up in logs and a status table), at most 160 characters."""
+    text = " ".join(str(exc).split())
     return text if len(text) <= 160 else text[:157] + "..."

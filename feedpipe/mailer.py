@@ -154,6 +154,7 @@ class SmtpTransport:
         self._sleep, self._clock = sleep, clock
         self._conn: smtplib.SMTP | None = None
         self._last_send: float | None = None
+        self._awaiting = False  # a message was sent and its answer not read yet
         self.connections = 0  # how many connections were opened (one, unless the server dropped us)
         self.sent = 0
 
@@ -166,6 +167,7 @@ class SmtpTransport:
                                         timeout=self.timeout, context=self.ssl_context)
             else:
                 conn = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
+            _no_delay(conn)
             conn.ehlo()
             if self.security == "starttls":
                 if not conn.has_extn("starttls"):
@@ -205,12 +207,15 @@ class SmtpTransport:
             conn.login(self.username, self._password or "")
 
     def _drop(self) -> None:
+        self._awaiting = False
         if self._conn is not None:
             with _suppress():
                 self._conn.close()
         self._conn = None
 
     def close(self) -> None:
+        if self._awaiting:  # never leave an answer unread on a connection we mean to QUIT
+            self._drop()
         if self._conn is not None:
             with _suppress():
                 self._conn.quit()
@@ -226,6 +231,14 @@ class SmtpTransport:
     # -- sending -----------------------------------------------------------------------------
 
     def send(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
+        self.start(message, sender=sender, recipients=recipients, message_id=message_id)
+        self.finish()
+
+    def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
+        """First half of `send`: envelope and body go out; the server's answer is read by `finish`, so
+        the caller can prepare the next message while the server works on this one."""
+        if self._awaiting:
+            raise RuntimeError("finish() the message in flight before starting another")
         self._throttle()
         reused = self._conn is not None
         try:
@@ -233,22 +246,44 @@ class SmtpTransport:
         except _Dropped as exc:
             if not reused:
                 raise TemporaryFailure(f"connection lost before the message was sent: {exc}") from exc
-            self._envelope(sender, recipients)  # the idle connection had gone; one fresh try
+            try:
+                self._envelope(sender, recipients)  # the idle connection had gone; one fresh try
+            except _Dropped as again:
+                raise TemporaryFailure(f"connection lost before the message was sent: {again}") from again
         conn = self._conn
         assert conn is not None
+        self._awaiting = True
         try:  # the point of no return: from here a lost connection leaves the outcome unknown
             conn.send(_data_block(message))
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._awaiting = False
+            self._drop()
+            raise self._uncertain(exc) from exc
+
+    def finish(self) -> None:
+        """Second half of `send`: the server's answer to the message `start` sent."""
+        if not self._awaiting:
+            return
+        self._awaiting = False
+        conn = self._conn
+        try:
+            if conn is None:
+                raise smtplib.SMTPServerDisconnected("connection closed")
             code, reply = conn.getreply()
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self._drop()
-            raise UncertainDelivery(
-                f"connection lost after the message was sent, before the server answered: {exc}",
-                "check the recipient's mailbox or the server log, then `feedpipe digest resolve`",
-            ) from exc
+            raise self._uncertain(exc) from exc
         if code != 250:
             self._reset()
             raise classify(code, reply, "message refused")
         self.sent += 1
+
+    @staticmethod
+    def _uncertain(exc: Exception) -> UncertainDelivery:
+        return UncertainDelivery(
+            f"connection lost after the message was sent, before the server answered: {exc}",
+            "check the recipient's mailbox or the server log, then `feedpipe digest resolve`",
+        )
 
     def _envelope(self, sender: str, recipients: Sequence[str]) -> None:
         """MAIL FROM, RCPT TO, DATA up to the 354 answer; raises _Dropped if the connection goes."""
@@ -285,6 +320,14 @@ class SmtpTransport:
                 self._conn.rset()
         except (OSError, smtplib.SMTPException):
             self._drop()
+
+
+def _no_delay(conn: smtplib.SMTP) -> None:
+    """Commands are small writes that wait for an answer: Nagle's algorithm only delays them."""
+    import socket
+
+    with _suppress():
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _Dropped(Exception):

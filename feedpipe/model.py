@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-SourceKind = Literal["feed", "page", "file"]
+SourceKind = Literal["feed", "page", "file", "url"]  # "url": ad hoc, feed or page by its content
 Role = Literal["focus", "mention"]
 
 

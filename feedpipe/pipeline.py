@@ -127,11 +127,11 @@ def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force
 
 
 def adhoc_sources(locations: Iterable[str]) -> list[Source]:
-    """Sources for `feedpipe ingest PATH|URL ...`: a URL is tried as a feed, then as a page."""
+    """Sources for `feedpipe ingest PATH|URL ...`: a URL is read as a feed, or as a page when it is one."""
     out = []
     for loc in locations:
         if urlparse(loc).scheme in ("http", "https"):
-            out.append(Source(name=loc, kind="feed", location=loc))
+            out.append(Source(name=loc, kind="url", location=loc))
         else:
             out.append(Source(name=str(Path(loc).resolve()), kind="file", location=str(Path(loc).resolve())))
     return out
@@ -165,9 +165,9 @@ def _collect_url(app, source: Source) -> _Collected:
         return _Collected(source=source, status="not-modified")
     if source.kind == "page":
         articles = [parse_page(fetched.body, fetched.final_url, source=source.name)]
-    else:
+    else:  # a configured feed must be a feed; an ad hoc URL may be either
         articles = extract(fetched.body, fetched.final_url, source=source.name,
-                           content_type=fetched.content_type, kind_hint="feed")
+                           content_type=fetched.content_type, kind_hint="feed" if source.kind == "feed" else None)
     errors: list[str] = []
     if source.full_text:
         articles = [_with_full_text(app, a, errors) for a in articles]
@@ -195,8 +195,6 @@ def _with_full_text(app, article: Article, errors: list[str]) -> Article:
 
 
 def _collect_files(app, source: Source) -> _Collected:
-    from feedpipe.extract import extract
-
     root = Path(source.location)
     if not root.exists():
         return _Collected(source=source, status="error",
@@ -217,12 +215,25 @@ def _collect_files(app, source: Source) -> _Collected:
             if path.stat().st_size > cap:
                 raise ExtractError(f"{path}: larger than the {cap:,}-byte cap",
                                    "raise [fetch] max_bytes or split the file")
-            articles.extend(extract(path.read_bytes(), path.as_uri(), source=source.name))
+            articles.extend(_extract_file(path, source.name, errors))
         except FeedpipeError as exc:
             errors.append(str(exc))
         except OSError as exc:
             errors.append(f"{path}: cannot read: {exc.strerror}")
     return _Collected(source=source, articles=articles, errors=errors, etag=validator)
+
+
+def _extract_file(path: Path, source: str, errors: list[str]) -> list[Article]:
+    """One file's articles; a JSON Lines file's bad lines become errors and the good ones still count."""
+    from feedpipe.extract import extract, sniff_kind
+    from feedpipe.extract.jsonl import parse_jsonl
+
+    body = path.read_bytes()
+    if sniff_kind(body, path.name) != "jsonl":
+        return extract(body, path.as_uri(), source=source)
+    articles, line_errors = parse_jsonl(body, path.as_uri(), source=source)
+    errors.extend(f"{path}: {e}" for e in line_errors)
+    return articles
 
 
 def _files_validator(files: list[Path]) -> str:
@@ -257,7 +268,7 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
     failed = len(c.errors) + (1 if status == "error" else 0)
     if c.errors:
         for e in c.errors:
-            log.warning("%s: %s", src.name, e)
+            log.warning("source %r: %s", src.name, e)
         first = c.errors[0] if len(c.errors) == 1 else f"{c.errors[0]} (+{len(c.errors) - 1} more)"
         error = error or first
         if not c.articles and status == "ok":

@@ -85,3 +85,12 @@ def test_the_smtp_password_comes_only_from_the_environment(monkeypatch):
     assert "FEEDPIPE_SMTP_PASSWORD" in caught.value.hint
     monkeypatch.setenv("FEEDPIPE_SMTP_PASSWORD", "s3cret")
     assert mail.password() == "s3cret"
+
+
+def test_the_outlets_templates_folder_beside_the_config_is_found(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "templates" / "digest").mkdir(parents=True)
+    digest, _ = parse_digest_settings({}, where="feedpipe.toml", base_dir=tmp_path / "config")
+    assert digest.templates_dir == tmp_path / "templates"
+    digest, _ = parse_digest_settings({}, where="feedpipe.toml", base_dir=tmp_path / "elsewhere" / "config")
+    assert digest.templates_dir is None

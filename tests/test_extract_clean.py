@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from feedpipe.extract.clean import (
@@ -125,3 +128,20 @@ def test_read_more_heading_takes_its_links_but_not_following_body():
     paras = ["Read more", "Ferry timetable changes", "Market day moves", "A real paragraph that ends in a period."]
     flags = boilerplate_flags(paras)
     assert flags[:3] == ["links-heading", "related-link", "related-link"] and flags[3] is None
+
+
+_DATA = Path(os.environ.get("FEEDPIPE_EVAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+_BBC = _DATA / "tagging" / "bbc-news"
+
+
+@pytest.mark.corpus
+@pytest.mark.skipif(not _BBC.is_dir(), reason=f"BBC News articles not found at {_BBC} (FEEDPIPE_EVAL_DATA)")
+def test_filter_keeps_real_news_paragraphs():
+    """Clean newswire text has no furniture: the filter must drop (almost) nothing from it."""
+    total = dropped = 0
+    for path in sorted(_BBC.rglob("*.txt")):
+        paras = [ln.strip() for ln in path.read_bytes().decode("utf-8", "replace").splitlines() if ln.strip()][1:]
+        total += len(paras)
+        dropped += sum(f is not None for f in boilerplate_flags(paras))
+    assert total > 5000
+    assert dropped / total <= 0.001, f"{dropped} of {total} body paragraphs dropped"

@@ -20,7 +20,7 @@ def test_page_metadata_and_text():
     a = parse_page((FIX / "extract_page.html").read_bytes(), URL, source="web")
     assert a.title == "Lighthouse keepers return to Gull Point"
     assert a.authors == ("Ana Lima",)
-    assert a.published_at == datetime(2026, 11, 20, tzinfo=UTC)
+    assert a.published_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # the meta timestamp, in UTC
     assert a.image == "https://gazette.example.org/img/gull-point.jpg"
     assert a.canonical_url == "https://gazette.example.org/news/lighthouse"
     assert "Coast" in a.categories and a.extra.get("sitename") == "Harbour Gazette"

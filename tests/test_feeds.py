@@ -330,3 +330,17 @@ def test_every_bad_feed_setting_is_reported_with_the_file_and_an_example():
         "config/feedpipe.toml [feeds] max_entries: must be a positive integer, got 0 - e.g. max_entries = 50"
     ) in problems
     assert any("max_entrys: unknown key; did you mean 'max_entries'?" in p for p in problems)
+
+
+def test_an_entry_cache_shared_by_one_build_never_serves_a_changed_article():
+    prepared: dict = {}
+    first = render_all(SPEC, ARTICLES, SETTINGS, cache=prepared)
+    edited = [article(1, title="Story 1, corrected"), *ARTICLES[1:]]
+
+    again = render_all(all_spec(SETTINGS), ARTICLES, SETTINGS, cache=prepared)  # other feed, same articles
+    changed = render_all(SPEC, edited, SETTINGS, cache=prepared)
+
+    assert first == render_all(SPEC, ARTICLES, SETTINGS)  # the cache changes nothing in the output
+    assert [e.title for e in feedparser.parse(again["atom"]).entries] == [a.title for a in ARTICLES]
+    assert feedparser.parse(changed["rss"]).entries[0].title == "Story 1, corrected"
+    assert json.loads(changed["json"])["items"][0]["title"] == "Story 1, corrected"

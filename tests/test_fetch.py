@@ -39,7 +39,7 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><tit
 
 
 def test_conditional_get_sends_validators_byte_for_byte_and_gets_304(server):
-    etag = 'W/"abc-\u00e9x  1"'.encode("latin-1").decode("latin-1")  # odd but legal bytes, spaces kept
+    etag = 'W/"abc-\u00e9x  1"'  # a Latin-1 byte and a double space: must come back unchanged
     lm = "Wed, 21 Oct 2015 07:28:00 GMT"
 
     @server.route("/feed")
@@ -284,3 +284,11 @@ def test_connection_refused_names_url():
     with pytest.raises(FetchError) as err:
         fetcher(connect_timeout=1.0).get(url)
     assert url in err.value.message and err.value.hint
+
+
+def test_validator_with_a_line_break_is_refused_not_sent(server):
+    server.routes["/v"] = lambda h: send(h, 200, b"ok")
+    with fetcher() as f, pytest.raises(FetchError) as err:
+        f.get(server.url("/v"), etag='"a"\r\nX-Injected: 1')
+    assert "header" in err.value.message and err.value.hint
+    assert all("X-Injected" not in headers for _, headers in server.requests)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from feedpipe.cli.tag import tag
@@ -19,6 +20,12 @@ def cli() -> click.Group:
 
     main.add_command(tag)
     return main
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """The command caches its compiled gazetteer in the user's cache folder; keep tests out of it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
 
 
 def test_tag_a_plain_text_file_shows_countries_with_evidence(tmp_path):

@@ -8,8 +8,9 @@ from feedpipe.tagging import Tagger
 
 
 @pytest.fixture(scope="module")
-def tagger() -> Tagger:
-    return Tagger.load(cache_dir=None)
+def tagger(tmp_path_factory) -> Tagger:
+    # one compiled-gazetteer cache for the whole test session, never the user's own
+    return Tagger.load(cache_dir=tmp_path_factory.getbasetemp() / "tagger-cache")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from rich.table import Table
 from feedpipe import pipeline
 from feedpipe.cli import EXIT_OK, EXIT_SOURCES_FAILED
 
+
 def console() -> Console:
     """stdout; wide enough for the tables when it is not a terminal (cron mail, pipes)."""
     return Console(width=None if sys.stdout.isatty() else 160)

@@ -33,7 +33,7 @@ def tags_to_json(item_id: object, tags: Tags) -> dict:
     }
 
 
-def _one_line(tagger: Tagger, line: str) -> dict:
+def _one_line(tagger: Tagger, line: str, source_country: str | None = None) -> dict:
     """Tag one JSON Lines record; raises ValueError with a message a user can act on."""
     try:
         obj = json.loads(line)
@@ -56,7 +56,9 @@ def _one_line(tagger: Tagger, line: str) -> dict:
         body,
         url=obj.get("url") if isinstance(obj.get("url"), str) else None,
         categories=tuple(str(c) for c in cats),
-        source_country=obj.get("source_country") if isinstance(obj.get("source_country"), str) else None,
+        source_country=obj["source_country"]
+        if isinstance(obj.get("source_country"), str)
+        else source_country,
     )
     return tags_to_json(obj["id"], tags)
 
@@ -81,7 +83,11 @@ def _show(path: str, tags: Tags, title: str) -> None:
     default=None,
     help="Outlet config folder; its tagging/ files override the packaged gazetteer and topics.",
 )
-@click.option("--source-country", default=None, help="The outlet's own country (ISO alpha-2), a weak prior.")
+@click.option(
+    "--source-country",
+    default=None,
+    help="The outlet's own country (ISO alpha-2), a weak prior for shared names; a JSON line's own wins.",
+)
 def tag(paths: tuple[str, ...], jsonl: bool, config_dir: Path | None, source_country: str | None) -> None:
     """Tag articles by country, topic and section and show the evidence."""
     tagger = Tagger.load(config_dir)
@@ -93,7 +99,7 @@ def tag(paths: tuple[str, ...], jsonl: bool, config_dir: Path | None, source_cou
                     if not line.strip():
                         continue
                     try:
-                        out = _one_line(tagger, line)
+                        out = _one_line(tagger, line, source_country)
                     except ValueError as exc:
                         bad += 1
                         click.echo(f"{path}:{n}: {exc}", err=True)

@@ -119,7 +119,7 @@ def prepare(
         if article is not None:
             picks.append((article, p.pitch))
     return Prepared(key=edition_key, edition=edition, settings=settings, links=links, candidates=candidates,
-                    picks=picks, templates_dir=templates_dir)
+                    picks=picks, templates_dir=templates_dir or settings.templates_dir)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

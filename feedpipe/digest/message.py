@@ -13,7 +13,6 @@ of its own), and every header line is checked once more before the message is re
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 from datetime import datetime
 from email import message_from_bytes
@@ -21,6 +20,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from feedpipe.digest.model import Subscriber
 from feedpipe.digest.render import Links, Rendered, one_line
@@ -38,6 +38,7 @@ def header_value(value: str | None, *, limit: int = 400) -> str:
     return one_line(value)[:limit]
 
 
+@lru_cache(maxsize=64)
 def address_domain(address: str) -> str:
     _, addr = parseaddr(address)
     return addr.rpartition("@")[2].lower() or "localhost"
@@ -56,11 +57,13 @@ def list_id(settings: DigestSettings) -> str:
     return f'"{title}" <{ident}>'
 
 
+@lru_cache(maxsize=64)
 def _address(value: str) -> str:
     name, addr = parseaddr(header_value(value))
     return formataddr((header_value(name), addr), charset="utf-8") if name else addr
 
 
+@lru_cache(maxsize=1024)
 def _text_header(value: str) -> str:
     """Folded, RFC 2047-encoded when not ASCII."""
     value = header_value(value, limit=300)
@@ -68,14 +71,7 @@ def _text_header(value: str) -> str:
     return Header(value, charset, header_name="Subject").encode(maxlinelen=78, linesep="\r\n")
 
 
-def _qp(text: str) -> bytes:
-    body = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    return binascii.b2a_qp(body, quotetabs=False, istext=True, header=False).replace(b"\n", b"\r\n")
-
-
-def _part(subtype: str, body: str) -> bytes:
-    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode() + _qp(body)
+_PART_HEAD = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
 
 
 def message_bytes(
@@ -91,13 +87,13 @@ def message_bytes(
 ) -> tuple[bytes, str]:
     """(wire bytes with CRLF line ends, Message-ID) of the message for one subscriber.
     `id_edition` changes the Message-ID's edition part (test sends use "<key>-test")."""
-    html_body, text_body = rendered.for_subscriber(subscriber, settings)
+    html_qp, text_qp = rendered.quoted_printable(subscriber, settings)
     domain = address_domain(settings.from_address)
     mid = message_id(id_edition or edition, subscriber.email, domain)
     to_addr = header_value(subscriber.email, limit=320)
     to_name = header_value(subscriber.name, limit=100)
     token = header_value(subscriber.token, limit=128)
-    mailto = parseaddr(settings.unsubscribe_mailto or settings.from_address)[1]
+    mailto = _addr_spec(settings.unsubscribe_mailto or settings.from_address)
     boundary = "==fp-" + hashlib.sha256(mid.encode()).hexdigest()[:28]  # "=" never occurs unescaped in QP
     headers = [
         ("From", _address(settings.from_address)),
@@ -119,8 +115,8 @@ def message_bytes(
     _check_head(head, [name for name, _ in headers])
     data = b"".join((
         head.encode("ascii"), b"\r\n",
-        f"--{boundary}\r\n".encode(), _part("plain", text_body), b"\r\n",
-        f"--{boundary}\r\n".encode(), _part("html", html_body), b"\r\n",
+        f"--{boundary}\r\n".encode(), _PART_HEAD % b"plain", text_qp, b"\r\n",
+        f"--{boundary}\r\n".encode(), _PART_HEAD % b"html", html_qp, b"\r\n",
         f"--{boundary}--\r\n".encode(),
     ))
     return data, mid
@@ -154,8 +150,13 @@ def build_message(
     return message_from_bytes(data, policy=POLICY)
 
 
+@lru_cache(maxsize=64)
+def _addr_spec(value: str) -> str:
+    return parseaddr(value)[1]
+
+
 def envelope_sender(settings: DigestSettings) -> str:
-    return parseaddr(settings.from_address)[1]
+    return _addr_spec(settings.from_address)
 
 
 def as_bytes(msg: EmailMessage) -> bytes:

@@ -8,6 +8,7 @@ per message rather than a template render and a CSS inlining each.
 
 from __future__ import annotations
 
+import binascii
 import html
 import re
 import secrets
@@ -97,6 +98,23 @@ class Rendered:
     text: str
     article_urls: tuple[str, ...]
 
+    def personal_values(self, subscriber: Subscriber | None, settings: DigestSettings) -> dict[str, tuple[str, str]]:
+        """Slot → (HTML value, text value) for this subscriber."""
+        name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
+        email = one_line(subscriber.email) if subscriber else ""
+        token = subscriber.token if subscriber else ""
+        return {SLOT_NAME: (html.escape(name), name), SLOT_EMAIL: (html.escape(email), email),
+                SLOT_TOKEN: (token, token)}
+
+    def quoted_printable(self, subscriber: Subscriber | None, settings: DigestSettings) -> tuple[bytes, bytes]:
+        """(html, text) bodies quoted-printable encoded, CRLF line ends. The text around the slots is
+        encoded once per rendering and joined to the encoded values with soft line breaks."""
+        values = self.personal_values(subscriber, settings)
+        html_parts, text_parts = _qp_segments(self)
+        out_html = b"".join(p if isinstance(p, bytes) else _qp_piece(values[p][0]) for p in html_parts)
+        out_text = b"".join(p if isinstance(p, bytes) else _qp_piece(values[p][1]) for p in text_parts)
+        return out_html, out_text
+
     def for_subscriber(self, subscriber: Subscriber | None, settings: DigestSettings) -> tuple[str, str]:
         """(html, text) with this subscriber's parts filled in, escaped for each."""
         name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
@@ -105,6 +123,51 @@ class Rendered:
         h = self.html.replace(SLOT_NAME, html.escape(name)).replace(SLOT_EMAIL, html.escape(email))
         t = self.text.replace(SLOT_NAME, name).replace(SLOT_EMAIL, email)
         return h.replace(SLOT_TOKEN, token), t.replace(SLOT_TOKEN, token)
+
+
+_SLOTS = re.compile(f"({SLOT_NAME}|{SLOT_EMAIL}|{SLOT_TOKEN})")
+_SOFT_BREAK = b"=\r\n"
+
+
+def qp_encode(text: str) -> bytes:
+    """Quoted-printable (RFC 2045) of UTF-8 text, lines within 76 characters, CRLF line ends."""
+    body = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return binascii.b2a_qp(body, quotetabs=False, istext=True, header=False).replace(b"\n", b"\r\n")
+
+
+def _with_soft_break(encoded: bytes) -> bytes:
+    """`encoded` followed by a soft line break, keeping every line within 76 characters."""
+    start = encoded.rfind(b"\n") + 1
+    last = encoded[start:]
+    if len(last) >= 76:  # "=" would make it 77: break the last line earlier, never inside an =XX escape
+        cut = 72
+        while cut > 0 and b"=" in last[max(0, cut - 2):cut]:
+            cut -= 1
+        encoded = encoded[:start] + last[:cut] + _SOFT_BREAK + last[cut:]
+    return encoded + _SOFT_BREAK
+
+
+def _qp_piece(text: str) -> bytes:
+    return _with_soft_break(qp_encode(text)) if text else b""
+
+
+@lru_cache(maxsize=256)
+def _qp_segments(rendered: Rendered) -> tuple[tuple, tuple]:
+    """The HTML and text split at the slots: static pieces encoded (each ending in a soft line break,
+    so that pieces join into valid quoted-printable), slots left as their names."""
+
+    def split(doc: str) -> tuple:
+        out: list = []
+        for i, piece in enumerate(_SLOTS.split(doc)):
+            if i % 2:
+                out.append(piece)
+            elif piece:
+                out.append(_with_soft_break(qp_encode(piece)))
+        if out and isinstance(out[-1], bytes) and out[-1].endswith(_SOFT_BREAK):
+            out[-1] = out[-1][: -len(_SOFT_BREAK)]  # the body ends where the text ends
+        return tuple(out)
+
+    return split(rendered.html), split(rendered.text)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ from feedpipe.errors import FeedpipeError
 from feedpipe.mailer import (
     ConnectionFailure,
     PermanentFailure,
+    SendError,
     TemporaryFailure,
     Transport,
     TransportSetupError,
@@ -128,6 +129,7 @@ def send_edition(
                     store.renew_edition_lease(edition_key, current(), lease=lease)
                     last_renew = clock()
                 sender_run.one(subscriber)
+        sender_run.end()
     finally:
         sender_run.flush()
         transport.close()
@@ -142,8 +144,15 @@ def send_edition(
 
 
 class _Sender:
-    """One run's loop body. The outcome of a message is written together with the claim of the next
-    (`ledger_step`), and whatever is still unwritten is flushed when the run ends, however it ends."""
+    """One run's loop body.
+
+    Outcomes are written together with the claim of the next message (`ledger_step`); whatever is
+    still unwritten is flushed when the run ends, however it ends. With a transport that can split a
+    send (`start`/`finish`, as SMTP can), the next message is built and claimed while the server is
+    still working on the previous one, so neither costs wall time. The price: a process killed outright
+    (SIGKILL, power cut) may leave two rows "sending" (the one in flight and the one before, whose answer
+    had come but was not written yet); both become uncertain, neither is resent.
+    """
 
     def __init__(self, store, prepared, transport, sender, current, sleep) -> None:
         self.store, self.prepared, self.transport = store, prepared, transport
@@ -151,15 +160,23 @@ class _Sender:
         self.key, self.settings = prepared.key, prepared.settings
         self.tally = {"sent": 0, "failed": 0, "uncertain": 0, "retried": 0, "built": 0}
         self.errors: list[str] = []
-        self.outcome: tuple[str, str, str | None, str | None] | None = None
+        self.outcomes: list[tuple[str, str, str | None, str | None]] = []
+        self.inflight: tuple[str, bytes, str] | None = None
+        self.split = callable(getattr(transport, "start", None)) and callable(getattr(transport, "finish", None))
 
     def flush(self) -> None:
-        if self.outcome is not None:
-            self.store.ledger_step(self.key, finish=self.outcome, now=self.current())
-            self.outcome = None
+        """Write the last outcome. A message still in flight when the run is cut short stays "sending"
+        (the next run records it as uncertain)."""
+        if self.outcomes:
+            self.store.ledger_step(self.key, finished=self.outcomes, now=self.current())
+            self.outcomes = []
+
+    def end(self) -> None:
+        self.complete()
+        self.flush()
 
     def _done(self, email: str, state: str, error: str | None, mid: str | None) -> None:
-        self.outcome = (email, state, error, mid)
+        self.outcomes.append((email, state, error, mid))
         self.tally[state] += 1
         if error:
             self.errors.append(f"{email}: {error}")
@@ -170,27 +187,53 @@ class _Sender:
         if subscriber.status == "active":
             data, mid = self.prepared.message_bytes(subscriber, self.current())
             self.tally["built"] += 1
-        claimed = self.store.ledger_step(self.key, finish=self.outcome, claim=email, now=self.current())
-        self.outcome = None
+        # claim it (and record what is known) while the server still works on the message in flight
+        claimed = self.store.ledger_step(self.key, finished=self.outcomes, claim=email, now=self.current())
+        self.outcomes = []
+        self.complete()  # the answer to the message in flight
         if not claimed:
             return  # someone else moved it: never send a row we did not claim
         if data is None:
             self._done(email, "failed", "not sent: no longer an active subscriber", None)
             return
-        for attempt in range(1, self.settings.max_attempts + 1):
-            try:
-                self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
-            except PermanentFailure as exc:
+        try:
+            if self.split:
+                self.transport.start(data, sender=self.sender, recipients=[email], message_id=mid)
+                self.inflight = (email, data, mid)
+                return
+            self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
+        except (SendError, TransportSetupError) as exc:
+            self._failed(email, data, mid, exc, attempt=1)
+            return
+        self._done(email, "sent", None, mid)
+
+    def complete(self) -> None:
+        if self.inflight is None:
+            return
+        email, data, mid = self.inflight
+        self.inflight = None
+        try:
+            self.transport.finish()
+        except (SendError, TransportSetupError) as exc:
+            self._failed(email, data, mid, exc, attempt=1)
+            return
+        self._done(email, "sent", None, mid)
+
+    def _failed(self, email: str, data: bytes, mid: str, exc: Exception, *, attempt: int) -> None:
+        """Decide what a failed attempt means, retrying temporary failures (synchronously) with backoff."""
+        while True:
+            if isinstance(exc, PermanentFailure):
                 self._done(email, "failed", str(exc), mid)
                 return
-            except UncertainDelivery as exc:
+            if isinstance(exc, UncertainDelivery):
                 self._done(email, "uncertain", str(exc), mid)
                 return
-            except TemporaryFailure as exc:
-                if attempt < self.settings.max_attempts:
-                    self.tally["retried"] += 1
-                    self.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
-                    continue
+            if isinstance(exc, TransportSetupError):
+                self.store.ledger_transition(self.key, email, expect="sending", to="pending", now=self.current(),
+                                             error="transport setup failed")
+                raise exc
+            assert isinstance(exc, TemporaryFailure), exc
+            if attempt >= self.settings.max_attempts:
                 if isinstance(exc, ConnectionFailure):  # nothing got out: put it back and stop the run
                     self.store.ledger_transition(self.key, email, expect="sending", to="pending",
                                                  now=self.current(), error=str(exc))
@@ -201,9 +244,13 @@ class _Sender:
                     ) from exc
                 self._done(email, "failed", f"gave up after {attempt} tries: {exc}", mid)
                 return
-            except TransportSetupError:
-                self.store.ledger_transition(self.key, email, expect="sending", to="pending", now=self.current(),
-                                             error="transport setup failed")
-                raise
+            self.tally["retried"] += 1
+            self.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
+            attempt += 1
+            try:
+                self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
+            except (SendError, TransportSetupError) as again:
+                exc = again
+                continue
             self._done(email, "sent", None, mid)
             return

@@ -87,6 +87,7 @@ class DigestSettings:
     max_attempts: int = 4  # tries of one message on temporary (4xx) failures
     retry_base_seconds: float = 2.0  # backoff 2, 4, 8 ... seconds between tries
     lease_minutes: int = 10
+    templates_dir: Path | None = None  # the outlet's templates (with digest/*.j2); else the packaged ones
 
     @property
     def tz(self) -> ZoneInfo:
@@ -212,12 +213,14 @@ def parse_digest_settings(
     and time zone."""
     r = _Reader(table, where, "digest")
     d = DigestSettings()
+    base = Path(base_dir)
+    templates = next((t for t in (base.parent / "templates", base / "templates") if (t / "digest").is_dir()), None)
     outlet_name = getattr(outlet, "name", None) or d.outlet
     outlet_url = getattr(outlet, "public_url", None)
     outlet_tz = getattr(outlet, "timezone", None) or "UTC"
     outlet = r.text("outlet", outlet_name, 'outlet = "The Daily Example"')
     title = r.text("title", f"{outlet} Weekly", f'title = "{outlet} Weekly"')
-    values: dict = {"outlet": outlet, "title": title}
+    values: dict = {"outlet": outlet, "title": title, "templates_dir": templates}
     values["from_address"] = _address(
         r, "from", r.text("from", f"{title} <weekly@example.org>", 'from = "Example Weekly <weekly@example.org>"'),
         'from = "Example Weekly <weekly@example.org>"',

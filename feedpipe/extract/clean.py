@@ -130,13 +130,14 @@ _READ_MORE_INLINE = re.compile(r"^(?:read more|read also|also read|see also|rela
                                r"mirá también|lire aussi)\s*[:»>|-]\s*\S", _I)
 _NEWSLETTER = re.compile(r"newsletter|\bbulletin\b|\bdaily briefing\b|\bour (?:daily|weekly) email", _I)
 _SIGNUP = re.compile(
-    r"\b(?:sign[- ]?up|subscribe|subscription|inbox|mailbox|e-?mail address|delivered|register|"
+    r"\b(?:sign[- ]?up|subscribe\b|inbox|mailbox|e-?mail address|delivered to you|"
     r"abonnieren|anmelden|suscr[ií]b|inscr[ií]ba|suscripci[oó]n)", _I
 )
 _SIGNUP_START = re.compile(r"^(?:sign up|subscribe|register|abonnieren sie|suscr[ií]bete|inscr[ií]bete)\b", _I)
+_SIGNUP_WHAT = re.compile(r"newsletter|e-?mail|alerts|updates|briefing|inbox|\bfree\b|digest|\bnow\b|\btoday\b", _I)
 _PRIVACY = re.compile(
-    r"privacy (?:policy|notice|statement)|terms (?:of|and) (?:use|service|conditions)|cookie(?:s)? (?:policy|settings"
-    r"|&\s*tracking)|datenschutz|pol[ií]tica de privacidad|by (?:registering|signing up|subscribing|clicking)"
+    r"privacy (?:policy|notice|statement)|terms (?:of|and) (?:use|service)|(?:our|agree to the|accept the) terms and conditions|cookie(?:s)? (?:policy|settings"
+    r"|&\s*tracking)|datenschutz|pol[ií]tica de privacidad|by (?:registering|signing up|subscribing|clicking)[^.]{0,60}\b(?:agree|accept|consent)"
     r"|tracking choices|notice to california residents|code of conduct and complaints", _I
 )
 _SUBSCRIBER = re.compile(
@@ -146,8 +147,10 @@ _SUBSCRIBER = re.compile(
 )
 _APPEAL_OPENER = re.compile(
     r"^(?:a (?:message|note|letter) from\b.{0,80}|dear (?:readers?|friends?|subscribers?|listeners?)\b.{0,40}"
-    r"|(?:support|donate to|contribute to|help) (?:the |our |us\b).{0,60}|support (?:independent|quality) "
-    r"journalism.{0,40}|(?:make|give) a (?:contribution|donation).{0,30}|we need your (?:help|support).{0,40})$",
+    r"|(?i:support|donate to|contribute to|help fund) (?:(?i:us|our (?:work|journalism|newsroom|reporting))"
+    r"|(?:[Tt]he )?[A-Z][\w'’.&-]*(?:\s+[A-Z][\w'’.&-]*){0,5})\s*[!.]?"
+    r"|support (?:independent|quality) journalism.{0,40}|(?:make|give) a (?:contribution|donation).{0,30}"
+    r"|we need your (?:help|support).{0,40})$",
     _I,
 )
 # Openers of a multi-paragraph letter to readers; the letter runs to its closer.
@@ -157,15 +160,18 @@ _LETTER_OPENER = re.compile(
     _I,
 )
 _APPEAL = re.compile(
-    r"(?:support|donate to|contribute to|fund|help) (?:us|our (?:work|journalism|reporting|newsroom|mission)"
+    r"\b(?:support|donate to|contribute to|fund) us\b|\bhelp us (?:continue|keep|fund|sustain|remain|stay)\b"
+    r"|\b(?:support|donate to|contribute to|fund|help fund) (?:our (?:work|journalism|reporting|newsroom|mission)"
     r"|independent journalism|quality journalism)\b"
-    r"|\b(?:your|a|any) (?:support|donation|contribution|gift)s?\b[^.]{0,80}\b(?:makes?|help|keeps?|matters?|"
+    r"|\b(?:your|any) (?:support|donation|contribution|gift)s?\b[^.]{0,80}\b(?:makes?|help|keeps?|matters?|"
     r"sustains?|funds?|enables?|allows?)\b"
     r"|\b(?:please|can you|could you|will you|consider) (?:support|donat|contribut|chip in|becom)"
-    r"|\bby supporting\b|\b(?:funded|supported) by (?:our )?readers\b|\bmake a (?:contribution|donation)\b"
+    r"|\bby supporting\b[^.]{0,60}\byou\b|\b(?:funded|supported) by (?:our )?readers\b"
     r"|\bsupport (?:us|\w+) (?:monthly|today|from just)\b|\bfrom just [$€£]\s?\d",
     _I,
 )
+# Reported speech: a quoted "help us" or "the newsletter says" is body text, not furniture.
+_SPEECH = re.compile(r"[\"“”„«»].{0,400}\b(?:said|says|told|added|according to)\b|\b(?:said|says|told)\b[^.]{0,40}[\"“„«:]", _I)
 _APPEAL_CLOSER = re.compile(r"\b(?:thank you|remind me later|maybe later|continue)\b", _I)
 _WIDGET = re.compile(
     r"^(?:once|one[- ]time|monthly|annual(?:ly)?|yearly|weekly|continue|pa[iy]ment methods|remind me later"
@@ -176,7 +182,7 @@ _WIDGET = re.compile(
     r"|\d{1,2}:\d{2}\s?(?:am|pm)?|[$€£]\s?\d+(?:[.,]\d+)?)\s*[.!?:]*$",
     _I,
 )
-_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)|all rights reserved|vervielf[aä]ltigung nur mit", _I)
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\s*(?:©|\(c\)|\d{4}))|all rights reserved|vervielf[aä]ltigung nur mit", _I)
 _CREDIT_WORD = re.compile(
     r"^(?:photo(?:graph)?s?|image|picture|pic|illustration|credit|foto|bild|imagen|fotograf[ií]a|video)"
     r"\s*(?:by\b|:|credit\b|/)", _I
@@ -193,6 +199,7 @@ _CAPTION_CREDIT = re.compile(
     _I,
 )
 _STANDARDS = re.compile(r"^(?:our|editorial) standards\b|\btrust principles\.?$", _I)
+_REPORTING_VERB = re.compile(r"\b(?:told|said|says|reported|according)\b", _I)
 _SLASH_CREDIT = re.compile(r"^[^/.!?]{2,60}\s?/\s?[^/.!?]{2,40}$")
 _SENTENCE_END = re.compile(r"[.!?…\"”»]\s*$")
 
@@ -230,7 +237,8 @@ def is_photo_credit(line: str, *, position_known: bool = False) -> bool:
     if position_known and _SLASH_CREDIT.match(s) and "http" not in s and " and/or " not in s:
         return True
     # "Name/TASS", "Name (Agency)", "Name via Getty Images", "REUTERS/Name"
-    return bool(_AGENCY.search(s) and re.search(r"[/(]|\bvia\b|\|", s) and len(s.split()) <= 10)
+    return bool(_AGENCY.search(s) and re.search(r"[/(]|\bvia\b|\|", s) and len(s.split()) <= 10
+                and not _REPORTING_VERB.search(s))
 
 
 def is_heading_like(line: str) -> bool:
@@ -246,7 +254,7 @@ def is_heading_like(line: str) -> bool:
 
 
 def _appeal_line(p: str) -> bool:
-    return len(p) <= 900 and bool(_APPEAL.search(p))
+    return len(p) <= 900 and bool(_APPEAL.search(p)) and not _SPEECH.search(p)
 
 
 def boilerplate_reason(p: str) -> str | None:
@@ -259,11 +267,11 @@ def boilerplate_reason(p: str) -> str | None:
         return "links-heading"
     if n <= 250 and _READ_MORE_INLINE.match(s):
         return "read-more"
-    if n <= 80 and _WIDGET.match(s):
+    if n <= 80 and _WIDGET.match(s) and not (s.endswith(".") and " " not in s and s[0].islower()):
         return "widget"
-    if n <= 600 and _NEWSLETTER.search(s) and _SIGNUP.search(s):
+    if n <= 600 and _NEWSLETTER.search(s) and _SIGNUP.search(s) and not _SPEECH.search(s):
         return "newsletter"
-    if n <= 120 and _SIGNUP_START.match(s):
+    if n <= 120 and _SIGNUP_START.match(s) and (n <= 25 or _SIGNUP_WHAT.search(s)):
         return "sign-up"
     if n <= 300 and _SUBSCRIBER.search(s):
         return "subscriber"

@@ -57,11 +57,11 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
             resolve_relative_uris=False,
         )
     except Exception as exc:  # feedparser is robust, but a parser crash must stay one source's problem
-        raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {exc})",
+        raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {one_line(str(exc))[:160]})",
                            "the feed is badly malformed; validate it at https://validator.w3.org/feed/") from exc
     entries = result.get("entries") or []
     looks_html = _HTML_START.search(body[:4096]) is not None
-    if looks_html and not entries:
+    if looks_html and not entries and not result.get("version"):
         raise ExtractError(f"{base_url}: this is an HTML page, not a feed", _NOT_A_FEED_HINT)
     if result.get("bozo") and not entries:
         reason = one_line(str(result.get("bozo_exception") or "unknown problem"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import trafilatura
 from lxml import etree
@@ -76,6 +78,27 @@ def _render(blocks: list[Block]) -> str:
     return "\n".join(parts)
 
 
+_META_TIME = re.compile(
+    rb"""<meta\s[^>]*?(?:property|name|itemprop)\s*=\s*["'](?:article:published_time|og:published_time|"""
+    rb"""datePublished|pubdate|publishdate|dc\.date\.issued|sailthru\.date)["'][^>]*?content\s*=\s*["']([^"']{8,40})"""
+    rb"""|<meta\s[^>]*?content\s*=\s*["']([^"']{8,40})["'][^>]*?(?:property|name|itemprop)\s*=\s*["']"""
+    rb"""(?:article:published_time|og:published_time|datePublished|pubdate)["']"""
+    rb'|"datePublished"\s*:\s*"([^"]{8,40})"',
+    re.IGNORECASE,
+)
+
+
+def _published(body: bytes, day: str | None) -> datetime | None:
+    """trafilatura gives the day only; the page's own timestamp adds the time when it is the same day."""
+    when = parse_date(day)
+    m = _META_TIME.search(body[:262_144])
+    if m:
+        exact = parse_date(next(g for g in m.groups() if g).decode("ascii", "replace"))
+        if exact is not None and (when is None or exact.date() == when.date() or abs(exact - when).days <= 1):
+            return exact
+    return when
+
+
 def parse_page(body: bytes, url: str, *, source: str) -> Article:
     """One Article from an HTML page: main text as text and (escaped, hence safe) HTML, plus metadata."""
     try:
@@ -84,7 +107,7 @@ def parse_page(body: bytes, url: str, *, source: str) -> Article:
             include_images=False, include_links=False,
         )
     except Exception as exc:  # trafilatura raises assorted errors on broken markup
-        raise ExtractError(f"{url}: the page could not be parsed ({type(exc).__name__}: {exc})",
+        raise ExtractError(f"{url}: the page could not be parsed ({type(exc).__name__}: {one_line(str(exc))[:160]})",
                            "check that the URL serves an HTML article page") from exc
     if doc is None:
         raise ExtractError(f"{url}: no article text found on the page",
@@ -121,7 +144,7 @@ def parse_page(body: bytes, url: str, *, source: str) -> Article:
         summary=summary,
         content_html=_render(kept),
         text=text,
-        published_at=parse_date(doc.date),
+        published_at=_published(body, doc.date),
         authors=authors,
         image=absolute(doc.image, url) or None,
         categories=categories,

@@ -41,16 +41,37 @@ def decode_text(body: bytes) -> str:
 
 
 def split_paragraphs(text: str) -> list[str]:
-    """One paragraph per line, except hard-wrapped blocks (lines of 40-100 chars), which are joined."""
+    """Paragraphs of plain text: one per line (text copied from a web page), except hard-wrapped
+    blocks (no line over 100 chars, half of them 40 or more), whose lines are joined; there an indented line or a short line
+    ending a sentence closes a paragraph."""
     out: list[str] = []
     for block in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
-        lines = [ln.strip() for ln in block.split("\n") if ln.strip()]
-        if not lines:
+        raw = [ln.rstrip() for ln in block.split("\n") if ln.strip()]
+        if not raw:
             continue
-        wrapped = len(lines) > 1 and all(40 <= len(ln) <= 100 for ln in lines[:-1])
-        parts = [" ".join(lines)] if wrapped else lines
-        out.extend(p for p in (normalize_paragraph(x) for x in parts) if p)
+        out.extend(p for p in (normalize_paragraph(x) for x in _unwrap(raw)) if p)
     return out
+
+
+def _unwrap(raw: list[str]) -> list[str]:
+    lines = [ln.strip() for ln in raw]
+    widths = [len(ln) for ln in lines[:-1]]
+    if not widths or max(widths) > 100 or sum(w >= 40 for w in widths) < 0.5 * len(widths):
+        return lines
+    width = max(widths)
+    paras: list[str] = []
+    cur: list[str] = []
+    for original, line in zip(raw, lines, strict=True):
+        if cur and original[:1] in (" ", "\t"):
+            paras.append(" ".join(cur))
+            cur = []
+        cur.append(line)
+        if len(line) < 0.6 * width and line.endswith((".", "!", "?", '"', "”", ":")):
+            paras.append(" ".join(cur))
+            cur = []
+    if cur:
+        paras.append(" ".join(cur))
+    return paras
 
 
 def parse_dateline(line: str) -> datetime | None:

@@ -425,16 +425,15 @@ class DigestMixin:
         self,
         edition: str,
         *,
-        finish: tuple[str, str, str | None, str | None] | None = None,
+        finished: Iterable[tuple[str, str, str | None, str | None]] = (),
         claim: str | None = None,
         now: datetime,
     ) -> bool:
-        """One write transaction for a sender's step: finish the previous message
-        (`finish` = (email, state, error, message_id), from "sending") and claim the next one
+        """One write transaction for a sender's step: record the outcomes of messages whose answer came
+        (`finished` = (email, state, error, message_id) each, from "sending") and claim the next one
         (`claim` = email, pending → sending, counting an attempt). Returns whether the claim succeeded."""
         with self.write() as conn:
-            if finish is not None:
-                email, state, error, message_id = finish
+            for email, state, error, message_id in finished:
                 values: dict = {"state": state, "updated_at": now}
                 if error is not None:
                     values["last_error"] = error[:1000]

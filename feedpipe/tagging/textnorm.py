@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import unicodedata
 
-_PUNCT = {i: " " for i in range(0x2000, 0x2070)}  # unicode punctuation and spaces
-_PUNCT.update(
-    {ord(c): " " for c in "\t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7\u2019"}
-)
+_BLANK = "\t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7"
+_PUNCT = {i: " " for i in range(0x2000, 0x2070)}  # unicode punctuation and spaces (dashes, quotes, ...)
+_PUNCT.update({ord(c): " " for c in _BLANK})
 _TABLE = str.maketrans(_PUNCT)
+# Most articles are Latin-1 once their typographic punctuation is blanked, and bytes.translate is ten
+# times faster than str.translate on non-ASCII text, so that is the usual path.
+_BYTES = bytes(32 if chr(i) in _BLANK else i for i in range(256))
+_TYPOGRAPHY = tuple(chr(i) for i in (0x2018, 0x2019, 0x201C, 0x201D, 0x2013, 0x2014, 0x2026, 0x2022, 0x2032))
 
 
 def fold(text: str) -> str:
@@ -24,7 +27,17 @@ def fold(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # e.g. "İ" lower-cases to two code points; keep offsets aligned instead
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return low.translate(_TABLE)
+    try:
+        return low.encode("latin-1").translate(_BYTES).decode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    for ch in _TYPOGRAPHY:
+        if ch in low:
+            low = low.replace(ch, " ")
+    try:
+        return low.encode("latin-1").translate(_BYTES).decode("latin-1")
+    except UnicodeEncodeError:
+        return low.translate(_TABLE)  # other scripts: the general (slower) path
 
 
 def strip_accents(text: str) -> str:

@@ -83,15 +83,26 @@ def build(files: DataFiles) -> Taxonomy:
         )
     auto = ahocorasick.Automaton()
     weights: dict[str, tuple[tuple[str, float], ...]] = {}
-    for key in set(plain) | set(cased) | {k for s in subs for k in s.terms}:
-        whole = key.endswith("$")
-        pat = key[:-1] if whole else key
-        if auto.exists(pat):  # the same text as a prefix and as a whole word: keep the whole-word reading
-            continue
+    slots: dict[str, dict[str, str]] = defaultdict(dict)  # pattern -> {"$": whole-word key, "*": prefix key}
+    for key in sorted(set(plain) | set(cased) | {k for s in subs for k in s.terms}):
+        if key.endswith("$"):
+            slots[key[:-1]]["$"] = key
+        else:
+            slots[key]["*"] = key
+    for pat, slot in slots.items():
+        kw, kp = slot.get("$"), slot.get("*")
+        if kp is not None:
+            weights[kp] = tuple(plain.get(kp, {}).items())
+            weights[kp + "^"] = tuple(cased.get(kp, {}).items())
+        if kw is not None:  # a whole word also satisfies the prefix: take the larger weight per code
+            merged = dict(plain.get(kp, {})) if kp else {}
+            for code, w in plain.get(kw, {}).items():
+                merged[code] = max(w, merged.get(code, 0.0))
+            weights[kw] = tuple(merged.items())
+            weights[kw + "^"] = tuple({**cased.get(kp or "", {}), **cased.get(kw, {})}.items())
+        form = forms.get(kw or "", "") or forms.get(kp or "", "")
         back = len(pat) - 1  # from the match's last character back to the word's first
-        auto.add_word(pat, (key, forms.get(key, ""), whole, back))
-        weights[key] = tuple(plain.get(key, {}).items())
-        weights[key + "^"] = tuple(cased.get(key, {}).items())
+        auto.add_word(pat, (kw, kp, form, back))
     auto.make_automaton()
     return Taxonomy(labels, auto, weights, tuple(subs))
 
@@ -103,16 +114,33 @@ def score_topics(tax: Taxonomy, full: str, low: str, title_end: int, lead_end: i
     zone in one integer (title, lead and body counts in separate bit fields) and unpacked per term after.
     """
     tally: dict[str, int] = {}
-    for end, (key, cased_form, whole, back) in tax.automaton.iter_long(low):
-        if whole:
+    hits = tax.automaton.iter_long(low)
+    for end, (kw, kp, cased_form, back) in hits:  # headline and lead: zones to tell apart
+        key = kp
+        if kw is not None:
             nxt = low[end + 1]
-            if nxt != " " and nxt.isalnum():
-                continue
+            if nxt == " " or not nxt.isalnum():
+                key = kw
+            elif kp is None:
+                continue  # inside a longer word
         start = end - back
         if cased_form and full.startswith(cased_form, start):
             key += "^"  # "Labour" the party, counted apart from "labour"
         inc = _TITLE if start < title_end else _LEAD if start < lead_end else 1
         tally[key] = tally.get(key, 0) + inc
+        if start >= lead_end:
+            break
+    for end, (kw, kp, cased_form, back) in hits:  # the rest of the body: all one zone
+        key = kp
+        if kw is not None:
+            nxt = low[end + 1]
+            if nxt == " " or not nxt.isalnum():
+                key = kw
+            elif kp is None:
+                continue
+        if cased_form and full.startswith(cased_form, end - back):
+            key += "^"
+        tally[key] = tally.get(key, 0) + 1
     scores: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = {}
     table = tax.weights
@@ -123,7 +151,7 @@ def score_topics(tax: Taxonomy, full: str, low: str, title_end: int, lead_end: i
         counts[key] = n
         z = t_title if n_title else t_lead if n_lead else t_body
         z += REPEAT_BONUS * min(n - 1, MAX_REPEATS)
-        for code, w in table[key]:
+        for code, w in table.get(key, ()):
             scores[code] += w * z
     return scores, counts
 
@@ -142,6 +170,9 @@ def pick_topics(
         codes = {c for c, _ in chosen}
         for sub in tax.subtopics:
             n = sum(counts.get(k, 0) + counts.get(k + "^", 0) for k in sub.terms)
+            n += sum(
+                counts.get(k + "$", 0) + counts.get(k + "$^", 0) for k in sub.terms if not k.endswith("$")
+            )
             if n < sub.min_hits:
                 continue
             if sub.countries and not (sub.countries & focus):
