@@ -56,6 +56,9 @@ class PublishReport:
     pinged: tuple[str, ...] = ()  # feed URLs announced to the WebSub hub
     ping_errors: tuple[str, ...] = ()
 
+    def __str__(self) -> str:  # what `feedpipe run` prints after "feeds: "
+        return self.summary()
+
     def summary(self) -> str:
         text = (
             f"{len(self.built)} feeds built: {len(self.written)} files written, "
@@ -253,7 +256,8 @@ def publish_feeds(
     failing ping is reported, never raised.
     """
     out_dir = Path(out_dir)
-    dirty = {key for key in store.dirty_feed_keys() if key[0] in FEED_KINDS}
+    # Source keys are cleared too: there are no per-source feeds, so nothing waits on them.
+    dirty = store.dirty_feed_keys()
     fingerprint = _fingerprint(settings, out_dir)
     full = not only_dirty or store.get_meta(_FINGERPRINT_KEY) != fingerprint
 
@@ -281,7 +285,7 @@ def publish_feeds(
     unchanged = [rel for rel, done in writes if not done.result()]
     removed = _remove_stale(out_dir, specs)
 
-    store.clear_dirty_feeds(dirty)  # built, or gone (their files removed above)
+    store.clear_dirty_feeds(dirty)  # built, or gone; a key changed since the snapshot stays dirty
     if full:
         store.set_meta(_FINGERPRINT_KEY, fingerprint)
 

@@ -113,7 +113,7 @@ def test_publish_writes_a_feed_set_per_tag_and_the_opml(store, tmp_path):
     ]
     opml = (out / "index.opml").read_text()
     assert 'title="Example News: Belarus" xmlUrl="https://news.example.org/feeds/country/by.rss"' in opml
-    assert store.dirty_feed_keys() <= {("source", "desk")}  # feed keys cleared; source keys are not ours
+    assert store.dirty_feed_keys() == {}
 
 
 def test_two_builds_are_byte_identical_and_unchanged_files_are_not_rewritten(store, tmp_path):
@@ -319,3 +319,8 @@ def test_publish_reads_sqlite_and_postgresql_alike(any_store, tmp_path):
     ]
     assert entry_titles(out / "all.atom") == ["Story 1", "Story 2"]
     assert entry_titles(out / "topic/conflict-war-and-peace.rss") == ["Story 2"]
+
+
+def test_the_report_reads_as_one_line(store, tmp_path):
+    report = publish_feeds(store, tmp_path / "feeds", SETTINGS, only_dirty=False)
+    assert str(report) == "7 feeds built: 22 files written, 0 unchanged, 0 removed"

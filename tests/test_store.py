@@ -75,14 +75,23 @@ def test_queries_filter_by_country_role_topic_and_section(any_store, now):
 def test_changes_mark_exactly_the_affected_feeds_dirty(store, now):
     a = make_article("https://x.org/1", countries=(UA,), topics=(POLITICS,), section="news")
     store.upsert_articles([a], now=now)
-    assert store.dirty_feed_keys() == {("all", ""), ("source", "test"), ("country", "UA"),
-                                       ("topic", "medtop:11000000"), ("section", "news")}
+    assert set(store.dirty_feed_keys()) == {("all", ""), ("country", "UA"), ("topic", "medtop:11000000"),
+                                            ("section", "news")}
     store.clear_dirty_feeds(store.dirty_feed_keys())
 
     store.upsert_articles([a], now=now)  # unchanged: nothing to rebuild
-    assert store.dirty_feed_keys() == set()
+    assert store.dirty_feed_keys() == {}
 
     store.upsert_articles([replace(a, countries=())], now=now)  # Ukraine's feed loses the article
+    assert ("country", "UA") in store.dirty_feed_keys()
+
+
+def test_a_change_during_a_feed_build_is_not_lost(store, now):
+    a = make_article("https://x.org/1", countries=(UA,))
+    store.upsert_articles([a], now=now)
+    snapshot = store.dirty_feed_keys()  # a build starts from this
+    store.upsert_articles([replace(a, title="Edited while the build ran")], now=now)
+    store.clear_dirty_feeds(snapshot)  # the build ends
     assert ("country", "UA") in store.dirty_feed_keys()
 
 
@@ -91,7 +100,7 @@ def test_migrations_are_recorded_once(sqlite_url, now):
     versions = first.schema_versions()
     first.close()
     again = Store.open(sqlite_url, now=now)
-    assert again.schema_versions() == versions and 1 in versions
+    assert again.schema_versions() == versions and {1, 2} <= set(versions)
     again.close()
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select, tuple_
+from sqlalchemy import Connection, and_, func, select
 
 from feedpipe.model import Article, CountryTag, Tags, TopicTag
 from feedpipe.store import schema
@@ -91,8 +91,8 @@ def row_to_article(row) -> Article:
 
 
 def feed_keys(row: dict) -> set[tuple[str, str]]:
-    """The feeds an article appears in: all, each focus country, each topic, its section, its source."""
-    keys = {("all", ""), ("source", row["source"])}
+    """The feeds an article appears in: all, each focus country, each topic, its section."""
+    keys = {("all", "")}
     keys |= {("country", c["code"]) for c in row["countries"] if c["role"] == "focus"}
     keys |= {("topic", t["code"]) for t in row["topics"]}
     if row["section"]:
@@ -245,23 +245,28 @@ class ArticlesMixin:
         with self.read() as conn:
             return sorted(conn.execute(query).scalars())
 
-    def dirty_feed_keys(self) -> set[tuple[str, str]]:
-        """Feed keys whose articles changed since `clear_dirty_feeds` was last called for them."""
-        with self.read() as conn:
-            return {(r.kind, r.code) for r in conn.execute(select(schema.dirty_feeds))}
+    def dirty_feed_keys(self) -> dict[tuple[str, str], int]:
+        """Feed keys whose articles changed since they were last cleared, each with its change counter.
 
-    def clear_dirty_feeds(self, keys: Iterable[tuple[str, str]]) -> None:
-        keys = list(keys)
-        if not keys:
+        Pass the result back to `clear_dirty_feeds` after building: a key changed again meanwhile
+        (its counter moved) stays dirty, so no change is lost to a build running beside an ingest.
+        """
+        D = schema.dirty_feeds
+        with self.read() as conn:
+            return {(r.kind, r.code): r.seq for r in conn.execute(select(D.c.kind, D.c.code, D.c.seq))}
+
+    def clear_dirty_feeds(self, keys: dict[tuple[str, str], int] | Iterable[tuple[str, str]]) -> None:
+        """Forget dirty keys: with a mapping from `dirty_feed_keys`, only those not changed since."""
+        D = schema.dirty_feeds
+        items = list(keys.items()) if isinstance(keys, dict) else [(k, None) for k in keys]
+        if not items:
             return
         with self.write() as conn:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                conn.execute(
-                    schema.dirty_feeds.delete().where(
-                        tuple_(schema.dirty_feeds.c.kind, schema.dirty_feeds.c.code).in_(chunk)
-                    )
-                )
+            for (kind, code), seq in items:
+                cond = and_(D.c.kind == kind, D.c.code == code)
+                if seq is not None:
+                    cond = and_(cond, D.c.seq == seq)
+                conn.execute(D.delete().where(cond))
 
 
 def _existing(conn: Connection, rows: list[dict]) -> dict:
@@ -293,10 +298,11 @@ def _replace_tags(conn: Connection, row: dict) -> None:
 def _mark_dirty(conn: Connection, keys: set[tuple[str, str]]) -> None:
     if not keys:
         return
-    stored = {
-        (r.kind, r.code)
-        for r in conn.execute(select(schema.dirty_feeds))
-    }
-    fresh = [{"kind": k, "code": c} for k, c in keys - stored]
+    D = schema.dirty_feeds
+    seq = (conn.execute(select(func.coalesce(func.max(D.c.seq), 0))).scalar_one() or 0) + 1
+    stored = {(r.kind, r.code) for r in conn.execute(select(D.c.kind, D.c.code))}
+    fresh = [{"kind": k, "code": c, "seq": seq} for k, c in keys - stored]
     if fresh:
-        conn.execute(schema.dirty_feeds.insert(), fresh)
+        conn.execute(D.insert(), fresh)
+    for kind, code in keys & stored:
+        conn.execute(D.update().where(D.c.kind == kind, D.c.code == code).values(seq=seq))

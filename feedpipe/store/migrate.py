@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, select
 
 from feedpipe.store import schema
 
@@ -31,12 +31,24 @@ def _create(*tables):
     return apply
 
 
+def _v2(conn: Connection) -> None:
+    """A covering index for per-feed queries, and a change counter on dirty feed keys."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_article_tags_kind_code")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_article_tags_lookup ON article_tags (kind, code, role, article_id)"
+    )
+    columns = {c["name"] for c in inspect(conn).get_columns("dirty_feeds")}
+    if "seq" not in columns:
+        conn.exec_driver_sql("ALTER TABLE dirty_feeds ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+
+
 CORE = [
     Migration(
         version=1,
         name="articles, tags, sources, meta",
         apply=_create(schema.articles, schema.article_tags, schema.dirty_feeds, schema.sources, schema.meta),
     ),
+    Migration(version=2, name="covering tag index, dirty-feed change counter", apply=_v2),
 ]
 
 # Modules that add their own MIGRATIONS list; missing ones are skipped so parts can land separately.

@@ -80,7 +80,9 @@ article_tags = Table(
     Column("role", String(16)),  # focus | mention for countries
     Column("score", JSON),
 )
-Index("ix_article_tags_kind_code", article_tags.c.kind, article_tags.c.code)
+# Covers the per-feed queries (kind, code[, role]) → article ids without touching the table.
+Index("ix_article_tags_lookup", article_tags.c.kind, article_tags.c.code, article_tags.c.role,
+      article_tags.c.article_id)
 
 # Feed keys whose content changed since the feeds were last built: ("all", ""), ("country", "UA"), ...
 dirty_feeds = Table(
@@ -88,6 +90,7 @@ dirty_feeds = Table(
     metadata,
     Column("kind", String(16), primary_key=True),
     Column("code", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, default=0),  # bumped on every change, see clear_dirty_feeds
 )
 
 sources = Table(

@@ -92,8 +92,11 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
 
 
-def scan(gz: Gazetteer, art: Prepared) -> tuple[list[_Match], set[str], set[str]]:
-    """Accepted matches in text order; plus the keys seen anywhere and the keys seen in lower case."""
+def scan(gz: Gazetteer, art: Prepared, hits=None) -> tuple[list[_Match], set[str], set[str]]:
+    """Accepted matches in text order; plus the keys seen anywhere and the keys seen in lower case.
+
+    `hits`: (end, value) pairs from a shared scan (see scanner.py); by default the gazetteer scans itself.
+    """
     full, low = art.full, art.low
     dl_start = art.body_start
     dl_end = art.body_start + art.dateline.end if art.dateline else dl_start
@@ -101,7 +104,7 @@ def scan(gz: Gazetteer, art: Prepared) -> tuple[list[_Match], set[str], set[str]
     found: list[_Match] = []
     seen: set[str] = set()
     lower_seen: set[str] = set()
-    for end, (key, e, back) in gz.automaton.iter_long(low):
+    for end, (key, e, back) in gz.automaton.iter_long(low) if hits is None else hits:
         nxt = low[end + 1]
         if nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
@@ -193,8 +196,10 @@ def _assign_codes(
     return plain
 
 
-def tag_countries(gz: Gazetteer, art: Prepared, source_country: str | None = None) -> tuple[CountryTag, ...]:
-    found, seen, lower_seen = scan(gz, art)
+def tag_countries(
+    gz: Gazetteer, art: Prepared, source_country: str | None = None, hits=None
+) -> tuple[CountryTag, ...]:
+    found, seen, lower_seen = scan(gz, art, hits)
     found = _filter_people(found, art, gz, has_body=len(art.full) > art.body_start)
     dl = art.dateline
     plain = _assign_codes(found, art.full, seen, dl, source_country)

@@ -10,6 +10,7 @@ from feedpipe.model import Tags
 from feedpipe.tagging import gazetteer, topics
 from feedpipe.tagging.countries import Prepared, tag_countries
 from feedpipe.tagging.resources import DataFiles
+from feedpipe.tagging.scanner import Scanner
 from feedpipe.tagging.sections import SectionRules
 
 
@@ -23,6 +24,7 @@ class Tagger:
     gazetteer: gazetteer.Gazetteer
     taxonomy: topics.Taxonomy
     sections: SectionRules
+    scanner: Scanner
 
     @classmethod
     def load(cls, config_dir: Path | None = None, *, cache_dir: Path | None | bool = True) -> Tagger:
@@ -34,7 +36,8 @@ class Tagger:
         files = DataFiles.for_config(config_dir)
         if cache_dir is True:
             cache_dir = default_cache_dir()
-        return cls(gazetteer.build(files, cache_dir or None), topics.build(files), SectionRules.load(files))
+        gz, tax = gazetteer.build(files, cache_dir or None), topics.build(files)
+        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax))
 
     def tag(
         self,
@@ -47,8 +50,11 @@ class Tagger:
         subtopics: bool = True,
     ) -> Tags:
         art = Prepared.of(self.gazetteer, title or "", text or "")
-        countries = tag_countries(self.gazetteer, art, source_country)
-        scores, counts = topics.score_topics(self.taxonomy, art.full, art.low, art.title_end, art.lead_end)
+        geo_hits, topic_hits = self.scanner.split(art.low)
+        countries = tag_countries(self.gazetteer, art, source_country, geo_hits)
+        scores, counts = topics.score_topics(
+            self.taxonomy, art.full, art.low, art.title_end, art.lead_end, topic_hits
+        )
         focus = {c.code for c in countries if c.role == "focus"}
         return Tags(
             countries=countries,

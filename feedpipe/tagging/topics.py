@@ -38,6 +38,16 @@ class Subtopic:
     countries: frozenset[str] = frozenset()
     topics: frozenset[str] = frozenset()
 
+    @property
+    def tally_keys(self) -> frozenset[str]:
+        """Every key a hit on one of the terms is counted under (whole word, prefix, capitalised)."""
+        keys = set()
+        for k in self.terms:
+            keys.update((k, k + "^"))
+            if not k.endswith("$"):
+                keys.update((k + "$", k + "$^"))
+        return frozenset(keys)
+
 
 @dataclass(frozen=True)
 class Taxonomy:
@@ -45,6 +55,13 @@ class Taxonomy:
     automaton: ahocorasick.Automaton  # pattern -> (key, cased form or "", whole word?)
     weights: dict[str, tuple[tuple[str, float], ...]]  # key (key + "^" when cased) -> ((code, weight), ...)
     subtopics: tuple[Subtopic, ...]
+
+    @property
+    def subtopic_keys(self) -> tuple[tuple[Subtopic, frozenset[str]], ...]:
+        return self._subtopic_keys
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_subtopic_keys", tuple((s, s.tally_keys) for s in self.subtopics))
 
 
 def _key(term: str) -> str:
@@ -107,14 +124,16 @@ def build(files: DataFiles) -> Taxonomy:
     return Taxonomy(labels, auto, weights, tuple(subs))
 
 
-def score_topics(tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int) -> tuple[dict, dict]:
+def score_topics(
+    tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int, hits=None
+) -> tuple[dict, dict]:
     """Scores per IPTC code, and hit counts per matched term key (for subtopics).
 
     The loop runs once per term occurrence, so it does one dict update: occurrences are tallied per
     zone in one integer (title, lead and body counts in separate bit fields) and unpacked per term after.
     """
     tally: dict[str, int] = {}
-    hits = tax.automaton.iter_long(low)
+    hits = tax.automaton.iter_long(low) if hits is None else iter(hits)  # hits: from a shared scan
     for end, (kw, kp, cased_form, back) in hits:  # headline and lead: zones to tell apart
         key = kp
         if kw is not None:
@@ -168,16 +187,13 @@ def pick_topics(
     tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
     if subtopics:
         codes = {c for c, _ in chosen}
-        for sub in tax.subtopics:
-            n = sum(counts.get(k, 0) + counts.get(k + "^", 0) for k in sub.terms)
-            n += sum(
-                counts.get(k + "$", 0) + counts.get(k + "$^", 0) for k in sub.terms if not k.endswith("$")
-            )
-            if n < sub.min_hits:
-                continue
+        for sub, keys in tax.subtopic_keys:
             if sub.countries and not (sub.countries & focus):
                 continue
             if sub.topics and not (sub.topics & codes):
+                continue
+            n = sum(counts[k] for k in keys.intersection(counts))
+            if n < sub.min_hits:
                 continue
             tags.append(
                 TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3))

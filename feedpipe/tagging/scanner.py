@@ -1,0 +1,47 @@
+"""One Aho-Corasick pass for both taggers: country names and topic terms in a single automaton.
+
+Scanning the folded text is the largest single cost of tagging, and the two pattern sets hardly
+overlap, so they are compiled together and each hit is handed to the tagger it belongs to. A text that is
+both (e.g. "White House", "Kremlin") carries both readings. Where a longer pattern of one set starts at the
+same word as a shorter one of the other, the longer wins, as within each set ("Bank of Japan" is the
+country evidence, not the topic word "bank"; "Paris Agreement" is the environment term, not Paris).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ahocorasick
+
+from feedpipe.tagging.gazetteer import Gazetteer
+from feedpipe.tagging.topics import Taxonomy
+
+
+@dataclass(frozen=True)
+class Scanner:
+    automaton: ahocorasick.Automaton  # pattern -> (gazetteer value or None, taxonomy value or None)
+
+    @classmethod
+    def combine(cls, gz: Gazetteer, tax: Taxonomy) -> Scanner:
+        values: dict[str, list] = {}
+        for pat, value in gz.automaton.items():
+            values[pat] = [value, None]
+        for pat, value in tax.automaton.items():
+            values.setdefault(pat, [None, None])[1] = value
+        auto = ahocorasick.Automaton()
+        for pat, (g, t) in values.items():
+            auto.add_word(pat, (g, t))
+        auto.make_automaton()
+        return cls(auto)
+
+    def split(self, low: str) -> tuple[list, list]:
+        """(country hits, topic hits), each a list of (end offset, value) in text order."""
+        geo: list = []
+        top: list = []
+        add_geo, add_top = geo.append, top.append
+        for end, (g, t) in self.automaton.iter_long(low):
+            if g is not None:
+                add_geo((end, g))
+            if t is not None:
+                add_top((end, t))
+        return geo, top
