@@ -24,8 +24,8 @@ def tagger(tmp_path_factory) -> Tagger:
         ((), "https://example.org/features/long-read/the-river", "feature"),
         # the last path segment is the story's slug, not a section
         ((), "https://example.org/world/2026/11/28/opinion-polls-tighten", "news"),
-        ((), "https://example.org/2026/11/28/story", "news"),
-        (("Sport",), None, "news"),
+        ((), "https://example.org/2026/11/28/story", None),  # no evidence: the source's section applies
+        (("Sport",), None, None),
     ],
 )
 def test_section_from_categories_and_url(tagger, categories, url, section):

@@ -114,9 +114,23 @@ def send_edition(
     store.ledger_enqueue(edition_key, now=current())
     before = store.ledger_counts(edition_key)
     already = before["sent"] + before["failed"] + before["uncertain"] - recovered
-    sender_run = _Sender(store, prepared, transport, sender, current, sleep)
-    sender_run.tally["uncertain"] = recovered
     last_renew = clock()
+    with store.ledger_session(edition_key) as step:
+        sender_run = _Sender(store, step, prepared, transport, sender, current, sleep)
+        sender_run.tally["uncertain"] = recovered
+        _run(store, sender_run, transport, edition_key, lease, clock, current, last_renew)
+    counts = store.ledger_counts(edition_key)
+    if counts["pending"] == 0 and counts["sending"] == 0:
+        store.finish_edition(edition_key, "sent", now=current(), subject=prepared.rendered(prepared.general).subject)
+    else:
+        store.release_edition(edition_key)
+    t = sender_run.tally
+    return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
+                      retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
+
+
+def _run(store, sender_run, transport, edition_key, lease, clock, current, last_renew) -> None:
+    """The send loop: pages of pending subscribers, one message each, the lease renewed as it goes."""
     try:
         after = ""
         while True:
@@ -133,14 +147,6 @@ def send_edition(
     finally:
         sender_run.flush()
         transport.close()
-    counts = store.ledger_counts(edition_key)
-    if counts["pending"] == 0 and counts["sending"] == 0:
-        store.finish_edition(edition_key, "sent", now=current(), subject=prepared.rendered(prepared.general).subject)
-    else:
-        store.release_edition(edition_key)
-    t = sender_run.tally
-    return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
-                      retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
 
 
 class _Sender:
@@ -154,8 +160,8 @@ class _Sender:
     had come but was not written yet); both become uncertain, neither is resent.
     """
 
-    def __init__(self, store, prepared, transport, sender, current, sleep) -> None:
-        self.store, self.prepared, self.transport = store, prepared, transport
+    def __init__(self, store, step, prepared, transport, sender, current, sleep) -> None:
+        self.store, self.step, self.prepared, self.transport = store, step, prepared, transport
         self.sender, self.current, self.sleep = sender, current, sleep
         self.key, self.settings = prepared.key, prepared.settings
         self.tally = {"sent": 0, "failed": 0, "uncertain": 0, "retried": 0, "built": 0}
@@ -168,7 +174,7 @@ class _Sender:
         """Write the last outcome. A message still in flight when the run is cut short stays "sending"
         (the next run records it as uncertain)."""
         if self.outcomes:
-            self.store.ledger_step(self.key, finished=self.outcomes, now=self.current())
+            self.step(finished=self.outcomes, now=self.current())
             self.outcomes = []
 
     def end(self) -> None:
@@ -188,7 +194,7 @@ class _Sender:
             data, mid = self.prepared.message_bytes(subscriber, self.current())
             self.tally["built"] += 1
         # claim it (and record what is known) while the server still works on the message in flight
-        claimed = self.store.ledger_step(self.key, finished=self.outcomes, claim=email, now=self.current())
+        claimed = self.step(finished=self.outcomes, claim=email, now=self.current())
         self.outcomes = []
         self.complete()  # the answer to the message in flight
         if not claimed:

@@ -7,9 +7,10 @@ from the state the caller expects, and the caller learns whether it did.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -67,6 +68,24 @@ def _edition(row) -> Edition:
 
 def _entry(row) -> LedgerEntry:
     return LedgerEntry(**row._mapping)
+
+
+def _ledger_step(conn, edition: str, finished, claim: str | None, now: datetime) -> bool:
+    for email, state, error, message_id in finished:
+        values: dict = {"state": state, "updated_at": now}
+        if error is not None:
+            values["last_error"] = error[:1000]
+        if message_id is not None:
+            values["message_id"] = message_id
+        conn.execute(L.update().where(L.c.edition == edition, L.c.email == email,
+                                      L.c.state == "sending").values(**values))
+    if claim is None:
+        return False
+    done = conn.execute(
+        L.update().where(L.c.edition == edition, L.c.email == claim, L.c.state == "pending")
+        .values(state="sending", attempts=L.c.attempts + 1, updated_at=now)
+    )
+    return done.rowcount == 1
 
 
 def _check_status(status: str) -> None:
@@ -433,21 +452,22 @@ class DigestMixin:
         (`finished` = (email, state, error, message_id) each, from "sending") and claim the next one
         (`claim` = email, pending → sending, counting an attempt). Returns whether the claim succeeded."""
         with self.write() as conn:
-            for email, state, error, message_id in finished:
-                values: dict = {"state": state, "updated_at": now}
-                if error is not None:
-                    values["last_error"] = error[:1000]
-                if message_id is not None:
-                    values["message_id"] = message_id
-                conn.execute(L.update().where(L.c.edition == edition, L.c.email == email,
-                                              L.c.state == "sending").values(**values))
-            if claim is None:
-                return False
-            done = conn.execute(
-                L.update().where(L.c.edition == edition, L.c.email == claim, L.c.state == "pending")
-                .values(state="sending", attempts=L.c.attempts + 1, updated_at=now)
-            )
-            return done.rowcount == 1
+            return _ledger_step(conn, edition, finished, claim, now)
+
+    @contextlib.contextmanager
+    def ledger_session(self, edition: str) -> Iterator[Callable[..., bool]]:
+        """`ledger_step` for a long send: yields step(finished=..., claim=..., now=...), each call its own
+        write transaction, all on one connection held for the session (no pool round trip per message)."""
+        with self.write() as first:  # the same kind of connection write() gives, kept open below
+            engine_options = first.get_execution_options()
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**engine_options)
+
+            def step(*, finished=(), claim: str | None = None, now: datetime) -> bool:
+                with conn.begin():
+                    return _ledger_step(conn, edition, finished, claim, now)
+
+            yield step
 
     def ledger_claim(self, edition: str, email: str, *, now: datetime) -> bool:
         """pending → sending (counting an attempt): only the caller that gets True may send."""

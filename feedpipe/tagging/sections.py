@@ -2,7 +2,7 @@
 
 Rules are data (`sections.toml`): each section lists words that name it in a category ("Comment is free",
 "Opinion") or a URL path segment ("/opinion/", "/analysis/"). Categories are read first, because an
-editor set them; then the URL; then the default (news).
+editor set them; then the URL; then the optional default (none: the pipeline falls back to the source's section).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ _SPLIT = re.compile(r"[^a-z0-9]+")
 class SectionRules:
     order: tuple[str, ...]  # sections in the order they are tried
     words: dict[str, frozenset[str]]  # section -> words or phrases that name it
-    default: str | None = "news"
+    default: str | None = None  # None: the pipeline falls back to the source's section, then "news"
 
     @classmethod
     def load(cls, files: DataFiles) -> SectionRules:
         data = files.toml("sections.toml")
         table = data.get("sections", {})
         words = {name: frozenset(w.lower() for w in spec.get("words", ())) for name, spec in table.items()}
-        return cls(tuple(table), words, data.get("default", "news"))
+        return cls(tuple(table), words, data.get("default") or None)
 
     def _match(self, text: str) -> str | None:
         low = text.lower().strip()

@@ -37,16 +37,15 @@ class Subtopic:
     min_hits: int = 1
     countries: frozenset[str] = frozenset()
     topics: frozenset[str] = frozenset()
+    keys: frozenset[str] = frozenset()  # every key a hit on a term is tallied under (set in __post_init__)
 
-    @property
-    def tally_keys(self) -> frozenset[str]:
-        """Every key a hit on one of the terms is counted under (whole word, prefix, capitalised)."""
+    def __post_init__(self) -> None:
         keys = set()
-        for k in self.terms:
+        for k in self.terms:  # whole word, prefix, capitalised: see score_topics
             keys.update((k, k + "^"))
             if not k.endswith("$"):
                 keys.update((k + "$", k + "$^"))
-        return frozenset(keys)
+        object.__setattr__(self, "keys", frozenset(keys))
 
 
 @dataclass(frozen=True)
@@ -55,13 +54,6 @@ class Taxonomy:
     automaton: ahocorasick.Automaton  # pattern -> (key, cased form or "", whole word?)
     weights: dict[str, tuple[tuple[str, float], ...]]  # key (key + "^" when cased) -> ((code, weight), ...)
     subtopics: tuple[Subtopic, ...]
-
-    @property
-    def subtopic_keys(self) -> tuple[tuple[Subtopic, frozenset[str]], ...]:
-        return self._subtopic_keys
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_subtopic_keys", tuple((s, s.tally_keys) for s in self.subtopics))
 
 
 def _key(term: str) -> str:
@@ -187,12 +179,12 @@ def pick_topics(
     tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
     if subtopics:
         codes = {c for c, _ in chosen}
-        for sub, keys in tax.subtopic_keys:
+        for sub in tax.subtopics:
             if sub.countries and not (sub.countries & focus):
                 continue
             if sub.topics and not (sub.topics & codes):
                 continue
-            n = sum(counts[k] for k in keys.intersection(counts))
+            n = sum(counts[k] for k in sub.keys.intersection(counts))
             if n < sub.min_hits:
                 continue
             tags.append(
