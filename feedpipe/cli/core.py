@@ -168,7 +168,7 @@ def articles(obj, as_json, since, until, source, country, focus, topic, section,
     """Stored articles, newest first, filterable by date, source, country, topic and section."""
     app = obj.app
     if topic and ":" not in topic:
-        topic = _topic_code(app.store, topic)
+        topic = _topic_code(app.tagger, topic)
     rows = app.store.articles(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
                               limit=limit)
@@ -186,15 +186,17 @@ def articles(obj, as_json, since, until, source, country, focus, topic, section,
     console().print(table)
 
 
-def _topic_code(store, slug: str) -> str:
-    """Resolve a label slug such as 'politics' to the code stored with that label."""
-    from feedpipe.tagging.topics import slugify
+def _topic_code(tagger, slug: str) -> str:
+    """Resolve a feed slug such as 'politics' or 'sub-sanctions' to its topic code."""
+    from feedpipe.feeds import topic_slug
 
-    for a in store.articles(topic=None, limit=2000):
-        for t in a.topics:
-            if slugify(t.label) == slug.lower() or t.code.split(":", 1)[-1] == slug:
-                return t.code
-    return slug
+    labels = {**tagger.taxonomy.labels, **{s.code: s.label for s in tagger.taxonomy.subtopics}}
+    for code, label in labels.items():
+        if topic_slug(code, label) == slug.lower():
+            return code
+    raise click.BadParameter(f"no topic has the slug {slug!r}; use a code such as medtop:11000000 or a slug "
+                             "from the feed paths (politics, conflict-war-and-peace, sub-sanctions)",
+                             param_hint="--topic")
 
 
 @click.command()
