@@ -47,7 +47,7 @@ class Settings:
     fetch_workers: int
     public_dir: Path
     templates_dir: Path | None
-    tagging_dir: Path | None
+    tagging_dir: Path | None  # folder whose tagging/ subfolder overrides the packaged tagging data
     feeds: Any = None  # feedpipe.feeds.FeedSettings
     digest: Any = None  # feedpipe.digest.settings.DigestSettings
     mail: Any = None  # feedpipe.digest.settings.MailSettings
@@ -96,10 +96,10 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
     store_url = store_override or _store_url(p, data.get("store", {}), base_dir)
     fetch, fetch_workers = _fetch(p, data.get("fetch", {}), outlet)
     paths = _table(p, "paths", data.get("paths", {}))
-    _unknown(p, "paths", paths, ("public", "templates", "tagging"))
+    _unknown(p, "paths", paths, ("public", "templates"))
     public_dir = _path(base_dir, paths.get("public", "public"))
     templates_dir = _path(base_dir, paths["templates"]) if "templates" in paths else None
-    tagging_dir = _path(base_dir, paths["tagging"]) if "tagging" in paths else None
+    tagging_dir = base_dir if path is not None else None  # the outlet's overrides live in <config dir>/tagging/
 
     source_tables = list(_list(p, "sources", data.get("sources", [])))
     if "sources_file" in data:
