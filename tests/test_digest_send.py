@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from feedpipe.digest import send_edition
+from feedpipe.digest.message import message_id
 from feedpipe.mailer import SmtpTransport
 from tests.digest_support import (  # noqa: F401  (fixtures)
     SEND_AT,
@@ -77,6 +78,7 @@ def test_each_subscriber_gets_one_multipart_message_with_list_headers(week_store
     # Message-IDs are distinct per subscriber and recorded in the ledger
     assert anna["Message-ID"] != ben["Message-ID"]
     assert store.ledger_entry(WEEK, "anna@example.com").message_id == anna["Message-ID"]
+    assert anna["Message-ID"] == message_id(WEEK, "anna@example.com", "news.example.org")  # stable: a resend matches
     assert store.edition(WEEK).status == "sent"
     # CRLF everywhere; body lines (quoted-printable) within RFC 2045's 76, header lines within SMTP's 998
     raw = handler.messages[0][1]
@@ -229,12 +231,15 @@ def test_a_killed_sender_process_resumes_without_double_sending(week_store, smtp
     controller, handler = smtp
     emails = subscribe(store, 40)
     script = KILLED_SENDER.format(root=str(TESTS.parent), url=store.url, port=controller.port)
-    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(TESTS.parent)})
+    proc = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(TESTS.parent)},
+                            stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while len(handler.messages) < 10 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
+    assert proc.poll() is None, proc.stderr.read().decode()  # still sending when we pull the plug
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stderr.close()
     got_before = len(handler.messages)
     assert 10 <= got_before < 40
 

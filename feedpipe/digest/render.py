@@ -40,9 +40,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 
 
+_SPACES = re.compile(r" {2,}")
+
+
 def one_line(text: str | None) -> str:
     """Text with every control character (CR, LF, TAB, NUL, U+2028 ...) turned into a single space."""
-    return re.sub(r" {2,}", " ", _CONTROL.sub(" ", text or "")).strip()
+    if not text:
+        return ""
+    if text.isprintable() and "  " not in text:  # the common case: nothing to clean
+        return text.strip()
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 def short_summary(text: str, *, sentences: int = 2, limit: int = 300) -> str:

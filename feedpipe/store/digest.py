@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import Text, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from feedpipe.digest.model import (
@@ -70,21 +70,28 @@ def _entry(row) -> LedgerEntry:
     return LedgerEntry(**row._mapping)
 
 
+# The sender's two statements, built once (a send runs them once per subscriber).
+_FINISH = (
+    L.update()
+    .where(L.c.edition == bindparam("b_edition"), L.c.email == bindparam("b_email"), L.c.state == "sending")
+    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"),
+            last_error=func.coalesce(bindparam("b_error", type_=Text), L.c.last_error),
+            message_id=func.coalesce(bindparam("b_mid", type_=Text), L.c.message_id))
+)
+_CLAIM = (
+    L.update()
+    .where(L.c.edition == bindparam("b_edition"), L.c.email == bindparam("b_email"), L.c.state == "pending")
+    .values(state="sending", attempts=L.c.attempts + 1, updated_at=bindparam("b_now"))
+)
+
+
 def _ledger_step(conn, edition: str, finished, claim: str | None, now: datetime) -> bool:
     for email, state, error, message_id in finished:
-        values: dict = {"state": state, "updated_at": now}
-        if error is not None:
-            values["last_error"] = error[:1000]
-        if message_id is not None:
-            values["message_id"] = message_id
-        conn.execute(L.update().where(L.c.edition == edition, L.c.email == email,
-                                      L.c.state == "sending").values(**values))
+        conn.execute(_FINISH, {"b_edition": edition, "b_email": email, "b_state": state, "b_now": now,
+                               "b_error": error[:1000] if error is not None else None, "b_mid": message_id})
     if claim is None:
         return False
-    done = conn.execute(
-        L.update().where(L.c.edition == edition, L.c.email == claim, L.c.state == "pending")
-        .values(state="sending", attempts=L.c.attempts + 1, updated_at=now)
-    )
+    done = conn.execute(_CLAIM, {"b_edition": edition, "b_email": claim, "b_now": now})
     return done.rowcount == 1
 
 
@@ -113,6 +120,15 @@ class DigestMixin:
         """
         _check_status(status)
         address = normalize_email(email)
+        try:
+            return self._add_subscriber(address, name, status, countries, topics, now)
+        except IntegrityError:  # PostgreSQL: the same address signed up at the same moment
+            found = self.get_subscriber(address)
+            if found is None:
+                raise
+            return found
+
+    def _add_subscriber(self, address, name, status, countries, topics, now) -> Subscriber:
         with self.write() as conn:
             row = conn.execute(select(S).where(S.c.email == address)).first()
             if row is not None:
