@@ -65,10 +65,8 @@ FEED_MAX_AGE = 300  # seconds a client or proxy may reuse a feed without asking
 EDITION_KEY = re.compile(r"^\d{4}-W\d{2}$")
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 SECRET_META_KEY = "web.secret_key"
-TEMPLATE_DIRS = (
-    Path(__file__).resolve().parent.parent / "templates" / "web",  # a checkout
-    Path(__file__).resolve().parent / "defaults" / "templates" / "web",  # an installed package
-)
+# The packaged templates: feedpipe/defaults/templates is a link to the repository's templates/.
+TEMPLATE_DIRS = (Path(__file__).resolve().parent / "defaults" / "templates" / "web",)
 
 
 # -- small parts -----------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from feedpipe.digest.editions import send_time
 from feedpipe.digest.model import Subscriber
-from feedpipe.digest.select import Item, Selection, slug
+from feedpipe.digest.select import Item, Selection
 from feedpipe.digest.settings import DigestSettings
+from feedpipe.feeds import topic_slug
 
+# feedpipe/defaults/templates is a link to the repository's templates/, so a wheel carries them.
 PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "defaults" / "templates"
 HTML_TEMPLATE = "digest/email.html.j2"
 TEXT_TEMPLATE = "digest/email.txt.j2"
@@ -191,8 +193,8 @@ class Links:
     def country_feed(self, code: str) -> str:
         return f"{self.feeds_url}/country/{code.lower()}.atom"
 
-    def topic_feed(self, label: str) -> str:
-        return f"{self.feeds_url}/topic/{slug(label)}.atom"
+    def topic_feed(self, code: str, label: str) -> str:
+        return f"{self.feeds_url}/topic/{topic_slug(code, label)}.atom"
 
 
 def subject_for(selection: Selection, settings: DigestSettings) -> str:
@@ -211,7 +213,8 @@ def _item(item: Item, links: Links) -> dict:
     a = item.article
     url = safe_url(a.url) or safe_url(a.canonical_url) or links.public_url
     labels = [{"text": one_line(c.name or c.code), "feed": links.country_feed(c.code)} for c in item.countries]
-    labels += [{"text": one_line(t.label), "feed": links.topic_feed(t.label)} for t in item.topics if slug(t.label)]
+    labels += [{"text": one_line(t.label), "feed": links.topic_feed(t.code, t.label)} for t in item.topics
+               if topic_slug(t.code, t.label)]
     return {
         "id": a.id,
         "url": url,
@@ -274,8 +277,8 @@ def context(
         "picks": picks,
         "by_country": [{"text": one_line(name), "feed": links.country_feed(code)}
                        for code, name in selection.countries()[:12]],
-        "by_topic": [{"text": one_line(label), "feed": links.topic_feed(label)}
-                     for _, label in selection.topics()[:12] if slug(label)],
+        "by_topic": [{"text": one_line(label), "feed": links.topic_feed(code, label)}
+                     for code, label in selection.topics()[:12] if topic_slug(code, label)],
         "sign_off": w(settings.sign_off).splitlines(),
         "support": support,
         "words": words,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from feedpipe.digest.settings import SECTIONS, DigestSettings
+from feedpipe.feeds import topic_slug
 from feedpipe.model import Article
 
 SECTION_WEIGHT = {"news": 1.0, "analysis": 0.95, "feature": 0.9, "opinion": 0.8}
@@ -19,11 +20,6 @@ HALF_LIFE_HOURS = 72.0
 DIVERSITY = 0.35  # how much sharing a focus country or lead topic with chosen items costs
 BALANCE = 0.12  # how much each chosen item of the same section costs
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-def slug(label: str) -> str:
-    """A topic label as it appears in feed paths: "Conflict, war and peace" -> "conflict-war-and-peace"."""
-    return _NON_ALNUM.sub("-", (label or "").lower()).strip("-")
 
 
 def section_of(article: Article) -> str:
@@ -110,7 +106,7 @@ def matches(article: Article, countries: Iterable[str], topics: Iterable[str]) -
     tagged = [c for c in article.countries if c.role == "focus"] or list(article.countries)
     if any(c.code in countries for c in tagged):
         return True
-    return any(t.code in topics or slug(t.label) in topics for t in article.topics)
+    return any(t.code in topics or topic_slug(t.code, t.label) in topics for t in article.topics)
 
 
 def _base_score(article: Article, now: datetime) -> float:
