@@ -13,9 +13,11 @@ $(BIN)/feedpipe: pyproject.toml
 
 setup: $(BIN)/feedpipe
 
-## demo: set up and run one full cycle on the embedded default (SQLite, bundled samples, outbox mail)
+## demo: set up, run one full cycle on the embedded default (SQLite, bundled samples), and write this
+## week's digest email to ./outbox as a subscriber would get it
 demo: setup
 	$(BIN)/feedpipe run
+	$(BIN)/feedpipe digest preview --no-open --out outbox
 
 ## test-setup: node packages for the second feed reader and the Nu HTML checker (skipped tests without them)
 test-setup: setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,7 +130,11 @@ def test_cli_run_on_the_shipped_samples_writes_feeds_and_a_digest(tmp_path, caps
     out = capsys.readouterr().out
     assert "world" in out and "total" in out
     assert (tmp_path / "public" / "feeds" / "all.atom").stat().st_size > 0
-    assert list((tmp_path / "public" / "digest").glob("*.html"))
+    (digest,) = (tmp_path / "public" / "digest").glob("*.html")
+    # every "by country / by topic" link in the digest points at a feed that was written
+    feed_links = set(re.findall(r'href="https://news\.example\.org/(feeds/[^"]+)"', digest.read_text()))
+    assert any("/country/" in link for link in feed_links) and any("/topic/sub-" in link for link in feed_links)
+    assert all((tmp_path / "public" / link).is_file() for link in feed_links), feed_links
     assert run(["articles", "--json", "--limit", "100"]) == EXIT_OK
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) >= 10
