@@ -30,9 +30,10 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.model import Article, CountryTag, TopicTag
+from feedpipe.model import Article
 from feedpipe.publish import write_if_changed
 from feedpipe.store import schema
+from feedpipe.store.articles import row_to_article
 
 A = schema.articles
 T = schema.article_tags
@@ -201,39 +202,8 @@ def newest_articles(
     missing = [i for i in ids if i not in cache]
     for start in range(0, len(missing), 500):
         for row in conn.execute(select(*_FEED_COLUMNS).where(A.c.id.in_(missing[start : start + 500]))):
-            cache[row.id] = _feed_article(row)
+            cache[row.id] = row_to_article(row)
     return [cache[i] for i in ids]
-
-
-def _feed_article(row) -> Article:
-    m = row._mapping
-    return Article(
-        id=m["id"],
-        url=m["url"],
-        canonical_url=m["canonical_url"],
-        guid=m["guid"],
-        source=m["source"],
-        title=m["title"],
-        summary=m["summary"] or "",
-        content_html=m["content_html"] or "",
-        published_at=m["published_at"],
-        updated_at=m["updated_at"],
-        authors=tuple(m["authors"] or ()),
-        image=m["image"],
-        image_alt=m["image_alt"],
-        language=m["language"],
-        section=m["section"],
-        countries=tuple(
-            CountryTag(
-                code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0
-            )
-            for c in (m["countries"] or ())
-        ),
-        topics=tuple(
-            TopicTag(code=t["code"], label=t.get("label") or t["code"], score=t.get("score") or 0.0)
-            for t in (m["topics"] or ())
-        ),
-    )
 
 
 # --- building ---------------------------------------------------------------------------------

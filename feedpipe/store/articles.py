@@ -58,35 +58,39 @@ def article_to_row(article: Article) -> dict:
 
 
 def row_to_article(row) -> Article:
+    """An Article from a row of `articles`; columns a query left out (text, extra, ...) come back empty."""
     m = row._mapping
     return Article(
         id=m["id"],
         url=m["url"],
         canonical_url=m["canonical_url"],
-        guid=m["guid"],
+        guid=m.get("guid"),
         source=m["source"],
         title=m["title"],
-        summary=m["summary"] or "",
-        content_html=m["content_html"] or "",
-        text=m["text"] or "",
-        published_at=m["published_at"],
-        updated_at=m["updated_at"],
-        authors=tuple(m["authors"] or ()),
-        image=m["image"],
-        image_alt=m["image_alt"],
-        categories=tuple(m["categories"] or ()),
-        language=m["language"],
-        section=m["section"],
+        summary=m.get("summary") or "",
+        content_html=m.get("content_html") or "",
+        text=m.get("text") or "",
+        published_at=m.get("published_at"),
+        updated_at=m.get("updated_at"),
+        authors=tuple(m.get("authors") or ()),
+        image=m.get("image"),
+        image_alt=m.get("image_alt"),
+        categories=tuple(m.get("categories") or ()),
+        language=m.get("language"),
+        section=m.get("section"),
         countries=tuple(
             CountryTag(
-                code=c["code"], name=c["name"], role=c["role"], score=c["score"],
+                code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0,
                 evidence=tuple(c.get("evidence", ())),
             )
-            for c in (m["countries"] or ())
+            for c in (m.get("countries") or ())
         ),
-        topics=tuple(TopicTag(code=t["code"], label=t["label"], score=t["score"]) for t in (m["topics"] or ())),
-        content_hash=m["content_hash"] or "",
-        extra=dict(m["extra"] or {}),
+        topics=tuple(
+            TopicTag(code=t["code"], label=t.get("label") or t["code"], score=t.get("score") or 0.0)
+            for t in (m.get("topics") or ())
+        ),
+        content_hash=m.get("content_hash") or "",
+        extra=dict(m.get("extra") or {}),
     )
 
 
