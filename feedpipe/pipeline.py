@@ -262,16 +262,17 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
     new = updated = unchanged = 0
     error = c.error
     status = c.status
+    errors = list(c.errors)
     if c.articles:
-        result = store.upsert_articles(c.articles, now=now)
+        result = _upsert(store, c.articles, now, errors)
         new, updated, unchanged = len(result.new), len(result.updated), len(result.unchanged)
-    failed = len(c.errors) + (1 if status == "error" else 0)
-    if c.errors:
-        for e in c.errors:
+    failed = len(errors) + (1 if status == "error" else 0)
+    if errors:
+        for e in errors:
             log.warning("source %r: %s", src.name, e)
-        first = c.errors[0] if len(c.errors) == 1 else f"{c.errors[0]} (+{len(c.errors) - 1} more)"
+        first = errors[0] if len(errors) == 1 else f"{errors[0]} (+{len(errors) - 1} more)"
         error = error or first
-        if not c.articles and status == "ok":
+        if not (new or updated or unchanged) and status == "ok":
             status = "error"
     if status == "error":
         log.error("source %s failed: %s", src.name, error)
@@ -282,6 +283,30 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
     )
     return SourceResult(name=src.name, kind=src.kind, status=status, new=new, updated=updated,
                         unchanged=unchanged, failed=failed, error=error, seconds=c.seconds)
+
+
+def _upsert(store, articles: list[Article], now: datetime, errors: list[str]):
+    """Store a source's articles in one transaction; if the database refuses the batch, store them one
+    by one so that one bad article is reported and the others still land."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedpipe.store import UpsertResult
+
+    try:
+        return store.upsert_articles(articles, now=now)
+    except SQLAlchemyError as exc:
+        log.warning("batch refused by the store (%s); storing articles one by one", type(exc).__name__)
+    new, updated, unchanged = [], [], []
+    for article in articles:
+        try:
+            r = store.upsert_articles([article], now=now)
+        except SQLAlchemyError as exc:
+            errors.append(f"{article.url}: not stored: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
+            continue
+        new += r.new
+        updated += r.updated
+        unchanged += r.unchanged
+    return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
 
 
 def retag(app, *, now: datetime, progress: Progress | None = None) -> tuple[int, int]:

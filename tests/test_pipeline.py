@@ -267,3 +267,29 @@ def test_retag_recomputes_stored_tags_and_marks_their_feeds(tmp_path, now):
     assert stored.topics and stored.section == "feature"
     assert ("country", "UA") in app.store.dirty_feed_keys()
     assert pipeline.retag(app, now=now) == (1, 0)  # nothing changes the second time
+
+
+PODCAST = """<?xml version="1.0"?><rss version="2.0"><channel><title>Cast</title><link>http://cast.example.org/</link>
+<description>d</description>
+<item><title>Episode 1</title><link>http://cast.example.org/</link><guid>ep-1</guid></item>
+<item><title>Episode 2</title><link>http://cast.example.org/</link><guid>ep-2</guid></item>
+</channel></rss>"""
+
+
+def test_items_sharing_one_link_are_kept_apart_by_guid(tmp_path, now):
+    feed = tmp_path / "cast.rss"
+    feed.write_text(PODCAST)
+    app = make_app(write_config(tmp_path, f'[[sources]]\nname = "cast"\ntype = "file"\npath = "{feed}"\n'), now)
+    (result,) = pipeline.ingest(app, now=now).results
+    assert (result.status, result.new) == ("ok", 2)
+
+
+def test_an_article_the_store_refuses_does_not_stop_the_others(store, now):
+    from tests.conftest import make_article
+
+    good = [make_article(f"https://example.org/{i}") for i in range(3)]
+    bad = make_article("https://example.org/bad", published_at=now.replace(tzinfo=None))  # naive: refused
+    errors: list[str] = []
+    result = pipeline._upsert(store, [good[0], bad, *good[1:]], now, errors)
+    assert len(result.new) == 3 and store.count_articles() == 3
+    assert len(errors) == 1 and "https://example.org/bad: not stored" in errors[0]

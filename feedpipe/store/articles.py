@@ -154,8 +154,6 @@ class ArticlesMixin:
                     row["updated_at"] = now
                 row["changed_at"] = now
                 values = {k: v for k, v in row.items() if k not in ("id", "first_seen_at")}
-                if values["canonical_url"] != old["canonical_url"] and _url_taken(conn, values["canonical_url"]):
-                    values.pop("canonical_url")
                 conn.execute(A.update().where(A.c.id == old["id"]).values(**values))
                 _replace_tags(conn, row)
                 dirty |= feed_keys(row) | feed_keys(old)
@@ -286,10 +284,6 @@ def _existing(conn: Connection, rows: list[dict]) -> dict:
         if old is not None:
             found[("guid", r["source"], r["guid"])] = dict(old._mapping)
     return found
-
-
-def _url_taken(conn: Connection, canonical_url: str) -> bool:
-    return conn.execute(select(A.c.id).where(A.c.canonical_url == canonical_url)).first() is not None
 
 
 def _replace_tags(conn: Connection, row: dict) -> None:

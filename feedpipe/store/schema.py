@@ -15,7 +15,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -64,8 +63,9 @@ articles = Table(
     Column("extra", JSON, nullable=False, default=dict),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
-    UniqueConstraint("canonical_url", name="uq_articles_canonical_url"),
 )
+# Not unique: podcast-style feeds give many items one link, told apart by their guids.
+Index("ix_articles_canonical_url", articles.c.canonical_url)
 Index("ix_articles_published", articles.c.published_at)
 Index("ix_articles_changed", articles.c.changed_at)
 Index("ix_articles_source_guid", articles.c.source, articles.c.guid)
