@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from feedpipe.model import Article, CountryTag, Tags, TopicTag
 from feedpipe.store import schema
@@ -132,16 +132,18 @@ class ArticlesMixin:
         if not batch:
             return UpsertResult()
         new, updated, unchanged = [], [], []
+        inserts: list[dict] = []
+        tagged: list[dict] = []  # rows whose tag index is rewritten
+        dirty: set[tuple[str, str]] = set()
         with self.write() as conn:
             existing = _existing(conn, list(batch.values()))
-            dirty: set[tuple[str, str]] = set()
             for row in batch.values():
                 old = existing.get(row["id"]) or existing.get(("guid", row["source"], row["guid"]))
                 if old is None:
                     row.update(first_seen_at=now, changed_at=now)
                     row["published_at"] = row["published_at"] or now
-                    conn.execute(A.insert().values(**row))
-                    _replace_tags(conn, row)
+                    inserts.append(row)
+                    tagged.append(row)
                     dirty |= feed_keys(row)
                     new.append(row["id"])
                     continue
@@ -155,9 +157,12 @@ class ArticlesMixin:
                 row["changed_at"] = now
                 values = {k: v for k, v in row.items() if k not in ("id", "first_seen_at")}
                 conn.execute(A.update().where(A.c.id == old["id"]).values(**values))
-                _replace_tags(conn, row)
+                tagged.append(row)
                 dirty |= feed_keys(row) | feed_keys(old)
                 updated.append(row["id"])
+            if inserts:  # one executemany for the whole batch: the per-row overhead is the cost here
+                conn.execute(A.insert(), inserts)
+            _replace_tags(conn, tagged)
             _mark_dirty(conn, dirty)
         return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
 
@@ -278,17 +283,23 @@ def _existing(conn: Connection, rows: list[dict]) -> dict:
     for start in range(0, len(ids), 500):
         for r in conn.execute(select(A).where(A.c.id.in_(ids[start : start + 500]))):
             found[r.id] = dict(r._mapping)
-    missing = [r for r in rows if r["id"] not in found and r["guid"]]
-    for r in missing:
-        old = conn.execute(select(A).where(A.c.source == r["source"], A.c.guid == r["guid"])).first()
-        if old is not None:
-            found[("guid", r["source"], r["guid"])] = dict(old._mapping)
+    by_source: dict[str, list[str]] = {}
+    for r in rows:
+        if r["id"] not in found and r["guid"]:
+            by_source.setdefault(r["source"], []).append(r["guid"])
+    for source, guids in by_source.items():
+        for start in range(0, len(guids), 500):
+            query = select(A).where(A.c.source == source, A.c.guid.in_(guids[start : start + 500]))
+            for old in conn.execute(query):
+                found[("guid", source, old.guid)] = dict(old._mapping)
     return found
 
 
-def _replace_tags(conn: Connection, row: dict) -> None:
-    conn.execute(T.delete().where(T.c.article_id == row["id"]))
-    tag_rows = _tag_rows(row)
+def _replace_tags(conn: Connection, rows: list[dict]) -> None:
+    ids = [r["id"] for r in rows]
+    for start in range(0, len(ids), 500):
+        conn.execute(T.delete().where(T.c.article_id.in_(ids[start : start + 500])))
+    tag_rows = [t for row in rows for t in _tag_rows(row)]
     if tag_rows:
         conn.execute(T.insert(), tag_rows)
 
@@ -302,5 +313,6 @@ def _mark_dirty(conn: Connection, keys: set[tuple[str, str]]) -> None:
     fresh = [{"kind": k, "code": c, "seq": seq} for k, c in keys - stored]
     if fresh:
         conn.execute(D.insert(), fresh)
-    for kind, code in keys & stored:
-        conn.execute(D.update().where(D.c.kind == kind, D.c.code == code).values(seq=seq))
+    again = [{"k": kind, "c": code} for kind, code in keys & stored]
+    if again:
+        conn.execute(D.update().where(D.c.kind == bindparam("k"), D.c.code == bindparam("c")).values(seq=seq), again)
