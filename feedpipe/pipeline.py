@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from feedpipe.errors import ExtractError, FeedpipeError, FetchError
+from feedpipe.extract.ttl import feed_ttl
 from feedpipe.model import Article, Source
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,20 @@ class _Collected:
     etag: str | None = None
     last_modified: str | None = None
     retry_after_until: datetime | None = None
+    ttl_minutes: int | None = None
     seconds: float = 0.0
+
+
+def next_fetch_at(source: Source, state, *, default_minutes: int | None = None) -> datetime | None:
+    """When a source may be fetched again (None: now): after the server's Retry-After, and after the
+    longer of its interval (its own, else `default_minutes`) and the feed's own `<ttl>`."""
+    if state is None or state.last_fetch_at is None:
+        return None
+    minutes = max(source.interval_minutes or default_minutes or 0, state.ttl_minutes or 0)
+    when = state.last_fetch_at + timedelta(minutes=minutes) if minutes else None
+    if state.retry_after_until:
+        when = max(when, state.retry_after_until) if when else state.retry_after_until
+    return when
 
 
 def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force: bool = False,
@@ -97,13 +111,13 @@ def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force
     skipped: list[SourceResult] = []
     for source in (app.settings.sources if sources is None else sources):
         state = store.source_state(source.name)
-        if state and state.retry_after_until and state.retry_after_until > now and not force:
-            skipped.append(SourceResult(name=source.name, kind=source.kind, status="waiting",
-                                        error=f"server asked to wait until {state.retry_after_until:%Y-%m-%d %H:%M} UTC"))
-            continue
-        if (not force and state and state.last_fetch_at and source.interval_minutes
-                and state.last_fetch_at + timedelta(minutes=source.interval_minutes) > now):
-            skipped.append(SourceResult(name=source.name, kind=source.kind, status="not-due"))
+        when = None if force else next_fetch_at(source, state)
+        if when is not None and when > now:
+            waiting = state.retry_after_until is not None and state.retry_after_until > now
+            skipped.append(SourceResult(
+                name=source.name, kind=source.kind, status="waiting" if waiting else "not-due",
+                error=f"server asked to wait until {state.retry_after_until:%Y-%m-%d %H:%M} UTC" if waiting else None,
+            ))
             continue
         todo.append(source)
     results = list(skipped)
@@ -172,7 +186,8 @@ def _collect_url(app, source: Source) -> _Collected:
     if source.full_text:
         articles = [_with_full_text(app, a, errors) for a in articles]
     return _Collected(source=source, articles=articles, errors=errors, etag=fetched.etag,
-                      last_modified=fetched.last_modified)
+                      last_modified=fetched.last_modified,
+                      ttl_minutes=feed_ttl(fetched.body) if source.kind != "page" else None)
 
 
 def _with_full_text(app, article: Article, errors: list[str]) -> Article:
@@ -279,7 +294,7 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
     store.record_fetch(
         name=src.name, kind=src.kind, location=src.location, now=now, status=status, error=error,
         etag=c.etag, last_modified=c.last_modified, retry_after_until=c.retry_after_until,
-        new=new, updated=updated, unchanged=unchanged, failed=failed,
+        ttl_minutes=c.ttl_minutes, new=new, updated=updated, unchanged=unchanged, failed=failed,
     )
     return SourceResult(name=src.name, kind=src.kind, status=status, new=new, updated=updated,
                         unchanged=unchanged, failed=failed, error=error, seconds=c.seconds)

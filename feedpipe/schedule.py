@@ -329,19 +329,16 @@ def ingest_every(settings: Any) -> int:
 
 def due_sources(settings: Any, store: Any, now: datetime) -> list:
     """The sources to fetch at this tick: each source every `interval_minutes` (its own, else the
-    `[schedule]` one), never before a server's Retry-After has passed. A source never fetched is due."""
+    `[schedule]` one) or its feed's `<ttl>` if longer, never before a server's Retry-After has passed.
+    A source never fetched is due."""
+    from feedpipe.pipeline import next_fetch_at
+
     default = schedule_settings(settings).ingest_minutes
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts
     due = []
     for source in getattr(settings, "sources", ()):
-        state = store.source_state(source.name)
-        if state is None or state.last_fetch_at is None:
-            due.append(source)
-            continue
-        if state.retry_after_until and state.retry_after_until > now:
-            continue
-        every = timedelta(minutes=source.interval_minutes or default)
-        if state.last_fetch_at + every - slack <= now:
+        when = next_fetch_at(source, store.source_state(source.name), default_minutes=default)
+        if when is None or when - slack <= now:
             due.append(source)
     return due
 

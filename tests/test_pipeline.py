@@ -293,3 +293,26 @@ def test_an_article_the_store_refuses_does_not_stop_the_others(store, now):
     result = pipeline._upsert(store, [good[0], bad, *good[1:]], now, errors)
     assert len(result.new) == 3 and store.count_articles() == 3
     assert len(errors) == 1 and "https://example.org/bad: not stored" in errors[0]
+
+
+def test_a_feeds_own_ttl_spaces_out_its_fetches(httpserver: HTTPServer, tmp_path, now):
+    from datetime import timedelta
+
+    httpserver.expect_request("/ttl.xml").respond_with_data(RSS.replace("<channel>", "<channel><ttl>60</ttl>"),
+                                                            content_type="application/rss+xml")
+    app = make_app(write_config(tmp_path, feed_source("ttl", httpserver.url_for("/ttl.xml"))), now)
+
+    statuses = [pipeline.ingest(app, now=now + timedelta(minutes=m)).results[0].status for m in (0, 30, 61)]
+
+    assert statuses == ["ok", "not-due", "ok"]
+    assert len(httpserver.log) == 2
+    assert app.store.source_state("ttl").ttl_minutes == 60
+
+
+def test_feed_ttl_reads_the_channel_not_the_items():
+    from feedpipe.extract.ttl import feed_ttl
+
+    assert feed_ttl(b"<rss><channel><ttl> 30 </ttl><item><title>x</title></item></channel></rss>") == 30
+    assert feed_ttl(b"<rss><channel><item><ttl>30</ttl></item></channel></rss>") is None
+    assert feed_ttl(b"<rss><channel><ttl>99999</ttl></channel></rss>") == 24 * 60  # capped at a day
+    assert feed_ttl(b"<feed><entry/></feed>") is None

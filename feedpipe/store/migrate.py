@@ -37,9 +37,12 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql(
         "CREATE INDEX IF NOT EXISTS ix_article_tags_lookup ON article_tags (kind, code, role, article_id)"
     )
-    columns = {c["name"] for c in inspect(conn).get_columns("dirty_feeds")}
-    if "seq" not in columns:
-        conn.exec_driver_sql("ALTER TABLE dirty_feeds ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+    _add_column(conn, "dirty_feeds", "seq", "INTEGER NOT NULL DEFAULT 0")
+
+
+def _add_column(conn: Connection, table: str, column: str, ddl: str) -> None:
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
 
 
 CORE = [
@@ -49,6 +52,8 @@ CORE = [
         apply=_create(schema.articles, schema.article_tags, schema.dirty_feeds, schema.sources, schema.meta),
     ),
     Migration(version=2, name="covering tag index, dirty-feed change counter", apply=_v2),
+    Migration(version=3, name="sources.ttl_minutes", apply=lambda conn: _add_column(conn, "sources", "ttl_minutes",
+                                                                                  "INTEGER")),
 ]
 
 # Modules that add their own MIGRATIONS list; missing ones are skipped so parts can land separately.

@@ -106,6 +106,7 @@ sources = Table(
     Column("status", String(32)),  # ok | not-modified | error | waiting
     Column("error", Text),
     Column("retry_after_until", UTCDateTime),
+    Column("ttl_minutes", Integer),  # the feed's own <ttl>
     Column("last_new", Integer, nullable=False, default=0),
     Column("last_updated", Integer, nullable=False, default=0),
     Column("last_unchanged", Integer, nullable=False, default=0),

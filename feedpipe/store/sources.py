@@ -24,6 +24,7 @@ class SourceState:
     status: str | None = None
     error: str | None = None
     retry_after_until: datetime | None = None
+    ttl_minutes: int | None = None
     last_new: int = 0
     last_updated: int = 0
     last_unchanged: int = 0
@@ -53,14 +54,14 @@ class SourcesMixin:
         etag: str | None = None,
         last_modified: str | None = None,
         retry_after_until: datetime | None = None,
+        ttl_minutes: int | None = None,
         new: int = 0,
         updated: int = 0,
         unchanged: int = 0,
         failed: int = 0,
-        keep_validators: bool = False,
     ) -> None:
-        """Record one fetch of a source. An error keeps the old validators so the next
-        conditional GET still works; `keep_validators` does the same for a 304."""
+        """Record one fetch of a source. Only a full answer ("ok") replaces the stored validators
+        and ttl; an error or a 304 keeps them, so the next conditional GET still works."""
         with self.write() as conn:
             old = conn.execute(select(S).where(S.c.name == name)).first()
             total = conn.execute(
@@ -81,9 +82,10 @@ class SourcesMixin:
             }
             if status in ("ok", "not-modified"):
                 values["last_success_at"] = now
-            if status == "ok" and not keep_validators:
+            if status == "ok":
                 values["etag"] = etag
                 values["last_modified"] = last_modified
+                values["ttl_minutes"] = ttl_minutes
             if old is None:
                 conn.execute(S.insert().values(name=name, **values))
             else:
