@@ -45,6 +45,7 @@ class Settings:
     sources: tuple[Source, ...]
     fetch: FetchSettings
     fetch_workers: int
+    parse_processes: int | str  # "auto" or a count; 0 parses in the fetching threads
     public_dir: Path
     templates_dir: Path | None
     tagging_dir: Path | None  # folder whose tagging/ subfolder overrides the packaged tagging data
@@ -94,7 +95,7 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
 
     outlet = _outlet(p, data.get("outlet", {}))
     store_url = store_override or _store_url(p, data.get("store", {}), base_dir)
-    fetch, fetch_workers = _fetch(p, data.get("fetch", {}), outlet)
+    fetch, fetch_workers, parse_processes = _fetch(p, data.get("fetch", {}), outlet)
     paths = _table(p, "paths", data.get("paths", {}))
     _unknown(p, "paths", paths, ("public", "templates"))
     public_dir = _path(base_dir, paths.get("public", "public"))
@@ -124,7 +125,7 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
         raise ConfigError(problems, f"fix the keys above in {where}; see README.md, 'Configuration'")
     return Settings(
         path=path, base_dir=base_dir, outlet=outlet, store_url=store_url, sources=tuple(sources), fetch=fetch,
-        fetch_workers=fetch_workers,
+        fetch_workers=fetch_workers, parse_processes=parse_processes,
         public_dir=public_dir, templates_dir=templates_dir, tagging_dir=tagging_dir, feeds=feeds,
         digest=digest, mail=mail, schedule=schedule, raw=data,
     )
@@ -251,11 +252,12 @@ def _store_url(p: _Problems, table: Any, base_dir: Path) -> str:
     return f"sqlite:///{_path(base_dir, table.get('path', 'var/feedpipe.db'))}"
 
 
-def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> tuple[FetchSettings, int]:
+def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> tuple[FetchSettings, int, int | str]:
     from feedpipe import __version__
 
     table = _table(p, "fetch", table)
-    known = ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers")
+    known = ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers",
+             "processes")
     _unknown(p, "fetch", table, known)
     agent = f"feedpipe/{__version__} (+{outlet.contact_url})"
     settings = FetchSettings(
@@ -266,7 +268,11 @@ def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> tuple[FetchSetti
         max_bytes=_num(p, table, "fetch", "max_bytes", 10_000_000, integer=True),
         max_redirects=_num(p, table, "fetch", "max_redirects", 5, integer=True),
     )
-    return settings, _num(p, table, "fetch", "workers", 4, integer=True)
+    processes = table.get("processes", "auto")
+    if processes != "auto" and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 0):
+        p.add("fetch.processes", f'must be "auto" or a whole number >= 0, got {processes!r}', "processes = 2")
+        processes = "auto"
+    return settings, _num(p, table, "fetch", "workers", 4, integer=True), processes
 
 
 def _sources(p: _Problems, tables: list, base_dir: Path) -> list[Source]:

@@ -8,11 +8,15 @@ source is touched.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -124,8 +128,8 @@ def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force
     if not todo:
         return IngestReport(results=tuple(results))
     workers = max(1, min(app.settings.fetch_workers, len(todo)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
-        futures = {pool.submit(_collect, app, source, now): source for source in todo}
+    with _parser(app, len(todo)) as parse, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        futures = {pool.submit(_collect, app, source, now, parse): source for source in todo}
         for done, future in enumerate(as_completed(futures), 1):
             source = futures[future]
             try:
@@ -151,23 +155,23 @@ def adhoc_sources(locations: Iterable[str]) -> list[Source]:
     return out
 
 
-def _collect(app, source: Source, now: datetime) -> _Collected:
+def _collect(app, source: Source, now: datetime, parse: Parse) -> _Collected:
+    """Fetch or read one source and parse and tag what came; runs in a worker thread."""
     started = time.monotonic()
     try:
-        collected = _collect_files(app, source) if source.kind == "file" else _collect_url(app, source)
+        if source.kind == "file":
+            collected = _collect_files(app, source, parse)
+        else:
+            collected = _collect_url(app, source, parse)
     except FetchError as exc:
         retry_until = now + timedelta(seconds=exc.retry_after) if exc.retry_after else None
         collected = _Collected(source=source, status="error", error=str(exc), retry_after_until=retry_until)
     except FeedpipeError as exc:
         collected = _Collected(source=source, status="error", error=str(exc))
-    tagged = [_tag(app.tagger, a, source) for a in collected.articles]
-    return replace(collected, articles=tagged, seconds=time.monotonic() - started)
+    return replace(collected, seconds=time.monotonic() - started)
 
 
-def _collect_url(app, source: Source) -> _Collected:
-    from feedpipe.extract import extract
-    from feedpipe.extract.page import parse_page
-
+def _collect_url(app, source: Source, parse: Parse) -> _Collected:
     state = app.store.source_state(source.name)
     same_place = state is not None and state.location == source.location
     fetched = app.fetcher.get(
@@ -177,26 +181,25 @@ def _collect_url(app, source: Source) -> _Collected:
     )
     if fetched.not_modified:
         return _Collected(source=source, status="not-modified")
-    if source.kind == "page":
-        articles = [parse_page(fetched.body, fetched.final_url, source=source.name)]
-    else:  # a configured feed must be a feed; an ad hoc URL may be either
-        articles = extract(fetched.body, fetched.final_url, source=source.name,
-                           content_type=fetched.content_type, kind_hint="feed" if source.kind == "feed" else None)
-    errors: list[str] = []
+    # a configured feed must be a feed, a page a page; an ad hoc URL may be either
+    kind = {"page": "page", "feed": "feed"}.get(source.kind)
+    articles, errors = parse(fetched.body, fetched.final_url, source, fetched.content_type, kind)
     if source.full_text:
-        articles = [_with_full_text(app, a, errors) for a in articles]
+        articles = [_with_full_text(app, a, source, errors) for a in articles]
     return _Collected(source=source, articles=articles, errors=errors, etag=fetched.etag,
                       last_modified=fetched.last_modified,
                       ttl_minutes=feed_ttl(fetched.body) if source.kind != "page" else None)
 
 
-def _with_full_text(app, article: Article, errors: list[str]) -> Article:
-    """Fetch the item's page for its full text, once: a stored article keeps the text it has."""
+def _with_full_text(app, article: Article, source: Source, errors: list[str]) -> Article:
+    """Fetch the item's page for its full text, once (a stored article keeps the text it has), and
+    tag the article again on that text."""
     from feedpipe.extract.page import parse_page
 
     stored = app.store.get_article(article.id)
     if stored is not None and stored.text and len(stored.text) >= len(article.text):
-        return replace(article, text=stored.text, content_html=stored.content_html, content_hash=stored.content_hash)
+        return replace(article, text=stored.text, content_html=stored.content_html, content_hash=stored.content_hash,
+                       countries=stored.countries, topics=stored.topics, section=stored.section)
     try:
         fetched = app.fetcher.get(article.url)
         page = parse_page(fetched.body, fetched.final_url, source=article.source)
@@ -205,11 +208,12 @@ def _with_full_text(app, article: Article, errors: list[str]) -> Article:
         return article
     if len(page.text) <= len(article.text):
         return article
-    return replace(article, text=page.text, content_html=page.content_html, content_hash=page.content_hash,
+    full = replace(article, text=page.text, content_html=page.content_html, content_hash=page.content_hash,
                    image=article.image or page.image, authors=article.authors or page.authors)
+    return _tag(app.tagger, full, source)
 
 
-def _collect_files(app, source: Source) -> _Collected:
+def _collect_files(app, source: Source, parse: Parse) -> _Collected:
     root = Path(source.location)
     if not root.exists():
         return _Collected(source=source, status="error",
@@ -230,25 +234,14 @@ def _collect_files(app, source: Source) -> _Collected:
             if path.stat().st_size > cap:
                 raise ExtractError(f"{path}: larger than the {cap:,}-byte cap",
                                    "raise [fetch] max_bytes or split the file")
-            articles.extend(_extract_file(path, source.name, errors))
+            found, file_errors = parse(path.read_bytes(), path.as_uri(), source, None, None)
+            articles.extend(found)
+            errors.extend(file_errors)
         except FeedpipeError as exc:
             errors.append(str(exc))
         except OSError as exc:
             errors.append(f"{path}: cannot read: {exc.strerror}")
     return _Collected(source=source, articles=articles, errors=errors, etag=validator)
-
-
-def _extract_file(path: Path, source: str, errors: list[str]) -> list[Article]:
-    """One file's articles; a JSON Lines file's bad lines become errors and the good ones still count."""
-    from feedpipe.extract import extract, sniff_kind
-    from feedpipe.extract.jsonl import parse_jsonl
-
-    body = path.read_bytes()
-    if sniff_kind(body, path.name) != "jsonl":
-        return extract(body, path.as_uri(), source=source)
-    articles, line_errors = parse_jsonl(body, path.as_uri(), source=source)
-    errors.extend(f"{path}: {e}" for e in line_errors)
-    return articles
 
 
 def _files_validator(files: list[Path]) -> str:
@@ -257,6 +250,81 @@ def _files_validator(files: list[Path]) -> str:
         st = p.stat()
         digest.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return "files:" + digest.hexdigest()[:32]
+
+
+# -- parsing and tagging: in the fetching threads, or in worker processes -----------------------------
+
+# (body, location, source, content type, kind "feed" | "page" | None to sniff) -> (tagged articles, errors)
+Parse = Callable[[bytes, str, Source, str | None, str | None], tuple[list[Article], list[str]]]
+AUTO_PROCESSES_FROM = 8  # sources in one run before worker processes pay for their start-up
+
+
+def parse_and_tag(tagger, body: bytes, location: str, source: Source, content_type: str | None,
+                  kind: str | None) -> tuple[list[Article], list[str]]:
+    """Turn one document into tagged articles; a JSON Lines file's bad lines become errors (the good
+    ones still count). Raises ExtractError when nothing can be read."""
+    from feedpipe.extract import extract, sniff_kind
+    from feedpipe.extract.jsonl import parse_jsonl
+    from feedpipe.extract.page import parse_page
+
+    errors: list[str] = []
+    if kind == "page":
+        articles = [parse_page(body, location, source=source.name)]
+    elif kind is None and sniff_kind(body, location, content_type) == "jsonl":
+        articles, line_errors = parse_jsonl(body, location, source=source.name)
+        errors = [f"{location}: {e}" for e in line_errors]
+    else:
+        articles = extract(body, location, source=source.name, content_type=content_type, kind_hint=kind)
+    return [_tag(tagger, a, source) for a in articles], errors
+
+
+def _processes(app, sources: int) -> int:
+    setting = app.settings.parse_processes
+    if setting == "auto":
+        cores = os.cpu_count() or 1
+        return min(cores, 4) if cores > 1 and sources >= AUTO_PROCESSES_FROM else 0
+    return setting
+
+
+@contextlib.contextmanager
+def _parser(app, sources: int) -> Iterator[Parse]:
+    """Parsing and tagging hold the GIL; with several cores and many sources they run in worker
+    processes (fetching, politeness and every store write stay in this process)."""
+    processes = _processes(app, sources)
+    if processes <= 0:
+        yield functools.partial(parse_and_tag, app.tagger)
+        return
+    context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker,
+                             initargs=(app.settings.tagging_dir,)) as pool:
+
+        def parse(body: bytes, location: str, source: Source, content_type: str | None,
+                  kind: str | None) -> tuple[list[Article], list[str]]:
+            outcome = pool.submit(_parse_in_worker, body, location, source, content_type, kind).result()
+            if isinstance(outcome, str):
+                raise ExtractError(outcome)
+            return outcome
+
+        yield parse
+
+
+_worker_tagger = None  # built once in each worker process by _init_worker
+
+
+def _init_worker(tagging_dir: Path | None) -> None:
+    global _worker_tagger
+    from feedpipe.tagging import Tagger
+
+    logging.getLogger("feedpipe").setLevel(logging.ERROR)
+    _worker_tagger = Tagger.load(tagging_dir)
+
+
+def _parse_in_worker(body: bytes, location: str, source: Source, content_type: str | None, kind: str | None):
+    """In a worker process: the parse and tag, or the error's text (errors with hints do not pickle)."""
+    try:
+        return parse_and_tag(_worker_tagger, body, location, source, content_type, kind)
+    except FeedpipeError as exc:
+        return str(exc)
 
 
 def _tag(tagger, article: Article, source: Source, *, fallback_section: str | None = None) -> Article:

@@ -316,3 +316,25 @@ def test_feed_ttl_reads_the_channel_not_the_items():
     assert feed_ttl(b"<rss><channel><item><ttl>30</ttl></item></channel></rss>") is None
     assert feed_ttl(b"<rss><channel><ttl>99999</ttl></channel></rss>") == 24 * 60  # capped at a day
     assert feed_ttl(b"<feed><entry/></feed>") is None
+
+
+def test_worker_processes_give_the_same_articles_and_errors_as_threads(tmp_path, now):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "world.rss").write_text(RSS)
+    (folder / "catalog.xml").write_text('<?xml version="1.0"?><catalog><book id="1"/></catalog>')  # not a feed
+    (folder / "bulk.jsonl").write_text('{"url": "https://example.org/j", "title": "Minsk talks"}\nnot json\n')
+    sources = f'[[sources]]\nname = "in"\ntype = "file"\npath = "{folder}"\n'
+    outcomes = []
+    for processes in (0, 2):
+        home = tmp_path / f"p{processes}"
+        home.mkdir()
+        cfg = write_config(home, sources)
+        cfg.write_text(cfg.read_text().replace("[fetch]", f"[fetch]\nprocesses = {processes}"))
+        app = make_app(cfg, now)
+        (result,) = pipeline.ingest(app, now=now).results
+        stored = sorted((a.title, a.countries, a.topics, a.section) for a in app.store.articles())
+        outcomes.append((result.new, result.failed, stored, result.error.split(" (+")[0]))
+    assert outcomes[0] == outcomes[1]
+    new, failed, stored, _ = outcomes[0]
+    assert (new, failed) == (3, 2)  # the XML that is not a feed, and the bad JSON line
