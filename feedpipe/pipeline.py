@@ -14,6 +14,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -317,6 +318,14 @@ def _init_worker(tagging_dir: Path | None) -> None:
 
     logging.getLogger("feedpipe").setLevel(logging.ERROR)
     _worker_tagger = Tagger.load(tagging_dir)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A killed ingest (kill -9, OOM) must not leave its workers behind, waiting for work forever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _parse_in_worker(body: bytes, location: str, source: Source, content_type: str | None, kind: str | None):

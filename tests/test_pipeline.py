@@ -176,6 +176,14 @@ def test_adhoc_ingest_of_the_seed_file(tmp_path, capsys):
     assert focus == {"UA", "RU", "BY"}
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes of `pid` (Linux /proc); empty elsewhere."""
+    found = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in path.read_text().split()]
+    return found
+
+
 def test_killing_an_ingest_loses_no_acknowledged_article(tmp_path, now):
     """Twenty folder sources of 50 articles each; kill -9 mid-run; every committed source is whole."""
     sources = ""
@@ -200,8 +208,14 @@ def test_killing_an_ingest_loses_no_acknowledged_article(tmp_path, now):
             s.close()
             if count >= 100:
                 break
+    workers = _children(proc.pid)  # the parse workers (20 sources: worker processes are on)
+    assert workers
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived the killed ingest"
 
     store = Store.open(f"sqlite:///{db}", now=now)
     assert store.integrity_ok()
