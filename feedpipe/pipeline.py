@@ -14,6 +14,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -317,6 +318,10 @@ def _init_worker(tagging_dir: Path | None) -> None:
     from feedpipe.tagging import Tagger
 
     logging.getLogger("feedpipe").setLevel(logging.ERROR)
+    # A SIGTERM or Ctrl-C meant for the whole service or process group is the parent's to handle:
+    # it finishes the current step, then shuts this pool down.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_tagger = Tagger.load(tagging_dir)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
