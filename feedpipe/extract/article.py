@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date as _feedparser_date
@@ -66,10 +67,14 @@ def absolute(url: str | None, base: str | None) -> str:
         return ""
     if base:
         try:
-            return urljoin(base, url)
+            return _join(base, url)
         except ValueError:
             return ""
     return url
+
+
+# Pure; a feed resolves each entry's link more than once (shared-link check, then the entry itself).
+_join = lru_cache(maxsize=8192)(urljoin)
 
 
 def _clean_tuple(values: Iterable[str | None]) -> tuple[str, ...]:

@@ -47,13 +47,18 @@ _TAG = re.compile(r"<[^>]*>")
 
 def strip_xml_illegal(s: str) -> str:
     """Remove characters that no XML document may contain (control chars, lone surrogates, U+FFFE/F)."""
-    return _XML_ILLEGAL.sub("", s) if s else ""
+    if not s:
+        return ""
+    # Every character _XML_ILLEGAL matches is unprintable; the C-level check spares the regex pass.
+    return s if isinstance(s, str) and s.isprintable() else _XML_ILLEGAL.sub("", s)
 
 
 def one_line(s: str | None) -> str:
     """A single clean line (titles, header values): no line breaks, no illegal chars, spaces collapsed."""
     if not s:
         return ""
+    if isinstance(s, str) and s.isprintable() and "  " not in s:  # the common case: nothing to remove, no space run to collapse
+        return s.strip()
     return _LINEBREAKS.sub(" ", strip_xml_illegal(s)).strip()
 
 
@@ -103,9 +108,21 @@ def html_to_text(html: str) -> str:
     return _join_lines(s)
 
 
+# Every boundary str.splitlines() knows (\r\n becomes two, harmless: blank lines are dropped).
+_LINE_BOUNDARY = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# What _SPACES replaces, minus the lone " " that would be replaced by itself (most of the matches).
+_SPACE_RUNS = re.compile(
+    r"[ \t\f\v\xa0\u2000-\u200b\u202f\u205f\u3000]{2,}|[\t\f\v\xa0\u2000-\u200b\u202f\u205f\u3000]"
+)
+
+
 def _join_lines(text: str) -> str:
-    lines = (normalize_paragraph(line) for line in text.splitlines())
-    return "\n\n".join(line for line in lines if line)
+    """Non-blank lines, each `normalize_paragraph`-ed, joined by blank lines.
+
+    Same result as normalising line by line, in a few whole-string passes (this runs on every feed item).
+    """
+    text = _SPACE_RUNS.sub(" ", strip_xml_illegal(_LINE_BOUNDARY.sub("\n", text)))
+    return "\n\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 
 # --- boilerplate -------------------------------------------------------------------------------------

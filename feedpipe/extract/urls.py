@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -20,7 +19,6 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "at_", "__hs")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_WS = re.compile(r"\s+")
 
 
 def _is_tracking(name: str) -> bool:
@@ -83,6 +81,7 @@ def content_hash(title: str, text: str) -> str:
     """Hash of normalised title + text, for spotting edits and near-identical copies."""
 
     def norm(s: str) -> str:
-        return _WS.sub(" ", unicodedata.normalize("NFKC", s or "")).strip().casefold()
+        # Whitespace runs (str.isspace) collapsed to one space and trimmed, as re.sub(r"\s+", " ", ...).strip() did.
+        return " ".join(unicodedata.normalize("NFKC", s or "").split()).casefold()
 
     return _h("content", norm(title), norm(text))
