@@ -298,7 +298,7 @@ def _parser(app, sources: int) -> Iterator[Parse]:
         return
     context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker,
-                             initargs=(app.settings.tagging_dir,)) as pool:
+                             initargs=(app.settings.tagging_dir, os.getpid())) as pool:
 
         def parse(body: bytes, location: str, source: Source, content_type: str | None,
                   kind: str | None) -> tuple[list[Article], list[str]]:
@@ -313,8 +313,9 @@ def _parser(app, sources: int) -> Iterator[Parse]:
 _worker_tagger = None  # built once in each worker process by _init_worker
 
 
-def _init_worker(tagging_dir: Path | None) -> None:
+def _init_worker(tagging_dir: Path | None, parent: int) -> None:
     global _worker_tagger
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     from feedpipe.tagging import Tagger
 
     logging.getLogger("feedpipe").setLevel(logging.ERROR)
@@ -323,11 +324,11 @@ def _init_worker(tagging_dir: Path | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_tagger = Tagger.load(tagging_dir)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
-    """A killed ingest (kill -9, OOM) must not leave its workers behind, waiting for work forever."""
+    """A killed ingest (kill -9, OOM) must not leave its workers behind, waiting for work forever.
+    `parent` is passed in: by the time this runs, the parent may already be gone."""
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
