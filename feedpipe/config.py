@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -53,7 +53,6 @@ class Settings:
     digest: Any = None  # feedpipe.digest.settings.DigestSettings
     mail: Any = None  # feedpipe.digest.settings.MailSettings
     schedule: Any = None  # feedpipe.schedule.ScheduleSettings
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def feeds_dir(self) -> Path:
@@ -127,7 +126,7 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
         path=path, base_dir=base_dir, outlet=outlet, store_url=store_url, sources=tuple(sources), fetch=fetch,
         fetch_workers=fetch_workers, parse_processes=parse_processes,
         public_dir=public_dir, templates_dir=templates_dir, tagging_dir=tagging_dir, feeds=feeds,
-        digest=digest, mail=mail, schedule=schedule, raw=data,
+        digest=digest, mail=mail, schedule=schedule,
     )
 
 
@@ -345,10 +344,7 @@ def _section_parser(p: _Problems, key: str, table: Any, module: str, func: str, 
     import inspect
 
     table = _table(p, key, table)
-    try:
-        parser = getattr(importlib.import_module(module), func)
-    except (ModuleNotFoundError, AttributeError):  # TEMPORARY while parts land
-        return None
+    parser = getattr(importlib.import_module(module), func)
     accepted = inspect.signature(parser).parameters
     settings, problems = parser(table, where=p.where, **{k: v for k, v in kwargs.items() if k in accepted})
     p.sink.extend(problems)

@@ -113,7 +113,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     ctx.call_on_close(ctx.obj.close)
 
 
-# Command modules register themselves here; each exports click commands by these names.
+# The command modules; each exports click commands by these names.
 _COMMANDS = {
     "feedpipe.cli.core": ("run", "ingest", "sources", "articles", "retag", "check_config"),
     "feedpipe.cli.tag": ("tag",),
@@ -122,15 +122,8 @@ _COMMANDS = {
     "feedpipe.cli.serve": ("serve", "web", "schedule"),
 }
 for _module, _names in _COMMANDS.items():
-    try:
-        _mod = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:  # TEMPORARY while parts land
-        if _exc.name != _module:
-            raise
-        continue
     for _name in _names:
-        if hasattr(_mod, _name):
-            main.add_command(getattr(_mod, _name))
+        main.add_command(getattr(importlib.import_module(_module), _name))
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -8,27 +8,13 @@ from __future__ import annotations
 
 from feedpipe.store.articles import ArticlesMixin, UpsertResult
 from feedpipe.store.base import StoreBase
+from feedpipe.store.digest import DigestMixin
+from feedpipe.store.service import ServiceMixin
 from feedpipe.store.sources import SourcesMixin, SourceState
 
-_MIXINS: list[type] = [ArticlesMixin, SourcesMixin]
-try:  # the digest side of the store, when present
-    from feedpipe.store.digest import DigestMixin
 
-    _MIXINS.append(DigestMixin)
-except ModuleNotFoundError as exc:  # pragma: no cover - only while the digest part is absent
-    if exc.name != "feedpipe.store.digest":
-        raise
-try:  # the service side (locks/leases), when present
-    from feedpipe.store.service import ServiceMixin
-
-    _MIXINS.append(ServiceMixin)
-except ModuleNotFoundError as exc:  # pragma: no cover
-    if exc.name != "feedpipe.store.service":
-        raise
-
-
-class Store(*_MIXINS, StoreBase):
-    """Articles, sources, and (when present) subscribers, editions, send ledger and locks."""
+class Store(ArticlesMixin, SourcesMixin, DigestMixin, ServiceMixin, StoreBase):
+    """Articles, sources, subscribers, editions, the send ledger, and the scheduler lease."""
 
 
 __all__ = ["Store", "SourceState", "UpsertResult"]

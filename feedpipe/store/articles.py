@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 
-from feedpipe.model import Article, CountryTag, Tags, TopicTag
+from feedpipe.model import Article, CountryTag, TopicTag
 from feedpipe.store import schema
 
 A = schema.articles
@@ -165,15 +165,6 @@ class ArticlesMixin:
             _replace_tags(conn, tagged)
             _mark_dirty(conn, dirty)
         return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
-
-    def set_tags(self, article_id: str, tags: Tags, *, now: datetime) -> bool:
-        """Store new tags for one article; True when they differ from the stored ones."""
-        article = self.get_article(article_id)
-        if article is None:
-            return False
-        tagged = replace(article, countries=tags.countries, topics=tags.topics, section=tags.section)
-        result = self.upsert_articles([tagged], now=now)
-        return bool(result.updated)
 
     def get_article(self, article_id: str) -> Article | None:
         with self.read() as conn:

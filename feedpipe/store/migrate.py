@@ -6,7 +6,6 @@ Each part of the store contributes its own numbered migrations (articles 1-99, d
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,20 +55,10 @@ CORE = [
                                                                                   "INTEGER")),
 ]
 
-# Modules that add their own MIGRATIONS list; missing ones are skipped so parts can land separately.
-CONTRIBUTORS = ("feedpipe.store.digest_schema", "feedpipe.store.service_schema")
-
-
 def all_migrations() -> list[Migration]:
-    found = list(CORE)
-    for name in CONTRIBUTORS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        found.extend(module.MIGRATIONS)
+    from feedpipe.store import digest_schema, service_schema
+
+    found = [*CORE, *digest_schema.MIGRATIONS, *service_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")
