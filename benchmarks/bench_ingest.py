@@ -176,32 +176,24 @@ print(time.perf_counter() - w, time.process_time() - c, n)
     def feedparser_alone() -> int:
         return sum(len(feedparser.parse(raw[p]).entries) for p in feeds)
 
+    def compare(what: str, paths: list[Path], kind: str, lib_name: str, alone: Callable[[], int]) -> None:
+        lib, mine = timed_pair(alone, ours(paths), args.rounds)
+        r_lib = row(f"{what}: {lib_name} alone", *lib)
+        row(f"{what}: fetch only (local HTTP)", *timed_pair(fetch_only(paths), fetch_only(paths), 1)[0])
+        ratio(f"{what}: feedpipe fetch + extract / {lib_name}", row(f"{what}: feedpipe fetch + extract", *mine), r_lib)
+        r_cold = row(f"{what}: {lib_name} alone, fresh process", *cold(kind))
+        for label, fetch in (("serial", "workers = 1\nprocesses = 0"), ("as shipped", "")):
+            lib, whole = timed_pair(alone, whole_ingest(paths, "page" if kind == "pages" else "feed", fetch),
+                                    args.rounds)
+            r_lib = row(f"{what}: {lib_name} alone", *lib)
+            r_whole = row(f"{what}: whole ingest, {label}", *whole)
+            ratio(f"{what}: whole ingest {label} / {lib_name}", r_whole, r_lib)
+            ratio(f"{what}: whole ingest {label} / fresh {lib_name}", r_whole, r_cold)
+
     if pages:
-        lib, mine = timed_pair(trafilatura_alone, ours(pages), args.rounds)
-        r_lib = row("pages: trafilatura.bare_extraction alone", *lib)
-        row("pages: fetch only (local HTTP)", *timed_pair(fetch_only(pages), fetch_only(pages), 1)[0])
-        r_ours = row("pages: feedpipe fetch + extract", *mine)
-        ratio("pages: feedpipe / trafilatura alone", r_ours, r_lib)
-        r_cold = row("pages: trafilatura alone, fresh process", *cold("pages"))
-        for label, fetch in (("serial", "workers = 1\nprocesses = 0"), ("as shipped", "")):
-            lib, whole = timed_pair(trafilatura_alone, whole_ingest(pages, "page", fetch), args.rounds)
-            r_lib = row("pages: trafilatura.bare_extraction alone", *lib)
-            r_whole = row(f"pages: whole ingest, {label}", *whole)
-            ratio(f"pages: whole ingest {label} / trafilatura", r_whole, r_lib)
-            ratio(f"pages: whole ingest {label} / fresh trafilatura", r_whole, r_cold)
+        compare("pages", pages, "pages", "trafilatura", trafilatura_alone)
     if feeds:
-        lib, mine = timed_pair(feedparser_alone, ours(feeds), args.rounds)
-        r_lib = row("feed items: feedparser.parse alone", *lib)
-        row("feeds: fetch only (local HTTP)", *timed_pair(fetch_only(feeds), fetch_only(feeds), 1)[0])
-        r_ours = row("feed items: feedpipe fetch + extract", *mine)
-        ratio("feed items: feedpipe / feedparser alone", r_ours, r_lib)
-        r_cold = row("feed items: feedparser alone, fresh process", *cold("feeds"))
-        for label, fetch in (("serial", "workers = 1\nprocesses = 0"), ("as shipped", "")):
-            lib, whole = timed_pair(feedparser_alone, whole_ingest(feeds, "feed", fetch), args.rounds)
-            r_lib = row("feed items: feedparser.parse alone", *lib)
-            r_whole = row(f"feed items: whole ingest, {label}", *whole)
-            ratio(f"feed items: whole ingest {label} / feedparser", r_whole, r_lib)
-            ratio(f"feed items: whole ingest {label} / fresh feedparser", r_whole, r_cold)
+        compare("feed items", feeds, "feeds", "feedparser", feedparser_alone)
     fetcher.close()
     srv.shutdown()
     return 0
