@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -302,7 +303,11 @@ def _parser(app, sources: int) -> Iterator[Parse]:
 
         def parse(body: bytes, location: str, source: Source, content_type: str | None,
                   kind: str | None) -> tuple[list[Article], list[str]]:
-            outcome = pool.submit(_parse_in_worker, body, location, source, content_type, kind).result()
+            try:
+                outcome = pool.submit(_parse_in_worker, body, location, source, content_type, kind).result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): parse here instead
+                log.warning("a parse worker died; %s is parsed in the main process", location)
+                return parse_and_tag(app.tagger, body, location, source, content_type, kind)
             if isinstance(outcome, str):
                 raise ExtractError(outcome)
             return outcome
