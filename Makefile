@@ -13,11 +13,15 @@ $(BIN)/feedpipe: pyproject.toml
 
 setup: $(BIN)/feedpipe
 
-## demo: set up, run one full cycle on the embedded default (SQLite, bundled samples), and write this
-## week's digest email to ./outbox as a subscriber would get it
+# The demo's clock: Thursday evening of the bundled samples' week (2026-W48), so the demo shows the same
+# digest on any date. `make demo DEMO_NOW=` runs it on the real clock instead.
+DEMO_NOW ?= 2026-11-26T20:00:00+01:00
+
+## demo: set up, run one full cycle on the embedded default (SQLite, bundled samples), and write the
+## samples' week digest email to ./outbox as a subscriber would get it
 demo: setup
-	$(BIN)/feedpipe run
-	$(BIN)/feedpipe digest preview --no-open --out outbox
+	FEEDPIPE_NOW=$(DEMO_NOW) $(BIN)/feedpipe run
+	FEEDPIPE_NOW=$(DEMO_NOW) $(BIN)/feedpipe digest preview --no-open --out outbox
 
 ## test-setup: node packages for the second feed reader and the Nu HTML checker (skipped tests without them)
 test-setup: setup

@@ -19,6 +19,16 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def clock_from(start: datetime) -> Callable[[], datetime]:
+    """A clock set to `start` that then runs at real speed (so deadlines and rate limits still work).
+
+    This is what `--now` / `FEEDPIPE_NOW` install: a whole run sees one consistent calendar."""
+    if start.tzinfo is None:
+        raise ValueError("the clock needs a time zone offset")
+    offset = start - datetime.now(UTC)
+    return lambda: datetime.now(UTC) + offset
+
+
 class App:
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = system_clock,
                  store: Store | None = None) -> None:

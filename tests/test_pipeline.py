@@ -119,6 +119,9 @@ def test_retry_after_makes_the_next_run_wait(httpserver: HTTPServer, tmp_path, n
     assert len(httpserver.log) == 1  # the server was not asked again
 
 
+SAMPLE_WEEK = "2026-11-26T20:00:00+01:00"  # the demo's clock (Makefile): Thursday of the samples' week
+
+
 def test_cli_run_on_the_shipped_samples_writes_feeds_and_a_digest(tmp_path, capsys):
     """The README's main job, on a copy of the embedded default."""
     import shutil
@@ -126,7 +129,7 @@ def test_cli_run_on_the_shipped_samples_writes_feeds_and_a_digest(tmp_path, caps
     for part in ("config", "samples", "templates"):
         shutil.copytree(REPO / part, tmp_path / part)
     os.chdir(tmp_path)
-    assert run(["run"]) == EXIT_OK
+    assert run(["--now", SAMPLE_WEEK, "run"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "world" in out and "total" in out
     assert (tmp_path / "public" / "feeds" / "all.atom").stat().st_size > 0
@@ -362,3 +365,33 @@ def test_worker_processes_give_the_same_articles_and_errors_as_threads(tmp_path,
     assert outcomes[0] == outcomes[1]
     new, failed, stored, _ = outcomes[0]
     assert (new, failed) == (3, 2)  # the XML that is not a feed, and the bad JSON line
+
+
+def test_a_parse_worker_that_dies_does_not_fail_the_run(tmp_path, now):
+    sources = ""
+    for s in range(30):
+        folder = tmp_path / f"src{s}"
+        folder.mkdir()
+        lines = [json.dumps({"url": f"https://example.org/{s}/{i}", "title": f"Story {s}-{i}", "body": "Text. " * 30})
+                 for i in range(20)]
+        (folder / "items.jsonl").write_text("\n".join(lines))
+        sources += f'[[sources]]\nname = "s{s}"\ntype = "file"\npath = "{folder}"\n'
+    cfg = write_config(tmp_path, sources)
+    cfg.write_text(cfg.read_text().replace("[fetch]", "[fetch]\nprocesses = 2\nworkers = 2"))
+    app = make_app(cfg, now)
+    killed = []
+
+    def kill_a_worker(name: str, done: int, total: int) -> None:
+        if not killed:
+            workers = [pid for pid in _children(os.getpid())
+                       if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+                       and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+
+    report = pipeline.ingest(app, now=now, progress=kill_a_worker)
+
+    assert killed, "no worker process to kill"
+    assert {r.status for r in report.results} == {"ok"}
+    assert app.store.count_articles() == 600

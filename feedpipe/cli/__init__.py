@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -27,21 +28,22 @@ class Context:
     """What every command receives as `ctx.obj`: the App is built on first use, so `--help` and
     commands that need no store never open one."""
 
-    def __init__(self, config: str | None, store: str | None, quiet: bool) -> None:
+    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None) -> None:
         self.config_arg = config
         self.store_arg = store
         self.quiet = quiet
+        self.now_arg = now
         self._app = None
 
     @property
     def app(self):
         if self._app is None:
-            from feedpipe.app import App
+            from feedpipe.app import App, clock_from, system_clock
             from feedpipe.config import find_config, load_settings
 
             cwd = Path.cwd()
             settings = load_settings(find_config(self.config_arg, cwd), cwd=cwd, store_override=self.store_arg)
-            self._app = App(settings)
+            self._app = App(settings, clock=clock_from(self.now_arg) if self.now_arg else system_clock)
         return self._app
 
     # The attributes the command modules use.
@@ -89,6 +91,19 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """--now / FEEDPIPE_NOW: an ISO 8601 instant with its offset (a bare local time would be ambiguous)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date and time; e.g. 2026-11-26T18:00:00+01:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset; add one, e.g. 2026-11-26T18:00:00+01:00 or ...Z")
+    return moment
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config", envvar="FEEDPIPE_CONFIG", type=click.Path(dir_okay=False),
               help="Config file (default: ./config/feedpipe.toml, else built-in defaults). Env: FEEDPIPE_CONFIG.")
@@ -98,10 +113,13 @@ class _JsonFormatter(logging.Formatter):
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bar or summary.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object per log line, for services.")
+@click.option("--now", "now", envvar="FEEDPIPE_NOW", metavar="ISO8601", callback=_parse_now,
+              help="Set the clock of the whole run, e.g. 2026-11-26T18:00:00+01:00 (the offset is required); "
+                   "time then runs on from there. Env: FEEDPIPE_NOW.")
 @click.version_option(__version__, prog_name="feedpipe")
 @click.pass_context
 def main(ctx: click.Context, config: str | None, store: str | None, verbose: int, quiet: bool,
-         log_format: str) -> None:
+         log_format: str, now: datetime | None) -> None:
     """feedpipe: ingest news from feeds, pages and files, tag it by country and topic, and publish
     RSS/Atom/JSON feeds and a weekly digest email.
 
@@ -109,7 +127,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     4 operational error (store, network or mail server unavailable).
     """
     _setup_logging(verbose, quiet, log_format)
-    ctx.obj = Context(config, store, quiet)
+    ctx.obj = Context(config, store, quiet, now)
     ctx.call_on_close(ctx.obj.close)
 
 
