@@ -19,9 +19,10 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
-from feedpipe.feeds import FeedSettings, feed_id, feed_updated, feed_url, render_all
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.core.settings import FeedSettings
+from feedpipe.feeds import feed_id, feed_updated, feed_url, render_all
 from feedpipe.feedset import _catalog, newest_articles, publish_feeds
-from feedpipe.model import Article, CountryTag, TopicTag
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

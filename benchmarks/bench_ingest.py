@@ -37,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from feedpipe import pipeline  # noqa: E402
 from feedpipe.app import App  # noqa: E402
 from feedpipe.config import load_settings  # noqa: E402
-from feedpipe.errors import FeedpipeError  # noqa: E402
+from feedpipe.core.errors import FeedpipeError  # noqa: E402
+from feedpipe.core.settings import FetchSettings  # noqa: E402
 from feedpipe.extract import extract  # noqa: E402
-from feedpipe.fetch import Fetcher, FetchSettings  # noqa: E402
+from feedpipe.fetch import Fetcher  # noqa: E402
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json"}
 TYPES = {".html": "text/html; charset=utf-8", ".json": "application/feed+json", ".atom": "application/atom+xml",

@@ -29,10 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from feedpipe.core.model import Subscriber  # noqa: E402
 from feedpipe.digest import send_edition  # noqa: E402
 from feedpipe.digest.build import prepare  # noqa: E402
 from feedpipe.digest.message import as_bytes  # noqa: E402
-from feedpipe.digest.model import Subscriber  # noqa: E402
 from feedpipe.mailer import SmtpTransport  # noqa: E402
 from feedpipe.store import Store  # noqa: E402
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_of_articles  # noqa: E402

@@ -7,26 +7,13 @@ so no module reads global settings or the clock itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from feedpipe.config import Settings
+from feedpipe.core.clock import system_clock
+from feedpipe.core.settings import Settings
 from feedpipe.store import Store
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def clock_from(start: datetime) -> Callable[[], datetime]:
-    """A clock set to `start` that then runs at real speed (so deadlines and rate limits still work).
-
-    This is what `--now` / `FEEDPIPE_NOW` install: a whole run sees one consistent calendar."""
-    if start.tzinfo is None:
-        raise ValueError("the clock needs a time zone offset")
-    offset = start - datetime.now(UTC)
-    return lambda: datetime.now(UTC) + offset
 
 
 class App:

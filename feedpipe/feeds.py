@@ -10,22 +10,22 @@ parameters is the same entry to a reader.
 
 from __future__ import annotations
 
-import difflib
 import json
 import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property, lru_cache
-from urllib.parse import quote, urlsplit
+from functools import lru_cache
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedpipe import __version__
-from feedpipe.model import Article
+from feedpipe.core.model import Article
+from feedpipe.core.settings import FeedSettings
 
 FORMATS = ("rss", "atom", "json")
 MEDIA_TYPES = {
@@ -48,34 +48,6 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\
 
 
 @dataclass(frozen=True, kw_only=True)
-class FeedSettings:
-    """The `[feeds]` table of the configuration: what every feed shares."""
-
-    public_url: str = "http://localhost:8000"  # the site; feeds live at public_url + "/feeds/..."
-    title: str = "feedpipe"
-    subtitle: str = ""
-    language: str = "en"
-    max_entries: int = 50
-    ttl: int = 60  # minutes (RSS <ttl>)
-    websub_hub: str | None = None
-    author: str | None = None  # feed-level author name; defaults to the title
-    generator: str = "feedpipe"
-    id_authority: str | None = None  # tag: URI authority such as "news.example.org,2026"
-
-    @cached_property
-    def feeds_url(self) -> str:
-        return self.public_url.rstrip("/") + "/feeds"
-
-    @cached_property
-    def tag_authority(self) -> str:
-        """The `authority,date` of every tag: URI; fixed once chosen (config `id_authority`)."""
-        if self.id_authority:
-            return self.id_authority
-        host = (urlsplit(self.public_url).hostname or "localhost").lower()
-        return f"{host},2026"
-
-
-@dataclass(frozen=True, kw_only=True)
 class FeedSpec:
     """One feed: which articles (kind + code) and where it lives (path stem, without extension)."""
 
@@ -93,99 +65,6 @@ class FeedSpec:
 
     def path(self, fmt: str) -> str:
         return f"{self.stem}.{fmt}"
-
-
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
-_TAG_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?$")
-
-
-def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[str]]:
-    """Validate the `[feeds]` table; every key has a default, so an empty table is valid.
-
-    Returns the settings (defaults in place of bad values) and every problem found, each naming
-    `where`, the key, what is wrong and an example of a right value.
-    """
-    problems: list[str] = []
-    defaults = FeedSettings()
-    values: dict = {}
-
-    def problem(key: str, what: str, example: str) -> None:
-        problems.append(f"{where} [feeds] {key}: {what} - e.g. {example}")
-
-    known = [f.name for f in fields(FeedSettings)]
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
-            problem(key, f"unknown key; {hint}", f"{close[0] if close else 'title'} = ...")
-    for key in ("public_url", "websub_hub"):
-        if key not in table or (key == "websub_hub" and table[key] in (None, "")):
-            continue
-        value = table[key]
-        parts = urlsplit(value) if isinstance(value, str) else None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or any(c.isspace() for c in value)
-        ):
-            example = (
-                '"https://news.example.org"' if key == "public_url" else '"https://pubsubhubbub.appspot.com/"'
-            )
-            problem(key, f"must be an absolute http(s) URL, got {value!r}", f"{key} = {example}")
-        else:
-            values[key] = value.rstrip("/") if key == "public_url" else value
-    for key, example in (
-        ("title", '"Example News"'),
-        ("subtitle", '"News from Eastern Europe"'),
-        ("author", '"Example News desk"'),
-        ("generator", '"feedpipe"'),
-    ):
-        if key not in table:
-            continue
-        value = table[key]
-        if (
-            not isinstance(value, str)
-            or xml_safe(value) != value
-            or "\n" in value
-            or (key != "subtitle" and not value.strip())
-        ):
-            problem(
-                key,
-                f"must be a one-line string{'' if key == 'subtitle' else ' (not empty)'}, got {value!r}",
-                f"{key} = {example}",
-            )
-        else:
-            values[key] = value.strip() or None if key == "author" else value.strip()
-    if "language" in table:
-        value = table["language"]
-        if isinstance(value, str) and _LANGUAGE.match(value):
-            values["language"] = value
-        else:
-            problem(
-                "language", f"must be a language tag, got {value!r}", 'language = "en" or "uk" or "pt-BR"'
-            )
-    for key, example, low in (("max_entries", "50", 1), ("ttl", "60", 0)):
-        if key not in table:
-            continue
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or value > 100_000:
-            what = "a positive integer" if low else "an integer number of minutes (0 or more)"
-            problem(key, f"must be {what}, got {value!r}", f"{key} = {example}")
-        else:
-            values[key] = value
-    if "id_authority" in table:
-        value = table["id_authority"]
-        if isinstance(value, str) and _TAG_AUTHORITY.match(value):
-            values["id_authority"] = value
-        else:
-            problem(
-                "id_authority",
-                f"must be 'domain,year' (RFC 4151 tag authority), never changed once feeds "
-                f"are public; got {value!r}",
-                'id_authority = "news.example.org,2026"',
-            )
-    return replace(defaults, **values), problems
 
 
 # --- specs ------------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from pathlib import Path
 import pycountry
 from sqlalchemy import Connection, exists, func, select
 
+from feedpipe.core.model import Article
+from feedpipe.core.settings import FeedSettings
 from feedpipe.feeds import (
     FORMATS,
     EntryCache,
-    FeedSettings,
     FeedSpec,
     all_spec,
     country_spec,
@@ -30,7 +31,6 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.model import Article
 from feedpipe.publish import write_if_changed
 from feedpipe.store import schema
 from feedpipe.store.articles import row_to_article

@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -20,8 +19,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from .errors import FetchError
-from .model import Fetched
+from feedpipe.core.errors import FetchError
+from feedpipe.core.model import Fetched
+from feedpipe.core.settings import FetchSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +35,6 @@ _STATUS_HINTS = {
     429: "the server is rate-limiting feedpipe; fetch this source less often (interval_minutes)",
     451: "the content is blocked for legal reasons where feedpipe runs",
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class FetchSettings:
-    """Limits for one fetch; built from the config by the caller, never read globally."""
-
-    user_agent: str = "feedpipe/0.1 (+https://example.org/feedpipe)"  # should carry a contact URL
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0  # longest silence between two reads
-    deadline: float = 60.0  # whole fetch, redirects and body included
-    max_bytes: int = 20_000_000  # cap on the decoded body
-    max_redirects: int = 5
-    retry_after_max_wait: float = 0.0  # retry once when Retry-After is at most this many seconds
-    host_interval: float = 0.0  # minimum seconds between two requests to one host
-    chunk_size: int = 16_384
 
 
 class _Deadline:

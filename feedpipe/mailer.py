@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from feedpipe.errors import FeedpipeError
+from feedpipe.core.errors import FeedpipeError
 
 
 class SendError(FeedpipeError):

@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from feedpipe.errors import ExtractError, FeedpipeError, FetchError
+from feedpipe.core.errors import ExtractError, FeedpipeError, FetchError
+from feedpipe.core.model import Article, Source
 from feedpipe.extract.ttl import feed_ttl
-from feedpipe.model import Article, Source
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.security import safe_join
 
-from feedpipe.errors import FeedpipeError
+from feedpipe.core.errors import FeedpipeError
 
 log = logging.getLogger(__name__)
 

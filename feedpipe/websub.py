@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import requests
 
-from feedpipe.errors import FetchError
+from feedpipe.core.errors import FetchError
 
 TIMEOUT_SECONDS = 10.0
 

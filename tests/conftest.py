@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from feedpipe.model import Article
+from feedpipe.core.model import Article
 from feedpipe.store import Store
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 
-from feedpipe.digest.settings import DigestSettings, Support
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.core.settings import DigestSettings, Support
 from feedpipe.extract.urls import article_id, canonical_url
-from feedpipe.model import Article, CountryTag, TopicTag
 
 # Friday 27 November 2026 is in ISO week 48; the edition goes out at 08:00 Moscow time (05:00 UTC).
 SEND_AT = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)

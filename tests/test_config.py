@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from feedpipe.config import find_config, load_settings
-from feedpipe.errors import ConfigError
+from feedpipe.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedpipe.errors import ExtractError
+from feedpipe.core.errors import ExtractError
 from feedpipe.extract import extract
 
 DATA = Path(os.environ.get("FEEDPIPE_EVAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

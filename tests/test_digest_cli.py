@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from feedpipe.cli.digest import digest, subscribers
-from feedpipe.digest.settings import MailSettings
+from feedpipe.core.settings import MailSettings
 from feedpipe.mailer import OutboxTransport
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 

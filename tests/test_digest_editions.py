@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from feedpipe.config.digest import parse_digest_settings, parse_mail_settings
+from feedpipe.core.errors import FeedpipeError
 from feedpipe.digest.editions import due_edition, edition_key, edition_window, parse_key, send_time
-from feedpipe.digest.settings import parse_digest_settings, parse_mail_settings
-from feedpipe.errors import FeedpipeError
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 MOSCOW = digest_settings()  # Friday 08:00 Europe/Moscow = 05:00 UTC

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from feedpipe.core.model import Article, Subscriber
 from feedpipe.digest import build_edition, prepare
 from feedpipe.digest.message import as_bytes, build_message
-from feedpipe.digest.model import Subscriber
 from feedpipe.digest.render import safe_url, short_summary
 from feedpipe.digest.select import select
 from feedpipe.feeds import topic_slug
-from feedpipe.model import Article
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_of_articles, week_store  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent

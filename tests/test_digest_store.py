@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from feedpipe.errors import FeedpipeError
+from feedpipe.core.errors import FeedpipeError
 from tests.digest_support import SEND_AT, WEEK, week_of_articles
 
 NOW = SEND_AT

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feedpipe.errors import ExtractError
+from feedpipe.core.errors import ExtractError
 from feedpipe.extract import extract, parse_feed
 
 FIX = Path(__file__).parent / "fixtures"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feedpipe.errors import ExtractError
+from feedpipe.core.errors import ExtractError
 from feedpipe.extract import extract, parse_page
 
 FIX = Path(__file__).parent / "fixtures"

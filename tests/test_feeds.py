@@ -10,13 +10,14 @@ import feedparser
 import pytest
 from lxml import etree
 
+from feedpipe.config.feeds import parse_feed_settings
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.core.settings import FeedSettings
 from feedpipe.feeds import (
     COUNTRY_SCHEME,
     IPTC_SCHEME,
-    FeedSettings,
     all_spec,
     country_spec,
-    parse_feed_settings,
     render_all,
     render_atom,
     render_json,
@@ -26,7 +27,6 @@ from feedpipe.feeds import (
     topic_spec,
     topic_specs,
 )
-from feedpipe.model import Article, CountryTag, TopicTag
 
 SETTINGS = FeedSettings(
     public_url="https://news.example.org",

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from werkzeug import Response
 
 from feedpipe.cli.feeds import feeds as feeds_command
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.core.settings import FeedSettings
 from feedpipe.extract.urls import article_id, canonical_url
-from feedpipe.feeds import FeedSettings
 from feedpipe.feedset import all_specs, publish_feeds
-from feedpipe.model import Article, CountryTag, TopicTag
 from feedpipe.publish import write_if_changed
 from feedpipe.store import Store
 from feedpipe.websub import hub_pinger, websub_ping

@@ -16,9 +16,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedpipe.feeds import FeedSettings
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.core.settings import FeedSettings
 from feedpipe.feedset import publish_feeds
-from feedpipe.model import Article, CountryTag, TopicTag
 from feedpipe.store import Store
 
 NODE_DIR = Path(__file__).parent / "node"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feedpipe.feeds import FeedSettings
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.core.settings import FeedSettings
 from feedpipe.feedset import publish_feeds
-from feedpipe.model import Article, CountryTag, TopicTag
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

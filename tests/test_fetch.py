@@ -10,9 +10,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from feedpipe.errors import FetchError
+from feedpipe.core.errors import FetchError
+from feedpipe.core.settings import FetchSettings
 from feedpipe.extract import extract
-from feedpipe.fetch import Fetcher, FetchSettings, parse_retry_after
+from feedpipe.fetch import Fetcher, parse_retry_after
 
 try:  # tests/ may or may not be a package
     from tests.httpfixtures import local_server, send

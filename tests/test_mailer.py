@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from feedpipe.digest.settings import MailSettings
+from feedpipe.core.settings import MailSettings
 from feedpipe.mailer import (
     ConnectionFailure,
     OutboxTransport,

@@ -14,14 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from feedpipe.schedule import (
-    DigestTiming,
-    ScheduleSettings,
-    digest_slot,
-    next_runs,
-    parse_schedule_settings,
-    run_digest_job,
-)
+from feedpipe.config.schedule import parse_schedule_settings
+from feedpipe.core.settings import ScheduleSettings
+from feedpipe.schedule import DigestTiming, digest_slot, next_runs, run_digest_job
 from feedpipe.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -243,7 +238,7 @@ def test_next_runs_are_in_local_time():
 
 
 def test_each_source_is_fetched_on_its_own_interval_and_after_retry_after(store):
-    from feedpipe.model import Source
+    from feedpipe.core.model import Source
     from feedpipe.schedule import due_sources, ingest_every
 
     sources = (Source(name="wire", kind="feed", location="https://wire.example.org/rss", interval_minutes=5),

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from feedpipe.model import CountryTag, TopicTag
+from feedpipe.core.model import CountryTag, TopicTag
 from feedpipe.store import Store
 from tests.conftest import make_article
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from feedpipe import __version__
-from feedpipe.errors import ConfigError, FeedpipeError
+from feedpipe.core.errors import ConfigError, FeedpipeError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SOURCES_FAILED, EXIT_OPERATIONAL = 0, 1, 2, 3, 4
 
@@ -38,8 +38,9 @@ class Context:
     @property
     def app(self):
         if self._app is None:
-            from feedpipe.app import App, clock_from, system_clock
+            from feedpipe.app import App
             from feedpipe.config import find_config, load_settings
+            from feedpipe.core.clock import clock_from, system_clock
 
             cwd = Path.cwd()
             settings = load_settings(find_config(self.config_arg, cwd), cwd=cwd, store_override=self.store_arg)

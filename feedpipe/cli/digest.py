@@ -16,11 +16,11 @@ from pathlib import Path
 
 import click
 
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.digest.build import build_edition, prepare, write_atomically
 from feedpipe.digest.editions import due_edition, edition_key, parse_key, send_time
-from feedpipe.digest.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.digest.send import send_edition
-from feedpipe.errors import FeedpipeError
 from feedpipe.mailer import OutboxTransport, make_transport
 
 try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import requests
 
-from feedpipe.feeds import parse_feed_settings
+from feedpipe.config.feeds import parse_feed_settings
 from feedpipe.feedset import publish_feeds
 from feedpipe.websub import hub_pinger
 

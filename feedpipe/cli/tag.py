@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from feedpipe.model import Tags
+from feedpipe.core.model import Tags
 from feedpipe.tagging import Tagger
 from feedpipe.tagging.plaintext import split_title
 

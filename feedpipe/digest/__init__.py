@@ -17,10 +17,6 @@ _EXPORTS = {
     "edition_window": "feedpipe.digest.editions",
     "send_time": "feedpipe.digest.editions",
     "send_edition": "feedpipe.digest.send",
-    "DigestSettings": "feedpipe.digest.settings",
-    "MailSettings": "feedpipe.digest.settings",
-    "parse_digest_settings": "feedpipe.digest.settings",
-    "parse_mail_settings": "feedpipe.digest.settings",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,14 +12,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import Article, Edition, Subscriber
+from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.editions import edition_window, parse_key
 from feedpipe.digest.message import build_message, message_bytes
-from feedpipe.digest.model import Edition, Subscriber
 from feedpipe.digest.render import Links, RenderCache, Rendered, render
 from feedpipe.digest.select import Selection, select
-from feedpipe.digest.settings import DigestSettings
-from feedpipe.errors import FeedpipeError
-from feedpipe.model import Article
 
 
 def make_links(settings: DigestSettings, feeds_public_url: str | None, public_url: str | None = None) -> Links:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
-from feedpipe.digest.settings import DigestSettings
-from feedpipe.errors import FeedpipeError
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.settings import DigestSettings
 
 _KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 

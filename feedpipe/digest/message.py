@@ -22,9 +22,9 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
-from feedpipe.digest.model import Subscriber
+from feedpipe.core.model import Subscriber
+from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.render import Links, Rendered, one_line
-from feedpipe.digest.settings import DigestSettings
 
 POLICY = SMTP.clone(max_line_length=78)
 

@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import css_inline
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
+from feedpipe.core.model import Subscriber
+from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.editions import send_time
-from feedpipe.digest.model import Subscriber
 from feedpipe.digest.select import Item, Selection
-from feedpipe.digest.settings import DigestSettings
 from feedpipe.feeds import topic_slug
 
 # feedpipe/defaults/templates is a link to the repository's templates/, so a wheel carries them.

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedpipe.digest.settings import SECTIONS, DigestSettings
+from feedpipe.core.model import Article
+from feedpipe.core.settings import SECTIONS, DigestSettings
 from feedpipe.feeds import topic_slug
-from feedpipe.model import Article
 
 SECTION_WEIGHT = {"news": 1.0, "analysis": 0.95, "feature": 0.9, "opinion": 0.8}
 HALF_LIFE_HOURS = 72.0

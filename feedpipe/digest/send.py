@@ -21,11 +21,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import SendReport, Subscriber
+from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.build import prepare
 from feedpipe.digest.message import envelope_sender
-from feedpipe.digest.model import SendReport, Subscriber
-from feedpipe.digest.settings import DigestSettings
-from feedpipe.errors import FeedpipeError
 from feedpipe.mailer import (
     ConnectionFailure,
     PermanentFailure,

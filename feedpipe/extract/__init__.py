@@ -6,8 +6,9 @@ import logging
 import re
 from typing import Literal
 
-from ..errors import ExtractError
-from ..model import Article
+from feedpipe.core.errors import ExtractError
+from feedpipe.core.model import Article
+
 from .feed import looks_like_json_feed, parse_feed
 from .jsonl import parse_jsonl
 from .page import parse_page

@@ -12,7 +12,8 @@ from urllib.parse import urljoin
 
 from feedparser.datetimes import _parse_date as _feedparser_date
 
-from ..model import Article
+from feedpipe.core.model import Article
+
 from .clean import one_line, strip_xml_illegal
 from .urls import article_id, canonical_url, content_hash
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import feedparser
 
-from ..errors import ExtractError
-from ..model import Article
+from feedpipe.core.errors import ExtractError
+from feedpipe.core.model import Article
+
 from .article import absolute, from_struct, make_article, parse_date
 from .clean import html_to_text, one_line, sanitize_html, strip_xml_illegal
 from .urls import canonical_url

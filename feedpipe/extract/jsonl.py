@@ -5,7 +5,8 @@ from __future__ import annotations
 import html as html_lib
 import json
 
-from ..model import Article
+from feedpipe.core.model import Article
+
 from .article import absolute, make_article, parse_date
 from .clean import filter_paragraphs, html_to_text, sanitize_html
 from .text import split_paragraphs

@@ -11,8 +11,9 @@ from datetime import datetime
 import trafilatura
 from lxml import etree
 
-from ..errors import ExtractError
-from ..model import Article
+from feedpipe.core.errors import ExtractError
+from feedpipe.core.model import Article
+
 from .article import absolute, make_article, parse_date
 from .clean import boilerplate_flags, normalize_paragraph, one_line
 

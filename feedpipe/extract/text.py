@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import ExtractError
-from ..model import Article
+from feedpipe.core.errors import ExtractError
+from feedpipe.core.model import Article
+
 from .article import make_article
 from .clean import (
     boilerplate_flags,

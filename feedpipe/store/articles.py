@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 
-from feedpipe.model import Article, CountryTag, TopicTag
+from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.store import schema
 
 A = schema.articles

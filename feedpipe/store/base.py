@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from feedpipe.errors import StoreError
+from feedpipe.core.errors import StoreError
 from feedpipe.store import schema
 from feedpipe.store.engine import make_engine, read_tx, write_tx
 from feedpipe.store.migrate import migrate

@@ -17,7 +17,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Text, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from feedpipe.digest.model import (
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import (
     LEDGER_STATES,
     SUBSCRIBER_STATUSES,
     Edition,
@@ -25,7 +26,6 @@ from feedpipe.digest.model import (
     Pick,
     Subscriber,
 )
-from feedpipe.errors import FeedpipeError
 from feedpipe.store.digest_schema import editions as E
 from feedpipe.store.digest_schema import picks as P
 from feedpipe.store.digest_schema import send_ledger as L

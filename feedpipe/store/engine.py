@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from feedpipe.errors import StoreError
+from feedpipe.core.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from feedpipe.model import CountryTag
+from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
 from feedpipe.tagging.gazetteer import Entry, Gazetteer, folded
 

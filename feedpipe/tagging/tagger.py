@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedpipe.model import Tags
+from feedpipe.core.model import Tags
 from feedpipe.tagging import gazetteer, topics
 from feedpipe.tagging.countries import Prepared, tag_countries
 from feedpipe.tagging.resources import DataFiles

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from feedpipe.model import TopicTag
+from feedpipe.core.model import TopicTag
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold
 

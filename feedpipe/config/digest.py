@@ -1,4 +1,4 @@
-"""The `[digest]` and `[mail]` tables of the config: validated into frozen settings.
+"""The `[digest]` and `[mail]` tables of the config: validated into DigestSettings and MailSettings.
 
 Every problem is reported (not only the first) as one readable line naming the file, the key, what
 is wrong and an example of what would be right. Every key has a default, so empty tables work.
@@ -7,133 +7,14 @@ The SMTP password is never read from the file: only from the environment variabl
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
-from feedpipe.errors import FeedpipeError
-
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-SECTIONS = ("news", "feature", "analysis", "opinion")
-DEFAULT_SECTION_LIMITS = {"news": 6, "feature": 3, "analysis": 3, "opinion": 2}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Support:
-    """The outlet's optional support appeal (the seed's "A Message from ...: Once / Monthly / Annual")."""
-
-    heading: str
-    text: str
-    url: str
-    button: str = "Support us"
-    options: tuple[str, ...] = ("Once", "Monthly", "Annual")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DigestSettings:
-    """Schedule, selection and words of the weekly digest. Words may use {outlet}, {title} and {day}."""
-
-    outlet: str = "Feedpipe News"
-    title: str = "Feedpipe News Weekly"  # the newsletter's name; the subject prefix
-    from_address: str = "Feedpipe News Weekly <weekly@example.org>"
-    reply_to: str | None = None
-    public_url: str | None = None  # where the web view and unsubscribe pages live; else the feeds' URL
-    list_id: str | None = None  # default: "<title>" <weekly.<from domain>>
-    unsubscribe_mailto: str | None = None  # default: the From address
-    day: str = "friday"
-    time: time = field(default_factory=lambda: time(8, 0))
-    timezone: str = "UTC"
-    grace: timedelta = timedelta(hours=12)
-    max_items: int = 12
-    section_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SECTION_LIMITS))
-    roundup_size: int = 5
-    skip_if_empty: bool = True
-    # words
-    greeting: str = "Dear {name},"
-    reader_name: str = "reader"  # {name} when the subscriber gave none
-    intro: str = (
-        "Welcome to {title}: the stories our editors picked for you this week, from quick news to longer reads."
-    )
-    roundup_heading: str = "The week in brief"
-    picks_heading: str = "Editor's picks"
-    more_heading: str = "Worth your time"
-    by_tag_heading: str = "Follow what matters to you"
-    read_more: str = "Read more"
-    forward_line: str = "Did someone forward this email to you?"
-    subscribe_line: str = "Subscribe to get {title} in your inbox every {day}."
-    subscribe_url: str | None = None  # default <public_url>/subscribe
-    privacy_line: str = "Subscribers agree to our privacy policy."
-    privacy_url: str | None = None  # default <public_url>/privacy
-    sign_off: str = "Until next {day},\nthe editors of {outlet}"
-    view_in_browser: str = "View this email in your browser"
-    unsubscribe: str = "Unsubscribe"
-    sent_to: str = "This email was sent to"
-    privacy_link: str = "Privacy policy"
-    by: str = "By"
-    by_country: str = "By country"
-    by_topic: str = "By topic"
-    section_titles: dict[str, str] = field(default_factory=lambda: {
-        "news": "News", "analysis": "Analysis", "feature": "Features", "opinion": "Opinion",
-    })
-    support: Support | None = None
-    accent: str = "#9e1b1b"
-    logo_url: str | None = None
-    # sending
-    max_attempts: int = 4  # tries of one message on temporary (4xx) failures
-    retry_base_seconds: float = 2.0  # backoff 2, 4, 8 ... seconds between tries
-    lease_minutes: int = 10
-    templates_dir: Path | None = None  # the outlet's templates (with digest/*.j2); else the packaged ones
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def weekday(self) -> int:
-        return DAYS.index(self.day)
-
-    def words(self, text: str, **extra: str) -> str:
-        values = {"outlet": self.outlet, "title": self.title, "day": self.day.capitalize()} | extra
-        return text.format_map(_Blank(values))
-
-
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class MailSettings:
-    """How mail leaves: the outbox folder (default) or SMTP."""
-
-    transport: str = "outbox"  # outbox | smtp
-    outbox: Path = Path("outbox")
-    host: str = "localhost"
-    port: int = 587
-    security: str = "starttls"  # starttls | tls | none
-    username: str | None = None
-    password_env: str = "FEEDPIPE_SMTP_PASSWORD"
-    timeout: float = 30.0
-    rate_per_second: float = 10.0  # 0 = no limit
-    local_hostname: str | None = None
-
-    def password(self) -> str | None:
-        """The SMTP password from the environment (never from the config file)."""
-        if not self.username:
-            return None
-        value = os.environ.get(self.password_env)
-        if not value:
-            raise FeedpipeError(
-                f"[mail] username is set but the environment variable {self.password_env} is empty",
-                f"export {self.password_env}=... before running, or remove [mail] username",
-            )
-        return value
-
+from feedpipe.core.settings import DAYS, DEFAULT_SECTION_LIMITS, DigestSettings, MailSettings, Support
 
 # ---- parsing ---------------------------------------------------------------------------------
 

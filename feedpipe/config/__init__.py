@@ -9,62 +9,24 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 
-from feedpipe.errors import ConfigError
-from feedpipe.fetch import FetchSettings
-from feedpipe.model import Source
+from feedpipe.config.digest import parse_digest_settings, parse_mail_settings
+from feedpipe.config.feeds import parse_feed_settings
+from feedpipe.config.schedule import parse_schedule_settings
+from feedpipe.core.errors import ConfigError
+from feedpipe.core.model import Source
+from feedpipe.core.settings import FetchSettings, OutletSettings, Settings
 
 DEFAULT_CONFIG = Path("config") / "feedpipe.toml"
-PACKAGED_CONFIG = Path(__file__).parent / "defaults" / "feedpipe.toml"
+PACKAGED_CONFIG = Path(__file__).parent.parent / "defaults" / "feedpipe.toml"
 SOURCE_KINDS = ("feed", "page", "file")
-
-
-@dataclass(frozen=True, kw_only=True)
-class OutletSettings:
-    name: str = "feedpipe"
-    public_url: str = "http://localhost:8080"
-    language: str = "en"
-    timezone: str = "UTC"
-    country: str | None = None
-    contact_url: str = "https://github.com/feedpipe/feedpipe"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Settings:
-    path: Path | None  # the config file, None for built-in defaults
-    base_dir: Path
-    outlet: OutletSettings
-    store_url: str
-    sources: tuple[Source, ...]
-    fetch: FetchSettings
-    fetch_workers: int
-    parse_processes: int | str  # "auto" or a count; 0 parses in the fetching threads
-    public_dir: Path
-    templates_dir: Path | None
-    tagging_dir: Path | None  # folder whose tagging/ subfolder overrides the packaged tagging data
-    feeds: Any = None  # feedpipe.feeds.FeedSettings
-    digest: Any = None  # feedpipe.digest.settings.DigestSettings
-    mail: Any = None  # feedpipe.digest.settings.MailSettings
-    schedule: Any = None  # feedpipe.schedule.ScheduleSettings
-
-    @property
-    def feeds_dir(self) -> Path:
-        return self.public_dir / "feeds"
-
-    @property
-    def digest_dir(self) -> Path:
-        return self.public_dir / "digest"
-
-    @property
-    def feeds_public_url(self) -> str:
-        return self.outlet.public_url.rstrip("/") + "/feeds"
+T = TypeVar("T")
 
 
 def find_config(explicit: str | os.PathLike | None, cwd: Path) -> Path | None:
@@ -112,14 +74,12 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
     sources = _sources(p, source_tables, base_dir)
 
     feeds_defaults = {"public_url": outlet.public_url, "title": outlet.name, "language": outlet.language}
-    feeds = _section_parser(p, "feeds", {**feeds_defaults, **_table(p, "feeds", data.get("feeds", {}))},
-                            "feedpipe.feeds", "parse_feed_settings", outlet=outlet)
-    digest = _section_parser(p, "digest", data.get("digest", {}), "feedpipe.digest.settings",
-                             "parse_digest_settings", base_dir=base_dir, outlet=outlet)
-    mail = _section_parser(p, "mail", data.get("mail", {}), "feedpipe.digest.settings", "parse_mail_settings",
-                           base_dir=base_dir, outlet=outlet)
-    schedule = _section_parser(p, "schedule", data.get("schedule", {}), "feedpipe.schedule",
-                               "parse_schedule_settings", outlet=outlet)
+    feeds = _section(p, parse_feed_settings(
+        {**feeds_defaults, **_table(p, "feeds", data.get("feeds", {}))}, where=where))
+    digest = _section(p, parse_digest_settings(_table(p, "digest", data.get("digest", {})), where=where,
+                                               base_dir=base_dir, outlet=outlet))
+    mail = _section(p, parse_mail_settings(_table(p, "mail", data.get("mail", {})), where=where, base_dir=base_dir))
+    schedule = _section(p, parse_schedule_settings(_table(p, "schedule", data.get("schedule", {})), where=where))
     if problems:
         raise ConfigError(problems, f"fix the keys above in {where}; see README.md, 'Configuration'")
     return Settings(
@@ -338,14 +298,8 @@ def _sources(p: _Problems, tables: list, base_dir: Path) -> list[Source]:
     return out
 
 
-def _section_parser(p: _Problems, key: str, table: Any, module: str, func: str, **kwargs) -> Any:
-    """Hand a section to the module that owns it; it returns its settings and its problems."""
-    import importlib
-    import inspect
-
-    table = _table(p, key, table)
-    parser = getattr(importlib.import_module(module), func)
-    accepted = inspect.signature(parser).parameters
-    settings, problems = parser(table, where=p.where, **{k: v for k, v in kwargs.items() if k in accepted})
+def _section(p: _Problems, parsed: tuple[T, list[str]]) -> T:
+    """A section's settings; its problems join the others."""
+    settings, problems = parsed
     p.sink.extend(problems)
     return settings
