@@ -26,6 +26,7 @@ from lxml import etree
 from feedpipe import __version__
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
+from feedpipe.core.text import xml_safe
 
 FORMATS = ("rss", "atom", "json")
 MEDIA_TYPES = {
@@ -42,9 +43,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed with no entries:
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
-# Characters XML 1.0 forbids (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF) and the
-# C1 controls it discourages; feedgen/lxml raise on the former at serialisation.
-_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,13 +144,6 @@ def topic_specs(labels: dict[str, str], settings: FeedSettings) -> list[FeedSpec
 
 
 # --- text and dates ---------------------------------------------------------------------------
-
-
-def xml_safe(text: str | None) -> str:
-    """The text without the characters XML cannot carry (never fatal: they are dropped)."""
-    if not text:
-        return ""
-    return _NOT_XML.sub("", text)
 
 
 class _ZuluDateTime(datetime):

@@ -50,6 +50,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.security import safe_join
 
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,6 @@ class FileCache:
                 self._items.clear()
             self._items[key] = cached
         return cached
-
-
-def _one_line(value: str) -> str:
-    """Header values never carry a line break."""
-    return " ".join(str(value).split())
 
 
 def _setting(obj: Any, name: str, default: Any = None) -> Any:
@@ -359,9 +355,9 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
         link = f"{public_url}/confirm/{sub.token}"
         msg = EmailMessage()
         sender = _setting(digest, "from_address", f"{outlet_name} <no-reply@{urlparse(public_url).hostname}>")
-        msg["From"] = _one_line(sender)
+        msg["From"] = one_line(sender)
         msg["To"] = sub.email
-        msg["Subject"] = _one_line(f"Confirm your subscription to {newsletter}")
+        msg["Subject"] = one_line(f"Confirm your subscription to {newsletter}")
         msg["Date"] = format_datetime(app.clock())
         domain = parseaddr(sender)[1].rpartition("@")[2] or "feedpipe.invalid"
         msg["Message-ID"] = make_msgid("confirm", domain=domain)

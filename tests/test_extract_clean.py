@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from feedpipe.core.text import one_line, xml_safe
 from feedpipe.extract.clean import (
     boilerplate_flags,
     filter_paragraphs,
     html_to_text,
     is_banner,
     is_photo_credit,
-    one_line,
     sanitize_html,
-    strip_xml_illegal,
 )
 
 
@@ -35,8 +34,8 @@ def test_html_to_text_and_one_line():
     assert one_line(" A\ntitle\u2028with\r\nbreaks\x01 ") == "A title with breaks"
 
 
-def test_strip_xml_illegal():
-    assert strip_xml_illegal("a\x00b\x0bc\ufffed\uffffe\ud800f\tg\nh") == "abcdef\tg\nh"
+def test_xml_safe():
+    assert xml_safe("a\x00b\x0bc\ufffed\uffffe\ud800f\tg\nh") == "abcdef\tg\nh"
 
 
 @pytest.mark.parametrize(

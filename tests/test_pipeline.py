@@ -17,7 +17,8 @@ from werkzeug import Response
 
 from feedpipe import pipeline
 from feedpipe.app import App
-from feedpipe.cli import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED, run
+from feedpipe.cli import run
+from feedpipe.cli.context import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED
 from feedpipe.config import load_settings
 from feedpipe.store import Store
 

@@ -8,64 +8,23 @@ one line plus a hint and a documented exit code:
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import click
 
 from feedpipe import __version__
+from feedpipe.cli.context import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_OPERATIONAL,
+    EXIT_UNEXPECTED,
+    Context,
+)
 from feedpipe.core.errors import ConfigError, FeedpipeError
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SOURCES_FAILED, EXIT_OPERATIONAL = 0, 1, 2, 3, 4
-
 log = logging.getLogger("feedpipe")
-
-
-class Context:
-    """What every command receives as `ctx.obj`: the App is built on first use, so `--help` and
-    commands that need no store never open one."""
-
-    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None) -> None:
-        self.config_arg = config
-        self.store_arg = store
-        self.quiet = quiet
-        self.now_arg = now
-        self._app = None
-
-    @property
-    def app(self):
-        if self._app is None:
-            from feedpipe.app import App
-            from feedpipe.config import find_config, load_settings
-            from feedpipe.core.clock import clock_from, system_clock
-
-            cwd = Path.cwd()
-            settings = load_settings(find_config(self.config_arg, cwd), cwd=cwd, store_override=self.store_arg)
-            self._app = App(settings, clock=clock_from(self.now_arg) if self.now_arg else system_clock)
-        return self._app
-
-    # The attributes the command modules use.
-    @property
-    def settings(self):
-        return self.app.settings
-
-    @property
-    def store(self):
-        return self.app.store
-
-    @property
-    def now(self):
-        return self.app.now
-
-    def transport(self):
-        return self.app.transport()
-
-    def close(self) -> None:
-        if self._app is not None:
-            self._app.close()
 
 
 def _setup_logging(verbose: int, quiet: bool, log_format: str) -> None:
@@ -132,17 +91,16 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     ctx.call_on_close(ctx.obj.close)
 
 
-# The command modules; each exports click commands by these names.
-_COMMANDS = {
-    "feedpipe.cli.core": ("run", "ingest", "sources", "articles", "retag", "check_config"),
-    "feedpipe.cli.tag": ("tag",),
-    "feedpipe.cli.feeds": ("feeds",),
-    "feedpipe.cli.digest": ("digest", "subscribers"),
-    "feedpipe.cli.serve": ("serve", "web", "schedule"),
-}
-for _module, _names in _COMMANDS.items():
-    for _name in _names:
-        main.add_command(getattr(importlib.import_module(_module), _name))
+from feedpipe.cli.core import articles, check_config, ingest, retag, sources  # noqa: E402
+from feedpipe.cli.core import run as run_command  # noqa: E402
+from feedpipe.cli.digest import digest, subscribers  # noqa: E402
+from feedpipe.cli.feeds import feeds  # noqa: E402
+from feedpipe.cli.serve import schedule, serve, web  # noqa: E402
+from feedpipe.cli.tag import tag  # noqa: E402
+
+for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
+                 schedule):
+    main.add_command(_command)
 
 
 def run(argv: list[str] | None = None) -> int:

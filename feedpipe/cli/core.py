@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from feedpipe import pipeline
-from feedpipe.cli import EXIT_OK, EXIT_SOURCES_FAILED
+from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED
 
 
 def console() -> Console:

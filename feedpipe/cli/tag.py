@@ -33,7 +33,7 @@ def tags_to_json(item_id: object, tags: Tags) -> dict:
     }
 
 
-def _one_line(tagger: Tagger, line: str, source_country: str | None = None) -> dict:
+def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) -> dict:
     """Tag one JSON Lines record; raises ValueError with a message a user can act on."""
     try:
         obj = json.loads(line)
@@ -99,7 +99,7 @@ def tag(paths: tuple[str, ...], jsonl: bool, config_dir: Path | None, source_cou
                     if not line.strip():
                         continue
                     try:
-                        out = _one_line(tagger, line, source_country)
+                        out = _tag_record(tagger, line, source_country)
                     except ValueError as exc:
                         bad += 1
                         click.echo(f"{path}:{n}: {exc}", err=True)

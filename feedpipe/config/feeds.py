@@ -8,7 +8,7 @@ from dataclasses import fields, replace
 from urllib.parse import urlsplit
 
 from feedpipe.core.settings import FeedSettings
-from feedpipe.feeds import xml_safe
+from feedpipe.core.text import xml_safe
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _TAG_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?$")

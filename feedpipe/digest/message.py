@@ -24,7 +24,8 @@ from functools import lru_cache
 
 from feedpipe.core.model import Subscriber
 from feedpipe.core.settings import DigestSettings
-from feedpipe.digest.render import Links, Rendered, one_line
+from feedpipe.core.text import one_line
+from feedpipe.digest.render import Links, Rendered
 
 POLICY = SMTP.clone(max_line_length=78)
 

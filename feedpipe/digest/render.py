@@ -23,6 +23,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from feedpipe.core.model import Subscriber
 from feedpipe.core.settings import DigestSettings
+from feedpipe.core.text import one_line
 from feedpipe.digest.editions import send_time
 from feedpipe.digest.select import Item, Selection
 from feedpipe.feeds import topic_slug
@@ -43,15 +44,6 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 
 
 _SPACES = re.compile(r" {2,}")
-
-
-def one_line(text: str | None) -> str:
-    """Text with every control character (CR, LF, TAB, NUL, U+2028 ...) turned into a single space."""
-    if not text:
-        return ""
-    if text.isprintable() and "  " not in text:  # the common case: nothing to clean
-        return text.strip()
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 def short_summary(text: str, *, sentences: int = 2, limit: int = 300) -> str:

@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 from feedparser.datetimes import _parse_date as _feedparser_date
 
 from feedpipe.core.model import Article
+from feedpipe.core.text import one_line, xml_safe
 
-from .clean import one_line, strip_xml_illegal
 from .urls import article_id, canonical_url, content_hash
 
 
@@ -119,7 +119,7 @@ def make_article(
         aid = article_id(canonical_url=canon)
     else:
         aid = article_id(source=source, guid=guid or f"title:{title}")
-    text = strip_xml_illegal(text).strip()
+    text = xml_safe(text).strip()
     return Article(
         id=aid,
         url=url,
@@ -127,7 +127,7 @@ def make_article(
         title=title,
         source=source,
         guid=guid,
-        summary=strip_xml_illegal(summary).strip(),
+        summary=xml_safe(summary).strip(),
         content_html=content_html,
         text=text,
         published_at=to_utc(published_at),

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import nh3
 
+from feedpipe.core.text import xml_safe
+
 log = logging.getLogger(__name__)
 
 ALLOWED_TAGS = frozenset(
@@ -32,8 +34,6 @@ _NH3_TAGS = set(ALLOWED_TAGS)
 _NH3_ATTRIBUTES = {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
 _NH3_SCHEMES = {"http", "https", "mailto"}
 
-# XML 1.0 forbids C0 controls except tab/newline/CR, lone surrogates and U+FFFE/U+FFFF.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _LINEBREAKS = re.compile(r"[\s\u2028\u2029\x85]+")
 _SPACES = re.compile(r"[ \t\f\v\xa0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLOCK_TAG = re.compile(
@@ -45,33 +45,16 @@ _DROP_BLOCKS = re.compile(r"(?is)<(script|style|noscript|template|head)\b.*?</\1
 _TAG = re.compile(r"<[^>]*>")
 
 
-def strip_xml_illegal(s: str) -> str:
-    """Remove characters that no XML document may contain (control chars, lone surrogates, U+FFFE/F)."""
-    if not s:
-        return ""
-    # Every character _XML_ILLEGAL matches is unprintable; the C-level check spares the regex pass.
-    return s if isinstance(s, str) and s.isprintable() else _XML_ILLEGAL.sub("", s)
-
-
-def one_line(s: str | None) -> str:
-    """A single clean line (titles, header values): no line breaks, no illegal chars, spaces collapsed."""
-    if not s:
-        return ""
-    if isinstance(s, str) and s.isprintable() and "  " not in s:  # the common case: nothing to remove, no space run to collapse
-        return s.strip()
-    return _LINEBREAKS.sub(" ", strip_xml_illegal(s)).strip()
-
-
 def normalize_paragraph(s: str) -> str:
     """Collapse runs of spaces inside one paragraph and drop illegal characters."""
-    return _SPACES.sub(" ", strip_xml_illegal(s)).strip()
+    return _SPACES.sub(" ", xml_safe(s)).strip()
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
     """Allowlist-sanitise article HTML with nh3; relative links become absolute, links get rel=noopener nofollow."""
     if not html:
         return ""
-    html = strip_xml_illegal(html)
+    html = xml_safe(html)
     if base_url and base_url.startswith(("http://", "https://")):
         try:  # resolved inside nh3 (Rust): a Python callback per attribute cost more than the parse
             return _clean(html, url_relative=("rewrite_with_base", base_url))
@@ -121,7 +104,7 @@ def _join_lines(text: str) -> str:
 
     Same result as normalising line by line, in a few whole-string passes (this runs on every feed item).
     """
-    text = _SPACE_RUNS.sub(" ", strip_xml_illegal(_LINE_BOUNDARY.sub("\n", text)))
+    text = _SPACE_RUNS.sub(" ", xml_safe(_LINE_BOUNDARY.sub("\n", text)))
     return "\n\n".join(filter(None, map(str.strip, text.split("\n"))))
 
 

@@ -12,9 +12,10 @@ import feedparser
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
+from feedpipe.core.text import one_line, xml_safe
 
 from .article import absolute, from_struct, make_article, parse_date
-from .clean import html_to_text, one_line, sanitize_html, strip_xml_illegal
+from .clean import html_to_text, sanitize_html
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def _from_feedparser_entry(
 
 
 def _text_as_html(text: str) -> str:
-    paras = [p.strip() for p in strip_xml_illegal(text).split("\n\n") if p.strip()]
+    paras = [p.strip() for p in xml_safe(text).split("\n\n") if p.strip()]
     return "".join(f"<p>{html_lib.escape(p)}</p>" for p in paras)
 
 

@@ -13,9 +13,10 @@ from lxml import etree
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
+from feedpipe.core.text import one_line
 
 from .article import absolute, make_article, parse_date
-from .clean import boilerplate_flags, normalize_paragraph, one_line
+from .clean import boilerplate_flags, normalize_paragraph
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
+from feedpipe.core.text import one_line
 
 from .article import make_article
 from .clean import (
@@ -18,7 +19,6 @@ from .clean import (
     is_heading_like,
     is_photo_credit,
     normalize_paragraph,
-    one_line,
 )
 
 _DATELINE = re.compile(

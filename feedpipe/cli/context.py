@@ -1,0 +1,55 @@
+"""What every command shares: the exit codes and the context object that builds the App on first use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from feedpipe.app import App
+from feedpipe.config import find_config, load_settings
+from feedpipe.core.clock import clock_from, system_clock
+from feedpipe.core.settings import Settings
+from feedpipe.mailer import Transport
+from feedpipe.store import Store
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SOURCES_FAILED, EXIT_OPERATIONAL = 0, 1, 2, 3, 4
+
+
+class Context:
+    """What every command receives as `ctx.obj`: the App is built on first use, so `--help` and
+    commands that need no store never open one."""
+
+    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None) -> None:
+        self.config_arg = config
+        self.store_arg = store
+        self.quiet = quiet
+        self.now_arg = now
+        self._app: App | None = None
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            cwd = Path.cwd()
+            settings = load_settings(find_config(self.config_arg, cwd), cwd=cwd, store_override=self.store_arg)
+            self._app = App(settings, clock=clock_from(self.now_arg) if self.now_arg else system_clock)
+        return self._app
+
+    # The attributes the command modules use.
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def now(self) -> datetime:
+        return self.app.now
+
+    def transport(self) -> Transport:
+        return self.app.transport()
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
