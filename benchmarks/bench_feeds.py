@@ -2,6 +2,7 @@
 beside feedgen alone on the same entries, and an incremental rebuild after 50 new articles.
 
     .venv/bin/python benchmarks/bench_feeds.py [--articles 100000] [--db /tmp/bench-feeds.db] [--keep]
+        [--rounds 5] [--json FILE]
 
 The store is built once (upsert_articles in batches of 1000) and reused when --db already holds it.
 Prints figures and ratios; never fails because a machine is slow.
@@ -17,6 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchjson import Figures
 from feedgen.feed import FeedGenerator
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
@@ -74,7 +76,7 @@ def make_article(n: int, rng: random.Random, published: datetime) -> Article:
     )
 
 
-def build_store(db: Path, count: int) -> Store:
+def build_store(db: Path, count: int, fig: Figures | None = None) -> Store:
     store = Store.open(f"sqlite:///{db}", now=NOW)
     have = store.count_articles()
     if have >= count:
@@ -90,6 +92,8 @@ def build_store(db: Path, count: int) -> Store:
         store.upsert_articles(batch, now=NOW)
     store.clear_dirty_feeds(store.dirty_feed_keys())
     print(f"store: {count} articles upserted in {time.perf_counter() - started:.1f} s")
+    if fig is not None and have == 0:
+        fig.add("store_build_s", time.perf_counter() - started, "s", f"upsert_articles of {count} articles, batches of 1000")
     return store
 
 
@@ -167,9 +171,15 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "feedpipe-bench-feeds.db")
     parser.add_argument("--keep", action="store_true", help="keep the output folder")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds of feedgen / feedpipe rendering (best of each); the reads and the "
+                             "'nothing changed' rebuild take the best of min(3, rounds)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (see benchjson.py)")
     args = parser.parse_args()
+    fig = Figures("feeds", articles=args.articles, rounds=args.rounds)
 
-    store = build_store(args.db, args.articles)
+    store = build_store(args.db, args.articles, fig)
+    fig.add("articles", store.count_articles(), "articles")
     out = Path(tempfile.mkdtemp(prefix="bench-feeds-"))
     try:
 
@@ -200,11 +210,11 @@ def main() -> None:
                     for s in specs
                 ]
 
-        entries, t_read = timed(read_all, 3)
+        entries, t_read = timed(read_all, min(3, args.rounds))
         n_entries = sum(map(len, entries))
         # Interleaved rounds, best of each: a busy machine slows both sides alike.
         t_feedgen = t_render = t_same = float("inf")
-        for _ in range(5):
+        for _ in range(args.rounds):
             _, t = timed(lambda: [feedgen_alone(s, e, SETTINGS) for s, e in zip(specs, entries, strict=True)])
             t_feedgen = min(t_feedgen, t)
             _, t = timed(lambda: render_rss_atom_each(specs, entries))
@@ -212,7 +222,7 @@ def main() -> None:
             _, t = timed(lambda: render_each(specs, entries))
             t_render = min(t_render, t)
         cold, t_cold = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=False))
-        warm, t_warm = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=False), 3)
+        warm, t_warm = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=False), min(3, args.rounds))
 
         per = 1000 / len(specs)
         print(f"entries: {n_entries} over {len(specs)} feeds (newest {SETTINGS.max_entries} each)")
@@ -252,6 +262,36 @@ def main() -> None:
         )
         _, t_idle = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=True))
         print(f"  --changed with nothing dirty: {t_idle * 1000:.0f} ms")
+
+        n = len(specs)
+        fig.add("feeds", n, "feeds", "feeds (countries, topics, sections + all)")
+        fig.add("entries", n_entries, "entries")
+        fig.add("list_feeds_s", t_specs, "s", "listing the feeds")
+        fig.add("read_entries_s", t_read, "s", "read newest entries (SQL + rows to Article)")
+        for key, label, t in (
+            ("feedgen", "feedgen alone, RSS + Atom", t_feedgen),
+            ("rss_atom", "feedpipe RSS + Atom (like for like)", t_same),
+            ("render_all", "feedpipe render_all, RSS + Atom + JSON", t_render),
+            ("publish_all_cold", "publish_feeds --all, empty folder", t_cold),
+            ("publish_all_warm", "publish_feeds --all, nothing changed", t_warm),
+        ):
+            fig.add(f"{key}_s", t, "s", label)
+            fig.add(f"{key}_ms_per_feed", t * per, "ms/feed", label)
+            fig.add(f"{key}_feeds_per_s", n / t, "feeds/s", label)
+            if key != "feedgen":
+                fig.add(f"{key}_vs_feedgen_ratio", t / t_feedgen)
+                fig.compare(label + ", full rebuild time", f"{key}_s", "feedgen_s", f"{key}_vs_feedgen_ratio",
+                            better="lower", target="<= 1.5" if key == "rss_atom" else "",
+                            rate=f"{key}_feeds_per_s", floor_rate="feedgen_feeds_per_s")
+        fig.add("publish_all_cold_files", len(cold.written), "files")
+        fig.add("incremental_upsert_s", t_upsert, "s", "upsert of 50 new articles")
+        fig.add("incremental_dirty_keys", len(dirty), "keys")
+        fig.add("incremental_built_feeds", len(inc.built), "feeds")
+        fig.add("incremental_written_files", len(inc.written), "files")
+        fig.add("incremental_s", t_inc, "s", "publish_feeds --changed after 50 new articles")
+        fig.add("incremental_vs_full_rebuild_ratio", t_inc / t_warm, better="lower")
+        fig.add("idle_changed_s", t_idle, "s", "publish_feeds --changed with nothing dirty")
+        fig.write(args.json)
     finally:
         store.close()
         if args.keep:

@@ -1,6 +1,6 @@
 """Ingest throughput: fetch + extract (and the whole ingest stage: + tag + store) vs the library step alone.
 
-    .venv/bin/python benchmarks/bench_ingest.py [--rounds N] [--data PATH]
+    .venv/bin/python benchmarks/bench_ingest.py [--rounds N] [--warmup] [--data PATH] [--json FILE]
 
 Pages come from $FEEDPIPE_EVAL_DATA/pages (default ../shared/data), feeds from
 $FEEDPIPE_EVAL_DATA/feeds/real, both served from a local HTTP server on 127.0.0.1. The target is
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import feedparser
 import trafilatura
+from benchjson import Figures
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -87,14 +88,23 @@ def main() -> int:
     default = os.environ.get("FEEDPIPE_EVAL_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--data", default=default)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", action="store_true",
+                    help="run each library step once, untimed, before timing (what the first of several rounds "
+                         "does anyway): with --rounds 1 the library is then not timed with its caches empty")
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON (see benchjson.py)")
     args = ap.parse_args()
+    fig = Figures("ingest", rounds=args.rounds, warmup=args.warmup, data=args.data)
     logging.basicConfig(level=logging.CRITICAL)  # broken corpus feeds are expected; their errors are not the point
     data = Path(args.data)
     pages = sorted((data / "pages").rglob("*.html")) if (data / "pages").is_dir() else []
     feeds = [p for p in sorted((data / "feeds" / "real").rglob("*")) if p.suffix.lower() in FEED_SUFFIXES]
     if not pages and not feeds:
         print(f"no evaluation data under {data}; set FEEDPIPE_EVAL_DATA")
+        fig.skip(f"no evaluation data under {data} (set FEEDPIPE_EVAL_DATA)")
+        fig.write(args.json)
         return 0
+    fig.add("pages", len(pages), "files")
+    fig.add("feeds", len(feeds), "files")
     files = {f"/{p.relative_to(data).as_posix()}": (p.read_bytes(), TYPES.get(p.suffix.lower(), "")) for p in
              pages + feeds}
     srv, port = serve(files)
@@ -104,12 +114,25 @@ def main() -> int:
     print(f"{len(pages)} pages, {len(feeds)} feeds; best of {args.rounds} rounds; serial, one process\n")
     print(f"{'step':<46}{'items':>7}{'wall s':>9}{'items/s':>10}{'cpu s':>9}{'items/cpu s':>13}")
 
-    def row(name: str, wall: float, cpu: float, items: int) -> tuple[float, float]:
+    def row(name: str, wall: float, cpu: float, items: int, key: str = "") -> tuple[float, float]:
         print(f"{name:<46}{items:>7}{wall:>9.3f}{items / wall:>10.1f}{cpu:>9.3f}{items / cpu:>13.1f}")
+        if key:
+            fig.add(f"{key}_items", items, "items", name)
+            fig.add(f"{key}_wall_s", wall, "s")
+            fig.add(f"{key}_items_per_s", items / wall, "items/s", name)
+            fig.add(f"{key}_cpu_s", cpu, "s")
+            fig.add(f"{key}_items_per_cpu_s", items / cpu, "items/CPU-s", name + " (CPU)")
         return items / wall, items / cpu
 
-    def ratio(name: str, ours: tuple[float, float], lib: tuple[float, float]) -> None:
+    def ratio(name: str, ours: tuple[float, float], lib: tuple[float, float], key: str = "",
+              ours_key: str = "", lib_key: str = "") -> None:
         print(f"{name:<52}  wall {ours[0] / lib[0]:.2f}   cpu {ours[1] / lib[1]:.2f}   (target >= 0.75)")
+        if key:
+            fig.add(f"{key}_wall_ratio", ours[0] / lib[0])
+            fig.add(f"{key}_cpu_ratio", ours[1] / lib[1])
+            for clock, unit in (("wall", "items_per_s"), ("cpu", "items_per_cpu_s")):
+                fig.compare(f"{name}, {clock}", f"{ours_key}_{unit}", f"{lib_key}_{unit}", f"{key}_{clock}_ratio",
+                            better="higher", target=">= 0.75", rate=f"{ours_key}_{unit}", floor_rate=f"{lib_key}_{unit}")
 
     def ours(paths: list[Path]) -> Callable[[], int]:
         def run() -> int:
@@ -178,18 +201,27 @@ print(time.perf_counter() - w, time.process_time() - c, n)
         return sum(len(feedparser.parse(raw[p]).entries) for p in feeds)
 
     def compare(what: str, paths: list[Path], kind: str, lib_name: str, alone: Callable[[], int]) -> None:
+        k = kind  # "pages" or "feeds"
+        if args.warmup:
+            alone()
         lib, mine = timed_pair(alone, ours(paths), args.rounds)
-        r_lib = row(f"{what}: {lib_name} alone", *lib)
-        row(f"{what}: fetch only (local HTTP)", *timed_pair(fetch_only(paths), fetch_only(paths), 1)[0])
-        ratio(f"{what}: feedpipe fetch + extract / {lib_name}", row(f"{what}: feedpipe fetch + extract", *mine), r_lib)
-        r_cold = row(f"{what}: {lib_name} alone, fresh process", *cold(kind))
+        r_lib = row(f"{what}: {lib_name} alone", *lib, key=f"{k}_{lib_name}")
+        row(f"{what}: fetch only (local HTTP)", *timed_pair(fetch_only(paths), fetch_only(paths), 1)[0],
+            key=f"{k}_fetch_only")
+        ratio(f"{what}: feedpipe fetch + extract / {lib_name}",
+              row(f"{what}: feedpipe fetch + extract", *mine, key=f"{k}_fetch_extract"), r_lib,
+              f"{k}_fetch_extract_vs_{lib_name}", f"{k}_fetch_extract", f"{k}_{lib_name}")
+        r_cold = row(f"{what}: {lib_name} alone, fresh process", *cold(kind), key=f"{k}_{lib_name}_fresh")
         for label, fetch in (("serial", "workers = 1\nprocesses = 0"), ("as shipped", "")):
             lib, whole = timed_pair(alone, whole_ingest(paths, "page" if kind == "pages" else "feed", fetch),
                                     args.rounds)
-            r_lib = row(f"{what}: {lib_name} alone", *lib)
-            r_whole = row(f"{what}: whole ingest, {label}", *whole)
-            ratio(f"{what}: whole ingest {label} / {lib_name}", r_whole, r_lib)
-            ratio(f"{what}: whole ingest {label} / fresh {lib_name}", r_whole, r_cold)
+            w = "serial" if label == "serial" else "shipped"
+            r_lib = row(f"{what}: {lib_name} alone", *lib, key=f"{k}_{lib_name}_beside_{w}")
+            r_whole = row(f"{what}: whole ingest, {label}", *whole, key=f"{k}_ingest_{w}")
+            ratio(f"{what}: whole ingest {label} / {lib_name}", r_whole, r_lib,
+                  f"{k}_ingest_{w}_vs_{lib_name}", f"{k}_ingest_{w}", f"{k}_{lib_name}_beside_{w}")
+            ratio(f"{what}: whole ingest {label} / fresh {lib_name}", r_whole, r_cold,
+                  f"{k}_ingest_{w}_vs_fresh_{lib_name}", f"{k}_ingest_{w}", f"{k}_{lib_name}_fresh")
 
     if pages:
         compare("pages", pages, "pages", "trafilatura", trafilatura_alone)
@@ -197,6 +229,7 @@ print(time.perf_counter() - w, time.process_time() - c, n)
         compare("feed items", feeds, "feeds", "feedparser", feedparser_alone)
     fetcher.close()
     srv.shutdown()
+    fig.write(args.json)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Personal digest send to N subscribers into a local SMTP sink, beside raw smtplib.
 
-    .venv/bin/python benchmarks/bench_send.py [--subscribers 10000] [--memory 1000,10000]
+    .venv/bin/python benchmarks/bench_send.py [--subscribers 10000] [--memory 1000,10000] [--rounds 3]
+        [--json FILE]
 
 The sink is aiosmtpd in its own process (so it does not share our GIL). Figures:
 - feedpipe: `send_edition` end to end — ledger claim/finish per subscriber in SQLite, personal
@@ -28,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchjson import Figures  # noqa: E402
 
 from feedpipe.core.model import Subscriber  # noqa: E402
 from feedpipe.digest import send_edition  # noqa: E402
@@ -113,7 +116,9 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--memory", default="1000,10000", help="sizes for the tracemalloc runs ('' to skip)")
     parser.add_argument("--rounds", type=int, default=3, help="raw and feedpipe alternate; medians are compared")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (see benchjson.py)")
     args = parser.parse_args()
+    fig = Figures("send", subscribers=args.subscribers, rounds=args.rounds, memory=args.memory)
     sink, port = start_sink()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +140,17 @@ def main() -> None:
             print(f"raw smtplib, pre-built bytes : {raw_med:8.0f} msg/s (median)")
             print(f"feedpipe send_edition        : {our_med:8.0f} msg/s (median)")
             print(f"ratio feedpipe / raw         : {our_med / raw_med:8.2f}  (target >= 0.8)")
+            fig.add("subscribers", n, "subscribers")
+            fig.add("raw_msgs_per_s", raw_med, "msg/s", "raw smtplib, pre-built bytes (median)")
+            fig.add("feedpipe_msgs_per_s", our_med, "msg/s", "feedpipe send_edition (median)")
+            fig.add("raw_s", n / raw_med, "s", f"raw smtplib, {n} messages")
+            fig.add("feedpipe_s", n / our_med, "s", f"feedpipe send_edition, {n} messages")
+            fig.add("feedpipe_vs_raw_ratio", our_med / raw_med)
+            fig.add("feedpipe_vs_raw_round_ratios", [round(o / r, 6) for o, r in zip(our_rates, raw_rates, strict=True)],
+                    better="higher")
+            fig.compare("send_edition, messages per second", "feedpipe_msgs_per_s",
+                        "raw_msgs_per_s", "feedpipe_vs_raw_ratio", better="higher", target=">= 0.8",
+                        rate="feedpipe_msgs_per_s", floor_rate="raw_msgs_per_s")
             for size in [int(x) for x in args.memory.split(",") if x.strip()]:
                 mstore = make_store(folder, size)
                 tracemalloc.start()
@@ -144,6 +160,9 @@ def main() -> None:
                 mstore.close()
                 print(f"peak traced memory of the send, {size:>6} subscribers: {peak / 2**20:6.1f} MiB "
                       f"({sent} sent)")
+                fig.add(f"peak_traced_mib_{size}_subscribers", peak / 2**20, "MiB",
+                        f"peak traced memory of the send, {size} subscribers")
+        fig.write(args.json)
     finally:
         sink.kill()
         sink.wait()

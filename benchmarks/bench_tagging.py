@@ -1,6 +1,6 @@
 """Throughput of country + topic tagging on ~600-word articles, and the matcher's cold build time.
 
-    .venv/bin/python benchmarks/bench_tagging.py [--n 5000]
+    .venv/bin/python benchmarks/bench_tagging.py [--n 5000] [--repeat 5] [--dense] [--json FILE]
 
 The articles are built from sentences written here (no eval data needed), so anyone can run it.
 Runs in one process on one core; prints figures and the ratio to the issue's floor (5,000 articles/s,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchjson import Figures
+
 from feedpipe.tagging import Tagger
+
+WORD = re.compile(r"\w+")
 
 PLAIN = [  # news prose that names no place, as most sentences of a real story do
     "The spokesman declined to comment on the figures, saying a full report would follow next month.",
@@ -120,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--dense", action="store_true", help="every sentence names places (a harder case)")
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON (see benchjson.py)")
     args = ap.parse_args(argv)
+    fig = Figures("tagging", n=args.n, repeat=args.repeat, dense=args.dense)
     colds = [load_seconds("none") for _ in range(3)]
     wall, cpu = min(w for w, _ in colds), min(c for _, c in colds)
     print(
@@ -128,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{cpu:.3f} s CPU, worst {max(w for w, _ in colds):.3f} s wall "
         f"(floor < 1 s: {'ok' if wall < 1 else 'SLOW'})"
     )
+    fig.add("cold_load_wall_s", wall, "s", "cold import + Tagger.load(cache_dir=None), best of 3")
+    fig.add("cold_load_cpu_s", cpu, "s")
+    fig.add("cold_load_worst_wall_s", max(w for w, _ in colds), "s")
+    fig.add("cold_load_floor_s", 1.0, "s", "floor: 1 s")
+    fig.add("cold_load_vs_1s_floor_ratio", wall / 1.0)
+    fig.compare("cold import + Tagger.load, wall", "cold_load_wall_s", "cold_load_floor_s",
+                "cold_load_vs_1s_floor_ratio", better="lower", target="< 1")
     with tempfile.TemporaryDirectory() as cache:
         first = load_seconds(cache)
         cached = min(load_seconds(cache) for _ in range(3))
@@ -135,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         f"with the compiled cache: first run (builds and writes it) {first[0]:.3f} s, "
         f"later runs {cached[0]:.3f} s wall, {cached[1]:.3f} s CPU"
     )
+    fig.add("cached_first_load_s", first[0], "s", "Tagger.load, first run with a cache folder (builds it)")
+    fig.add("cached_load_wall_s", cached[0], "s", "Tagger.load from the compiled cache, best of 3")
+    fig.add("cached_load_cpu_s", cached[1], "s")
     tagger = Tagger.load(cache_dir=None)
     sets = [("synthetic" + (" (dense)" if args.dense else ""), articles(args.n, dense=args.dense))]
     real = real_articles(args.n)
@@ -142,16 +159,25 @@ def main(argv: list[str] | None = None) -> int:
         sets.append(("BBC News stories topped up to 600 words", real))
     for name, docs in sets:
         print(f"-- {name}")
-        run(tagger, docs, args.repeat)
+        run(tagger, docs, args.repeat, fig, ("synthetic_dense" if args.dense else "synthetic") if
+            name.startswith("synthetic") else "bbc")
+    fig.write(args.json)
     return 0
 
 
-def run(tagger: Tagger, docs: list[tuple[str, str]], repeat: int) -> None:
+def run(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Figures | None = None,
+        prefix: str = "") -> None:
     words = sum(len(b.split()) for _, b in docs) / len(docs)
     tagger.tag(*docs[0])
     for subtopics in (False, True):
-        runs, cpus = [], []
+        runs, cpus, scans = [], [], []
         for _ in range(repeat):  # best of several: other processes share this machine
+            if fig is not None:  # a machine reference for the JSON figures: every word read once
+                c0 = time.process_time()
+                for title, body in docs:
+                    WORD.findall(title)
+                    WORD.findall(body)
+                scans.append(time.process_time() - c0)
             t0, c0 = time.perf_counter(), time.process_time()
             for title, body in docs:
                 tagger.tag(title, body, subtopics=subtopics)
@@ -165,6 +191,26 @@ def run(tagger: Tagger, docs: list[tuple[str, str]], repeat: int) -> None:
             f"{cpu / len(docs) * 1e6:.0f} us/article); wall clock best {rate:,.0f}/s, "
             f"median {len(docs) / median:,.0f}/s over {repeat} runs"
         )
+        if fig is not None:
+            k = f"{prefix}_{'tag_subtopics' if subtopics else 'tag'}"
+            fig.add(f"{k}_articles_per_cpu_s", cpu_rate, "articles/CPU-s",
+                    f"{prefix}: tag(subtopics={subtopics}), {len(docs)} articles of ~{words:.0f} words")
+            fig.add(f"{k}_us_per_article", cpu / len(docs) * 1e6, "us")
+            fig.add(f"{k}_wall_best_articles_per_s", rate, "articles/s")
+            fig.add(f"{k}_wall_median_articles_per_s", len(docs) / median, "articles/s")
+            fig.add("floor_articles_per_s", 5000.0, "articles/s", "floor: 5,000 articles/s")
+            fig.add(f"{k}_vs_5000_floor_ratio", cpu_rate / 5000)
+            fig.compare(f"{prefix}: tag(subtopics={subtopics}), articles per CPU-second", f"{k}_articles_per_cpu_s",
+                        "floor_articles_per_s", f"{k}_vs_5000_floor_ratio", better="higher", target=">= 1",
+                        rate=f"{k}_articles_per_cpu_s", floor_rate="floor_articles_per_s")
+            scan_rate = len(docs) / max(min(scans), 1e-9)
+            fig.add(f"{k}_word_scan_articles_per_cpu_s", scan_rate, "articles/CPU-s",
+                    "re.findall(r'\\w+') over the same articles (a machine reference, not a target)")
+            fig.add(f"{k}_vs_word_scan_ratio", cpu_rate / scan_rate)
+            fig.compare(f"{prefix}: tag(subtopics={subtopics}) beside a regex word scan of the same text",
+                        f"{k}_articles_per_cpu_s", f"{k}_word_scan_articles_per_cpu_s",
+                        f"{k}_vs_word_scan_ratio", better="higher",
+                        rate=f"{k}_articles_per_cpu_s", floor_rate=f"{k}_word_scan_articles_per_cpu_s")
 
 
 if __name__ == "__main__":
