@@ -366,33 +366,3 @@ def test_worker_processes_give_the_same_articles_and_errors_as_threads(tmp_path,
     assert outcomes[0] == outcomes[1]
     new, failed, stored, _ = outcomes[0]
     assert (new, failed) == (3, 2)  # the XML that is not a feed, and the bad JSON line
-
-
-def test_a_parse_worker_that_dies_does_not_fail_the_run(tmp_path, now):
-    sources = ""
-    for s in range(30):
-        folder = tmp_path / f"src{s}"
-        folder.mkdir()
-        lines = [json.dumps({"url": f"https://example.org/{s}/{i}", "title": f"Story {s}-{i}", "body": "Text. " * 30})
-                 for i in range(20)]
-        (folder / "items.jsonl").write_text("\n".join(lines))
-        sources += f'[[sources]]\nname = "s{s}"\ntype = "file"\npath = "{folder}"\n'
-    cfg = write_config(tmp_path, sources)
-    cfg.write_text(cfg.read_text().replace("[fetch]", "[fetch]\nprocesses = 2\nworkers = 2"))
-    app = make_app(cfg, now)
-    killed = []
-
-    def kill_a_worker(name: str, done: int, total: int) -> None:
-        if not killed:
-            workers = [pid for pid in _children(os.getpid())
-                       if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-                       and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
-            if workers:
-                os.kill(workers[0], signal.SIGKILL)
-                killed.append(workers[0])
-
-    report = pipeline.ingest(app, now=now, progress=kill_a_worker)
-
-    assert killed, "no worker process to kill"
-    assert {r.status for r in report.results} == {"ok"}
-    assert app.store.count_articles() == 600
