@@ -222,7 +222,7 @@ def due_sources(settings: Any, store: Any, now: datetime) -> list:
     """The sources to fetch at this tick: each source every `interval_minutes` (its own, else the
     `[schedule]` one) or its feed's `<ttl>` if longer, never before a server's Retry-After has passed.
     A source never fetched is due."""
-    from feedpipe.pipeline import next_fetch_at
+    from feedpipe.ingest import next_fetch_at
 
     default = schedule_settings(settings).ingest_minutes
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts

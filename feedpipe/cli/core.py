@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import feedpipe.ingest as ingest_service
 from feedpipe import pipeline
 from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED
 
@@ -26,7 +27,7 @@ STATUS_STYLE = {"ok": "green", "not-modified": "cyan", "error": "red", "waiting"
 
 
 @contextlib.contextmanager
-def progress_bar(quiet: bool, label: str) -> Iterator[pipeline.Progress | None]:
+def progress_bar(quiet: bool, label: str) -> Iterator[ingest_service.Progress | None]:
     """A rich progress bar on stderr when it is a terminal; nothing otherwise (cron, pipes, tests)."""
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
@@ -43,7 +44,7 @@ def progress_bar(quiet: bool, label: str) -> Iterator[pipeline.Progress | None]:
         yield update
 
 
-def print_ingest_summary(report: pipeline.IngestReport, *, quiet: bool) -> None:
+def print_ingest_summary(report: ingest_service.IngestReport, *, quiet: bool) -> None:
     if quiet:
         return
     table = Table(title="ingest summary", title_justify="left")
@@ -88,9 +89,9 @@ def ingest(obj, locations: tuple[str, ...], force: bool) -> int:
     """Ingest every configured source, or only the given files, folders and URLs (no config entry
     needed: a URL is read as a feed, a page when it is not one; files by their format)."""
     app = obj.app
-    sources = pipeline.adhoc_sources(locations) if locations else None
+    sources = ingest_service.adhoc_sources(locations) if locations else None
     with progress_bar(obj.quiet, "ingest") as progress:
-        report = pipeline.ingest(app, now=app.now, sources=sources, force=force or bool(locations),
+        report = ingest_service.ingest(app, now=app.now, sources=sources, force=force or bool(locations),
                                  progress=progress)
     print_ingest_summary(report, quiet=obj.quiet)
     return EXIT_SOURCES_FAILED if report.failed_sources else EXIT_OK
@@ -206,7 +207,7 @@ def retag(obj) -> None:
     taxonomy or subtopics changed); feeds of changed articles are rebuilt on the next run."""
     app = obj.app
     with progress_bar(obj.quiet, "retag") as progress:
-        seen, changed = pipeline.retag(app, now=app.now, progress=progress)
+        seen, changed = ingest_service.retag(app, now=app.now, progress=progress)
     if not obj.quiet:
         click.echo(f"retagged {seen} articles; tags changed on {changed}")
 
