@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import smtplib
+import socket
 import ssl
 import tempfile
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.settings import MailSettings
 
 
 class SendError(FeedpipeError):
@@ -94,10 +96,10 @@ class OutboxTransport:
 
 
 class _suppress:
-    def __enter__(self):
+    def __enter__(self) -> _suppress:
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> bool:
         return True
 
 
@@ -162,6 +164,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         try:
+            conn: smtplib.SMTP
             if self.security == "tls":
                 conn = smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.local_hostname,
                                         timeout=self.timeout, context=self.ssl_context)
@@ -179,7 +182,7 @@ class SmtpTransport:
                 conn.starttls(context=self.ssl_context)
                 conn.ehlo()
             if self.username:
-                self._login(conn)
+                self._login(conn, self.username)
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportSetupError(
                 f"{self.host}: login as {self.username} refused ({exc.smtp_code})",
@@ -197,14 +200,14 @@ class SmtpTransport:
         self.connections += 1
         return conn
 
-    def _login(self, conn: smtplib.SMTP) -> None:
+    def _login(self, conn: smtplib.SMTP, username: str) -> None:
         """AUTH PLAIN when offered (one round trip, over TLS), else whatever smtplib finds."""
         offered = (conn.esmtp_features.get("auth") or "").upper().split()
         if "PLAIN" in offered:
-            conn.user, conn.password = self.username, self._password or ""
+            conn.user, conn.password = username, self._password or ""
             conn.auth("PLAIN", conn.auth_plain)
         else:
-            conn.login(self.username, self._password or "")
+            conn.login(username, self._password or "")
 
     def _drop(self) -> None:
         self._awaiting = False
@@ -324,8 +327,8 @@ class SmtpTransport:
 
 def _no_delay(conn: smtplib.SMTP) -> None:
     """Commands are small writes that wait for an answer: Nagle's algorithm only delays them."""
-    import socket
-
+    if conn.sock is None:
+        return
     with _suppress():
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -334,7 +337,7 @@ class _Dropped(Exception):
     pass
 
 
-def make_transport(mail_settings, *, sleep: Callable[[float], None] = time.sleep) -> Transport:
+def make_transport(mail_settings: MailSettings, *, sleep: Callable[[float], None] = time.sleep) -> Transport:
     """The transport `[mail]` asks for: the outbox folder (default) or SMTP with the password taken from
     the environment variable named by `password_env`."""
     if mail_settings.transport == "smtp":
