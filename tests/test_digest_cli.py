@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from feedpipe.cli.digest import digest, subscribers
+from feedpipe.cli.digest import digest
+from feedpipe.cli.subscribers import subscribers
 from feedpipe.core.settings import MailSettings
 from feedpipe.mailer import OutboxTransport
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
@@ -21,7 +22,7 @@ BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
 def cli(week_store, tmp_path):
     settings = SimpleNamespace(digest=digest_settings(), mail=MailSettings(outbox=tmp_path / "outbox"),
                                feeds_public_url="https://news.example.org/feeds", public_dir=tmp_path / "public",
-                               templates_dir=None)
+                               digest_dir=tmp_path / "public" / "digest", templates_dir=None)
     obj = SimpleNamespace(store=week_store, settings=settings, now=BEFORE,
                           transport=lambda: OutboxTransport(tmp_path / "sent"))
     runner = CliRunner()
