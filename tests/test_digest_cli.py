@@ -107,3 +107,9 @@ def test_a_test_send_goes_only_to_the_given_address(cli):
     [eml] = (cli.tmp / "sent").glob("*.eml")
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["To"] == "editor@example.org"
     assert cli.store.ledger(WEEK) == []
+
+
+def test_a_dry_run_and_a_test_copy_are_separate_commands(cli):
+    result = CliRunner().invoke(digest, ["send", "--dry-run", "--to", "editor@example.org"], obj=cli.obj)
+    assert result.exit_code == 2 and "--dry-run and --to do not go together" in result.output
+    assert not (cli.tmp / "sent").exists() and cli.store.ledger(WEEK) == []
