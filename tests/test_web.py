@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import re
 import socket
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import feedparser
@@ -21,6 +22,7 @@ from aiosmtpd.controller import Controller
 from feedpipe.app import App
 from feedpipe.config import load_settings
 from feedpipe.schedule import run_digest_job
+from feedpipe.store import Store
 from feedpipe.web import RateLimiter, WebServer, create_app
 from tests.conftest import make_article
 
@@ -68,12 +70,33 @@ class Clock:
         return self.now
 
 
+@dataclass(frozen=True)
+class Smtp:
+    inbox: Inbox
+    port: int
+
+
+@dataclass(frozen=True)
+class Site:
+    """A running web side: the real App behind it, its server's URL, its public folder and clock."""
+
+    app: App
+    url: str
+    public: Path
+    clock: Clock
+    inbox: Inbox
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+
 @pytest.fixture
 def smtp():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield SimpleNamespace(inbox=inbox, port=controller.port)
+    yield Smtp(inbox=inbox, port=controller.port)
     controller.stop()
 
 
@@ -124,8 +147,7 @@ security = "none"
     app = App(load_settings(config, cwd=tmp_path), clock=clock)
     limiter = RateLimiter(capacity=3, per_seconds=600)
     with WebServer(create_app(app, signup_limiter=limiter), host="127.0.0.1", port=0) as server:
-        yield SimpleNamespace(app=app, url=server.url, public=public, clock=clock, inbox=smtp.inbox,
-                              store=app.store)
+        yield Site(app=app, url=server.url, public=public, clock=clock, inbox=smtp.inbox)
     app.close()
 
 
@@ -174,8 +196,6 @@ def test_a_feed_answers_200_then_304_to_if_none_match_and_if_modified_since(site
     path = site.public / "feeds" / "all.atom"
     path.write_bytes(ATOM.replace(b"<title>All</title>", b"<title>All news</title>"))
     later = path.stat().st_mtime + 5
-    import os
-
     os.utime(path, (later, later))
     changed = requests.get(site.url + "/feeds/all.atom", headers={"If-None-Match": etag}, timeout=5)
     assert changed.status_code == 200 and b"All news" in changed.content
