@@ -70,6 +70,8 @@ class Site:
 
 @dataclass(frozen=True, kw_only=True)
 class Web:
+    """One web application's dependencies: the running app, its words, the file cache, the sign-up limiter."""
+
     app: WebApp
     site: Site
     files: FileCache
