@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import feedpipe.ingest as ingest_service  # noqa: E402
 from feedpipe.app import App  # noqa: E402
 from feedpipe.config import load_settings  # noqa: E402
+from feedpipe.core.clock import system_clock  # noqa: E402
 from feedpipe.core.errors import FeedpipeError  # noqa: E402
 from feedpipe.core.settings import FetchSettings  # noqa: E402
 from feedpipe.extract import extract  # noqa: E402
@@ -108,7 +109,7 @@ def main() -> int:
     files = {f"/{p.relative_to(data).as_posix()}": (p.read_bytes(), TYPES.get(p.suffix.lower(), "")) for p in
              pages + feeds}
     srv, port = serve(files)
-    fetcher = Fetcher(FetchSettings(user_agent="feedpipe-bench/1 (+https://example.org/feedpipe)"))
+    fetcher = Fetcher(FetchSettings(user_agent="feedpipe-bench/1 (+https://example.org/feedpipe)"), now=system_clock)
     url = {p: f"http://127.0.0.1:{port}/{p.relative_to(data).as_posix()}" for p in pages + feeds}
     raw = {p: files[f"/{p.relative_to(data).as_posix()}"][0] for p in pages + feeds}
     print(f"{len(pages)} pages, {len(feeds)} feeds; best of {args.rounds} rounds; serial, one process\n")

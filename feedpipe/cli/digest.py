@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 
 from feedpipe.cli.context import Context
-from feedpipe.cli.subscribers import subscribers
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
 from feedpipe.digest.build import build_edition, load_edition, write_atomically
@@ -279,4 +278,4 @@ def schedule() -> None:
         key = edition_key(when + timedelta(days=7), d)
 
 
-__all__ = ["digest", "subscribers"]  # `subscribers` lives in feedpipe.cli.subscribers
+__all__ = ["digest"]
