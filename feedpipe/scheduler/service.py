@@ -64,6 +64,7 @@ class Service:
         self.lease = SchedulerLease(app.store, self.holder, app.settings.schedule.lease_ttl)
         self.stopping = threading.Event()
         self.lost_lease = False
+        self.digest_runs: list[DigestRun] = []  # what each digest run found or did, oldest first
         self._lock = threading.Lock()  # one job at a time touches the pipeline
         self._scheduler: BackgroundScheduler | None = None
 
@@ -87,9 +88,12 @@ class Service:
         return self._guarded("ingest", lambda now: run_ingest_job(self.app, now=now))
 
     def digest(self) -> DigestRun | None:
-        return self._guarded(
+        run = self._guarded(
             "digest", lambda now: run_digest_job(self.app, now=now, holder=self.holder, send=self.send)
         )
+        if run is not None:
+            self.digest_runs.append(run)
+        return run
 
     def renew(self) -> None:
         """Runs beside a long job (not under its lock), so a long send never lets the lease lapse."""
