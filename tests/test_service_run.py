@@ -195,7 +195,7 @@ def test_a_wednesday_tokyo_edition_is_sent_by_serve_at_its_slot_exactly_once(con
         clock.at = slot + timedelta(hours=1)
         service.fire("digest-recheck")
         assert wait_until(lambda: len(service.digest_runs) == 4)
-        assert [r.action for r in service.digest_runs[2:]] == ["done", "done"]
+        assert [r.action for r in list(service.digest_runs)[2:]] == ["done", "done"]
     finally:
         service.stop()
     messages = list(outbox.glob("*.eml"))

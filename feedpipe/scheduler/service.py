@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
@@ -64,7 +65,8 @@ class Service:
         self.lease = SchedulerLease(app.store, self.holder, app.settings.schedule.lease_ttl)
         self.stopping = threading.Event()
         self.lost_lease = False
-        self.digest_runs: list[DigestRun] = []  # what each digest run found or did, oldest first
+        # what the latest digest runs found or did, oldest first (bounded: it runs every few minutes)
+        self.digest_runs: deque[DigestRun] = deque(maxlen=100)
         self._lock = threading.Lock()  # one job at a time touches the pipeline
         self._scheduler: BackgroundScheduler | None = None
 
@@ -163,7 +165,8 @@ class Service:
         return [(job.id, job.next_run_time) for job in self._scheduler.get_jobs() if job.next_run_time]
 
     def fire(self, job_id: str) -> None:
-        """Run job `job_id` now, through the scheduler, as if its trigger had fired (tests, operators)."""
+        """Run job `job_id` now, through the scheduler, as if its trigger had fired (tests, operators).
+        APScheduler keeps real time; the job itself still takes `now` from the app's clock."""
         if self._scheduler is None:
             raise RuntimeError("the service is not started")
         self._scheduler.modify_job(job_id, next_run_time=datetime.now(self.schedule.tz))
