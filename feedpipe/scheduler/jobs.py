@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from feedpipe import ingest as ingest_service
 from feedpipe import pipeline
 from feedpipe.app import App
 from feedpipe.core.model import SendReport, Source
@@ -114,19 +115,19 @@ def due_sources(settings: Settings, store: Store, now: datetime) -> list[Source]
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts
     due = []
     for source in settings.sources:
-        when = pipeline.next_fetch_at(source, store.source_state(source.name), default_minutes=default)
+        when = ingest_service.next_fetch_at(source, store.source_state(source.name), default_minutes=default)
         if when is None or when - slack <= now:
             due.append(source)
     return due
 
 
-def run_ingest_job(app: App, *, now: datetime) -> pipeline.IngestReport | None:
+def run_ingest_job(app: App, *, now: datetime) -> ingest_service.IngestReport | None:
     """One ingest of the sources that are due, then the changed feeds and the digest preview."""
     sources = due_sources(app.settings, app.store, now)
     if not sources:
         return None
     # `force`: the intervals were applied above, with the slack a tick needs
-    report = pipeline.ingest(app, now=now, sources=sources, force=True)
+    report = ingest_service.ingest(app, now=now, sources=sources, force=True)
     if app.settings.schedule.feeds_after_ingest:
         pipeline.publish_feeds(app, now=now, only_dirty=True)
         try:  # the web view of the edition being collected, as `feedpipe run` refreshes it

@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from feedpipe import pipeline
+from feedpipe import ingest as ingest_service
 from feedpipe.app import App
 from feedpipe.core.settings import Settings
 from feedpipe.digest.editions import DigestSchedule
@@ -86,7 +86,7 @@ class Service:
                 log.exception("job %s failed; it runs again at its next time", name)
                 return None
 
-    def ingest(self) -> pipeline.IngestReport | None:
+    def ingest(self) -> ingest_service.IngestReport | None:
         return self._guarded("ingest", lambda now: run_ingest_job(self.app, now=now))
 
     def digest(self) -> DigestRun | None:
