@@ -3,14 +3,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from feedpipe.config.digest import parse_digest_settings, parse_mail_settings
 from feedpipe.core.errors import FeedpipeError
-from feedpipe.digest.editions import due_edition, edition_key, edition_window, parse_key, send_time
+from feedpipe.digest.editions import (
+    CronFields,
+    DigestSchedule,
+    due_edition,
+    edition_key,
+    edition_window,
+    latest_send_key,
+    parse_key,
+    send_time,
+)
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 MOSCOW = digest_settings()  # Friday 08:00 Europe/Moscow = 05:00 UTC
@@ -49,6 +59,30 @@ def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
     week_store.finish_edition(WEEK, "sent", now=SEND_AT)
     assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
     assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
+
+
+def test_one_schedule_says_which_edition_is_due_until_when_and_when_to_fire(week_store):
+    schedule = DigestSchedule.of(MOSCOW)
+    status = schedule.status(SEND_AT + timedelta(hours=1), week_store)
+    assert (status.slot.key, status.state) == (WEEK, "due")
+    assert (status.slot.at, status.slot.until) == (SEND_AT, SEND_AT + timedelta(hours=12))
+    assert schedule.due(SEND_AT + timedelta(hours=1), week_store) == status.slot
+    assert schedule.status(SEND_AT + timedelta(hours=12, minutes=1), week_store).state == "missed"
+    assert schedule.next(SEND_AT).key == "2026-W49" and latest_send_key(SEND_AT, MOSCOW) == WEEK
+    week_store.finish_edition(WEEK, "skipped", now=SEND_AT)
+    assert schedule.status(SEND_AT + timedelta(hours=1), week_store).state == "skipped"
+    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None
+    assert schedule.cron() == CronFields(day_of_week="fri", hour=8, minute=0, second=0,
+                                         timezone=ZoneInfo("Europe/Moscow"))
+
+
+def test_a_send_time_in_a_dst_gap_or_overlap_is_one_instant():
+    berlin = digest_settings(day="sunday", time=time(2, 30), timezone="Europe/Berlin")
+    spring = send_time("2026-W13", berlin)  # 02:30 does not exist on 29 March: 03:30 summer time
+    assert spring == datetime(2026, 3, 29, 1, 30, tzinfo=UTC) and spring.time() == time(3, 30)
+    autumn = send_time("2026-W43", berlin).astimezone(UTC)  # (an ambiguous local time never equals a UTC one)
+    assert autumn == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first of the two 02:30s
+    assert edition_key(spring, berlin) == "2026-W13"
 
 
 def test_empty_tables_give_working_defaults():

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from feedpipe.app import App
 from feedpipe.config import load_settings
 from feedpipe.core.settings import DigestSettings, FetchSettings, OutletSettings, Settings
-from feedpipe.schedule import run_digest_job
+from feedpipe.scheduler import run_digest_job
 from feedpipe.store import Store
 from feedpipe.web import RateLimiter, Site, WebServer, create_app
 from tests.conftest import make_article

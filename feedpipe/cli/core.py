@@ -69,7 +69,7 @@ def run(obj, force: bool) -> int:
     Safe to call every few minutes: the send ledger decides what is sent, so an edition is never
     sent twice. Refuses to run (exit code 4) while `feedpipe serve` or another `run` holds the
     store's scheduler lease. Exit code 3 when some sources failed (the others were processed)."""
-    from feedpipe.schedule import hold_lease
+    from feedpipe.scheduler.lease import hold_lease
 
     app = obj.app
     with hold_lease(app), progress_bar(obj.quiet, "ingest") as progress:
