@@ -432,8 +432,8 @@ def retag(app, *, now: datetime, progress: Progress | None = None) -> tuple[int,
 
 def publish_feeds(app, *, now: datetime, only_dirty: bool = True):
     """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false)."""
+    from feedpipe.feeds.websub import websub_ping
     from feedpipe.feedset import publish_feeds as publish
-    from feedpipe.websub import websub_ping
 
     settings = app.settings
     ping = None

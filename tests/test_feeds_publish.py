@@ -18,10 +18,10 @@ from feedpipe.cli.feeds import feeds as feeds_command
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
 from feedpipe.extract.urls import article_id, canonical_url
+from feedpipe.feeds.websub import hub_pinger, websub_ping
 from feedpipe.feedset import all_specs, publish_feeds
 from feedpipe.publish import write_if_changed
 from feedpipe.store import Store
-from feedpipe.websub import hub_pinger, websub_ping
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SETTINGS = FeedSettings(public_url="https://news.example.org", title="Example News", max_entries=10)
