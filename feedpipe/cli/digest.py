@@ -18,9 +18,10 @@ import click
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
-from feedpipe.digest.build import build_edition, prepare, write_atomically
+from feedpipe.digest.build import build_edition, prepare
 from feedpipe.digest.editions import due_edition, edition_key, parse_key, send_time
 from feedpipe.digest.send import send_edition
+from feedpipe.files import write_file
 from feedpipe.mailer import OutboxTransport, make_transport
 
 try:
@@ -113,8 +114,8 @@ def preview(week: str | None, address: str | None, out: Path | None, open_it: bo
     folder = out or Path(s.mail.outbox) / "preview"
     html_path = folder / f"{key}-preview.html"
     eml_path = folder / f"{key}-preview.eml"
-    write_atomically(html_path, msg.get_body(("html",)).get_content().encode("utf-8"))
-    write_atomically(eml_path, data)
+    write_file(html_path, msg.get_body(("html",)).get_content().encode("utf-8"))
+    write_file(eml_path, data)
     click.echo(f"subject: {msg['Subject']}")
     click.echo(f"html: {html_path}")
     click.echo(f"eml: {eml_path}")
