@@ -31,7 +31,7 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.publish import write_if_changed
+from feedpipe.files import write_if_changed
 from feedpipe.store import schema
 from feedpipe.store.articles import row_to_article
 

@@ -3,7 +3,6 @@ refresh the digest preview, send the due edition."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +11,10 @@ from feedpipe.app import App
 from feedpipe.core.model import SendReport
 from feedpipe.digest import build_edition, send_edition
 from feedpipe.digest.editions import current_edition, due_edition
+from feedpipe.feeds.websub import hub_pinger
 from feedpipe.feedset import PublishReport
 from feedpipe.feedset import publish_feeds as publish
 from feedpipe.ingest import IngestReport, Progress, ingest
-from feedpipe.websub import websub_ping
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +43,7 @@ def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True) -> Publis
     """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false)."""
     settings = app.settings
     hub = settings.feeds.websub_hub
-    ping = None if hub is None else functools.partial(websub_ping, hub)
+    ping = hub_pinger(hub) if hub else None
     return publish(app.store, settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping)
 
 

@@ -17,10 +17,11 @@ import click
 from feedpipe.cli.context import Context
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
-from feedpipe.digest.build import build_edition, load_edition, write_atomically
+from feedpipe.digest.build import build_edition, load_edition
 from feedpipe.digest.editions import due_edition, edition_key, parse_key, send_time
 from feedpipe.digest.send import dry_run, send_edition, send_test
 from feedpipe.extract.urls import canonical_url
+from feedpipe.files import write_file
 from feedpipe.mailer import OutboxTransport
 
 
@@ -101,8 +102,8 @@ def preview(week: str | None, address: str | None, out: Path | None, open_it: bo
     folder = out or Path(s.mail.outbox) / "preview"
     html_path = folder / f"{key}-preview.html"
     eml_path = folder / f"{key}-preview.eml"
-    write_atomically(html_path, html.encode("utf-8"))
-    write_atomically(eml_path, data)
+    write_file(html_path, html.encode("utf-8"))
+    write_file(eml_path, data)
     click.echo(f"subject: {msg['Subject']}")
     click.echo(f"html: {html_path}")
     click.echo(f"eml: {eml_path}")

@@ -3,8 +3,6 @@ of preferences, rendering, and the messages, one at a time."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,6 +18,7 @@ from feedpipe.digest.message import build_message, message_bytes
 from feedpipe.digest.ports import EditionStore
 from feedpipe.digest.render import Links, RenderCache, Rendered, render
 from feedpipe.digest.select import Selection, select
+from feedpipe.files import FILE_MODE, write_file
 
 _Preferences = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -129,19 +128,6 @@ def load_edition(
                          picks=picks, as_of=now, templates_dir=templates_dir or settings.templates_dir)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def build_edition(
     store: EditionStore,
     settings: DigestSettings,
@@ -152,16 +138,18 @@ def build_edition(
     *,
     public_url: str | None = None,
     templates_dir: Path | None = None,
+    mode: int = FILE_MODE,
 ) -> Path:
     """Write the edition's web view to `<out_dir>/<key>.html` (out_dir is the public digest folder,
     `public/digest`) and record its subject; returns the path. Personal emails are built at send time.
-    `feeds_public_url` is where the feeds live ("https://news.example.org/feeds", or the site's URL)."""
+    `feeds_public_url` is where the feeds live ("https://news.example.org/feeds", or the site's URL).
+    `mode`: the web view's permission bits (0644: a web server running as another user can read it)."""
     loaded = load_edition(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
                           public_url=public_url, templates_dir=templates_dir)
     rendered = loaded.rendered(loaded.general, web=True)
     html, _ = rendered.for_subscriber(None, settings)
     path = Path(out_dir) / f"{edition_key}.html"
-    write_atomically(path, html.encode("utf-8"))
+    write_file(path, html.encode("utf-8"), mode=mode)
     if loaded.edition.status == "building":
         store.set_edition_subject(edition_key, rendered.subject)
     return path
