@@ -120,7 +120,8 @@ def tag_article(tagger: Tagger, article: Article, source: Source, *, fallback_se
     """Add country, topic and section tags. A section the input named itself wins over the
     tagger's guess from categories and URL, then `fallback_section` (the stored one, on retag),
     the source's default, and "news"."""
-    given = article.extra.get("section_given") or article.section
+    recorded = article.extra.get("section_given")
+    given = recorded if isinstance(recorded, str) and recorded else article.section
     tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
                       categories=article.categories, source_country=source.country)
     extra = {**article.extra, "section_given": given} if given else article.extra
