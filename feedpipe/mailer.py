@@ -9,13 +9,12 @@ must not be resent blindly). The exactly-once bookkeeping is the send ledger's j
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import re
 import smtplib
 import socket
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Protocol
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import MailSettings
+from feedpipe.files import write_file
 
 
 class SendError(FeedpipeError):
@@ -58,6 +58,8 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release the connection (if any); the transport may be used again afterwards."""
 
+MAIL_FILE_MODE = 0o600
+
 
 def _eml_name(message_id: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", message_id.strip("<>"))[:60]
@@ -65,8 +67,9 @@ def _eml_name(message_id: str) -> str:
 
 
 class OutboxTransport:
-    """Writes each message to `<folder>/<message id>.eml`, atomically (temp file, then rename), so a
-    reader never sees half a file; the same message id overwrites, it never duplicates."""
+    """Writes each message to `<folder>/<message id>.eml` with the one atomic writer (feedpipe.files), so
+    a reader never sees half a file; the same message id overwrites, it never duplicates. The files are
+    private (0600): they carry subscribers' addresses and personal links."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -74,17 +77,7 @@ class OutboxTransport:
 
     def send(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            target = self.folder / _eml_name(message_id)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(message)
-                os.replace(tmp, target)
-            except BaseException:
-                with _suppress():
-                    os.unlink(tmp)
-                raise
+            write_file(self.folder / _eml_name(message_id), message, mode=MAIL_FILE_MODE)
         except OSError as exc:
             raise ConnectionFailure(
                 f"cannot write to the outbox {self.folder}: {exc}", "check that [mail] outbox is a writable folder"
@@ -93,14 +86,6 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
-
-
-class _suppress:
-    def __enter__(self) -> _suppress:
-        return self
-
-    def __exit__(self, *exc: object) -> bool:
-        return True
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -212,7 +197,7 @@ class SmtpTransport:
     def _drop(self) -> None:
         self._awaiting = False
         if self._conn is not None:
-            with _suppress():
+            with contextlib.suppress(Exception):
                 self._conn.close()
         self._conn = None
 
@@ -220,7 +205,7 @@ class SmtpTransport:
         if self._awaiting:  # never leave an answer unread on a connection we mean to QUIT
             self._drop()
         if self._conn is not None:
-            with _suppress():
+            with contextlib.suppress(Exception):
                 self._conn.quit()
         self._drop()
 
@@ -329,7 +314,7 @@ def _no_delay(conn: smtplib.SMTP) -> None:
     """Commands are small writes that wait for an answer: Nagle's algorithm only delays them."""
     if conn.sock is None:
         return
-    with _suppress():
+    with contextlib.suppress(Exception):
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
