@@ -76,10 +76,13 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.option("--now", "now", envvar="FEEDPIPE_NOW", metavar="ISO8601", callback=_parse_now,
               help="Set the clock of the whole run, e.g. 2026-11-26T18:00:00+01:00 (the offset is required); "
                    "time then runs on from there. Env: FEEDPIPE_NOW.")
+@click.option("--allow-private-addresses", is_flag=True, envvar="FEEDPIPE_ALLOW_PRIVATE_ADDRESSES",
+              help="Let fetches reach loopback, private and link-local addresses (local servers, intranet "
+                   "feeds); off by default. Env: FEEDPIPE_ALLOW_PRIVATE_ADDRESSES=1.")
 @click.version_option(__version__, prog_name="feedpipe")
 @click.pass_context
 def main(ctx: click.Context, config: str | None, store: str | None, verbose: int, quiet: bool,
-         log_format: str, now: datetime | None) -> None:
+         log_format: str, now: datetime | None, allow_private_addresses: bool) -> None:
     """feedpipe: ingest news from feeds, pages and files, tag it by country and topic, and publish
     RSS/Atom/JSON feeds and a weekly digest email.
 
@@ -87,7 +90,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     4 operational error (store, network or mail server unavailable).
     """
     _setup_logging(verbose, quiet, log_format)
-    ctx.obj = Context(config, store, quiet, now)
+    ctx.obj = Context(config, store, quiet, now, allow_private_addresses=allow_private_addresses)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +20,13 @@ class Context:
     """What every command receives as `ctx.obj`: the App is built on first use, so `--help` and
     commands that need no store never open one."""
 
-    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None) -> None:
+    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None, *,
+                 allow_private_addresses: bool = False) -> None:
         self.config_arg = config
         self.store_arg = store
         self.quiet = quiet
         self.now_arg = now
+        self.allow_private_addresses = allow_private_addresses
         self._app: App | None = None
 
     @property
@@ -31,6 +34,8 @@ class Context:
         if self._app is None:
             cwd = Path.cwd()
             settings = load_settings(find_config(self.config_arg, cwd), cwd=cwd, store_override=self.store_arg)
+            if self.allow_private_addresses:  # --allow-private-addresses wins over [fetch]
+                settings = replace(settings, fetch=replace(settings.fetch, allow_private_addresses=True))
             self._app = App(settings, clock=clock_from(self.now_arg) if self.now_arg else system_clock)
         return self._app
 

@@ -216,9 +216,14 @@ def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> tuple[FetchSetti
 
     table = _table(p, "fetch", table)
     known = ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers",
-             "processes")
+             "processes", "allow_private_addresses")
     _unknown(p, "fetch", table, known)
     agent = f"feedpipe/{__version__} (+{outlet.contact_url})"
+    allow_private = table.get("allow_private_addresses", False)
+    if not isinstance(allow_private, bool):
+        p.add("fetch.allow_private_addresses", f"must be true or false, got {allow_private!r}",
+              "allow_private_addresses = true")
+        allow_private = False
     settings = FetchSettings(
         user_agent=_str(p, table, "fetch", "user_agent", agent, f'user_agent = "{agent}"'),
         connect_timeout=_num(p, table, "fetch", "connect_timeout", 10.0),
@@ -226,6 +231,7 @@ def _fetch(p: _Problems, table: Any, outlet: OutletSettings) -> tuple[FetchSetti
         deadline=_num(p, table, "fetch", "deadline", 60.0),
         max_bytes=_num(p, table, "fetch", "max_bytes", 10_000_000, integer=True),
         max_redirects=_num(p, table, "fetch", "max_redirects", 5, integer=True),
+        allow_private_addresses=allow_private,
     )
     processes = table.get("processes", "auto")
     if processes != "auto" and (isinstance(processes, bool) or not isinstance(processes, int) or processes < 0):

@@ -31,6 +31,7 @@ class FetchSettings:
     retry_after_max_wait: float = 0.0  # retry once when Retry-After is at most this many seconds
     host_interval: float = 0.0  # minimum seconds between two requests to one host
     chunk_size: int = 16_384
+    allow_private_addresses: bool = False  # let fetches reach loopback/private/link-local hosts (tests, intranets)
 
 
 

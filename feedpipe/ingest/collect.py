@@ -70,6 +70,7 @@ def _collect_url(app: App, source: Source, parse: Parse) -> Collected:
         source.location,
         etag=same_place.etag if same_place else None,
         last_modified=same_place.last_modified if same_place else None,
+        obey_robots=source.kind == "page",  # robots.txt governs pages, not feeds
     )
     if fetched.not_modified:
         return Collected(source=source, status="not-modified")
@@ -91,7 +92,7 @@ def _with_full_text(app: App, article: Article, source: Source, errors: list[str
         return replace(article, text=stored.text, content_html=stored.content_html, content_hash=stored.content_hash,
                        countries=stored.countries, topics=stored.topics, section=stored.section)
     try:
-        fetched = app.fetcher.get(article.url)
+        fetched = app.fetcher.get(article.url, obey_robots=True)
         page = parse_page(fetched.body, fetched.final_url, source=article.source)
     except FeedpipeError as exc:
         errors.append(f"{article.url}: full text not fetched: {exc}")
