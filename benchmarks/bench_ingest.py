@@ -109,7 +109,8 @@ def main() -> int:
     files = {f"/{p.relative_to(data).as_posix()}": (p.read_bytes(), TYPES.get(p.suffix.lower(), "")) for p in
              pages + feeds}
     srv, port = serve(files)
-    fetcher = Fetcher(FetchSettings(user_agent="feedpipe-bench/1 (+https://example.org/feedpipe)"), now=system_clock)
+    fetcher = Fetcher(FetchSettings(user_agent="feedpipe-bench/1 (+https://example.org/feedpipe)",
+                                    allow_private_addresses=True), now=system_clock)  # the server is on 127.0.0.1
     url = {p: f"http://127.0.0.1:{port}/{p.relative_to(data).as_posix()}" for p in pages + feeds}
     raw = {p: files[f"/{p.relative_to(data).as_posix()}"][0] for p in pages + feeds}
     print(f"{len(pages)} pages, {len(feeds)} feeds; best of {args.rounds} rounds; serial, one process\n")
@@ -153,7 +154,7 @@ def main() -> int:
         def run() -> int:
             tmp = Path(tempfile.mkdtemp())
             cfg = tmp / "feedpipe.toml"
-            cfg.write_text(f'[store]\npath = "x.db"\n[fetch]\n{fetch}\n' + "".join(
+            cfg.write_text(f'[store]\npath = "x.db"\n[fetch]\nallow_private_addresses = true\n{fetch}\n' + "".join(
                 f'[[sources]]\nname = "s{i}"\ntype = "{kind}"\nurl = "{url[p]}"\n' for i, p in enumerate(paths)))
             app = App(load_settings(cfg, cwd=tmp))
             app.__dict__["tagger"] = tagger  # loaded once, as a long-running service would

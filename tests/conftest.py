@@ -16,6 +16,10 @@ from feedpipe.store import Store
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # a Friday morning
 
+# The suite's HTTP servers listen on 127.0.0.1, which the fetcher refuses by default: CLI runs (in process
+# and in subprocesses) get the operator's allowance; tests/test_fetch_policy.py clears it to test the policy.
+os.environ["FEEDPIPE_ALLOW_PRIVATE_ADDRESSES"] = "1"
+
 
 @pytest.fixture
 def now() -> datetime:

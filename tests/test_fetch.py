@@ -31,7 +31,9 @@ def server():
 
 
 def fetcher(**kw) -> Fetcher:
-    base = dict(user_agent=UA, connect_timeout=2.0, read_timeout=2.0, deadline=5.0, max_bytes=1_000_000)
+    # the test servers listen on 127.0.0.1: these tests allow private addresses (test_fetch_policy.py does not)
+    base = dict(user_agent=UA, connect_timeout=2.0, read_timeout=2.0, deadline=5.0, max_bytes=1_000_000,
+                allow_private_addresses=True)
     base.update(kw)
     return Fetcher(FetchSettings(**base), now=system_clock)
 
@@ -88,7 +90,7 @@ def test_http_date_retry_after_is_measured_from_the_injected_clock(server):
     def _(h):
         send(h, 503, b"", {"Retry-After": format_datetime(now + timedelta(seconds=90), usegmt=True)})
 
-    with Fetcher(FetchSettings(user_agent=UA), now=fixed_clock(now)) as f, pytest.raises(FetchError) as err:
+    with Fetcher(FetchSettings(user_agent=UA, allow_private_addresses=True), now=fixed_clock(now)) as f, pytest.raises(FetchError) as err:
         f.get(server.url("/later"))
     assert err.value.retry_after == 90
 
@@ -105,7 +107,7 @@ def test_short_retry_after_is_retried_once(server):
             send(h, 200, RSS, {"Content-Type": "application/rss+xml"})
 
     slept: list[float] = []
-    f = Fetcher(FetchSettings(user_agent=UA, retry_after_max_wait=2), now=system_clock, sleep=slept.append)
+    f = Fetcher(FetchSettings(user_agent=UA, retry_after_max_wait=2, allow_private_addresses=True), now=system_clock, sleep=slept.append)
     assert f.get(server.url("/flaky")).status == 200
     assert slept == [1.0] and len(calls) == 2
 
@@ -280,7 +282,7 @@ def test_host_interval_uses_injected_clock(server):
         slept.append(s)
         clock["t"] += s
 
-    f = Fetcher(FetchSettings(user_agent=UA, host_interval=5.0), now=system_clock,
+    f = Fetcher(FetchSettings(user_agent=UA, host_interval=5.0, allow_private_addresses=True), now=system_clock,
                 clock=lambda: clock["t"], sleep=sleep)
     f.get(server.url("/x"))
     clock["t"] += 1.0

@@ -42,6 +42,7 @@ path = "var/feedpipe.db"
 [paths]
 public = "public"
 [fetch]
+allow_private_addresses = true  # the test servers listen on 127.0.0.1
 connect_timeout = 2
 read_timeout = 2
 deadline = 5
@@ -256,6 +257,7 @@ journalism with a monthly contribution.</p><p>Once</p><p>Monthly</p><p>Annual</p
 
 
 def test_page_sources_and_full_text_feeds(httpserver: HTTPServer, tmp_path, now):
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)  # 404: no restrictions
     for path in ("/story", "/story-2", "/other"):
         httpserver.expect_request(path).respond_with_data(PAGE, content_type="text/html; charset=utf-8")
     short_feed = (RSS.replace("https://example.org/a?utm_source=rss", httpserver.url_for("/story-2"))
