@@ -10,9 +10,13 @@ other address, including redirect targets.
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -134,6 +138,51 @@ def test_the_host_is_resolved_once_and_the_checked_address_is_connected_to(serve
         got = f.get(f"http://feeds.example.org:{server.port}/feed")
     assert got.body == b"ok" and asked == ["feeds.example.org"]
     assert server.requests[-1][1]["Host"] == f"feeds.example.org:{server.port}"  # the name, not the address
+
+
+def test_tls_checks_the_host_name_while_connecting_to_the_checked_address(tmp_path, monkeypatch):
+    """Pinning the address keeps SNI and the certificate check on the host name."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: no test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=feeds.example.org",
+                    "-addext", "subjectAltName=DNS:feeds.example.org"], check=True, capture_output=True)
+    names: list[str | None] = []
+    hosts: list[str] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            hosts.append(self.headers["Host"])
+            send(self, 200, b"secure")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.handle_error = lambda *a: None  # type: ignore[method-assign]
+    port = httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **kw: real(
+        "127.0.0.1" if host == "feeds.example.org" else host, *a, **kw))
+    try:
+        with guarded(exempt=(("127.0.0.1", port),)) as f:
+            f._session.verify = str(cert)
+            assert f.get(f"https://feeds.example.org:{port}/feed").body == b"secure"
+            with pytest.raises(FetchError, match="connection failed"):  # the certificate names the host, not the IP
+                f.get(f"https://127.0.0.1:{port}/feed")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert names[0] == "feeds.example.org" and hosts == [f"feeds.example.org:{port}"]
 
 
 # -- the operator's allowance: config key, CLI flag, environment -----------------------------------------

@@ -129,6 +129,8 @@ class Fetcher:
         self._now = now
         self.policy = AddressPolicy(allow_private=settings.allow_private_addresses, exempt=exempt)
         self._session = session or self._make_session(settings, self.policy)
+        if session is not None:  # a session handed in gets the policy too: there is no way around it
+            self._mount(session, self.policy)
         self._locks: dict[str, threading.Lock] = {}
         self._last_request: dict[str, float] = {}
         self._locks_guard = threading.Lock()
@@ -143,11 +145,16 @@ class Fetcher:
                       "text/html;q=0.8, */*;q=0.5",
         })
         s.max_redirects = settings.max_redirects
-        adapter = PinnedAdapter(policy, pool_connections=16, pool_maxsize=16, max_retries=0)
-        s.mount("http://", adapter)
-        s.mount("https://", adapter)
-        s.trust_env = False  # no surprise proxies (they would connect for us, unchecked) or .netrc credentials
+        Fetcher._mount(s, policy)
         return s
+
+    @staticmethod
+    def _mount(session: requests.Session, policy: AddressPolicy) -> None:
+        adapter = PinnedAdapter(policy, pool_connections=16, pool_maxsize=16, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.trust_env = False  # no surprise proxies (they would connect for us, unchecked) or .netrc credentials
+        session.proxies.clear()
 
     def close(self) -> None:
         self._session.close()
