@@ -12,7 +12,7 @@ run). So the scheduler only *asks*; what runs is decided here from the clock and
 
 - the digest's slot is "the latest scheduled instant <= now", keyed by its ISO week in the
   outlet's zone ("2026-W48"), so a week has exactly one slot whatever DST does;
-- the slot is run when `now` is within `digest_grace_hours` of it and nobody has claimed it
+- the slot is run when `now` is within the digest's grace (`[digest] grace_hours`) of it and nobody has claimed it
   (`Store.claim_job_run`, one row per slot), then `pipeline.send_due_digest` sends it and the
   edition ledger keeps each subscriber to one message;
 - on start-up that check runs once, so a digest missed while the process was down is sent when
@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from feedpipe.core.errors import FeedpipeError
-from feedpipe.core.settings import ScheduleSettings
+from feedpipe.core.settings import DigestSettings, ScheduleSettings
 
 log = logging.getLogger(__name__)
 
@@ -99,37 +99,11 @@ def schedule_settings(settings: Any) -> ScheduleSettings:
 
 
 def digest_timing(settings: Any) -> DigestTiming:
-    """Day, time, zone and grace of the weekly digest: `[schedule]` first, then `[digest]`, then
-    Friday 08:00 in the outlet's zone with 12 hours of grace."""
-    sched = schedule_settings(settings)
+    """Day, time, zone and grace of the weekly digest: `settings.digest` (`[digest]`) alone owns them."""
     digest = getattr(settings, "digest", None)
-    outlet = getattr(settings, "outlet", None)
-
-    day = sched.digest_day
-    for name in ("day", "send_day", "weekday"):
-        if day is None and isinstance(getattr(digest, name, None), str | int):
-            day = getattr(digest, name)
-    weekday = day if isinstance(day, int) else _weekday(day) if isinstance(day, str) else None
-
-    at = sched.digest_time
-    for name in ("time", "send_time", "at"):
-        if at is None:
-            at = _parse_time(getattr(digest, name, None))
-
-    if sched.digest_grace_hours is not None:
-        grace = timedelta(hours=sched.digest_grace_hours)
-    elif isinstance(getattr(digest, "grace", None), timedelta):
-        grace = digest.grace
-    else:
-        grace = timedelta(hours=12)
-
-    tz = sched.timezone or getattr(digest, "timezone", None) or getattr(outlet, "timezone", None) or "UTC"
-    return DigestTiming(
-        weekday=4 if weekday is None else weekday,
-        at=at or time(8, 0),
-        tz=ZoneInfo(tz) if isinstance(tz, str) else tz,
-        grace=grace,
-    )
+    if not isinstance(digest, DigestSettings):
+        digest = DigestSettings()
+    return DigestTiming(weekday=digest.weekday, at=digest.time, tz=digest.tz, grace=digest.grace)
 
 
 def local_instant(day, at: time, tz: ZoneInfo) -> datetime:

@@ -14,18 +14,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
+from feedpipe.config.digest import parse_digest_settings
 from feedpipe.config.schedule import parse_schedule_settings
-from feedpipe.core.settings import ScheduleSettings
-from feedpipe.schedule import DigestTiming, digest_slot, next_runs, run_digest_job
+from feedpipe.core.settings import DigestSettings, ScheduleSettings
+from feedpipe.schedule import DigestTiming, digest_slot, digest_timing, next_runs, run_digest_job
 from feedpipe.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LONDON = ZoneInfo("Europe/London")
 
 
-def make_app(store, **schedule) -> SimpleNamespace:
-    """What the digest job needs of the App: settings and the store."""
-    return SimpleNamespace(settings=SimpleNamespace(schedule=ScheduleSettings(**schedule), digest=None,
+def make_app(store, **digest) -> SimpleNamespace:
+    """What the digest job needs of the App: settings (the digest's day, time, zone and grace) and the store."""
+    return SimpleNamespace(settings=SimpleNamespace(schedule=ScheduleSettings(), digest=DigestSettings(**digest),
                                                     outlet=None), store=store)
 
 
@@ -58,27 +59,49 @@ def iso_week(moment: datetime, tz: ZoneInfo) -> str:
 def test_schedule_settings_defaults_and_values():
     settings, problems = parse_schedule_settings({}, where="feedpipe.toml")
     assert problems == []
-    assert settings.ingest_minutes == 15 and settings.digest_grace_hours is None  # 12 h unless [digest] says
+    assert settings == ScheduleSettings() and settings.ingest_minutes == 15
     settings, problems = parse_schedule_settings(
-        {"ingest_minutes": 5, "digest_day": "Fri", "digest_time": "07:30", "timezone": "Europe/Moscow",
-         "digest_grace_hours": 6, "lease_ttl_seconds": 120}, where="feedpipe.toml")
+        {"ingest_minutes": 5, "feeds_after_ingest": False, "digest": False, "lease_ttl_seconds": 120},
+        where="feedpipe.toml")
     assert problems == []
-    assert (settings.digest_day, settings.digest_time, settings.timezone) == ("friday", time(7, 30), "Europe/Moscow")
-    assert settings.digest_grace_hours == 6.0
+    assert (settings.ingest_minutes, settings.feeds_after_ingest, settings.digest) == (5, False, False)
+    assert settings.lease_ttl == timedelta(seconds=120)
 
 
 def test_every_schedule_problem_is_listed_with_key_and_example():
     _, problems = parse_schedule_settings(
-        {"ingest_minutes": 0, "digest_day": "Freitag", "digest_time": "25:00", "timezone": "Mars/Olympus",
-         "digest_grace_hours": "twelve", "lease_ttl_seconds": 5, "ingest_minute": 3}, where="/etc/feedpipe.toml")
+        {"ingest_minutes": 0, "feeds_after_ingest": "yes", "lease_ttl_seconds": 5, "ingest_minute": 3},
+        where="/etc/feedpipe.toml")
     text = "\n".join(problems)
-    assert len(problems) == 7, text
-    assert all(p.startswith("/etc/feedpipe.toml schedule.") for p in problems)
-    assert "schedule.ingest_minutes: must be a positive whole number at most 1440, got 0 - e.g. ingest_minutes = 15" in text
-    assert "'Freitag' is not a day of the week - e.g. digest_day = \"friday\"" in text
-    assert "'25:00' is not a time of day HH:MM" in text
-    assert "'Mars/Olympus' is not an IANA time zone" in text
-    assert "did you mean 'ingest_minutes'?" in text
+    assert len(problems) == 4, text
+    assert all(p.startswith("/etc/feedpipe.toml [schedule] ") for p in problems)
+    assert ("[schedule] ingest_minutes: must be a positive whole number at most 1440, got 0"
+            " - e.g. ingest_minutes = 15") in text
+    assert "[schedule] feeds_after_ingest: must be true or false, got 'yes' - e.g. feeds_after_ingest = true" in text
+    assert "[schedule] lease_ttl_seconds: 5 is too short to renew reliably" in text
+    assert "[schedule] ingest_minute: unknown key; did you mean 'ingest_minutes'?" in text
+
+
+def test_the_digests_schedule_keys_moved_to_digest_and_say_where():
+    _, problems = parse_schedule_settings(
+        {"digest_day": "friday", "digest_time": "08:00", "timezone": "Europe/Moscow", "digest_grace_hours": 6},
+        where="feedpipe.toml")
+    assert problems == [
+        'feedpipe.toml [schedule] digest_day: moved; the digest\'s day is set in [digest] - e.g. [digest] day = "friday"',
+        'feedpipe.toml [schedule] digest_time: moved; the digest\'s time is set in [digest]'
+        ' - e.g. [digest] time = "08:00"',
+        'feedpipe.toml [schedule] timezone: moved; the digest\'s time zone is set in [digest]'
+        ' - e.g. [digest] timezone = "Europe/Moscow"',
+        "feedpipe.toml [schedule] digest_grace_hours: moved; the digest's grace is set in [digest]"
+        " - e.g. [digest] grace_hours = 12",
+    ]
+
+
+def test_the_digests_day_time_zone_and_grace_come_from_digest_alone():
+    digest, _ = parse_digest_settings({"day": "Sunday", "time": "02:30", "timezone": "Europe/Berlin",
+                                       "grace_hours": 3}, where="feedpipe.toml", base_dir=Path("."))
+    timing = digest_timing(SimpleNamespace(schedule=ScheduleSettings(), digest=digest))
+    assert timing == DigestTiming(weekday=6, at=time(2, 30), tz=BERLIN, grace=timedelta(hours=3))
 
 
 # -- DST ----------------------------------------------------------------------------------------------
@@ -105,7 +128,7 @@ def test_a_local_time_in_the_dst_gap_and_overlap_is_one_instant():
 ], ids=["spring-gap", "autumn-overlap"])
 def test_weekly_digest_inside_the_dst_gap_and_overlap_is_sent_once_a_week(store, period):
     start, end = period
-    app = make_app(store, digest_day="sunday", digest_time=time(2, 30), timezone="Europe/Berlin")
+    app = make_app(store, day="sunday", time=time(2, 30), timezone="Europe/Berlin")
     outbox = Outbox()
 
     # APScheduler's own Sunday 02:30 trigger: fires twice in the overlap week...
@@ -133,7 +156,7 @@ def test_weekly_digest_inside_the_dst_gap_and_overlap_is_sent_once_a_week(store,
 
 
 def friday_8am_london(store, **extra):
-    return make_app(store, digest_day="friday", digest_time=time(8, 0), timezone="Europe/London", **extra)
+    return make_app(store, day="friday", time=time(8, 0), timezone="Europe/London", **extra)
 
 
 def test_an_hour_of_downtime_over_the_send_time_sends_one_late_edition(store):
@@ -175,7 +198,7 @@ def test_three_weeks_of_downtime_send_at_most_the_latest_edition(store, back_at,
 
 
 def test_a_failed_send_is_retried_within_the_grace_and_then_given_up(store):
-    app = friday_8am_london(store, digest_grace_hours=2)
+    app = friday_8am_london(store, grace=timedelta(hours=2))
     attempts = []
 
     def broken(app, *, now):
@@ -195,7 +218,7 @@ def test_a_failed_send_is_retried_within_the_grace_and_then_given_up(store):
 
 def _scheduler_process(url: str, name: str, log: str, start) -> None:
     store = Store.open(url, now=datetime.now(UTC))
-    app = make_app(store, digest_day="sunday", digest_time=time(2, 30), timezone="Europe/Berlin")
+    app = make_app(store, day="sunday", time=time(2, 30), timezone="Europe/Berlin")
 
     def send(app, *, now):
         with open(log, "a") as fh:
@@ -226,8 +249,8 @@ def test_two_scheduler_processes_on_one_store_send_each_edition_once(tmp_path: P
 
 
 def test_next_runs_are_in_local_time():
-    settings = SimpleNamespace(schedule=ScheduleSettings(digest_day="friday", digest_time=time(8, 0),
-                                                         timezone="Europe/Moscow"), digest=None, outlet=None)
+    settings = SimpleNamespace(schedule=ScheduleSettings(), outlet=None,
+                               digest=DigestSettings(day="friday", time=time(8, 0), timezone="Europe/Moscow"))
     now = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # Friday 09:00 in Moscow: this week's digest has gone
     runs = dict(next_runs(settings, now))
     assert runs["digest"] == datetime(2026, 12, 4, 8, 0, tzinfo=ZoneInfo("Europe/Moscow"))

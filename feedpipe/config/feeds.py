@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import fields, replace
 from urllib.parse import urlsplit
 
+from feedpipe.config.reader import Problems, Table
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
 
@@ -14,25 +14,20 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _TAG_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?$")
 
 
-def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[str]]:
+def parse_feed_settings(table: Table, *, where: str) -> tuple[FeedSettings, list[str]]:
     """Validate the `[feeds]` table; every key has a default, so an empty table is valid.
 
     Returns the settings (defaults in place of bad values) and every problem found, each naming
     `where`, the key, what is wrong and an example of a right value.
     """
-    problems: list[str] = []
+    problems = Problems(where)
     defaults = FeedSettings()
-    values: dict = {}
+    values: dict[str, object] = {}
 
     def problem(key: str, what: str, example: str) -> None:
-        problems.append(f"{where} [feeds] {key}: {what} - e.g. {example}")
+        problems.add("feeds", key, what, example)
 
-    known = [f.name for f in fields(FeedSettings)]
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
-            problem(key, f"unknown key; {hint}", f"{close[0] if close else 'title'} = ...")
+    problems.unknown_keys("feeds", table, [f.name for f in fields(FeedSettings)])
     for key in ("public_url", "websub_hub"):
         if key not in table or (key == "websub_hub" and table[key] in (None, "")):
             continue
@@ -100,4 +95,4 @@ def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[
                 f"are public; got {value!r}",
                 'id_authority = "news.example.org,2026"',
             )
-    return replace(defaults, **values), problems
+    return replace(defaults, **values), problems.lines
