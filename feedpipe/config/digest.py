@@ -8,7 +8,6 @@ only from the environment variable it names.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -175,6 +174,11 @@ def parse_digest_settings(
     if not _HEX.match(accent):
         s.add("accent", f"{accent!r} is not a #rrggbb colour", 'accent = "#9e1b1b"')
         accent = d.accent
+
+    def word(key: str) -> str:
+        default: str = getattr(d, key)
+        return s.text(key, default, f'{key} = "{default[:30]}..."')
+
     settings = DigestSettings(
         outlet=name,
         title=title,
@@ -202,9 +206,27 @@ def parse_digest_settings(
         accent=accent,
         support=_support(problems, s.mapping(
             "support", 'support = { heading = "...", text = "...", url = "https://..." }')),
+        greeting=word("greeting"),
+        reader_name=word("reader_name"),
+        intro=word("intro"),
+        roundup_heading=word("roundup_heading"),
+        picks_heading=word("picks_heading"),
+        more_heading=word("more_heading"),
+        by_tag_heading=word("by_tag_heading"),
+        read_more=word("read_more"),
+        forward_line=word("forward_line"),
+        subscribe_line=word("subscribe_line"),
+        privacy_line=word("privacy_line"),
+        sign_off=word("sign_off"),
+        view_in_browser=word("view_in_browser"),
+        unsubscribe=word("unsubscribe"),
+        sent_to=word("sent_to"),
+        privacy_link=word("privacy_link"),
+        by=word("by"),
+        by_country=word("by_country"),
+        by_topic=word("by_topic"),
     )
-    words = {key: s.text(key, getattr(d, key), f'{key} = "{getattr(d, key)[:30]}..."') for key in WORD_KEYS}
-    return replace(settings, **words), problems.lines
+    return settings, problems.lines
 
 
 def parse_mail_settings(table: Table, *, where: str, base_dir: Path) -> tuple[MailSettings, list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 SourceKind = Literal["feed", "page", "file", "url"]  # "url": ad hoc, feed or page by its content
 Role = Literal["focus", "mention"]
@@ -90,7 +90,7 @@ class Article:
     countries: tuple[CountryTag, ...] = ()
     topics: tuple[TopicTag, ...] = ()
     content_hash: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # JSON: stored as is
 
 
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
