@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
+from feedpipe.app import App
+from feedpipe.cli.context import Context
 from feedpipe.cli.digest import digest
 from feedpipe.cli.subscribers import subscribers
-from feedpipe.core.settings import MailSettings
-from feedpipe.mailer import OutboxTransport
+from feedpipe.core.settings import MailSettings, OutletSettings, Settings
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
@@ -20,15 +21,14 @@ BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
 
 @pytest.fixture
 def cli(week_store, tmp_path):
-    settings = SimpleNamespace(digest=digest_settings(), mail=MailSettings(outbox=tmp_path / "outbox"),
-                               feeds_public_url="https://news.example.org/feeds", public_dir=tmp_path / "public",
-                               digest_dir=tmp_path / "public" / "digest", templates_dir=None)
-    obj = SimpleNamespace(store=week_store, settings=settings, now=BEFORE,
-                          transport=lambda: OutboxTransport(tmp_path / "sent"))
+    settings = Settings(outlet=OutletSettings(public_url="https://news.example.org"), digest=digest_settings(),
+                        mail=MailSettings(outbox=tmp_path / "outbox"), public_dir=tmp_path / "public")
+    moment = [BEFORE]
+    obj = Context(None, None, quiet=False, app=App(settings, clock=lambda: moment[0], store=week_store))
     runner = CliRunner()
 
     def run(group, *args, now=None):
-        obj.now = now or BEFORE
+        moment[0] = now or BEFORE
         result = runner.invoke(group, list(args), obj=obj, catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
@@ -93,7 +93,7 @@ def test_send_sends_the_due_edition_once_and_uncertain_ones_are_resolved(cli):
     assert "dry run, 1 message(s) built" in cli.run(digest, "send", "--dry-run", now=SEND_AT)
     assert "1 sent, 0 failed" in cli.run(digest, "send", now=SEND_AT)
     assert "no edition is due" in cli.run(digest, "send", now=SEND_AT.replace(hour=6))
-    assert len(list((cli.tmp / "sent").glob("*.eml"))) == 1
+    assert len(list((cli.tmp / "outbox").glob("*.eml"))) == 1
     # an uncertain message, as a dropped connection would leave it
     cli.store.ledger_transition(WEEK, "anna@example.com", expect="sent", to="uncertain", now=SEND_AT)
     assert "2026-W48  anna@example.com" in cli.run(digest, "uncertain")
@@ -104,7 +104,7 @@ def test_send_sends_the_due_edition_once_and_uncertain_ones_are_resolved(cli):
 def test_a_test_send_goes_only_to_the_given_address(cli):
     cli.run(subscribers, "add", "anna@example.com")
     assert "1 sent" in cli.run(digest, "send", "--to", "editor@example.org")
-    [eml] = (cli.tmp / "sent").glob("*.eml")
+    [eml] = (cli.tmp / "outbox").glob("*.eml")
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["To"] == "editor@example.org"
     assert cli.store.ledger(WEEK) == []
 
@@ -112,4 +112,4 @@ def test_a_test_send_goes_only_to_the_given_address(cli):
 def test_a_dry_run_and_a_test_copy_are_separate_commands(cli):
     result = CliRunner().invoke(digest, ["send", "--dry-run", "--to", "editor@example.org"], obj=cli.obj)
     assert result.exit_code == 2 and "--dry-run and --to do not go together" in result.output
-    assert not (cli.tmp / "sent").exists() and cli.store.ledger(WEEK) == []
+    assert not (cli.tmp / "outbox").exists() and cli.store.ledger(WEEK) == []

@@ -101,17 +101,24 @@ def test_every_problem_is_listed_with_file_key_and_an_example():
         where="/etc/feedpipe.toml", base_dir=Path("."),
     )
     assert len(problems) == 7
-    assert all(p.startswith("/etc/feedpipe.toml: [digest] ") for p in problems)
-    assert any("day: 'freitag' is not a day of the week; for example day = \"friday\"" in p for p in problems)
+    assert all(p.startswith("/etc/feedpipe.toml [digest] ") and " - e.g. " in p for p in problems)
+    assert "/etc/feedpipe.toml [digest] day: 'freitag' is not a day of the week - e.g. day = \"friday\"" in problems
     assert any("timezone: 'Moscow' is not an IANA time zone" in p and "Europe/Moscow" in p for p in problems)
-    assert any(p.startswith("/etc/feedpipe.toml: [digest] colour: unknown key") for p in problems)
+    assert any(p.startswith("/etc/feedpipe.toml [digest] colour: unknown key - e.g. one of accent,") for p in problems)
+
+
+def test_a_misspelt_digest_key_gets_a_did_you_mean():
+    _, problems = parse_digest_settings({"grace_hour": 6, "support": {"txt": "Help us", "url": "https://x.org/s"}},
+                                        where="feedpipe.toml", base_dir=Path("."))
+    assert "feedpipe.toml [digest] grace_hour: unknown key; did you mean 'grace_hours'?" in problems
+    assert "feedpipe.toml [digest.support] txt: unknown key; did you mean 'text'?" in problems
 
 
 def test_the_smtp_password_comes_only_from_the_environment(monkeypatch):
     mail, problems = parse_mail_settings({"transport": "smtp", "username": "weekly", "password": "hunter2"},
                                          where="feedpipe.toml", base_dir=Path("."))
-    assert problems == ['feedpipe.toml: [mail] password: passwords are never read from the config file; name an '
-                        'environment variable; for example password_env = "FEEDPIPE_SMTP_PASSWORD" and export '
+    assert problems == ['feedpipe.toml [mail] password: passwords are never read from the config file; name an '
+                        'environment variable - e.g. password_env = "FEEDPIPE_SMTP_PASSWORD" and export '
                         'FEEDPIPE_SMTP_PASSWORD']
     monkeypatch.delenv("FEEDPIPE_SMTP_PASSWORD", raising=False)
     with pytest.raises(FeedpipeError) as caught:

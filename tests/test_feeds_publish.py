@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import feedparser
 import pytest
 from click.testing import CliRunner
 from werkzeug import Response
 
+from feedpipe.app import App
+from feedpipe.cli.context import Context
 from feedpipe.cli.feeds import feeds as feeds_command
+from feedpipe.core.clock import fixed_clock
 from feedpipe.core.model import Article, CountryTag, TopicTag
-from feedpipe.core.settings import FeedSettings
+from feedpipe.core.settings import FeedSettings, Settings
 from feedpipe.extract.urls import article_id, canonical_url
 from feedpipe.feeds.websub import hub_pinger, websub_ping
 from feedpipe.feedset import all_specs, publish_feeds
@@ -251,11 +253,8 @@ def test_websub_ping_posts_the_form_a_hub_expects(httpserver):
 
 
 def test_feeds_command_builds_into_the_configured_folder(store, tmp_path):
-    obj = SimpleNamespace(
-        store=store,
-        now=NOW,
-        settings=SimpleNamespace(feeds=SETTINGS, feeds_dir=tmp_path / "public" / "feeds"),
-    )
+    settings = Settings(feeds=SETTINGS, public_dir=tmp_path / "public")
+    obj = Context(None, None, quiet=False, app=App(settings, clock=fixed_clock(NOW), store=store))
     runner = CliRunner()
 
     result = runner.invoke(feeds_command, [], obj=obj)

@@ -15,6 +15,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from feedpipe.app import App
+from feedpipe.config.digest import parse_digest_settings
 from feedpipe.config.schedule import parse_schedule_settings
 from feedpipe.core.clock import fixed_clock
 from feedpipe.core.model import SendReport, Source
@@ -78,22 +79,49 @@ def iso_week(moment: datetime, tz: ZoneInfo) -> str:
 def test_schedule_settings_defaults_and_values():
     settings, problems = parse_schedule_settings({}, where="feedpipe.toml")
     assert problems == []
-    assert (settings.ingest_minutes, settings.digest, settings.lease_ttl_seconds) == (15, True, 300)
-    settings, problems = parse_schedule_settings({"ingest_minutes": 5, "lease_ttl_seconds": 120},
-                                                 where="feedpipe.toml")
+    assert settings == ScheduleSettings() and settings.ingest_minutes == 15
+    settings, problems = parse_schedule_settings(
+        {"ingest_minutes": 5, "feeds_after_ingest": False, "digest": False, "lease_ttl_seconds": 120},
+        where="feedpipe.toml")
     assert problems == []
-    assert (settings.ingest_minutes, settings.lease_ttl) == (5, timedelta(minutes=2))
+    assert (settings.ingest_minutes, settings.feeds_after_ingest, settings.digest) == (5, False, False)
+    assert settings.lease_ttl == timedelta(seconds=120)
 
 
 def test_every_schedule_problem_is_listed_with_key_and_example():
-    _, problems = parse_schedule_settings({"ingest_minutes": 0, "lease_ttl_seconds": 5, "ingest_minute": 3},
-                                          where="/etc/feedpipe.toml")
+    _, problems = parse_schedule_settings(
+        {"ingest_minutes": 0, "feeds_after_ingest": "yes", "lease_ttl_seconds": 5, "ingest_minute": 3},
+        where="/etc/feedpipe.toml")
     text = "\n".join(problems)
-    assert len(problems) == 3, text
-    assert all(p.startswith("/etc/feedpipe.toml schedule.") for p in problems)
-    assert "schedule.ingest_minutes: must be a positive whole number at most 1440, got 0 - e.g. ingest_minutes = 15" in text
-    assert "lease_ttl_seconds: 5 is too short" in text
-    assert "did you mean 'ingest_minutes'?" in text
+    assert len(problems) == 4, text
+    assert all(p.startswith("/etc/feedpipe.toml [schedule] ") for p in problems)
+    assert ("[schedule] ingest_minutes: must be a positive whole number at most 1440, got 0"
+            " - e.g. ingest_minutes = 15") in text
+    assert "[schedule] feeds_after_ingest: must be true or false, got 'yes' - e.g. feeds_after_ingest = true" in text
+    assert "[schedule] lease_ttl_seconds: 5 is too short to renew reliably" in text
+    assert "[schedule] ingest_minute: unknown key; did you mean 'ingest_minutes'?" in text
+
+
+def test_the_digests_schedule_keys_moved_to_digest_and_say_where():
+    _, problems = parse_schedule_settings(
+        {"digest_day": "friday", "digest_time": "08:00", "timezone": "Europe/Moscow", "digest_grace_hours": 6},
+        where="feedpipe.toml")
+    assert problems == [
+        'feedpipe.toml [schedule] digest_day: moved; the digest\'s day is set in [digest] - e.g. [digest] day = "friday"',
+        'feedpipe.toml [schedule] digest_time: moved; the digest\'s time is set in [digest]'
+        ' - e.g. [digest] time = "08:00"',
+        'feedpipe.toml [schedule] timezone: moved; the digest\'s time zone is set in [digest]'
+        ' - e.g. [digest] timezone = "Europe/Moscow"',
+        "feedpipe.toml [schedule] digest_grace_hours: moved; the digest's grace is set in [digest]"
+        " - e.g. [digest] grace_hours = 12",
+    ]
+
+
+def test_the_digests_day_time_zone_and_grace_come_from_digest_alone():
+    digest, _ = parse_digest_settings({"day": "Sunday", "time": "02:30", "timezone": "Europe/Berlin",
+                                       "grace_hours": 3}, where="feedpipe.toml", base_dir=Path("."))
+    schedule = DigestSchedule.of(digest)
+    assert schedule == DigestSchedule(weekday=6, at=time(2, 30), tz=BERLIN, grace=timedelta(hours=3))
 
 
 # -- DST ----------------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def build(week: str | None, out: Path | None) -> None:
     s = obj.settings
     web_dir = out or s.digest_dir
     web = build_edition(obj.store, s.digest, s.feeds_public_url, key, obj.now, web_dir,
-                        templates_dir=s.templates_dir)
+                        templates_dir=s.templates_dir, mode=s.file_mode)
     eml_dir = (out / key) if out else (Path(s.mail.outbox) / key)
     loaded = load_edition(obj.store, s.digest, key, obj.now, feeds_public_url=s.feeds_public_url,
                           templates_dir=s.templates_dir)
