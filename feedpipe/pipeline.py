@@ -117,7 +117,7 @@ def ingest(app, *, now: datetime, sources: Iterable[Source] | None = None, force
     todo: list[Source] = []
     skipped: list[SourceResult] = []
     for source in (app.settings.sources if sources is None else sources):
-        state = store.source_state(source.name)
+        state = store.sources.state(source.name)
         when = None if force else next_fetch_at(source, state)
         if when is not None and when > now:
             waiting = state.retry_after_until is not None and state.retry_after_until > now
@@ -175,7 +175,7 @@ def _collect(app, source: Source, now: datetime, parse: Parse) -> _Collected:
 
 
 def _collect_url(app, source: Source, parse: Parse) -> _Collected:
-    state = app.store.source_state(source.name)
+    state = app.store.sources.state(source.name)
     same_place = state is not None and state.location == source.location
     fetched = app.fetcher.get(
         source.location,
@@ -199,7 +199,7 @@ def _with_full_text(app, article: Article, source: Source, errors: list[str]) ->
     tag the article again on that text."""
     from feedpipe.extract.page import parse_page
 
-    stored = app.store.get_article(article.id)
+    stored = app.store.articles.get(article.id)
     if stored is not None and stored.text and len(stored.text) >= len(article.text):
         return replace(article, text=stored.text, content_html=stored.content_html, content_hash=stored.content_hash,
                        countries=stored.countries, topics=stored.topics, section=stored.section)
@@ -226,7 +226,7 @@ def _collect_files(app, source: Source, parse: Parse) -> _Collected:
         if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and not any(part.startswith(".") for part in p.parts)
     )
     validator = _files_validator(files)
-    state = app.store.source_state(source.name)
+    state = app.store.sources.state(source.name)
     if state and state.etag == validator and state.location == source.location and state.status in ("ok", "not-modified"):
         return _Collected(source=source, status="not-modified", etag=validator)
     articles: list[Article] = []
@@ -379,7 +379,7 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
             status = "error"
     if status == "error":
         log.error("source %s failed: %s", src.name, error)
-    store.record_fetch(
+    store.sources.record_fetch(
         name=src.name, kind=src.kind, location=src.location, now=now, status=status, error=error,
         etag=c.etag, last_modified=c.last_modified, retry_after_until=c.retry_after_until,
         ttl_minutes=c.ttl_minutes, new=new, updated=updated, unchanged=unchanged, failed=failed,
@@ -396,13 +396,13 @@ def _upsert(store, articles: list[Article], now: datetime, errors: list[str]):
     from feedpipe.store import UpsertResult
 
     try:
-        return store.upsert_articles(articles, now=now)
+        return store.articles.upsert(articles, now=now)
     except SQLAlchemyError as exc:
         log.warning("batch refused by the store (%s); storing articles one by one", type(exc).__name__)
     new, updated, unchanged = [], [], []
     for article in articles:
         try:
-            r = store.upsert_articles([article], now=now)
+            r = store.articles.upsert([article], now=now)
         except SQLAlchemyError as exc:
             errors.append(f"{article.url}: not stored: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
             continue
@@ -417,12 +417,12 @@ def retag(app, *, now: datetime, progress: Progress | None = None) -> tuple[int,
     store = app.store
     sources = {s.name: s for s in app.settings.sources}
     seen = changed = 0
-    total = store.count_articles()
-    for batch in store.iter_articles():
+    total = store.articles.count()
+    for batch in store.articles.iter_batches():
         unknown = Source(name="", kind="file", location="")
         tagged = [_tag(app.tagger, replace(a, section=None), sources.get(a.source, unknown), fallback_section=a.section)
                   for a in batch]
-        result = store.upsert_articles(tagged, now=now)
+        result = store.articles.upsert(tagged, now=now)
         seen += len(batch)
         changed += len(result.updated)
         if progress:

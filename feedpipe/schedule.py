@@ -171,7 +171,7 @@ def decide_digest(now: datetime, settings: Any, store: Any) -> DigestDecision:
     slot = digest_slot(now, timing)
     if not schedule_settings(settings).digest:
         return DigestDecision(slot=slot, action="disabled")
-    run = store.get_job_run("digest", slot.key)
+    run = store.leases.job_run("digest", slot.key)
     if run is not None and run.status != "failed":
         return DigestDecision(slot=slot, action="done")
     if now - slot.at > timing.grace:
@@ -195,19 +195,19 @@ def run_digest_job(
         log.debug("digest %s: %s", decision.slot.key, decision.action)
         return decision
     stale = max(schedule_settings(app.settings).lease_ttl * 2, timedelta(minutes=10))
-    if not app.store.claim_job_run("digest", decision.slot.key, holder=holder, now=now, stale_after=stale):
+    if not app.store.leases.claim_job_run("digest", decision.slot.key, holder=holder, now=now, stale_after=stale):
         return DigestDecision(slot=decision.slot, action="done")
     send = send or _default_send
     try:
         result = send(app, now=now)
     except Exception as exc:
-        app.store.finish_job_run("digest", decision.slot.key, holder=holder, now=now, status="failed",
+        app.store.leases.finish_job_run("digest", decision.slot.key, holder=holder, now=now, status="failed",
                                  detail=repr(exc)[:500])
         log.exception("digest %s failed; it may be retried within the grace", decision.slot.key)
         raise
     key, report = result if isinstance(result, tuple) else (result, None)
     detail = f"edition {key}: {report!r}"[:500] if key else "nothing due by the digest's ledger"
-    app.store.finish_job_run("digest", decision.slot.key, holder=holder, now=now, status="ok", detail=detail)
+    app.store.leases.finish_job_run("digest", decision.slot.key, holder=holder, now=now, status="ok", detail=detail)
     log.info("digest %s: %s", decision.slot.key, detail)
     return DigestDecision(slot=decision.slot, action="sent")
 
@@ -228,7 +228,7 @@ def due_sources(settings: Any, store: Any, now: datetime) -> list:
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts
     due = []
     for source in getattr(settings, "sources", ()):
-        when = next_fetch_at(source, store.source_state(source.name), default_minutes=default)
+        when = next_fetch_at(source, store.sources.state(source.name), default_minutes=default)
         if when is None or when - slack <= now:
             due.append(source)
     return due
@@ -261,7 +261,7 @@ def make_holder() -> str:
 
 
 def busy_message(store: Any, now: datetime) -> LeaseBusy:
-    lease = store.get_lease(LEASE_NAME)
+    lease = store.leases.get(LEASE_NAME)
     who = lease.holder if lease else "another process"
     until = f" (lease valid until {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if lease else ""
     return LeaseBusy(
@@ -279,12 +279,12 @@ def hold_lease(app: Any, *, holder: str | None = None, now: datetime | None = No
     store = app.store
     now = now or app.clock()
     ttl = schedule_settings(app.settings).lease_ttl
-    if not store.acquire_lease(LEASE_NAME, holder, now=now, ttl=ttl):
+    if not store.leases.acquire(LEASE_NAME, holder, now=now, ttl=ttl):
         raise busy_message(store, now)
     try:
         yield holder
     finally:
-        store.release_lease(LEASE_NAME, holder)
+        store.leases.release(LEASE_NAME, holder)
 
 
 # -- the service ------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ class Service:
             return None
         with self._lock:
             now = self.app.clock()
-            if not self.app.store.renew_lease(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
+            if not self.app.store.leases.renew(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
                 self.lost_lease = True
                 log.error("lost the scheduler lease; %s skipped and the service stops", name)
                 self.stopping.set()
@@ -364,7 +364,7 @@ class Service:
         if self.stopping.is_set():
             return
         now = self.app.clock()
-        if not self.app.store.renew_lease(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
+        if not self.app.store.leases.renew(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
             self.lost_lease = True
             log.error("lost the scheduler lease to another process; the service stops")
             self.stopping.set()
@@ -373,7 +373,7 @@ class Service:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         now = self.app.clock()
-        if not self.app.store.acquire_lease(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
+        if not self.app.store.leases.acquire(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
             raise busy_message(self.app.store, now)
         timing = digest_timing(self.app.settings)
         triggers = _triggers(self.app.settings)
@@ -399,7 +399,7 @@ class Service:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         with self._lock:
-            self.app.store.release_lease(LEASE_NAME, self.holder)
+            self.app.store.leases.release(LEASE_NAME, self.holder)
 
     def run_until_stopped(self, *, on_started: Callable[[], None] | None = None) -> None:
         """Start, wait for SIGTERM/SIGINT (or `stopping`), stop cleanly. Main thread only."""

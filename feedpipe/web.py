@@ -314,7 +314,7 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
     # -- subscribers ----------------------------------------------------------------------------
 
     def subscriber_or_404(token: str):
-        sub = app.store.get_subscriber_by_token(token)
+        sub = app.store.subscribers.by_token(token)
         if sub is None:
             abort(404)
         return sub
@@ -333,12 +333,12 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
         email = (request.form.get("email") or "").strip()
         name = " ".join((request.form.get("name") or "").split())[:100] or None
         try:
-            sub = app.store.add_subscriber(email, name=name, status="pending", now=app.clock())
+            sub = app.store.subscribers.add(email, name=name, status="pending", now=app.clock())
         except FeedpipeError:
             return render_template("subscribe.html", error="Please enter a valid email address.",
                                    email=email, name=name or ""), 400
         if sub.status == "bounced":
-            sub = app.store.set_subscriber_status(sub.email, "pending", now=app.clock())
+            sub = app.store.subscribers.set_status(sub.email, "pending", now=app.clock())
         if sub.status == "pending":
             try:
                 send_confirmation(sub)
@@ -375,7 +375,7 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
     def confirm(token: str):
         sub = subscriber_or_404(token)
         if sub.status in ("pending", "active"):
-            sub = app.store.set_subscriber_status(sub.email, "active", now=app.clock())
+            sub = app.store.subscribers.set_status(sub.email, "active", now=app.clock())
         return render_template("confirm.html", subscriber=sub, token=token, done=sub.status == "active")
 
     @web.get("/unsubscribe/<token>")
@@ -391,7 +391,7 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
         if request.form.get("List-Unsubscribe") != "One-Click":
             abort(400)
         if sub.status != "unsubscribed":
-            sub = app.store.set_subscriber_status(sub.email, "unsubscribed", now=app.clock())
+            sub = app.store.subscribers.set_status(sub.email, "unsubscribed", now=app.clock())
         return render_template("unsubscribe.html", subscriber=sub, token=token, done=True), 200
 
     def choices(kind: str, current: tuple[str, ...]) -> list[str]:
@@ -406,7 +406,7 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
         if request.method == "POST":
             countries = [c for c in request.form.getlist("countries") if re.fullmatch(r"[A-Za-z]{2}", c)]
             topics = [t for t in request.form.getlist("topics") if re.fullmatch(r"[\w:.-]{1,64}", t)]
-            sub = app.store.set_subscriber_preferences(sub.email, countries=countries, topics=topics,
+            sub = app.store.subscribers.set_preferences(sub.email, countries=countries, topics=topics,
                                                        now=app.clock())
             saved = True
         return render_template(
@@ -418,7 +418,7 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
     def healthz():
         body: dict[str, Any] = {"status": "ok"}
         try:
-            lease = app.store.get_lease("scheduler") if hasattr(app.store, "get_lease") else None
+            lease = app.store.leases.get("scheduler")
         except Exception as exc:  # the store does not answer
             return flask.jsonify({"status": "error", "store": str(exc)[:200]}), 503
         now = app.clock()
@@ -427,7 +427,7 @@ def create_app(app: Any, *, signup_limiter: RateLimiter | None = None, secret_ke
             {"holder": lease.holder, "expires_at": lease.expires_at.isoformat(), "active": lease.active(now)}
             if lease else None
         )
-        runs = app.store.job_runs("digest", limit=1) if hasattr(app.store, "job_runs") else []
+        runs = app.store.leases.job_runs("digest", limit=1)
         if runs:
             body["last_digest"] = {"edition": runs[0].slot, "status": runs[0].status,
                                    "at": (runs[0].finished_at or runs[0].started_at).isoformat()}
@@ -465,10 +465,10 @@ def _secret_key(app: Any) -> str:
     if env:
         return env
     store = app.store
-    key = store.get_meta(SECRET_META_KEY)
+    key = store.meta.get(SECRET_META_KEY)
     if not key:
-        store.set_meta(SECRET_META_KEY, secrets.token_hex(32))
-        key = store.get_meta(SECRET_META_KEY)
+        store.meta.set(SECRET_META_KEY, secrets.token_hex(32))
+        key = store.meta.get(SECRET_META_KEY)
     return key
 
 

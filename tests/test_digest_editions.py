@@ -37,7 +37,7 @@ def test_the_window_runs_from_the_previous_edition_to_this_send_time(week_store)
     assert edition_window(WEEK, MOSCOW) == (SEND_AT - timedelta(weeks=1), SEND_AT)
     # last week's edition went out late (its window ended later): this one starts where it ended
     late = SEND_AT - timedelta(days=6)
-    week_store.ensure_edition("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
+    week_store.editions.ensure("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
     assert edition_window(WEEK, MOSCOW, week_store) == (late, SEND_AT)
 
 
@@ -46,7 +46,7 @@ def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
     assert due_edition(SEND_AT, MOSCOW, week_store) == WEEK
     assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store) == WEEK  # down all morning: still sent
     assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store) is None  # too late: not a day late
-    week_store.finish_edition(WEEK, "sent", now=SEND_AT)
+    week_store.editions.finish(WEEK, "sent", now=SEND_AT)
     assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
     assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
 

@@ -148,7 +148,7 @@ def test_an_hour_of_downtime_over_the_send_time_sends_one_late_edition(store):
     for moment in after:
         run_digest_job(app, now=moment, holder="test", send=outbox)
     assert outbox.sent == [datetime(2026, 11, 27, 9, 0, tzinfo=UTC)]
-    assert store.get_job_run("digest", "2026-W48").status == "ok"
+    assert store.leases.job_run("digest", "2026-W48").status == "ok"
 
 
 @pytest.mark.parametrize(("back_at", "expected"), [
@@ -165,7 +165,7 @@ def test_three_weeks_of_downtime_send_at_most_the_latest_edition(store, back_at,
     for moment in ticks(back_at, datetime(2026, 12, 20, tzinfo=UTC), timedelta(minutes=15)):
         run_digest_job(app, now=moment, holder="test", send=outbox)
     assert [iso_week(s, LONDON) for s in outbox.sent] == expected
-    missed = [r for r in ("2026-W48", "2026-W49", "2026-W50") if store.get_job_run("digest", r)]
+    missed = [r for r in ("2026-W48", "2026-W49", "2026-W50") if store.leases.job_run("digest", r)]
     assert missed == [], "editions missed outside the grace are never sent late"
     # and the following Friday goes out as usual
     for moment in ticks(datetime(2026, 12, 25, 7, 0, tzinfo=UTC), datetime(2026, 12, 25, 9, 0, tzinfo=UTC),
@@ -187,7 +187,7 @@ def test_a_failed_send_is_retried_within_the_grace_and_then_given_up(store):
         with contextlib.suppress(ConnectionError):
             run_digest_job(app, now=moment, holder="test", send=broken)
     assert attempts == [friday, friday + timedelta(hours=1), friday + timedelta(hours=2)]
-    assert store.get_job_run("digest", "2026-W48").status == "failed"
+    assert store.leases.job_run("digest", "2026-W48").status == "failed"
 
 
 # -- two schedulers ---------------------------------------------------------------------------------
@@ -251,14 +251,14 @@ def test_each_source_is_fetched_on_its_own_interval_and_after_retry_after(store)
     t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert [s.name for s in due_sources(settings, store, t0)] == ["wire", "weekly", "plain", "busy"]
     for s in sources:
-        store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
+        store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
                            retry_after_until=t0 + timedelta(hours=1) if s.name == "busy" else None)
     seen = {}
     for minute in range(5, 95, 5):  # the ticks of the next hour and a half
         now = t0 + timedelta(minutes=minute)
         for s in due_sources(settings, store, now):
             seen.setdefault(s.name, []).append(minute)
-            store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
+            store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
     assert seen["wire"] == list(range(5, 95, 5))
     assert seen["plain"] == [15, 30, 45, 60, 75, 90]
     assert seen["weekly"] == [60]

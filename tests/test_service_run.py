@@ -75,7 +75,7 @@ def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(confi
     first = Service(first_app, holder="first", send=lambda app, *, now: sent.append(now) or ("2026-W48", None))
     first.start()
     try:
-        assert wait_until(lambda: (run := first_app.store.get_job_run("digest", "2026-W48")) and run.status == "ok")
+        assert wait_until(lambda: (run := first_app.store.leases.job_run("digest", "2026-W48")) and run.status == "ok")
         assert sent == [FRIDAY_9AM], "the digest missed at 08:00 is sent on start-up at 09:00"
 
         second = Service(second_app, holder="second", send=lambda app, *, now: sent.append(now))
@@ -84,12 +84,12 @@ def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(confi
         assert "feedpipe web" in refused.value.hint
     finally:
         first.stop()
-    assert first_app.store.get_lease(LEASE_NAME) is None, "a clean stop releases the lease"
+    assert first_app.store.leases.get(LEASE_NAME) is None, "a clean stop releases the lease"
 
     # now the second one may run; the edition is already done, so it sends nothing
     second.start()
     try:
-        assert second_app.store.get_lease(LEASE_NAME).holder == "second"
+        assert second_app.store.leases.get(LEASE_NAME).holder == "second"
         time.sleep(0.3)  # let its start-up catch-up run
     finally:
         second.stop()
@@ -113,7 +113,7 @@ def test_stop_lets_the_running_step_finish(config):
     assert wait_until(lambda: steps == ["started"])
     service.stop()
     assert steps == ["started", "finished"]
-    assert app.store.get_job_run("digest", "2026-W48").status == "ok"
+    assert app.store.leases.job_run("digest", "2026-W48").status == "ok"
     app.close()
 
 
@@ -166,7 +166,7 @@ path = "{REPO / 'samples' / 'feeds' / 'world.rss'}"
             proc.kill()
             proc.wait()
     app = make_app(config)
-    assert app.store.get_lease(LEASE_NAME) is None, "the lease was released on SIGTERM"
+    assert app.store.leases.get(LEASE_NAME) is None, "the lease was released on SIGTERM"
     app.close()
 
 
@@ -182,8 +182,8 @@ def test_a_cron_run_takes_the_same_lease_as_serve(config):
     finally:
         service.stop()
     with hold_lease(cron, holder="cron-1"):
-        assert cron.store.get_lease(LEASE_NAME).holder == "cron-1"
-    assert cron.store.get_lease(LEASE_NAME) is None
+        assert cron.store.leases.get(LEASE_NAME).holder == "cron-1"
+    assert cron.store.leases.get(LEASE_NAME) is None
     serving.close()
     cron.close()
 

@@ -102,7 +102,7 @@ def ingest(obj, locations: tuple[str, ...], force: bool) -> int:
 def sources(obj, as_json: bool) -> None:
     """Each configured source with its last fetch time, status, error and article counts."""
     app = obj.app
-    states = {s.name: s for s in app.store.source_states()}
+    states = {s.name: s for s in app.store.sources.states()}
     names = [s.name for s in app.settings.sources] + sorted(set(states) - {s.name for s in app.settings.sources})
     if as_json:
         for name in names:
@@ -169,7 +169,7 @@ def articles(obj, as_json, since, until, source, country, focus, topic, section,
     app = obj.app
     if topic and ":" not in topic:
         topic = _topic_code(app.tagger, topic)
-    rows = app.store.articles(since=_date(since), until=_date(until), source=source, country=country,
+    rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
                               limit=limit)
     if as_json:

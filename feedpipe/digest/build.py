@@ -104,17 +104,17 @@ def prepare(
     keeps the window it was sent with, so a resumed send shows the same articles."""
     parse_key(edition_key)
     links = make_links(settings, feeds_public_url, public_url)
-    edition = store.edition(edition_key)
+    edition = store.editions.get(edition_key)
     if edition is None or edition.status == "building" or edition.window_end is None:
         start, end = edition_window(edition_key, settings, store)
         if edition is None or edition.status == "building":
-            edition = store.ensure_edition(edition_key, window_start=start, window_end=end, now=now)
+            edition = store.editions.ensure(edition_key, window_start=start, window_end=end, now=now)
         else:
             edition = Edition(**{**edition.__dict__, "window_start": start, "window_end": end})
-    candidates = store.articles(since=edition.window_start, until=edition.window_end)
+    candidates = store.articles.query(since=edition.window_start, until=edition.window_end)
     picks = []
-    for p in store.picks(edition_key):
-        article = store.get_article(p.article_id)
+    for p in store.editions.picks(edition_key):
+        article = store.articles.get(p.article_id)
         if article is not None:
             picks.append((article, p.pitch))
     return Prepared(key=edition_key, edition=edition, settings=settings, links=links, candidates=candidates,
@@ -155,7 +155,7 @@ def build_edition(
     path = Path(out_dir) / f"{edition_key}.html"
     write_atomically(path, html.encode("utf-8"))
     if prepared.edition.status == "building":
-        store.set_edition_subject(edition_key, rendered.subject)
+        store.editions.set_subject(edition_key, rendered.subject)
     return path
 
 

@@ -55,7 +55,7 @@ def edition_window(key: str, settings: DigestSettings, store=None) -> tuple[date
     end = send_time(key, settings)
     start = end - timedelta(weeks=1)
     if store is not None:
-        previous = store.edition(shift_key(key, -1, settings))
+        previous = store.editions.get(shift_key(key, -1, settings))
         if previous is not None and previous.window_end is not None and previous.window_end < end:
             start = previous.window_end
     return start, end
@@ -79,7 +79,7 @@ def due_edition(now: datetime, settings: DigestSettings, store) -> str | None:
     key = latest_send_key(now, settings)
     if now - send_time(key, settings) > settings.grace:
         return None
-    edition = store.edition(key)
+    edition = store.editions.get(key)
     if edition is not None and edition.status in ("sent", "skipped"):
         return None
     return key

@@ -35,7 +35,7 @@ from feedpipe.mailer import (
     TransportSetupError,
     UncertainDelivery,
 )
-from feedpipe.store.digest import normalize_email
+from feedpipe.store.subscribers import normalize_email
 
 PAGE = 500
 RENEW_EVERY_SECONDS = 30.0
@@ -79,7 +79,7 @@ def send_edition(
         try:
             for address in only:
                 email = normalize_email(address)
-                subscriber = store.get_subscriber(email) or Subscriber(email=email, status="active", token="preview")
+                subscriber = store.subscribers.get(email) or Subscriber(email=email, status="active", token="preview")
                 data, mid = prepared.message_bytes(subscriber, current(), id_edition=f"{edition_key}-test")
                 report = replace(report, built=report.built + 1)
                 if not dry_run:
@@ -91,39 +91,39 @@ def send_edition(
 
     if dry_run:
         built = 0
-        for subscriber in store.iter_subscribers("active"):
+        for subscriber in store.subscribers.iter("active"):
             prepared.message_bytes(subscriber, current())
             built += 1
         return SendReport(edition=edition_key, dry_run=True, built=built, skipped=empty and settings.skip_if_empty)
 
-    edition = store.edition(edition_key)
+    edition = store.editions.get(edition_key)
     if edition is not None and edition.status in ("sent", "skipped"):
-        counts = store.ledger_counts(edition_key)
+        counts = store.ledger.counts(edition_key)
         return SendReport(edition=edition_key, already=counts["sent"] + counts["failed"] + counts["uncertain"],
                           skipped=edition.status == "skipped")
     lease = timedelta(minutes=settings.lease_minutes)
     if empty and settings.skip_if_empty:
-        if store.claim_edition(edition_key, current(), lease=lease):
-            store.finish_edition(edition_key, "skipped", now=current())
+        if store.editions.claim(edition_key, current(), lease=lease):
+            store.editions.finish(edition_key, "skipped", now=current())
         return SendReport(edition=edition_key, skipped=True)
 
-    if not store.claim_edition(edition_key, current(), lease=lease):
+    if not store.editions.claim(edition_key, current(), lease=lease):
         return SendReport(edition=edition_key, not_claimed=True,
                           errors=("another process is sending this edition (its lease has not expired)",))
-    recovered = store.ledger_recover(edition_key, now=current())
-    store.ledger_enqueue(edition_key, now=current())
-    before = store.ledger_counts(edition_key)
+    recovered = store.ledger.recover(edition_key, now=current())
+    store.ledger.enqueue(edition_key, now=current())
+    before = store.ledger.counts(edition_key)
     already = before["sent"] + before["failed"] + before["uncertain"] - recovered
     last_renew = clock()
-    with store.ledger_session(edition_key) as step:
+    with store.ledger.session(edition_key) as step:
         sender_run = _Sender(store, step, prepared, transport, sender, current, sleep)
         sender_run.tally["uncertain"] = recovered
         _run(store, sender_run, transport, edition_key, lease, clock, current, last_renew)
-    counts = store.ledger_counts(edition_key)
+    counts = store.ledger.counts(edition_key)
     if counts["pending"] == 0 and counts["sending"] == 0:
-        store.finish_edition(edition_key, "sent", now=current(), subject=prepared.rendered(prepared.general).subject)
+        store.editions.finish(edition_key, "sent", now=current(), subject=prepared.rendered(prepared.general).subject)
     else:
-        store.release_edition(edition_key)
+        store.editions.release(edition_key)
     t = sender_run.tally
     return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
                       retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
@@ -134,13 +134,13 @@ def _run(store, sender_run, transport, edition_key, lease, clock, current, last_
     try:
         after = ""
         while True:
-            page = store.ledger_pending_subscribers(edition_key, after=after, limit=PAGE)
+            page = store.ledger.pending_subscribers(edition_key, after=after, limit=PAGE)
             if not page:
                 break
             for subscriber in page:
                 after = subscriber.email
                 if clock() - last_renew > RENEW_EVERY_SECONDS:
-                    store.renew_edition_lease(edition_key, current(), lease=lease)
+                    store.editions.renew(edition_key, current(), lease=lease)
                     last_renew = clock()
                 sender_run.one(subscriber)
         sender_run.end()
@@ -235,13 +235,13 @@ class _Sender:
                 self._done(email, "uncertain", str(exc), mid)
                 return
             if isinstance(exc, TransportSetupError):
-                self.store.ledger_transition(self.key, email, expect="sending", to="pending", now=self.current(),
+                self.store.ledger.transition(self.key, email, expect="sending", to="pending", now=self.current(),
                                              error="transport setup failed")
                 raise exc
             assert isinstance(exc, TemporaryFailure), exc
             if attempt >= self.settings.max_attempts:
                 if isinstance(exc, ConnectionFailure):  # nothing got out: put it back and stop the run
-                    self.store.ledger_transition(self.key, email, expect="sending", to="pending",
+                    self.store.ledger.transition(self.key, email, expect="sending", to="pending",
                                                  now=self.current(), error=str(exc))
                     raise FeedpipeError(
                         f"edition {self.key}: {exc.message}; stopped after {self.tally['sent']} sent, "
