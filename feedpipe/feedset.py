@@ -31,7 +31,8 @@ from feedpipe.feeds import (
     topic_specs,
 )
 from feedpipe.publish import write_if_changed
-from feedpipe.store import CatalogueSnapshot, Store
+from feedpipe.store import Store
+from feedpipe.store.protocols import FeedSnapshot
 
 FEED_KINDS = ("all", "country", "topic", "section")
 WRITE_THREADS = 8
@@ -75,7 +76,7 @@ def all_specs(store: Store, settings: FeedSettings) -> list[FeedSpec]:
 
 
 def _catalog(
-    snapshot: CatalogueSnapshot, settings: FeedSettings
+    snapshot: FeedSnapshot, settings: FeedSettings
 ) -> tuple[list[FeedSpec], dict[tuple[str, str], int]]:
     """The feeds, and how many articles each tag has (which decides how its newest entries are read)."""
     countries, country_counts = snapshot.tag_stats("country", "focus")
@@ -105,7 +106,7 @@ def _country_name(code: str, name: str) -> str:
 
 
 def newest_articles(
-    snapshot: CatalogueSnapshot,
+    snapshot: FeedSnapshot,
     spec: FeedSpec,
     limit: int,
     cache: dict[str, Article] | None = None,

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from feedpipe.core.errors import StoreError
-from feedpipe.store import schema
+from feedpipe.store import protocols, schema
 from feedpipe.store.articles import ArticleRepository, UpsertResult
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
 from feedpipe.store.editions import EditionRepository
@@ -34,14 +34,15 @@ class Store:
     def __init__(self, db: Database, url: str) -> None:
         self.db = db
         self.url = url
-        self.articles = ArticleRepository(db)
-        self.sources = SourceRepository(db)
-        self.catalogue = FeedCatalogue(db)
-        self.subscribers = SubscriberRepository(db)
-        self.editions = EditionRepository(db)
-        self.ledger = SendLedger(db)
-        self.leases = LeaseRepository(db)
-        self.meta = MetaRepository(db)
+        # Typed with their Protocols: mypy checks here that every repository conforms.
+        self.articles: protocols.Articles = ArticleRepository(db)
+        self.sources: protocols.Sources = SourceRepository(db)
+        self.catalogue: protocols.Catalogue = FeedCatalogue(db)
+        self.subscribers: protocols.Subscribers = SubscriberRepository(db)
+        self.editions: protocols.Editions = EditionRepository(db)
+        self.ledger: protocols.Ledger = SendLedger(db)
+        self.leases: protocols.Leases = LeaseRepository(db)
+        self.meta: protocols.Meta = MetaRepository(db)
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:
