@@ -13,7 +13,7 @@ run). So the scheduler only *asks*; what runs is decided here from the clock and
 - the digest's slot is "the latest scheduled instant <= now", keyed by its ISO week in the
   outlet's zone ("2026-W48"), so a week has exactly one slot whatever DST does;
 - the slot is run when `now` is within `digest_grace_hours` of it and nobody has claimed it
-  (`Store.claim_job_run`, one row per slot), then `pipeline.send_due_digest` sends it and the
+  (`store.leases.claim_job_run`, one row per slot), then `pipeline.send_due_digest` sends it and the
   edition ledger keeps each subscriber to one message;
 - on start-up that check runs once, so a digest missed while the process was down is sent when
   it comes back within the grace, and not after it;

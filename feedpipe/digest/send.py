@@ -152,7 +152,7 @@ def _run(store, sender_run, transport, edition_key, lease, clock, current, last_
 class _Sender:
     """One run's loop body.
 
-    Outcomes are written together with the claim of the next message (`ledger_step`); whatever is
+    Outcomes are written together with the claim of the next message (a `ledger.session` step); whatever is
     still unwritten is flushed when the run ends, however it ends. With a transport that can split a
     send (`start`/`finish`, as SMTP can), the next message is built and claimed while the server is
     still working on the previous one, so neither costs wall time. The price: a process killed outright

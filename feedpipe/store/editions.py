@@ -124,7 +124,7 @@ class EditionRepository:
     def finish(self, key: str, status: str, *, now: datetime, subject: str | None = None) -> None:
         """Mark an edition sent or skipped (final: due_edition will not offer it again)."""
         if status not in ("sent", "skipped"):
-            raise ValueError(f"finish_edition: status must be sent or skipped, not {status!r}")
+            raise ValueError(f"editions.finish: status must be sent or skipped, not {status!r}")
         with self._db.write() as conn:
             if conn.execute(select(editions.c.key).where(editions.c.key == key)).first() is None:
                 conn.execute(editions.insert().values(key=key, status=status, created_at=now))

@@ -91,7 +91,7 @@ dirty_feeds = Table(
     metadata,
     Column("kind", String(16), primary_key=True),
     Column("code", String(64), primary_key=True),
-    Column("seq", Integer, nullable=False, default=0),  # bumped on every change, see clear_dirty_feeds
+    Column("seq", Integer, nullable=False, default=0),  # bumped on every change, see FeedCatalogue.clear_dirty
 )
 
 sources = Table(
