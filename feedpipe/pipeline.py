@@ -458,7 +458,7 @@ def send_due_digest(app, *, now: datetime):
     from feedpipe.digest import build_edition, send_edition
     from feedpipe.digest.editions import due_edition
 
-    key = due_edition(now, app.settings.digest, app.store)
+    key = due_edition(now, app.settings.digest, app.store.editions)
     if key is None:
         return None, None
     build_edition(app.store, app.settings.digest, app.settings.feeds_public_url, key, now, app.settings.digest_dir)

@@ -33,11 +33,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import ScheduleSettings
+
+if TYPE_CHECKING:
+    from feedpipe.store.protocols import Leases, Sources
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +167,14 @@ class DigestDecision:
         return self.action == "due"
 
 
-def decide_digest(now: datetime, settings: Any, store: Any) -> DigestDecision:
+def decide_digest(now: datetime, settings: Any, leases: Leases) -> DigestDecision:
     """Is the latest digest slot due now? `done` when some process claimed it already, `missed` when
     `now` is past the grace (it is then never sent late), else `due`."""
     timing = digest_timing(settings)
     slot = digest_slot(now, timing)
     if not schedule_settings(settings).digest:
         return DigestDecision(slot=slot, action="disabled")
-    run = store.leases.job_run("digest", slot.key)
+    run = leases.job_run("digest", slot.key)
     if run is not None and run.status != "failed":
         return DigestDecision(slot=slot, action="done")
     if now - slot.at > timing.grace:
@@ -190,7 +193,7 @@ def run_digest_job(
 ) -> DigestDecision:
     """The digest job: decide, claim the slot in the store, send it. Safe to call any number of
     times from any number of processes: a slot is sent by exactly one claimer, within the grace."""
-    decision = decide_digest(now, app.settings, app.store)
+    decision = decide_digest(now, app.settings, app.store.leases)
     if not decision.due:
         log.debug("digest %s: %s", decision.slot.key, decision.action)
         return decision
@@ -218,7 +221,7 @@ def ingest_every(settings: Any) -> int:
     return max(1, min([schedule_settings(settings).ingest_minutes, *own]))
 
 
-def due_sources(settings: Any, store: Any, now: datetime) -> list:
+def due_sources(settings: Any, sources: Sources, now: datetime) -> list:
     """The sources to fetch at this tick: each source every `interval_minutes` (its own, else the
     `[schedule]` one) or its feed's `<ttl>` if longer, never before a server's Retry-After has passed.
     A source never fetched is due."""
@@ -228,7 +231,7 @@ def due_sources(settings: Any, store: Any, now: datetime) -> list:
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts
     due = []
     for source in getattr(settings, "sources", ()):
-        when = next_fetch_at(source, store.sources.state(source.name), default_minutes=default)
+        when = next_fetch_at(source, sources.state(source.name), default_minutes=default)
         if when is None or when - slack <= now:
             due.append(source)
     return due
@@ -238,7 +241,7 @@ def run_ingest_job(app: Any, *, now: datetime) -> Any:
     """One ingest of the sources that are due, then the changed feeds and the digest preview."""
     from feedpipe import pipeline
 
-    sources = due_sources(app.settings, app.store, now)
+    sources = due_sources(app.settings, app.store.sources, now)
     if not sources:
         return None
     # `force`: the intervals were applied above, with the slack a tick needs
@@ -260,8 +263,8 @@ def make_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def busy_message(store: Any, now: datetime) -> LeaseBusy:
-    lease = store.leases.get(LEASE_NAME)
+def busy_message(leases: Leases, now: datetime) -> LeaseBusy:
+    lease = leases.get(LEASE_NAME)
     who = lease.holder if lease else "another process"
     until = f" (lease valid until {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if lease else ""
     return LeaseBusy(
@@ -280,7 +283,7 @@ def hold_lease(app: Any, *, holder: str | None = None, now: datetime | None = No
     now = now or app.clock()
     ttl = schedule_settings(app.settings).lease_ttl
     if not store.leases.acquire(LEASE_NAME, holder, now=now, ttl=ttl):
-        raise busy_message(store, now)
+        raise busy_message(store.leases, now)
     try:
         yield holder
     finally:
@@ -374,7 +377,7 @@ class Service:
 
         now = self.app.clock()
         if not self.app.store.leases.acquire(LEASE_NAME, self.holder, now=now, ttl=self.settings.lease_ttl):
-            raise busy_message(self.app.store, now)
+            raise busy_message(self.app.store.leases, now)
         timing = digest_timing(self.app.settings)
         triggers = _triggers(self.app.settings)
         scheduler = BackgroundScheduler(timezone=timing.tz, job_defaults={"coalesce": True, "max_instances": 1})

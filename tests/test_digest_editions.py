@@ -38,17 +38,17 @@ def test_the_window_runs_from_the_previous_edition_to_this_send_time(week_store)
     # last week's edition went out late (its window ended later): this one starts where it ended
     late = SEND_AT - timedelta(days=6)
     week_store.editions.ensure("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
-    assert edition_window(WEEK, MOSCOW, week_store) == (late, SEND_AT)
+    assert edition_window(WEEK, MOSCOW, week_store.editions) == (late, SEND_AT)
 
 
 def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
-    assert due_edition(SEND_AT - timedelta(minutes=1), MOSCOW, week_store) is None  # W47 is past its grace
-    assert due_edition(SEND_AT, MOSCOW, week_store) == WEEK
-    assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store) == WEEK  # down all morning: still sent
-    assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store) is None  # too late: not a day late
+    assert due_edition(SEND_AT - timedelta(minutes=1), MOSCOW, week_store.editions) is None  # W47 is past its grace
+    assert due_edition(SEND_AT, MOSCOW, week_store.editions) == WEEK
+    assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store.editions) == WEEK  # down all morning: still sent
+    assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store.editions) is None  # too late: not a day late
     week_store.editions.finish(WEEK, "sent", now=SEND_AT)
-    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
-    assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
+    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store.editions) is None  # sent once only
+    assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store.editions) == "2026-W49"
 
 
 def test_empty_tables_give_working_defaults():

@@ -249,14 +249,14 @@ def test_each_source_is_fetched_on_its_own_interval_and_after_retry_after(store)
     assert ingest_every(settings) == 5, "the scheduler ticks as often as the most eager source"
 
     t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-    assert [s.name for s in due_sources(settings, store, t0)] == ["wire", "weekly", "plain", "busy"]
+    assert [s.name for s in due_sources(settings, store.sources, t0)] == ["wire", "weekly", "plain", "busy"]
     for s in sources:
         store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
                            retry_after_until=t0 + timedelta(hours=1) if s.name == "busy" else None)
     seen = {}
     for minute in range(5, 95, 5):  # the ticks of the next hour and a half
         now = t0 + timedelta(minutes=minute)
-        for s in due_sources(settings, store, now):
+        for s in due_sources(settings, store.sources, now):
             seen.setdefault(s.name, []).append(minute)
             store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
     assert seen["wire"] == list(range(5, 95, 5))

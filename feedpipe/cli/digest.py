@@ -131,7 +131,7 @@ def send(week: str | None, dry_run: bool, to: tuple[str, ...]) -> None:
     """Send the due edition (or --week) to every active subscriber who has not had it yet."""
     obj = _obj()
     s = obj.settings
-    key = week or (edition_key(obj.now, s.digest) if (to or dry_run) else due_edition(obj.now, s.digest, obj.store))
+    key = week or (edition_key(obj.now, s.digest) if (to or dry_run) else due_edition(obj.now, s.digest, obj.store.editions))
     if key is None:
         click.echo("no edition is due now (give --week to send one anyway)")
         return

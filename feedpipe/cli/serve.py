@@ -113,7 +113,7 @@ def schedule(obj) -> None:
                        f"feeds rebuilt after each")
         else:
             click.echo(f"{job:<8} {when:%a %Y-%m-%d %H:%M %Z} (grace {timing.grace.total_seconds() / 3600:g} h)")
-    decision = decide_digest(now, app.settings, app.store)
+    decision = decide_digest(now, app.settings, app.store.leases)
     click.echo(f"last digest slot {decision.slot.key} at {decision.slot.at:%a %Y-%m-%d %H:%M %Z}: {decision.action}")
     lease = app.store.leases.get(LEASE_NAME)
     if lease and lease.active(now):

@@ -106,7 +106,7 @@ def prepare(
     links = make_links(settings, feeds_public_url, public_url)
     edition = store.editions.get(edition_key)
     if edition is None or edition.status == "building" or edition.window_end is None:
-        start, end = edition_window(edition_key, settings, store)
+        start, end = edition_window(edition_key, settings, store.editions)
         if edition is None or edition.status == "building":
             edition = store.editions.ensure(edition_key, window_start=start, window_end=end, now=now)
         else:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import DigestSettings
+
+if TYPE_CHECKING:  # the Protocol only: this module does not depend on the store
+    from feedpipe.store.protocols import Editions
 
 _KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -49,13 +53,15 @@ def shift_key(key: str, weeks: int, settings: DigestSettings) -> str:
     return edition_key(send_time(key, settings) + timedelta(weeks=weeks), settings)
 
 
-def edition_window(key: str, settings: DigestSettings, store=None) -> tuple[datetime, datetime]:
+def edition_window(
+    key: str, settings: DigestSettings, editions: Editions | None = None
+) -> tuple[datetime, datetime]:
     """[start, end) of the articles an edition covers: since the previous edition (its stored window end
     when it was built, else one week before) up to this edition's send time."""
     end = send_time(key, settings)
     start = end - timedelta(weeks=1)
-    if store is not None:
-        previous = store.editions.get(shift_key(key, -1, settings))
+    if editions is not None:
+        previous = editions.get(shift_key(key, -1, settings))
         if previous is not None and previous.window_end is not None and previous.window_end < end:
             start = previous.window_end
     return start, end
@@ -69,7 +75,7 @@ def latest_send_key(now: datetime, settings: DigestSettings) -> str:
     return key
 
 
-def due_edition(now: datetime, settings: DigestSettings, store) -> str | None:
+def due_edition(now: datetime, settings: DigestSettings, editions: Editions) -> str | None:
     """The edition to send now, or None.
 
     That is the latest edition whose send time has passed, provided it is not sent or skipped yet and
@@ -79,7 +85,7 @@ def due_edition(now: datetime, settings: DigestSettings, store) -> str | None:
     key = latest_send_key(now, settings)
     if now - send_time(key, settings) > settings.grace:
         return None
-    edition = store.editions.get(key)
+    edition = editions.get(key)
     if edition is not None and edition.status in ("sent", "skipped"):
         return None
     return key
