@@ -367,7 +367,8 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
     status = c.status
     errors = list(c.errors)
     if c.articles:
-        result = _upsert(store, c.articles, now, errors)
+        result, refused = store.articles.upsert_each(c.articles, now=now)
+        errors += refused
         new, updated, unchanged = len(result.new), len(result.updated), len(result.unchanged)
     failed = len(errors) + (1 if status == "error" else 0)
     if errors:
@@ -386,30 +387,6 @@ def _store_collected(app, c: _Collected, now: datetime) -> SourceResult:
     )
     return SourceResult(name=src.name, kind=src.kind, status=status, new=new, updated=updated,
                         unchanged=unchanged, failed=failed, error=error, seconds=c.seconds)
-
-
-def _upsert(store, articles: list[Article], now: datetime, errors: list[str]):
-    """Store a source's articles in one transaction; if the database refuses the batch, store them one
-    by one so that one bad article is reported and the others still land."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from feedpipe.store import UpsertResult
-
-    try:
-        return store.articles.upsert(articles, now=now)
-    except SQLAlchemyError as exc:
-        log.warning("batch refused by the store (%s); storing articles one by one", type(exc).__name__)
-    new, updated, unchanged = [], [], []
-    for article in articles:
-        try:
-            r = store.articles.upsert([article], now=now)
-        except SQLAlchemyError as exc:
-            errors.append(f"{article.url}: not stored: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}")
-            continue
-        new += r.new
-        updated += r.updated
-        unchanged += r.unchanged
-    return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
 
 
 def retag(app, *, now: datetime, progress: Progress | None = None) -> tuple[int, int]:

@@ -312,17 +312,6 @@ def test_items_sharing_one_link_are_kept_apart_by_guid(tmp_path, now):
     assert (result.status, result.new) == ("ok", 2)
 
 
-def test_an_article_the_store_refuses_does_not_stop_the_others(store, now):
-    from tests.conftest import make_article
-
-    good = [make_article(f"https://example.org/{i}") for i in range(3)]
-    bad = make_article("https://example.org/bad", published_at=now.replace(tzinfo=None))  # naive: refused
-    errors: list[str] = []
-    result = pipeline._upsert(store, [good[0], bad, *good[1:]], now, errors)
-    assert len(result.new) == 3 and store.articles.count() == 3
-    assert len(errors) == 1 and "https://example.org/bad: not stored" in errors[0]
-
-
 def test_a_feeds_own_ttl_spaces_out_its_fetches(httpserver: HTTPServer, tmp_path, now):
     from datetime import timedelta
 

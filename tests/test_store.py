@@ -140,3 +140,11 @@ def test_two_writer_processes_never_see_database_is_locked(sqlite_url, now):
 def test_naive_datetimes_are_refused(store, now):
     with pytest.raises(Exception, match="naive datetime"):
         store.articles.upsert([make_article(published_at=now.replace(tzinfo=None))], now=now)
+
+
+def test_an_article_the_store_refuses_does_not_stop_the_others(store, now):
+    good = [make_article(f"https://example.org/{i}") for i in range(3)]
+    bad = make_article("https://example.org/bad", published_at=now.replace(tzinfo=None))  # naive: refused
+    result, errors = store.articles.upsert_each([good[0], bad, *good[1:]], now=now)
+    assert len(result.new) == 3 and store.articles.count() == 3
+    assert len(errors) == 1 and "https://example.org/bad: not stored" in errors[0]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, select
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.store.engine import Database
 from feedpipe.store.schema import article_tags, articles, dirty_feeds
+
+log = logging.getLogger(__name__)
 
 # Fields whose change makes a stored article "updated" (and its feeds dirty).
 _COMPARED = (
@@ -173,6 +177,30 @@ class ArticleRepository:
             _replace_tags(conn, tagged)
             _mark_dirty(conn, dirty)
         return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
+
+    def upsert_each(self, items: Iterable[Article], *, now: datetime) -> tuple[UpsertResult, list[str]]:
+        """`upsert`, but when the database refuses the batch the articles are stored one by one, so that
+        one bad article is reported ("url: not stored: reason") and the others still land."""
+        batch = list(items)
+        try:
+            return self.upsert(batch, now=now), []
+        except SQLAlchemyError as exc:
+            log.warning("batch refused by the store (%s); storing articles one by one", type(exc).__name__)
+        new: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        errors: list[str] = []
+        for article in batch:
+            try:
+                r = self.upsert([article], now=now)
+            except SQLAlchemyError as exc:
+                reason = exc.orig if isinstance(exc, StatementError) else exc
+                errors.append(f"{article.url}: not stored: {str(reason)[:200]}")
+                continue
+            new += r.new
+            updated += r.updated
+            unchanged += r.unchanged
+        return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged)), errors
 
     def get(self, article_id: str) -> Article | None:
         with self._db.read() as conn:
