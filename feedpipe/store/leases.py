@@ -1,4 +1,4 @@
-"""The service side of the store: a lease on the scheduled work, and a record of job runs.
+"""Leases on the scheduled work, and a record of job runs (the scheduler's side of the store).
 
 A lease is a row (name, holder, expires_at). Taking it is a compare-and-set inside one write
 transaction (BEGIN IMMEDIATE on SQLite, a conditional UPDATE elsewhere): it succeeds when nobody

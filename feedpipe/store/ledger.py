@@ -1,5 +1,6 @@
-"""The exactly-once send ledger: one row per (edition, address), moved through the states documented
-with `LEDGER_STATES` by compare-and-set updates, so only the caller that moved a row may act on it.
+"""The exactly-once send ledger: one row per (edition, address), moved between the `LEDGER_STATES`
+(pending → sending → sent | failed | uncertain) by compare-and-set updates in a write transaction:
+a row moves only from the state the caller expects, and only the caller that moved it may act on it.
 """
 
 from __future__ import annotations
