@@ -4,7 +4,7 @@ beside feedgen alone on the same entries, and an incremental rebuild after 50 ne
     .venv/bin/python benchmarks/bench_feeds.py [--articles 100000] [--db /tmp/bench-feeds.db] [--keep]
         [--rounds 5] [--json FILE]
 
-The store is built once (upsert_articles in batches of 1000) and reused when --db already holds it.
+The store is built once (store.articles.upsert in batches of 1000) and reused when --db already holds it.
 Prints figures and ratios; never fails because a machine is slow.
 """
 
@@ -93,7 +93,7 @@ def build_store(db: Path, count: int, fig: Figures | None = None) -> Store:
     store.catalogue.clear_dirty(store.catalogue.dirty_keys())
     print(f"store: {count} articles upserted in {time.perf_counter() - started:.1f} s")
     if fig is not None and have == 0:
-        fig.add("store_build_s", time.perf_counter() - started, "s", f"upsert_articles of {count} articles, batches of 1000")
+        fig.add("store_build_s", time.perf_counter() - started, "s", f"articles.upsert of {count} articles, batches of 1000")
     return store
 
 
