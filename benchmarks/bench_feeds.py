@@ -23,7 +23,8 @@ from feedgen.feed import FeedGenerator
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
-from feedpipe.feeds import feed_id, feed_updated, feed_url, render_all
+from feedpipe.feeds import feed_id, feed_updated, feed_url, prepare_entries, render_all
+from feedpipe.feeds.render import atom_bytes, feed_generator, rss_bytes
 from feedpipe.feedset import _catalog, newest_articles, publish_feeds
 from feedpipe.store import Store
 
@@ -143,14 +144,12 @@ def render_each(specs, entries) -> list[dict[str, bytes]]:
 
 def render_rss_atom_each(specs, entries) -> list[tuple[bytes, bytes]]:
     """feedpipe's RSS + Atom only: the like-for-like comparison with feedgen alone."""
-    from feedpipe.feeds import _atom_bytes, _entries, _generator, _rss_bytes
-
     prepared: dict = {}
     out = []
     for spec, articles in zip(specs, entries, strict=True):
-        prepared_entries = _entries(articles, SETTINGS, prepared)
-        fg = _generator(spec, prepared_entries, SETTINGS)
-        out.append((_rss_bytes(fg, prepared_entries, spec, SETTINGS), _atom_bytes(fg, prepared_entries, spec, SETTINGS)))
+        prepared_entries = prepare_entries(articles, SETTINGS, prepared)
+        fg = feed_generator(spec, prepared_entries, SETTINGS)
+        out.append((rss_bytes(fg, prepared_entries, spec, SETTINGS), atom_bytes(fg, prepared_entries, spec, SETTINGS)))
     return out
 
 

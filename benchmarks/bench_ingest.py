@@ -5,7 +5,7 @@
 Pages come from $FEEDPIPE_EVAL_DATA/pages (default ../shared/data), feeds from
 $FEEDPIPE_EVAL_DATA/feeds/real, both served from a local HTTP server on 127.0.0.1. The target is
 feedpipe ≥ 0.75 × the slowest library step alone (trafilatura for pages, feedparser for feeds).
-"whole ingest" runs `pipeline.ingest`: fetch, extract, tag and upsert into a fresh SQLite store, one
+"whole ingest" runs `feedpipe.ingest.ingest`: fetch, extract, tag and upsert into a fresh SQLite store, one
 source per file; "serial" with one thread and no worker processes (like the library loop), "as
 shipped" with the default settings (4 fetching threads; parsing and tagging in worker processes, one
 per core, when a run has 8 sources or more).
@@ -35,9 +35,10 @@ from benchjson import Figures
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedpipe import pipeline  # noqa: E402
+import feedpipe.ingest as ingest_service  # noqa: E402
 from feedpipe.app import App  # noqa: E402
 from feedpipe.config import load_settings  # noqa: E402
+from feedpipe.core.clock import system_clock  # noqa: E402
 from feedpipe.core.errors import FeedpipeError  # noqa: E402
 from feedpipe.core.settings import FetchSettings  # noqa: E402
 from feedpipe.extract import extract  # noqa: E402
@@ -108,7 +109,7 @@ def main() -> int:
     files = {f"/{p.relative_to(data).as_posix()}": (p.read_bytes(), TYPES.get(p.suffix.lower(), "")) for p in
              pages + feeds}
     srv, port = serve(files)
-    fetcher = Fetcher(FetchSettings(user_agent="feedpipe-bench/1 (+https://example.org/feedpipe)"))
+    fetcher = Fetcher(FetchSettings(user_agent="feedpipe-bench/1 (+https://example.org/feedpipe)"), now=system_clock)
     url = {p: f"http://127.0.0.1:{port}/{p.relative_to(data).as_posix()}" for p in pages + feeds}
     raw = {p: files[f"/{p.relative_to(data).as_posix()}"][0] for p in pages + feeds}
     print(f"{len(pages)} pages, {len(feeds)} feeds; best of {args.rounds} rounds; serial, one process\n")
@@ -156,7 +157,7 @@ def main() -> int:
                 f'[[sources]]\nname = "s{i}"\ntype = "{kind}"\nurl = "{url[p]}"\n' for i, p in enumerate(paths)))
             app = App(load_settings(cfg, cwd=tmp))
             app.__dict__["tagger"] = tagger  # loaded once, as a long-running service would
-            report = pipeline.ingest(app, now=datetime.now(UTC), force=True)
+            report = ingest_service.ingest(app, now=datetime.now(UTC), force=True)
             app.close()
             shutil.rmtree(tmp)
             return report.total("new") + report.total("updated") + report.total("unchanged")

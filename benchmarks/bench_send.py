@@ -34,7 +34,7 @@ from benchjson import Figures  # noqa: E402
 
 from feedpipe.core.model import Subscriber  # noqa: E402
 from feedpipe.digest import send_edition  # noqa: E402
-from feedpipe.digest.build import prepare  # noqa: E402
+from feedpipe.digest.build import load_edition as prepare  # noqa: E402
 from feedpipe.digest.message import as_bytes  # noqa: E402
 from feedpipe.mailer import SmtpTransport  # noqa: E402
 from feedpipe.store import Store  # noqa: E402

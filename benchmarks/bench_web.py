@@ -22,14 +22,27 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 from benchjson import Figures  # noqa: E402
 
+from feedpipe.app import App  # noqa: E402
+from feedpipe.config import load_settings  # noqa: E402
 from feedpipe.web import WebServer, create_app  # noqa: E402
+
+CONFIG = """
+[outlet]
+name = "Bench"
+public_url = "http://127.0.0.1"
+
+[store]
+path = "feedpipe.db"
+
+[paths]
+public = "public"
+"""
 
 
 def atom(entries: int) -> bytes:
@@ -125,12 +138,9 @@ def main() -> None:
         (public / "feeds").mkdir(parents=True)
         body = atom(args.entries)
         (public / "feeds" / "all.atom").write_bytes(body)
-        app = SimpleNamespace(
-            settings=SimpleNamespace(public_dir=public, templates_dir=None, digest=None,
-                                     outlet=SimpleNamespace(name="Bench", public_url="http://127.0.0.1",
-                                                            language="en")),
-            store=None, clock=None,
-        )
+        config = Path(tmp) / "feedpipe.toml"
+        config.write_text(CONFIG)
+        app = App(load_settings(config, cwd=Path(tmp)))  # the store opens only if a route asks for it
         server = WebServer(create_app(app, secret_key="bench"), host="127.0.0.1", port=0, threads=args.threads)
         server.start()
         url = server.url + "/feeds/all.atom"
@@ -154,6 +164,7 @@ def main() -> None:
                 print("(wrk not installed: apt-get install -y wrk for a client that is not itself the bottleneck)")
         finally:
             server.stop()
+            app.close()
         if args.floor:
             floor_server = WebServer(bare_wsgi(body, etag), host="127.0.0.1", port=0, threads=args.threads)
             floor_server.start()

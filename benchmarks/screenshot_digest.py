@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from feedpipe.core.model import Subscriber  # noqa: E402
-from feedpipe.digest import build_edition, prepare  # noqa: E402
+from feedpipe.digest.build import build_edition  # noqa: E402
+from feedpipe.digest.build import load_edition as prepare  # noqa: E402
 from feedpipe.store import Store  # noqa: E402
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_of_articles  # noqa: E402
 

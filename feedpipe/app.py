@@ -6,18 +6,21 @@ so no module reads global settings or the clock itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Any
 
-from feedpipe.core.clock import system_clock
+from feedpipe.core.clock import Clock, system_clock
 from feedpipe.core.settings import Settings
+from feedpipe.fetch import Fetcher
+from feedpipe.mailer import Transport, make_transport
 from feedpipe.store import Store
+from feedpipe.tagging import Tagger
 
 
 class App:
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = system_clock,
+    """Settings, the clock, the opened store and the parts built from them, for one process."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = system_clock,
                  store: Store | None = None) -> None:
         self.settings = settings
         self.clock = clock
@@ -35,21 +38,15 @@ class App:
         return self._store
 
     @cached_property
-    def tagger(self) -> Any:
-        from feedpipe.tagging import Tagger
-
+    def tagger(self) -> Tagger:
         return Tagger.load(self.settings.tagging_dir)
 
     @cached_property
-    def fetcher(self) -> Any:
-        from feedpipe.fetch import Fetcher
-
+    def fetcher(self) -> Fetcher:
         return Fetcher(self.settings.fetch, now=self.clock)
 
-    def transport(self) -> Any:
+    def transport(self) -> Transport:
         """A fresh mail transport (SMTP or outbox) from the [mail] settings."""
-        from feedpipe.mailer import make_transport
-
         return make_transport(self.settings.mail)
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.publish import write_if_changed
+from feedpipe.files import write_if_changed
 from feedpipe.store import Store
 from feedpipe.store.protocols import FeedSnapshot
 

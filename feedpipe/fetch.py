@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from feedpipe.core.clock import Clock
 from feedpipe.core.errors import FetchError
 from feedpipe.core.model import Fetched
 from feedpipe.core.settings import FetchSettings
@@ -65,16 +66,20 @@ class _Deadline:
 
 
 class Fetcher:
-    """Fetches URLs politely; thread-safe. `clock`/`sleep`/`now` are injectable for tests."""
+    """Fetches URLs politely; thread-safe.
+
+    `now` is the app's clock (wall time, for HTTP-date Retry-After); `clock` is a monotonic timer for
+    deadlines and politeness intervals. `clock`/`sleep` are injectable for tests.
+    """
 
     def __init__(
         self,
         settings: FetchSettings,
         *,
+        now: Clock,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         if "http" not in settings.user_agent and "@" not in settings.user_agent:

@@ -9,18 +9,20 @@ must not be resent blindly). The exactly-once bookkeeping is the send ledger's j
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import re
 import smtplib
+import socket
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.settings import MailSettings
+from feedpipe.files import write_file
 
 
 class SendError(FeedpipeError):
@@ -56,6 +58,8 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release the connection (if any); the transport may be used again afterwards."""
 
+MAIL_FILE_MODE = 0o600
+
 
 def _eml_name(message_id: str) -> str:
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", message_id.strip("<>"))[:60]
@@ -63,8 +67,9 @@ def _eml_name(message_id: str) -> str:
 
 
 class OutboxTransport:
-    """Writes each message to `<folder>/<message id>.eml`, atomically (temp file, then rename), so a
-    reader never sees half a file; the same message id overwrites, it never duplicates."""
+    """Writes each message to `<folder>/<message id>.eml` with the one atomic writer (feedpipe.files), so
+    a reader never sees half a file; the same message id overwrites, it never duplicates. The files are
+    private (0600): they carry subscribers' addresses and personal links."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -72,17 +77,7 @@ class OutboxTransport:
 
     def send(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            target = self.folder / _eml_name(message_id)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(message)
-                os.replace(tmp, target)
-            except BaseException:
-                with _suppress():
-                    os.unlink(tmp)
-                raise
+            write_file(self.folder / _eml_name(message_id), message, mode=MAIL_FILE_MODE)
         except OSError as exc:
             raise ConnectionFailure(
                 f"cannot write to the outbox {self.folder}: {exc}", "check that [mail] outbox is a writable folder"
@@ -91,14 +86,6 @@ class OutboxTransport:
 
     def close(self) -> None:
         pass
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        return True
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -162,6 +149,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         try:
+            conn: smtplib.SMTP
             if self.security == "tls":
                 conn = smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.local_hostname,
                                         timeout=self.timeout, context=self.ssl_context)
@@ -179,7 +167,7 @@ class SmtpTransport:
                 conn.starttls(context=self.ssl_context)
                 conn.ehlo()
             if self.username:
-                self._login(conn)
+                self._login(conn, self.username)
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportSetupError(
                 f"{self.host}: login as {self.username} refused ({exc.smtp_code})",
@@ -197,19 +185,19 @@ class SmtpTransport:
         self.connections += 1
         return conn
 
-    def _login(self, conn: smtplib.SMTP) -> None:
+    def _login(self, conn: smtplib.SMTP, username: str) -> None:
         """AUTH PLAIN when offered (one round trip, over TLS), else whatever smtplib finds."""
         offered = (conn.esmtp_features.get("auth") or "").upper().split()
         if "PLAIN" in offered:
-            conn.user, conn.password = self.username, self._password or ""
+            conn.user, conn.password = username, self._password or ""
             conn.auth("PLAIN", conn.auth_plain)
         else:
-            conn.login(self.username, self._password or "")
+            conn.login(username, self._password or "")
 
     def _drop(self) -> None:
         self._awaiting = False
         if self._conn is not None:
-            with _suppress():
+            with contextlib.suppress(Exception):
                 self._conn.close()
         self._conn = None
 
@@ -217,7 +205,7 @@ class SmtpTransport:
         if self._awaiting:  # never leave an answer unread on a connection we mean to QUIT
             self._drop()
         if self._conn is not None:
-            with _suppress():
+            with contextlib.suppress(Exception):
                 self._conn.quit()
         self._drop()
 
@@ -324,9 +312,9 @@ class SmtpTransport:
 
 def _no_delay(conn: smtplib.SMTP) -> None:
     """Commands are small writes that wait for an answer: Nagle's algorithm only delays them."""
-    import socket
-
-    with _suppress():
+    if conn.sock is None:
+        return
+    with contextlib.suppress(Exception):
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
@@ -334,7 +322,7 @@ class _Dropped(Exception):
     pass
 
 
-def make_transport(mail_settings, *, sleep: Callable[[float], None] = time.sleep) -> Transport:
+def make_transport(mail_settings: MailSettings, *, sleep: Callable[[float], None] = time.sleep) -> Transport:
     """The transport `[mail]` asks for: the outbox folder (default) or SMTP with the password taken from
     the environment variable named by `password_env`."""
     if mail_settings.transport == "smtp":

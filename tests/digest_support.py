@@ -8,11 +8,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import DigestSettings, Support
 from feedpipe.extract.urls import article_id, canonical_url
+from feedpipe.store import Store
 
 # Friday 27 November 2026 is in ISO week 48; the edition goes out at 08:00 Moscow time (05:00 UTC).
 SEND_AT = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
@@ -137,11 +139,6 @@ def smtp_server(handler) -> Controller:
 
 
 # ---- fixtures ----------------------------------------------------------------------------------
-
-import pytest  # noqa: E402
-
-from feedpipe.store import Store  # noqa: E402
-
 
 @pytest.fixture
 def week_store(tmp_path):

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from feedpipe.cli.digest import digest, subscribers
+from feedpipe.cli.digest import digest
+from feedpipe.cli.subscribers import subscribers
 from feedpipe.core.settings import MailSettings
 from feedpipe.mailer import OutboxTransport
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
@@ -21,7 +22,7 @@ BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
 def cli(week_store, tmp_path):
     settings = SimpleNamespace(digest=digest_settings(), mail=MailSettings(outbox=tmp_path / "outbox"),
                                feeds_public_url="https://news.example.org/feeds", public_dir=tmp_path / "public",
-                               templates_dir=None)
+                               digest_dir=tmp_path / "public" / "digest", templates_dir=None)
     obj = SimpleNamespace(store=week_store, settings=settings, now=BEFORE,
                           transport=lambda: OutboxTransport(tmp_path / "sent"))
     runner = CliRunner()
@@ -106,3 +107,9 @@ def test_a_test_send_goes_only_to_the_given_address(cli):
     [eml] = (cli.tmp / "sent").glob("*.eml")
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["To"] == "editor@example.org"
     assert cli.store.ledger.entries(WEEK) == []
+
+
+def test_a_dry_run_and_a_test_copy_are_separate_commands(cli):
+    result = CliRunner().invoke(digest, ["send", "--dry-run", "--to", "editor@example.org"], obj=cli.obj)
+    assert result.exit_code == 2 and "--dry-run and --to do not go together" in result.output
+    assert not (cli.tmp / "sent").exists() and cli.store.ledger.entries(WEEK) == []

@@ -3,14 +3,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from feedpipe.config.digest import parse_digest_settings, parse_mail_settings
 from feedpipe.core.errors import FeedpipeError
-from feedpipe.digest.editions import due_edition, edition_key, edition_window, parse_key, send_time
+from feedpipe.digest.editions import (
+    CronFields,
+    DigestSchedule,
+    due_edition,
+    edition_key,
+    edition_window,
+    latest_send_key,
+    parse_key,
+    send_time,
+)
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 MOSCOW = digest_settings()  # Friday 08:00 Europe/Moscow = 05:00 UTC
@@ -38,17 +48,41 @@ def test_the_window_runs_from_the_previous_edition_to_this_send_time(week_store)
     # last week's edition went out late (its window ended later): this one starts where it ended
     late = SEND_AT - timedelta(days=6)
     week_store.editions.ensure("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
-    assert edition_window(WEEK, MOSCOW, week_store.editions) == (late, SEND_AT)
+    assert edition_window(WEEK, MOSCOW, week_store) == (late, SEND_AT)
 
 
 def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
-    assert due_edition(SEND_AT - timedelta(minutes=1), MOSCOW, week_store.editions) is None  # W47 is past its grace
-    assert due_edition(SEND_AT, MOSCOW, week_store.editions) == WEEK
-    assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store.editions) == WEEK  # down all morning: still sent
-    assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store.editions) is None  # too late: not a day late
+    assert due_edition(SEND_AT - timedelta(minutes=1), MOSCOW, week_store) is None  # W47 is past its grace
+    assert due_edition(SEND_AT, MOSCOW, week_store) == WEEK
+    assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store) == WEEK  # down all morning: still sent
+    assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store) is None  # too late: not a day late
     week_store.editions.finish(WEEK, "sent", now=SEND_AT)
-    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store.editions) is None  # sent once only
-    assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store.editions) == "2026-W49"
+    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
+    assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
+
+
+def test_one_schedule_says_which_edition_is_due_until_when_and_when_to_fire(week_store):
+    schedule = DigestSchedule.of(MOSCOW)
+    status = schedule.status(SEND_AT + timedelta(hours=1), week_store)
+    assert (status.slot.key, status.state) == (WEEK, "due")
+    assert (status.slot.at, status.slot.until) == (SEND_AT, SEND_AT + timedelta(hours=12))
+    assert schedule.due(SEND_AT + timedelta(hours=1), week_store) == status.slot
+    assert schedule.status(SEND_AT + timedelta(hours=12, minutes=1), week_store).state == "missed"
+    assert schedule.next(SEND_AT).key == "2026-W49" and latest_send_key(SEND_AT, MOSCOW) == WEEK
+    week_store.editions.finish(WEEK, "skipped", now=SEND_AT)
+    assert schedule.status(SEND_AT + timedelta(hours=1), week_store).state == "skipped"
+    assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None
+    assert schedule.cron() == CronFields(day_of_week="fri", hour=8, minute=0, second=0,
+                                         timezone=ZoneInfo("Europe/Moscow"))
+
+
+def test_a_send_time_in_a_dst_gap_or_overlap_is_one_instant():
+    berlin = digest_settings(day="sunday", time=time(2, 30), timezone="Europe/Berlin")
+    spring = send_time("2026-W13", berlin)  # 02:30 does not exist on 29 March: 03:30 summer time
+    assert spring == datetime(2026, 3, 29, 1, 30, tzinfo=UTC) and spring.time() == time(3, 30)
+    autumn = send_time("2026-W43", berlin).astimezone(UTC)  # (an ambiguous local time never equals a UTC one)
+    assert autumn == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first of the two 02:30s
+    assert edition_key(spring, berlin) == "2026-W13"
 
 
 def test_empty_tables_give_working_defaults():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feedpipe.core.model import Article, Subscriber
-from feedpipe.digest import build_edition, prepare
+from feedpipe.digest.build import build_edition, load_edition
 from feedpipe.digest.message import as_bytes, build_message
 from feedpipe.digest.render import safe_url, short_summary
 from feedpipe.digest.select import select
@@ -65,10 +65,10 @@ def test_small_helpers_keep_text_and_links_safe():
 def test_the_email_has_every_block_and_the_text_part_every_url(week_store):
     articles = week_of_articles()
     week_store.editions.pick(WEEK, by_slug(articles, "exiles").id, "How Belarusians abroad keep a country alive")
-    prepared = prepare(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
     reader = Subscriber(email="anna@example.com", name="Anna & Co", status="active", token="tok-123")
-    msg = build_message(prepared.rendered(prepared.general), reader, prepared.settings, edition=WEEK,
-                        links=prepared.links, now=SEND_AT)
+    msg = build_message(loaded.rendered(loaded.general), reader, loaded.settings, edition=WEEK,
+                        links=loaded.links, now=SEND_AT)
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
 
@@ -89,7 +89,7 @@ def test_the_email_has_every_block_and_the_text_part_every_url(week_store):
     assert "prefers-color-scheme: dark" in html
     assert 'style="' in html and "<style>" in html  # inlined, with the media queries left in <style>
     # the text part carries every article of the edition with its URL
-    for item in prepared.general.items:
+    for item in loaded.general.items:
         assert item.article.url in text
     assert "https://news.example.org/feeds/country/ua.atom" in text
     assert "Unsubscribe: https://news.example.org/unsubscribe/tok-123" in text
@@ -101,10 +101,10 @@ def test_header_values_never_carry_a_line_break(week_store):
     week_store.articles.upsert([evil], now=SEND_AT)
     week_store.editions.pick(WEEK, evil.id)
     settings = digest_settings(title="Weekly\nInjected: 1", reply_to="editors@news.example.org")
-    prepared = prepare(week_store, settings, WEEK, SEND_AT, feeds_public_url=FEEDS)
+    loaded = load_edition(week_store, settings, WEEK, SEND_AT, feeds_public_url=FEEDS)
     reader = Subscriber(email="anna@example.com", name="Anna\nCc: z@evil.example", status="active", token="t")
-    raw = as_bytes(build_message(prepared.rendered(prepared.general), reader, settings, edition=WEEK,
-                                 links=prepared.links, now=SEND_AT))
+    raw = as_bytes(build_message(loaded.rendered(loaded.general), reader, settings, edition=WEEK,
+                                 links=loaded.links, now=SEND_AT))
     head = raw.split(b"\r\n\r\n", 1)[0].decode()
     names = [line.split(":", 1)[0] for line in head.split("\r\n") if line and not line[0].isspace()]
     assert "Bcc" not in names and "Cc" not in names and "X-Evil" not in names and "Injected" not in names
@@ -136,9 +136,9 @@ def test_an_outlet_template_overrides_the_packaged_one(week_store, tmp_path):
 def test_the_email_and_the_web_view_pass_the_nu_html_checker(week_store, tmp_path):
     week_store.editions.pick(WEEK, by_slug(week_of_articles(), "exiles").id, "A pitch")
     web = build_edition(week_store, digest_settings(), FEEDS, WEEK, SEND_AT, tmp_path)
-    prepared = prepare(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
     reader = Subscriber(email="anna@example.com", name="Anna", status="active", token="tok")
-    msg = prepared.message(reader, SEND_AT)
+    msg = loaded.message(reader, SEND_AT)
     email_html = tmp_path / "email.html"
     email_html.write_text(msg.get_body(("html",)).get_content(), encoding="utf-8")
     result = subprocess.run(["java", "-jar", str(VNU), "--errors-only", str(web), str(email_html)],

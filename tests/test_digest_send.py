@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from feedpipe.digest import send_edition
 from feedpipe.digest.message import message_id
+from feedpipe.digest.send import dry_run, send_edition, send_test
 from feedpipe.mailer import SmtpTransport
+from feedpipe.store import Store
 from tests.digest_support import (  # noqa: F401  (fixtures)
     SEND_AT,
     WEEK,
@@ -217,7 +218,7 @@ KILLED_SENDER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
     from tests.digest_support import SEND_AT, WEEK, digest_settings
-    from feedpipe.digest import send_edition
+    from feedpipe.digest.send import send_edition
     from feedpipe.mailer import SmtpTransport
     from feedpipe.store import Store
     store = Store.open({url!r}, now=SEND_AT)
@@ -257,25 +258,57 @@ def test_dry_run_builds_every_message_and_sends_none(week_store, smtp):
     store = week_store
     controller, handler = smtp
     subscribe(store, 5)
-    report = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT, dry_run=True)
-    assert report.built == 5 and report.sent == 0
+    report = dry_run(store, digest_settings(), WEEK, SEND_AT)
+    assert report.built == 5 and report.sent == 0 and report.dry_run
     assert handler.messages == [] and store.ledger.entries(WEEK) == []
+    assert store.editions.get(WEEK).lease_until is None  # not claimed either
+
+
+def test_dry_run_writes_nothing_to_the_ledger_of_an_edition_already_sent(week_store, smtp):
+    store = week_store
+    controller, handler = smtp
+    subscribe(store, 2)
+    send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
+    store.subscribers.add("late@example.com", status="active", now=SEND_AT)
+    ledger_before, edition_before = store.ledger.entries(WEEK), store.editions.get(WEEK)
+
+    report = dry_run(store, digest_settings(), WEEK, SEND_AT + timedelta(hours=1))
+
+    assert report.built == 3 and report.sent == 0
+    assert store.ledger.entries(WEEK) == ledger_before and store.editions.get(WEEK) == edition_before
+    assert store.ledger.entry(WEEK, "late@example.com") is None
+    assert len(handler.messages) == 2
 
 
 def test_a_test_send_goes_to_one_address_outside_the_ledger(week_store, smtp):
     store = week_store
     controller, handler = smtp
     subscribe(store, 3)
-    report = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT, only=["editor@example.org"])
+    report = send_test(store, digest_settings(), transport(controller), WEEK, SEND_AT, ["editor@example.org"])
     assert report.sent == 1
     [(rcpts, msg)] = handler.parsed()
     assert rcpts == ["editor@example.org"] and msg["Message-ID"].startswith("<2026-W48-test.")
     assert store.ledger.entries(WEEK) == [] and store.editions.get(WEEK).status == "building"
 
 
-def test_an_empty_week_is_skipped(tmp_path, smtp):
-    from feedpipe.store import Store
+def test_a_test_copy_to_a_subscriber_marks_nobody_sent_and_the_real_send_still_reaches_them(week_store, smtp):
+    store = week_store
+    controller, handler = smtp
+    emails = subscribe(store, 3)
+    report = send_test(store, digest_settings(), transport(controller), WEEK, SEND_AT, [emails[1]])
+    assert report.sent == 1
+    assert store.ledger.entry(WEEK, emails[1]) is None and store.ledger.entries(WEEK) == []
+    assert store.editions.get(WEEK).status == "building" and store.editions.get(WEEK).lease_until is None
 
+    real = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
+
+    assert (real.sent, real.already) == (3, 0)
+    assert handler.per_recipient() == {emails[0]: 1, emails[1]: 2, emails[2]: 1}  # the test copy, then the edition
+    ids = [msg["Message-ID"] for rcpts, msg in handler.parsed() if rcpts == [emails[1]]]
+    assert ids[0] != ids[1] and store.ledger.entry(WEEK, emails[1]).message_id == ids[1]
+
+
+def test_an_empty_week_is_skipped(tmp_path, smtp):
     controller, handler = smtp
     empty = Store.open(f"sqlite:///{tmp_path / 'empty.db'}", now=SEND_AT)
     subscribe(empty, 2)

@@ -1,10 +1,9 @@
 """Publishing feeds from a real SQLite store into a folder: every feed, only changed ones, stable bytes,
-atomic writes, stale feeds removed, the WebSub ping, and the `feedpipe feeds` command."""
+stale feeds removed, the WebSub ping, and the `feedpipe feeds` command."""
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,10 +17,9 @@ from feedpipe.cli.feeds import feeds as feeds_command
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
 from feedpipe.extract.urls import article_id, canonical_url
+from feedpipe.feeds.websub import hub_pinger, websub_ping
 from feedpipe.feedset import all_specs, publish_feeds
-from feedpipe.publish import write_if_changed
 from feedpipe.store import Store
-from feedpipe.websub import hub_pinger, websub_ping
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SETTINGS = FeedSettings(public_url="https://news.example.org", title="Example News", max_entries=10)
@@ -210,36 +208,6 @@ def test_all_specs_names_countries_and_topics_from_the_stored_tags(store):
     assert titles["country/by"] == "Example News: Belarus"
     assert titles["topic/conflict-war-and-peace"] == "Example News: conflict, war and peace"
     assert titles["section/analysis"] == "Example News: Analysis"
-
-
-def test_write_if_changed_replaces_atomically_and_only_on_change(tmp_path):
-    path = tmp_path / "feeds" / "all.rss"
-    assert write_if_changed(path, b"one") is True
-    reader = path.open("rb")  # a web server still sending the old file
-    stamp = path.stat().st_mtime_ns
-
-    assert write_if_changed(path, b"one") is False
-    assert path.stat().st_mtime_ns == stamp
-    assert write_if_changed(path, b"two") is True
-    assert reader.read() == b"one"  # the old file was replaced, not overwritten in place
-    reader.close()
-    assert path.read_bytes() == b"two"
-    assert oct(path.stat().st_mode & 0o777) == "0o644"
-    assert os.listdir(path.parent) == ["all.rss"]  # no temporary files left
-
-
-def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    path = tmp_path / "all.rss"
-    write_if_changed(path, b"old")
-
-    def broken_replace(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        write_if_changed(path, b"new")
-    assert path.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["all.rss"]
 
 
 def test_the_websub_hub_is_pinged_for_every_changed_feed(store, tmp_path, httpserver):

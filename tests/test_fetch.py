@@ -10,6 +10,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from feedpipe.core.clock import fixed_clock, system_clock
 from feedpipe.core.errors import FetchError
 from feedpipe.core.settings import FetchSettings
 from feedpipe.extract import extract
@@ -32,7 +33,7 @@ def server():
 def fetcher(**kw) -> Fetcher:
     base = dict(user_agent=UA, connect_timeout=2.0, read_timeout=2.0, deadline=5.0, max_bytes=1_000_000)
     base.update(kw)
-    return Fetcher(FetchSettings(**base))
+    return Fetcher(FetchSettings(**base), now=system_clock)
 
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
@@ -80,6 +81,18 @@ def test_503_with_http_date_retry_after():
     assert parse_retry_after(None, now) is None
 
 
+def test_http_date_retry_after_is_measured_from_the_injected_clock(server):
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+    @server.route("/later")
+    def _(h):
+        send(h, 503, b"", {"Retry-After": format_datetime(now + timedelta(seconds=90), usegmt=True)})
+
+    with Fetcher(FetchSettings(user_agent=UA), now=fixed_clock(now)) as f, pytest.raises(FetchError) as err:
+        f.get(server.url("/later"))
+    assert err.value.retry_after == 90
+
+
 def test_short_retry_after_is_retried_once(server):
     calls = []
 
@@ -92,7 +105,7 @@ def test_short_retry_after_is_retried_once(server):
             send(h, 200, RSS, {"Content-Type": "application/rss+xml"})
 
     slept: list[float] = []
-    f = Fetcher(FetchSettings(user_agent=UA, retry_after_max_wait=2), sleep=slept.append)
+    f = Fetcher(FetchSettings(user_agent=UA, retry_after_max_wait=2), now=system_clock, sleep=slept.append)
     assert f.get(server.url("/flaky")).status == 200
     assert slept == [1.0] and len(calls) == 2
 
@@ -267,7 +280,8 @@ def test_host_interval_uses_injected_clock(server):
         slept.append(s)
         clock["t"] += s
 
-    f = Fetcher(FetchSettings(user_agent=UA, host_interval=5.0), clock=lambda: clock["t"], sleep=sleep)
+    f = Fetcher(FetchSettings(user_agent=UA, host_interval=5.0), now=system_clock,
+                clock=lambda: clock["t"], sleep=sleep)
     f.get(server.url("/x"))
     clock["t"] += 1.0
     f.get(server.url("/x"))

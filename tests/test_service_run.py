@@ -9,15 +9,21 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from feedpipe.app import App
 from feedpipe.config import load_settings
-from feedpipe.schedule import LEASE_NAME, LeaseBusy, Service
+from feedpipe.core.model import SendReport
+from feedpipe.digest.editions import due_edition
+from feedpipe.scheduler.lease import LEASE_NAME, LeaseBusy, hold_lease
+from feedpipe.scheduler.service import Service
+from tests.conftest import make_article
 
 REPO = Path(__file__).resolve().parent.parent
 FRIDAY_9AM = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # the digest (Friday 08:00 London) is an hour late
@@ -56,11 +62,42 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+class SetClock:
+    """The app's clock, moved by the test."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 def make_app(config: Path, now: datetime = FRIDAY_9AM) -> App:
-    return App(load_settings(config, cwd=config.parent), clock=lambda: now)
+    return App(load_settings(config, cwd=config.parent), clock=SetClock(now))
 
 
-def wait_until(predicate, timeout: float = 10.0) -> bool:
+class Sender:
+    """A DigestSender standing in for `pipeline.send_due_digest`: sends what the digest says is due
+    (marking it sent, as the real send does) and records when; `pause` seconds while sending."""
+
+    def __init__(self, pause: float = 0.0, steps: list[str] | None = None) -> None:
+        self.sent: list[datetime] = []
+        self.pause = pause
+        self.steps = steps if steps is not None else []
+
+    def __call__(self, app: App, *, now: datetime) -> tuple[str | None, SendReport | None]:
+        key = due_edition(now, app.settings.digest, app.store)
+        if key is None:
+            return None, None
+        self.steps.append("started")
+        time.sleep(self.pause)
+        app.store.editions.finish(key, "sent", now=now)
+        self.sent.append(now)
+        self.steps.append("finished")
+        return key, SendReport(edition=key, sent=1)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -70,15 +107,15 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:
 
 
 def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(config):
-    sent = []
+    sender = Sender()
     first_app, second_app = make_app(config), make_app(config)
-    first = Service(first_app, holder="first", send=lambda app, *, now: sent.append(now) or ("2026-W48", None))
+    first = Service(first_app, holder="first", send=sender)
     first.start()
     try:
         assert wait_until(lambda: (run := first_app.store.leases.job_run("digest", "2026-W48")) and run.status == "ok")
-        assert sent == [FRIDAY_9AM], "the digest missed at 08:00 is sent on start-up at 09:00"
+        assert sender.sent == [FRIDAY_9AM], "the digest missed at 08:00 is sent on start-up at 09:00"
 
-        second = Service(second_app, holder="second", send=lambda app, *, now: sent.append(now))
+        second = Service(second_app, holder="second", send=sender)
         with pytest.raises(LeaseBusy, match="already being run by first") as refused:
             second.start()
         assert "feedpipe web" in refused.value.hint
@@ -90,30 +127,79 @@ def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(confi
     second.start()
     try:
         assert second_app.store.leases.get(LEASE_NAME).holder == "second"
-        time.sleep(0.3)  # let its start-up catch-up run
+        assert wait_until(lambda: second.digest_runs), "its start-up catch-up ran"
+        assert second.digest_runs[0].action == "done"
     finally:
         second.stop()
-    assert sent == [FRIDAY_9AM]
+    assert sender.sent == [FRIDAY_9AM]
     first_app.close()
     second_app.close()
 
 
 def test_stop_lets_the_running_step_finish(config):
     app = make_app(config)
-    steps = []
-
-    def slow_send(app, *, now):
-        steps.append("started")
-        time.sleep(0.5)
-        steps.append("finished")
-        return None
-
-    service = Service(app, holder="slow", send=slow_send)
+    steps: list[str] = []
+    service = Service(app, holder="slow", send=Sender(pause=0.5, steps=steps))
     service.start()
     assert wait_until(lambda: steps == ["started"])
     service.stop()
     assert steps == ["started", "finished"]
     assert app.store.leases.job_run("digest", "2026-W48").status == "ok"
+    app.close()
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+WEDNESDAY_0630_TOKYO = datetime(2026, 12, 2, 6, 30, tzinfo=TOKYO)  # Tuesday 21:30 UTC; edition 2026-W49
+
+
+def test_a_wednesday_tokyo_edition_is_sent_by_serve_at_its_slot_exactly_once(config):
+    """The digest's own day, time and zone (not the outlet's London, not a [schedule] guess) decide
+    when `serve` sends; the real send writes one message per subscriber to the outbox."""
+    config.write_text(config.read_text().replace('day = "friday"\ntime = "08:00"\ntimezone = "Europe/London"',
+                                                 'day = "wednesday"\ntime = "06:30"\ntimezone = "Asia/Tokyo"'))
+    slot = WEDNESDAY_0630_TOKYO
+    app = make_app(config, slot - timedelta(minutes=1))
+    assert (app.settings.digest.day, app.settings.outlet.timezone) == ("wednesday", "Europe/London")
+    app.store.subscribers.add("reader@example.org", status="active", now=slot - timedelta(days=3))
+    app.store.articles.upsert([make_article("https://news.example.org/a/tokyo", title="Talks in Tokyo",
+                                            published_at=slot - timedelta(days=1))], now=slot - timedelta(days=1))
+    outbox = config.parent / "outbox"
+    clock = app.clock
+    assert isinstance(clock, SetClock)
+
+    service = Service(app, holder="tokyo")  # the real pipeline.send_due_digest
+    service.start(ingest_now=False)
+    try:
+        # its weekly trigger is Wednesday 06:30 in Tokyo
+        [digest_at] = [when for job, when in service.next_runs() if job == "digest"]
+        local = digest_at.astimezone(TOKYO)
+        assert (local.weekday(), local.hour, local.minute) == (2, 6, 30)
+
+        # a minute before the slot: the start-up check finds last week's edition past its grace
+        assert wait_until(lambda: len(service.digest_runs) == 1)
+        assert service.digest_runs[0].action == "missed"
+        assert app.store.leases.job_runs("digest") == [] and not outbox.exists()
+
+        # the slot: the weekly trigger fires and the edition goes out
+        clock.at = slot
+        service.fire("digest")
+        assert wait_until(lambda: len(service.digest_runs) == 2)
+        run = service.digest_runs[1]
+        assert (run.slot.key, run.slot.at, run.action) == ("2026-W49", slot, "sent")
+        assert app.store.leases.job_run("digest", "2026-W49").status == "ok"
+        assert app.store.editions.get("2026-W49").status == "sent"
+
+        # fired again (as on an autumn DST overlap) and re-checked later: nothing more is sent
+        service.fire("digest")
+        assert wait_until(lambda: len(service.digest_runs) == 3)
+        clock.at = slot + timedelta(hours=1)
+        service.fire("digest-recheck")
+        assert wait_until(lambda: len(service.digest_runs) == 4)
+        assert [r.action for r in list(service.digest_runs)[2:]] == ["done", "done"]
+    finally:
+        service.stop()
+    messages = list(outbox.glob("*.eml"))
+    assert len(messages) == 1 and "Talks in Tokyo" in messages[0].read_text()
     app.close()
 
 
@@ -171,8 +257,6 @@ path = "{REPO / 'samples' / 'feeds' / 'world.rss'}"
 
 
 def test_a_cron_run_takes_the_same_lease_as_serve(config):
-    from feedpipe.schedule import hold_lease
-
     serving, cron = make_app(config), make_app(config)
     service = Service(serving, holder="serve-1")
     service.start()

@@ -64,9 +64,14 @@ class _Editions:
         return self.by_key.get(key)
 
 
+class _Store:
+    def __init__(self, *editions: Edition) -> None:
+        self.editions = _Editions(*editions)
+
+
 def test_a_service_runs_against_a_test_double_of_its_protocol():
     settings = digest_settings()
     sent = Edition(key=WEEK, status="sent", created_at=SEND_AT - timedelta(days=1))
-    assert due_edition(SEND_AT, settings, _Editions()) == WEEK
-    assert due_edition(SEND_AT, settings, _Editions(sent)) is None
-    assert due_edition(datetime(2026, 12, 4, 5, tzinfo=UTC), settings, _Editions(sent)) == "2026-W49"
+    assert due_edition(SEND_AT, settings, _Store()) == WEEK
+    assert due_edition(SEND_AT, settings, _Store(sent)) is None
+    assert due_edition(datetime(2026, 12, 4, 5, tzinfo=UTC), settings, _Store(sent)) == "2026-W49"

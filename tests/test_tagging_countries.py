@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from feedpipe.tagging import Tagger
+from feedpipe.tagging.plaintext import split_title
 
 
 @pytest.fixture(scope="module")
@@ -235,8 +236,6 @@ SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_8f26df3e45
     not SEED.is_file(), reason=f"seed file not present at {SEED} (a fresh clone has no ../shared)"
 )
 def test_the_real_seed_article(tagger):
-    from feedpipe.tagging.plaintext import split_title
-
     title, body = split_title(SEED.read_text(encoding="utf-8"))
     tags = tagger.tag(title, body)
     assert {"UA", "RU", "BY"} <= codes(tags, "focus")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import re
 import socket
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import feedparser
@@ -20,8 +21,10 @@ from aiosmtpd.controller import Controller
 
 from feedpipe.app import App
 from feedpipe.config import load_settings
-from feedpipe.schedule import run_digest_job
-from feedpipe.web import RateLimiter, WebServer, create_app
+from feedpipe.core.settings import DigestSettings, FetchSettings, OutletSettings, Settings
+from feedpipe.scheduler import run_digest_job
+from feedpipe.store import Store
+from feedpipe.web import RateLimiter, Site, WebServer, create_app
 from tests.conftest import make_article
 
 FRIDAY = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # an hour after the digest's Friday 08:00 (London)
@@ -68,12 +71,33 @@ class Clock:
         return self.now
 
 
+@dataclass(frozen=True)
+class Smtp:
+    inbox: Inbox
+    port: int
+
+
+@dataclass(frozen=True)
+class RunningSite:
+    """A running web side: the real App behind it, its server's URL, its public folder and clock."""
+
+    app: App
+    url: str
+    public: Path
+    clock: Clock
+    inbox: Inbox
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+
 @pytest.fixture
 def smtp():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield SimpleNamespace(inbox=inbox, port=controller.port)
+    yield Smtp(inbox=inbox, port=controller.port)
     controller.stop()
 
 
@@ -124,8 +148,7 @@ security = "none"
     app = App(load_settings(config, cwd=tmp_path), clock=clock)
     limiter = RateLimiter(capacity=3, per_seconds=600)
     with WebServer(create_app(app, signup_limiter=limiter), host="127.0.0.1", port=0) as server:
-        yield SimpleNamespace(app=app, url=server.url, public=public, clock=clock, inbox=smtp.inbox,
-                              store=app.store)
+        yield RunningSite(app=app, url=server.url, public=public, clock=clock, inbox=smtp.inbox)
     app.close()
 
 
@@ -174,8 +197,6 @@ def test_a_feed_answers_200_then_304_to_if_none_match_and_if_modified_since(site
     path = site.public / "feeds" / "all.atom"
     path.write_bytes(ATOM.replace(b"<title>All</title>", b"<title>All news</title>"))
     later = path.stat().st_mtime + 5
-    import os
-
     os.utime(path, (later, later))
     changed = requests.get(site.url + "/feeds/all.atom", headers={"If-None-Match": etag}, timeout=5)
     assert changed.status_code == 200 and b"All news" in changed.content
@@ -219,6 +240,19 @@ def test_healthz(site):
     response = requests.get(site.url + "/healthz", timeout=5)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "store": "ok", "scheduler": None}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_names_the_scheduler_lease_holder_and_the_last_digest_run(site):
+    now = site.clock()
+    assert site.store.leases.acquire("scheduler", "host-1:42", now=now, ttl=timedelta(minutes=5))
+    assert site.store.leases.claim_job_run("digest", "2026-W47", holder="host-1:42", now=now)
+    site.store.leases.finish_job_run("digest", "2026-W47", holder="host-1:42", now=now + timedelta(minutes=1))
+    body = requests.get(site.url + "/healthz", timeout=5).json()
+    assert body["scheduler"] == {"holder": "host-1:42", "expires_at": (now + timedelta(minutes=5)).isoformat(),
+                                 "active": True}
+    assert body["last_digest"] == {"edition": "2026-W47", "status": "ok",
+                                   "at": (now + timedelta(minutes=1)).isoformat()}
 
 
 # -- subscribers ----------------------------------------------------------------------------------------
@@ -367,3 +401,34 @@ def test_the_privacy_page_and_the_home_page(site):
     assert 'href="/subscribe"' in home.text and "2026-W47" in home.text
     assert home.headers["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
+
+
+# -- settings and templates, without a server -----------------------------------------------------------
+
+
+def settings_for(tmp_path: Path, **fields) -> Settings:
+    return Settings(path=None, base_dir=tmp_path, store_url=f"sqlite:///{tmp_path / 'feedpipe.db'}", sources=(),
+                    fetch=FetchSettings(), fetch_workers=1, parse_processes=0, public_dir=tmp_path / "public",
+                    tagging_dir=None, **{"outlet": OutletSettings(), "templates_dir": None, **fields})
+
+
+def test_the_site_words_come_from_the_digest_and_outlet_settings(tmp_path):
+    site = Site.from_settings(settings_for(
+        tmp_path, outlet=OutletSettings(name="The Example Times", public_url="https://example.org"),
+        digest=DigestSettings(title="Example Weekly", day="tuesday", public_url="https://news.example.org/"),
+    ))
+    assert (site.outlet, site.newsletter, site.day) == ("The Example Times", "Example Weekly", "Tuesday")
+    assert site.public_url == "https://news.example.org", "[digest] public_url wins over the outlet's"
+    assert site.privacy_url == "https://news.example.org/privacy"
+    plain = Site.from_settings(settings_for(tmp_path, outlet=OutletSettings(public_url="https://example.org")))
+    assert plain.public_url == "https://example.org"
+
+
+def test_an_outlet_template_replaces_the_packaged_one(tmp_path):
+    (tmp_path / "mine" / "web").mkdir(parents=True)
+    (tmp_path / "mine" / "web" / "privacy.html").write_text("Our own words about {{ site.newsletter }}.")
+    app = App(settings_for(tmp_path, templates_dir=tmp_path / "mine"), clock=Clock(FRIDAY))
+    client = create_app(app, secret_key="test").test_client()
+    assert client.get("/privacy").text == "Our own words about Feedpipe News Weekly."
+    assert "Sign up" in client.get("/").text, "templates the outlet did not replace stay the packaged ones"
+    app.close()

@@ -13,8 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import feedpipe.ingest as ingest_service
 from feedpipe import pipeline
-from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED
+from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
+from feedpipe.core.model import Article
+from feedpipe.feeds import topic_slug
+from feedpipe.scheduler.lease import hold_lease
+from feedpipe.tagging import Tagger
 
 
 def console() -> Console:
@@ -26,7 +31,7 @@ STATUS_STYLE = {"ok": "green", "not-modified": "cyan", "error": "red", "waiting"
 
 
 @contextlib.contextmanager
-def progress_bar(quiet: bool, label: str) -> Iterator[pipeline.Progress | None]:
+def progress_bar(quiet: bool, label: str) -> Iterator[ingest_service.Progress | None]:
     """A rich progress bar on stderr when it is a terminal; nothing otherwise (cron, pipes, tests)."""
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
@@ -43,7 +48,7 @@ def progress_bar(quiet: bool, label: str) -> Iterator[pipeline.Progress | None]:
         yield update
 
 
-def print_ingest_summary(report: pipeline.IngestReport, *, quiet: bool) -> None:
+def print_ingest_summary(report: ingest_service.IngestReport, *, quiet: bool) -> None:
     if quiet:
         return
     table = Table(title="ingest summary", title_justify="left")
@@ -61,15 +66,13 @@ def print_ingest_summary(report: pipeline.IngestReport, *, quiet: bool) -> None:
 @click.command()
 @click.option("--force", is_flag=True, help="Fetch every source now, ignoring per-source intervals and Retry-After.")
 @click.pass_obj
-def run(obj, force: bool) -> int:
+def run(obj: Context, force: bool) -> int:
     """One full cycle, for cron: ingest every source, tag, rebuild the feeds that changed, and
     build and send the digest when an edition is due and not yet sent.
 
     Safe to call every few minutes: the send ledger decides what is sent, so an edition is never
     sent twice. Refuses to run (exit code 4) while `feedpipe serve` or another `run` holds the
     store's scheduler lease. Exit code 3 when some sources failed (the others were processed)."""
-    from feedpipe.schedule import hold_lease
-
     app = obj.app
     with hold_lease(app), progress_bar(obj.quiet, "ingest") as progress:
         report = pipeline.run_cycle(app, now=app.now, force=force, progress=progress)
@@ -84,13 +87,13 @@ def run(obj, force: bool) -> int:
 @click.argument("locations", nargs=-1, metavar="[PATH|URL]...")
 @click.option("--force", is_flag=True, help="Ignore per-source intervals and Retry-After.")
 @click.pass_obj
-def ingest(obj, locations: tuple[str, ...], force: bool) -> int:
+def ingest(obj: Context, locations: tuple[str, ...], force: bool) -> int:
     """Ingest every configured source, or only the given files, folders and URLs (no config entry
     needed: a URL is read as a feed, a page when it is not one; files by their format)."""
     app = obj.app
-    sources = pipeline.adhoc_sources(locations) if locations else None
+    sources = ingest_service.adhoc_sources(locations) if locations else None
     with progress_bar(obj.quiet, "ingest") as progress:
-        report = pipeline.ingest(app, now=app.now, sources=sources, force=force or bool(locations),
+        report = ingest_service.ingest(app, now=app.now, sources=sources, force=force or bool(locations),
                                  progress=progress)
     print_ingest_summary(report, quiet=obj.quiet)
     return EXIT_SOURCES_FAILED if report.failed_sources else EXIT_OK
@@ -99,7 +102,7 @@ def ingest(obj, locations: tuple[str, ...], force: bool) -> int:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of a table.")
 @click.pass_obj
-def sources(obj, as_json: bool) -> None:
+def sources(obj: Context, as_json: bool) -> None:
     """Each configured source with its last fetch time, status, error and article counts."""
     app = obj.app
     states = {s.name: s for s in app.store.sources.states()}
@@ -122,7 +125,7 @@ def sources(obj, as_json: bool) -> None:
     for name in names:
         st = states.get(name)
         kind = configured[name].kind if name in configured else (st.kind if st else "")
-        status = st.status if st else "never fetched"
+        status = (st.status if st else None) or "never fetched"
         style = STATUS_STYLE.get(status, "")
         table.add_row(
             name, kind, f"{st.last_fetch_at:%Y-%m-%d %H:%M}" if st and st.last_fetch_at else "-",
@@ -142,7 +145,7 @@ def _date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def article_json(a) -> dict:
+def article_json(a: Article) -> dict[str, object]:
     return {
         "id": a.id, "url": a.url, "title": a.title, "text": a.text, "summary": a.summary,
         "published": a.published_at.isoformat() if a.published_at else None,
@@ -164,7 +167,8 @@ def article_json(a) -> dict:
 @click.option("--section", help="news, feature, analysis, opinion, ...")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.pass_obj
-def articles(obj, as_json, since, until, source, country, focus, topic, section, limit) -> None:
+def articles(obj: Context, as_json: bool, since: str | None, until: str | None, source: str | None,
+             country: str | None, focus: bool, topic: str | None, section: str | None, limit: int) -> None:
     """Stored articles, newest first, filterable by date, source, country, topic and section."""
     app = obj.app
     if topic and ":" not in topic:
@@ -186,10 +190,8 @@ def articles(obj, as_json, since, until, source, country, focus, topic, section,
     console().print(table)
 
 
-def _topic_code(tagger, slug: str) -> str:
+def _topic_code(tagger: Tagger, slug: str) -> str:
     """Resolve a feed slug such as 'politics' or 'sub-sanctions' to its topic code."""
-    from feedpipe.feeds import topic_slug
-
     labels = {**tagger.taxonomy.labels, **{s.code: s.label for s in tagger.taxonomy.subtopics}}
     for code, label in labels.items():
         if topic_slug(code, label) == slug.lower():
@@ -201,19 +203,19 @@ def _topic_code(tagger, slug: str) -> str:
 
 @click.command()
 @click.pass_obj
-def retag(obj) -> None:
+def retag(obj: Context) -> None:
     """Recompute country, topic and section tags of every stored article (after the gazetteer,
     taxonomy or subtopics changed); feeds of changed articles are rebuilt on the next run."""
     app = obj.app
     with progress_bar(obj.quiet, "retag") as progress:
-        seen, changed = pipeline.retag(app, now=app.now, progress=progress)
+        seen, changed = ingest_service.retag(app, now=app.now, progress=progress)
     if not obj.quiet:
         click.echo(f"retagged {seen} articles; tags changed on {changed}")
 
 
 @click.command("check-config")
 @click.pass_obj
-def check_config(obj) -> None:
+def check_config(obj: Context) -> None:
     """Validate the configuration and list the sources; exit code 2 with every problem if invalid."""
     s = obj.app.settings
     click.echo(f"config: {s.path or 'built-in defaults'}")

@@ -8,8 +8,8 @@ import click
 import requests
 
 from feedpipe.config.feeds import parse_feed_settings
+from feedpipe.feeds.websub import hub_pinger
 from feedpipe.feedset import publish_feeds
-from feedpipe.websub import hub_pinger
 
 __all__ = ["feeds", "parse_feed_settings"]
 

@@ -8,12 +8,13 @@ import threading
 
 import click
 
+from feedpipe.cli.context import Context
+from feedpipe.digest.editions import DigestSchedule
+from feedpipe.scheduler.jobs import decide_digest, ingest_every
+from feedpipe.scheduler.lease import LEASE_NAME
+from feedpipe.scheduler.service import Service, next_runs
+
 log = logging.getLogger(__name__)
-
-
-def _app(obj):
-    """The App, whether the group hands over the App itself or a context holding it."""
-    return getattr(obj, "app", obj)
 
 
 @click.command()
@@ -25,20 +26,18 @@ def _app(obj):
 @click.option("--trusted-proxy", metavar="ADDR", help="A reverse proxy (e.g. 127.0.0.1) whose X-Forwarded-For/-Proto "
               "are believed (client IP for the sign-up rate limit, https for secure cookies).")
 @click.pass_obj
-def serve(obj, host: str, port: int, no_web: bool, threads: int, trusted_proxy: str | None) -> int:
+def serve(obj: Context, host: str, port: int, no_web: bool, threads: int, trusted_proxy: str | None) -> int:
     """Run as a service: ingest every few minutes, rebuild the feeds, send the weekly digest when it
     is due, and serve the web side (feeds, archive, sign-up, unsubscribe).
 
     Only one process per store runs the scheduled work: a second `serve` is refused while the first
     holds the store's lease. SIGTERM (or Ctrl-C) finishes the current step and exits cleanly.
     """
-    from feedpipe.schedule import Service
-
-    app = _app(obj)
+    app = obj.app
     service = Service(app)
     server = None
     if not no_web:
-        from feedpipe.web import WebServer, create_app
+        from feedpipe.web import WebServer, create_app  # Flask: imported only by the commands that serve
 
         server = WebServer(create_app(app), host=host, port=port, threads=threads, trusted_proxy=trusted_proxy)
 
@@ -67,12 +66,12 @@ def serve(obj, host: str, port: int, no_web: bool, threads: int, trusted_proxy: 
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Worker threads.")
 @click.option("--trusted-proxy", metavar="ADDR", help="A reverse proxy whose X-Forwarded-For/-Proto are believed.")
 @click.pass_obj
-def web(obj, host: str, port: int, threads: int, trusted_proxy: str | None) -> int:
+def web(obj: Context, host: str, port: int, threads: int, trusted_proxy: str | None) -> int:
     """Serve only the web side (feeds, digest archive, sign-up, unsubscribe, preferences, /healthz),
     without the scheduled work; any number of these may run beside one `serve` or cron `run`."""
-    from feedpipe.web import WebServer, create_app
+    from feedpipe.web import WebServer, create_app  # Flask: imported only by the commands that serve
 
-    app = _app(obj)
+    app = obj.app
     server = WebServer(create_app(app), host=host, port=port, threads=threads, trusted_proxy=trusted_proxy)
     stop = threading.Event()
     old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -91,32 +90,23 @@ def web(obj, host: str, port: int, threads: int, trusted_proxy: str | None) -> i
 
 @click.command()
 @click.pass_obj
-def schedule(obj) -> None:
-    """List each scheduled job's next run, in the outlet's local time, and who holds the scheduler."""
-    from feedpipe.schedule import (
-        LEASE_NAME,
-        decide_digest,
-        digest_timing,
-        ingest_every,
-        next_runs,
-        schedule_settings,
-    )
-
-    app = _app(obj)
+def schedule(obj: Context) -> None:
+    """List each scheduled job's next run, in the digest's local time, and who holds the scheduler."""
+    app = obj.app
     now = app.clock()
-    sched = schedule_settings(app.settings)
-    timing = digest_timing(app.settings)
-    for job, when in next_runs(app.settings, now):
+    settings = app.settings
+    digest = DigestSchedule.of(settings.digest)
+    for job, when in next_runs(settings, now):
         if job == "ingest":
-            click.echo(f"ingest   every {ingest_every(app.settings)} min from start; each source every "
-                       f"{sched.ingest_minutes} min or its own interval_minutes, after any Retry-After; "
-                       f"feeds rebuilt after each")
+            click.echo(f"ingest   every {ingest_every(settings)} min from start; each source every "
+                       f"{settings.schedule.ingest_minutes} min or its own interval_minutes, after any "
+                       f"Retry-After; feeds rebuilt after each")
         else:
-            click.echo(f"{job:<8} {when:%a %Y-%m-%d %H:%M %Z} (grace {timing.grace.total_seconds() / 3600:g} h)")
-    decision = decide_digest(now, app.settings, app.store.leases)
+            click.echo(f"{job:<8} {when:%a %Y-%m-%d %H:%M %Z} (grace {digest.grace.total_seconds() / 3600:g} h)")
+    decision = decide_digest(now, settings, app.store)
     click.echo(f"last digest slot {decision.slot.key} at {decision.slot.at:%a %Y-%m-%d %H:%M %Z}: {decision.action}")
     lease = app.store.leases.get(LEASE_NAME)
     if lease and lease.active(now):
-        click.echo(f"scheduler: held by {lease.holder} until {lease.expires_at.astimezone(timing.tz):%H:%M:%S %Z}")
+        click.echo(f"scheduler: held by {lease.holder} until {lease.expires_at.astimezone(digest.tz):%H:%M:%S %Z}")
     else:
         click.echo("scheduler: not running")

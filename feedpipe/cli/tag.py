@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import click
 
@@ -22,7 +23,29 @@ from feedpipe.tagging import Tagger
 from feedpipe.tagging.plaintext import split_title
 
 
-def tags_to_json(item_id: object, tags: Tags) -> dict:
+class CountryJson(TypedDict):
+    code: str
+    name: str
+    role: str
+    score: float
+
+
+class TopicJson(TypedDict):
+    code: str
+    label: str
+    score: float
+
+
+class TagsJson(TypedDict):
+    """One output line of `feedpipe tag --jsonl`."""
+
+    id: object  # the input line's "id", echoed as given
+    countries: list[CountryJson]
+    topics: list[TopicJson]
+    section: str | None
+
+
+def tags_to_json(item_id: object, tags: Tags) -> TagsJson:
     return {
         "id": item_id,
         "countries": [
@@ -33,7 +56,7 @@ def tags_to_json(item_id: object, tags: Tags) -> dict:
     }
 
 
-def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) -> dict:
+def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) -> TagsJson:
     """Tag one JSON Lines record; raises ValueError with a message a user can act on."""
     try:
         obj = json.loads(line)

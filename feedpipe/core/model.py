@@ -90,7 +90,7 @@ class Article:
     countries: tuple[CountryTag, ...] = ()
     topics: tuple[TopicTag, ...] = ()
     content_hash: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)  # source-specific extras
 
 
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]

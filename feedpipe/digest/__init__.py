@@ -1,29 +1,14 @@
-"""The weekly digest: editions, selection, rendering, messages and the exactly-once send.
+"""The weekly digest: editions, selection, rendering, messages, and sending.
 
-The names below are loaded on first use, so that the store can import `feedpipe.digest.model`
-without pulling in the sending side (which itself uses the store).
+Selection (`select`), rendering (`render`) and messages (`message`) are pure; `build` loads an edition
+from the store and writes its web view; `send` holds the three ways to send one: `send_edition` (the
+real, exactly-once send), `dry_run` and `send_test`. The service entry points are imported here plainly;
+import everything else from its module.
 """
 
 from __future__ import annotations
 
-import importlib
+from feedpipe.digest.build import LoadedEdition, build_edition, load_edition
+from feedpipe.digest.send import dry_run, send_edition, send_test
 
-_EXPORTS = {
-    "build_edition": "feedpipe.digest.build",
-    "prepare": "feedpipe.digest.build",
-    "due_edition": "feedpipe.digest.editions",
-    "edition_key": "feedpipe.digest.editions",
-    "current_edition": "feedpipe.digest.editions",
-    "edition_window": "feedpipe.digest.editions",
-    "send_time": "feedpipe.digest.editions",
-    "send_edition": "feedpipe.digest.send",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'feedpipe.digest' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["LoadedEdition", "build_edition", "dry_run", "load_edition", "send_edition", "send_test"]

@@ -3,11 +3,9 @@ of preferences, rendering, and the messages, one at a time."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,8 +15,12 @@ from feedpipe.core.model import Article, Edition, Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.editions import edition_window, parse_key
 from feedpipe.digest.message import build_message, message_bytes
+from feedpipe.digest.ports import EditionStore
 from feedpipe.digest.render import Links, RenderCache, Rendered, render
 from feedpipe.digest.select import Selection, select
+from feedpipe.files import FILE_MODE, write_file
+
+_Preferences = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def make_links(settings: DigestSettings, feeds_public_url: str | None, public_url: str | None = None) -> Links:
@@ -35,8 +37,12 @@ def make_links(settings: DigestSettings, feeds_public_url: str | None, public_ur
 
 
 @dataclass(kw_only=True)
-class Prepared:
-    """One edition ready to render: candidates and picks loaded once, selections and renders cached."""
+class LoadedEdition:
+    """One edition's material, loaded once from the store: its window, candidates and picks, with a
+    cached selection per set of preferences and a cached rendering per selection.
+
+    `as_of` is the caller's "now" when it was loaded; selection ranks freshness against the window's
+    end, or against `as_of` when the edition has no window end yet."""
 
     key: str
     edition: Edition
@@ -44,9 +50,10 @@ class Prepared:
     links: Links
     candidates: list[Article]
     picks: list[tuple[Article, str | None]]
+    as_of: datetime
     templates_dir: Path | None = None
-    _selections: OrderedDict = field(default_factory=OrderedDict)
-    _renders: dict = field(default_factory=dict)
+    _selections: OrderedDict[_Preferences, Selection] = field(default_factory=OrderedDict)
+    _renders: dict[bool, RenderCache] = field(default_factory=dict)
 
     def selection(self, countries: Iterable[str] = (), topics: Iterable[str] = ()) -> Selection:
         key = (tuple(sorted(countries)), tuple(sorted(topics)))
@@ -55,7 +62,7 @@ class Prepared:
             end = self.edition.window_end or max(
                 (a.published_at for a in self.candidates if a.published_at), default=None
             )
-            found = select(self.candidates, self.picks, self.settings, end or datetime.now().astimezone(),
+            found = select(self.candidates, self.picks, self.settings, end or self.as_of,
                            countries=key[0], topics=key[1])
             self._selections[key] = found
             if len(self._selections) > 1024:
@@ -90,8 +97,8 @@ class Prepared:
         return self.selection()
 
 
-def prepare(
-    store,
+def load_edition(
+    store: EditionStore,
     settings: DigestSettings,
     edition_key: str,
     now: datetime,
@@ -99,43 +106,30 @@ def prepare(
     feeds_public_url: str | None = None,
     public_url: str | None = None,
     templates_dir: Path | None = None,
-) -> Prepared:
+) -> LoadedEdition:
     """Load what an edition needs. A building edition's window is (re)computed; a sending or sent one
     keeps the window it was sent with, so a resumed send shows the same articles."""
     parse_key(edition_key)
     links = make_links(settings, feeds_public_url, public_url)
     edition = store.editions.get(edition_key)
     if edition is None or edition.status == "building" or edition.window_end is None:
-        start, end = edition_window(edition_key, settings, store.editions)
+        start, end = edition_window(edition_key, settings, store)
         if edition is None or edition.status == "building":
             edition = store.editions.ensure(edition_key, window_start=start, window_end=end, now=now)
         else:
-            edition = Edition(**{**edition.__dict__, "window_start": start, "window_end": end})
+            edition = replace(edition, window_start=start, window_end=end)
     candidates = store.articles.query(since=edition.window_start, until=edition.window_end)
-    picks = []
+    picks: list[tuple[Article, str | None]] = []
     for p in store.editions.picks(edition_key):
         article = store.articles.get(p.article_id)
         if article is not None:
             picks.append((article, p.pitch))
-    return Prepared(key=edition_key, edition=edition, settings=settings, links=links, candidates=candidates,
-                    picks=picks, templates_dir=templates_dir or settings.templates_dir)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return LoadedEdition(key=edition_key, edition=edition, settings=settings, links=links, candidates=candidates,
+                         picks=picks, as_of=now, templates_dir=templates_dir or settings.templates_dir)
 
 
 def build_edition(
-    store,
+    store: EditionStore,
     settings: DigestSettings,
     feeds_public_url: str,
     edition_key: str,
@@ -144,24 +138,26 @@ def build_edition(
     *,
     public_url: str | None = None,
     templates_dir: Path | None = None,
+    mode: int = FILE_MODE,
 ) -> Path:
     """Write the edition's web view to `<out_dir>/<key>.html` (out_dir is the public digest folder,
     `public/digest`) and record its subject; returns the path. Personal emails are built at send time.
-    `feeds_public_url` is where the feeds live ("https://news.example.org/feeds", or the site's URL)."""
-    prepared = prepare(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
-                       public_url=public_url, templates_dir=templates_dir)
-    rendered = prepared.rendered(prepared.general, web=True)
+    `feeds_public_url` is where the feeds live ("https://news.example.org/feeds", or the site's URL).
+    `mode`: the web view's permission bits (0644: a web server running as another user can read it)."""
+    loaded = load_edition(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
+                          public_url=public_url, templates_dir=templates_dir)
+    rendered = loaded.rendered(loaded.general, web=True)
     html, _ = rendered.for_subscriber(None, settings)
     path = Path(out_dir) / f"{edition_key}.html"
-    write_atomically(path, html.encode("utf-8"))
-    if prepared.edition.status == "building":
+    write_file(path, html.encode("utf-8"), mode=mode)
+    if loaded.edition.status == "building":
         store.editions.set_subject(edition_key, rendered.subject)
     return path
 
 
 def iter_messages(
-    prepared: Prepared, subscribers: Iterable[Subscriber], now: datetime
+    loaded: LoadedEdition, subscribers: Iterable[Subscriber], now: datetime
 ) -> Iterator[tuple[Subscriber, EmailMessage]]:
     """One message per subscriber, built as it is asked for (never the whole list at once)."""
     for subscriber in subscribers:
-        yield subscriber, prepared.message(subscriber, now)
+        yield subscriber, loaded.message(subscriber, now)

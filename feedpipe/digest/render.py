@@ -152,13 +152,17 @@ def _qp_piece(text: str) -> bytes:
     return _with_soft_break(qp_encode(text)) if text else b""
 
 
+_Segments = tuple[bytes | str, ...]
+"""Encoded static pieces (bytes) and slot names (str), in order."""
+
+
 @lru_cache(maxsize=256)
-def _qp_segments(rendered: Rendered) -> tuple[tuple, tuple]:
+def _qp_segments(rendered: Rendered) -> tuple[_Segments, _Segments]:
     """The HTML and text split at the slots: static pieces encoded (each ending in a soft line break,
     so that pieces join into valid quoted-printable), slots left as their names."""
 
-    def split(doc: str) -> tuple:
-        out: list = []
+    def split(doc: str) -> _Segments:
+        out: list[bytes | str] = []
         for i, piece in enumerate(_SLOTS.split(doc)):
             if i % 2:
                 out.append(piece)
@@ -201,9 +205,14 @@ def subject_for(selection: Selection, settings: DigestSettings) -> str:
     return f"{title}: {headline}"
 
 
-def _item(item: Item, links: Links) -> dict:
+def _item_url(item: Item, links: Links) -> str:
     a = item.article
-    url = safe_url(a.url) or safe_url(a.canonical_url) or links.public_url
+    return safe_url(a.url) or safe_url(a.canonical_url) or links.public_url
+
+
+def _item(item: Item, links: Links) -> dict[str, object]:
+    a = item.article
+    url = _item_url(item, links)
     labels = [{"text": one_line(c.name or c.code), "feed": links.country_feed(c.code)} for c in item.countries]
     labels += [{"text": one_line(t.label), "feed": links.topic_feed(t.code, t.label)} for t in item.topics
                if topic_slug(t.code, t.label)]
@@ -228,7 +237,7 @@ def context(
     links: Links,
     web: bool,
     lang: str = "en",
-) -> dict:
+) -> dict[str, object]:
     """Everything the templates use; free of per-subscriber data (slots stand in for it)."""
     w = settings.words
     when = send_time(edition_key, settings)
@@ -251,7 +260,8 @@ def context(
         s = settings.support
         support = {"heading": w(s.heading), "text": w(s.text), "url": s.url, "button": w(s.button),
                    "options": list(s.options)}
-    preheader = " · ".join(i["title"] for i in roundup[:3]) or w(settings.intro)
+    lead_items = selection.roundup(settings.roundup_size)[:3]
+    preheader = " · ".join(one_line(i.article.title) or _item_url(i, links) for i in lead_items) or w(settings.intro)
     return {
         "lang": lang,
         "web": web,
@@ -296,8 +306,9 @@ def render(
     ctx = context(selection, settings, edition_key=edition_key, links=links, web=web)
     raw_html = env.get_template(HTML_TEMPLATE).render(ctx)
     text = env.get_template(TEXT_TEMPLATE).render(ctx)
-    urls = tuple(dict.fromkeys(i["url"] for i in (ctx["picks"] + [x for s in ctx["sections"] for x in s["items"]])))
-    return Rendered(subject=ctx["subject"], html=_charset_first(_INLINER.inline(raw_html)), text=_tidy_text(text),
+    in_order = [*selection.picks, *(i for _, items in selection.sections() for i in items)]
+    urls = tuple(dict.fromkeys(_item_url(i, links) for i in in_order))
+    return Rendered(subject=subject_for(selection, settings), html=_charset_first(_INLINER.inline(raw_html)), text=_tidy_text(text),
                     article_urls=urls)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from feedpipe.core.model import Article
+from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import SECTIONS, DigestSettings
 from feedpipe.feeds import topic_slug
 
@@ -33,13 +33,13 @@ class Item:
     picked: bool = False
 
     @property
-    def countries(self):
+    def countries(self) -> tuple[CountryTag, ...]:
         """Labels: focus countries, or all when none is a focus."""
         focus = tuple(c for c in self.article.countries if c.role == "focus")
         return focus or self.article.countries[:2]
 
     @property
-    def topics(self):
+    def topics(self) -> tuple[TopicTag, ...]:
         return self.article.topics[:2]
 
     @property
@@ -78,8 +78,8 @@ class Selection:
 
     def countries(self) -> list[tuple[str, str]]:
         """(code, name) of the focus countries across the edition, most frequent first."""
-        counts: Counter = Counter()
-        names = {}
+        counts: Counter[str] = Counter()
+        names: dict[str, str] = {}
         for item in self.items:
             for c in item.countries:
                 counts[c.code] += 1
@@ -88,8 +88,8 @@ class Selection:
 
     def topics(self) -> list[tuple[str, str]]:
         """(code, label) of the topics across the edition, most frequent first."""
-        counts: Counter = Counter()
-        labels = {}
+        counts: Counter[str] = Counter()
+        labels: dict[str, str] = {}
         for item in self.items:
             for t in item.topics:
                 counts[t.code] += 1
@@ -149,9 +149,9 @@ def select(
     pool = [a for a in candidates if a.id not in picked_ids and matches(a, countries, topics)]
     room = max(0, settings.max_items - len(pick_items))
     limits = settings.section_limits
-    per_section: Counter = Counter(i.section for i in pick_items)
-    seen_countries: Counter = Counter()
-    seen_topics: Counter = Counter()
+    per_section: Counter[str] = Counter(i.section for i in pick_items)
+    seen_countries: Counter[str] = Counter()
+    seen_topics: Counter[str] = Counter()
     for item in pick_items:
         focus, lead_topic = _keys(item.article)
         seen_countries.update(focus)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -74,8 +74,10 @@ def absolute(url: str | None, base: str | None) -> str:
     return url
 
 
-# Pure; a feed resolves each entry's link more than once (shared-link check, then the entry itself).
-_join = lru_cache(maxsize=8192)(urljoin)
+@lru_cache(maxsize=8192)
+def _join(base: str, url: str) -> str:
+    """Pure; a feed resolves each entry's link more than once (shared-link check, then the entry itself)."""
+    return urljoin(base, url)
 
 
 def _clean_tuple(values: Iterable[str | None]) -> tuple[str, ...]:
@@ -104,7 +106,7 @@ def make_article(
     categories: Iterable[str | None] = (),
     language: str | None = None,
     section: str | None = None,
-    extra: dict | None = None,
+    extra: Mapping[str, object] | None = None,
     id_from_guid: bool = False,
 ) -> Article:
     """Build an Article; id from the canonical URL, else from source + guid, else source + title.

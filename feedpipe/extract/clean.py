@@ -63,7 +63,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     return _clean(html, url_relative=None)
 
 
-def _clean(html: str, *, url_relative: object) -> str:
+def _clean(html: str, *, url_relative: nh3.UrlRelative | None) -> str:  # (a name in nh3's stub only)
     return nh3.clean(
         html,
         tags=_NH3_TAGS,

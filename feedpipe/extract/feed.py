@@ -6,7 +6,9 @@ import html as html_lib
 import json
 import logging
 import re
-from typing import Any
+import time
+from collections.abc import Mapping, Set
+from typing import Protocol, overload
 
 import feedparser
 
@@ -20,10 +22,24 @@ from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
+FPDict = dict[str, object]
+"""One of feedparser's result mappings (a FeedParserDict, a dict subclass). feedparser ships no types,
+so this is the boundary: values are narrowed where they are read (_str, _dicts, _struct)."""
+
+
+class _Get(Protocol):
+    """`dict.get` as used on FPDicts: a value to narrow, or the default."""
+
+    @overload
+    def __call__(self, d: FPDict, key: str, /) -> object: ...
+    @overload
+    def __call__(self, d: FPDict, key: str, default: object, /) -> object: ...
+
+
 # feedparser's FeedParserDict.get maps legacy key names and raises/catches KeyError for every missing key;
 # for the keys read here (none is a legacy alias or computed: not "url", "enclosures", "updated*")
 # the plain dict lookup gives the same value at a fraction of the cost.
-_get = dict.get
+_get: _Get = dict.get
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _NOT_A_FEED_HINT = (
@@ -38,6 +54,19 @@ _BROKEN_HINT = (
 )
 _JSON_TYPES = ("application/feed+json", "application/json")
 _HTML_START = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _dicts(value: object) -> list[FPDict]:
+    """The mappings in one of feedparser's list values (entries, authors, tags, content, media, links)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _struct(value: object) -> time.struct_time | None:
+    return value if isinstance(value, time.struct_time) else None
 
 
 def looks_like_json_feed(body: bytes) -> bool:
@@ -55,7 +84,7 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     if content_type:
         headers["content-type"] = content_type
     try:
-        result = feedparser.parse(
+        result: FPDict = feedparser.parse(
             body,
             response_headers=headers or None,
             # nh3 sanitises and absolutises below (against the content's xml:base); feedparser's own
@@ -66,7 +95,7 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     except Exception as exc:  # feedparser is robust, but a parser crash must stay one source's problem
         raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {one_line(str(exc))[:160]})",
                            "the feed is badly malformed; validate it at https://validator.w3.org/feed/") from exc
-    entries = result.get("entries") or []
+    entries = _dicts(result.get("entries"))
     looks_html = _HTML_START.search(body[:4096]) is not None
     if looks_html and not entries and not result.get("version"):
         raise ExtractError(f"{base_url}: this is an HTML page, not a feed", _NOT_A_FEED_HINT)
@@ -78,8 +107,8 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     if result.get("bozo"):
         log.info("%s: feed has problems but %d entries were read: %s", base_url, len(entries),
                  one_line(str(result.get("bozo_exception")))[:200])
-    feed_meta = result.get("feed") or {}
-    feed_lang = feed_meta.get("language")
+    feed_meta = result.get("feed")
+    feed_lang = _str(feed_meta.get("language")) if isinstance(feed_meta, dict) else None
     href = base_url
     out: list[Article] = []
     seen_ids: set[str] = set()
@@ -99,7 +128,7 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     return out
 
 
-def _shared_links(entries: list, base_url: str) -> set[str]:
+def _shared_links(entries: list[FPDict], base_url: str) -> set[str]:
     """Canonical links that several entries with different guids point at (e.g. a podcast's home page).
 
     Such a link does not identify an article, so those entries are keyed by guid instead. A guid that
@@ -107,51 +136,54 @@ def _shared_links(entries: list, base_url: str) -> set[str]:
     """
     guids_by_link: dict[str, set[str]] = {}
     for e in entries:
-        link = canonical_url(absolute(_get(e, "link"), base_url))
-        guid = one_line(_get(e, "id"))
+        link = canonical_url(absolute(_str(_get(e, "link")), base_url))
+        guid = one_line(_str(_get(e, "id")))
         if link and guid:
             guids_by_link.setdefault(link, set()).add(canonical_url(guid) if "://" in guid else guid)
     return {link for link, guids in guids_by_link.items() if len(guids - {link}) > 1}
 
 
-def _text_of(detail: Any, value: str) -> str:
-    if detail and str(_get(detail, "type", "")).lower() in _HTML_TYPES:
+def _text_of(detail: object, value: str) -> str:
+    if isinstance(detail, dict) and detail and str(_get(detail, "type", "")).lower() in _HTML_TYPES:
         return html_to_text(value)
     return value or ""
 
 
 def _from_feedparser_entry(
-    entry: Any, base_url: str, *, source: str, feed_language: str | None, shared_links: set[str] = frozenset()
+    entry: FPDict, base_url: str, *, source: str, feed_language: str | None, shared_links: Set[str] = frozenset()
 ) -> Article | None:
-    title = one_line(_text_of(_get(entry, "title_detail"), _get(entry, "title", "")))
-    guid = one_line(_get(entry, "id")) or None
-    link = absolute(_get(entry, "link"), base_url)
+    title = one_line(_text_of(_get(entry, "title_detail"), _str(_get(entry, "title")) or ""))
+    guid = one_line(_str(_get(entry, "id"))) or None
+    link = absolute(_str(_get(entry, "link")), base_url)
     if not link and guid and guid.startswith(("http://", "https://")):
         link = guid
     if not (link or guid or title):
         return None
     content_html, content_lang, content_base = _best_content(entry)
-    summary_raw = _get(entry, "summary", "") or ""
-    summary_detail = _get(entry, "summary_detail")
+    summary_raw = _str(_get(entry, "summary")) or ""
+    detail = _get(entry, "summary_detail")
+    summary_detail = detail if isinstance(detail, dict) else None
     summary_is_html = not summary_detail or str(_get(summary_detail, "type", "")).lower() in _HTML_TYPES
     if not content_html and summary_raw:
         has_markup = "<" in summary_raw and ">" in summary_raw
         content_html = summary_raw if summary_is_html and has_markup else _text_as_html(summary_raw)
     if not content_base and summary_detail:
-        content_base = _get(summary_detail, "base")
+        content_base = _str(_get(summary_detail, "base"))
     safe_html = sanitize_html(content_html, content_base or base_url)
     text = html_to_text(safe_html)
     summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()
-    published = from_struct(_get(entry, "published_parsed")) or from_struct(_get(entry, "created_parsed"))
-    updated = from_struct(dict.get(entry, "updated_parsed"))  # plain lookup: no feedparser fallback warning
+    published = (from_struct(_struct(_get(entry, "published_parsed")))
+                 or from_struct(_struct(_get(entry, "created_parsed"))))
+    # plain lookup: no feedparser fallback warning
+    updated = from_struct(_struct(dict.get(entry, "updated_parsed")))
     if published is None:
         published = updated
-    authors = [_get(a, "name") or _get(a, "email") for a in _get(entry, "authors") or [] if isinstance(a, dict)]
+    authors = [_str(_get(a, "name")) or _str(_get(a, "email")) for a in _dicts(_get(entry, "authors"))]
     if not any(authors) and _get(entry, "author"):
-        authors = [_get(entry, "author")]
-    categories = [_get(t, "term") or _get(t, "label") for t in _get(entry, "tags") or [] if isinstance(t, dict)]
+        authors = [_str(_get(entry, "author"))]
+    categories = [_str(_get(t, "term")) or _str(_get(t, "label")) for t in _dicts(_get(entry, "tags"))]
     image = _image_of(entry, link or base_url)
-    language = content_lang or _get(summary_detail or {}, "language") or feed_language
+    language = content_lang or (_str(_get(summary_detail, "language")) if summary_detail else None) or feed_language
     return make_article(
         source=source,
         url=link,
@@ -175,35 +207,39 @@ def _text_as_html(text: str) -> str:
     return "".join(f"<p>{html_lib.escape(p)}</p>" for p in paras)
 
 
-def _best_content(entry: Any) -> tuple[str, str | None, str | None]:
+def _best_content(entry: FPDict) -> tuple[str, str | None, str | None]:
     """The longest content block (plain text escaped into paragraphs), its language and xml:base."""
     best, best_lang, best_base, best_len = "", None, None, -1
-    for c in _get(entry, "content") or []:
-        value = _get(c, "value") or ""
+    for c in _dicts(_get(entry, "content")):
+        value = _str(_get(c, "value")) or ""
         is_html = str(_get(c, "type", "")).lower() in _HTML_TYPES
         html = value if is_html else _text_as_html(value)
         if len(html) > best_len:
-            best, best_lang, best_base, best_len = html, _get(c, "language"), _get(c, "base"), len(html)
+            best, best_lang, best_base, best_len = html, _str(_get(c, "language")), _str(_get(c, "base")), len(html)
     return best, best_lang, best_base
 
 
-def _image_of(entry: Any, base: str) -> str | None:
-    for m in _get(entry, "media_content") or []:
+def _image_of(entry: FPDict, base: str) -> str | None:
+    # "url" (an alias of "href") and "enclosures" (computed) need FeedParserDict's own .get
+    for m in _dicts(_get(entry, "media_content")):
         medium, mtype = str(_get(m, "medium", "")), str(_get(m, "type", ""))
-        if m.get("url") and (medium == "image" or mtype.startswith("image/") or (not medium and not mtype)):
-            return absolute(m["url"], base)
-    for m in _get(entry, "media_thumbnail") or []:
-        if m.get("url"):
-            return absolute(m["url"], base)
-    for enc in entry.get("enclosures") or []:
-        if str(_get(enc, "type", "")).startswith("image/") and _get(enc, "href"):
-            return absolute(enc["href"], base)
-    for lnk in _get(entry, "links") or []:
-        if _get(lnk, "rel") == "enclosure" and str(_get(lnk, "type", "")).startswith("image/") and _get(lnk, "href"):
-            return absolute(lnk["href"], base)
+        url = _str(m.get("url"))
+        if url and (medium == "image" or mtype.startswith("image/") or (not medium and not mtype)):
+            return absolute(url, base)
+    for m in _dicts(_get(entry, "media_thumbnail")):
+        if url := _str(m.get("url")):
+            return absolute(url, base)
+    for enc in _dicts(entry.get("enclosures")):
+        href = _str(_get(enc, "href"))
+        if str(_get(enc, "type", "")).startswith("image/") and href:
+            return absolute(href, base)
+    for lnk in _dicts(_get(entry, "links")):
+        href = _str(_get(lnk, "href"))
+        if _get(lnk, "rel") == "enclosure" and str(_get(lnk, "type", "")).startswith("image/") and href:
+            return absolute(href, base)
     image = _get(entry, "image")
-    if isinstance(image, dict) and image.get("href"):
-        return absolute(image["href"], base)
+    if isinstance(image, dict) and (href := _str(image.get("href"))):
+        return absolute(href, base)
     return None
 
 
@@ -229,14 +265,16 @@ def parse_json_feed(body: bytes, base_url: str, *, source: str) -> list[Article]
             continue
         guid = one_line(str(item["id"])) if item.get("id") is not None else None
         link = absolute(item.get("url") or item.get("external_url"), base)
-        title = one_line(item.get("title") if isinstance(item.get("title"), str) else "")
+        title = one_line(_str(item.get("title")))
         if not (link or guid or title):
             continue
-        html = item.get("content_html") if isinstance(item.get("content_html"), str) else ""
-        text_raw = item.get("content_text") if isinstance(item.get("content_text"), str) else ""
+        html = _str(item.get("content_html")) or ""
+        text_raw = _str(item.get("content_text")) or ""
         safe = sanitize_html(html or _text_as_html(text_raw), link or base)
-        summary = item.get("summary") if isinstance(item.get("summary"), str) else ""
-        tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+        summary = _str(item.get("summary")) or ""
+        tags = item.get("tags")
+        if not isinstance(tags, list):
+            tags = []
         art = make_article(
             source=source,
             url=link,
@@ -254,13 +292,15 @@ def parse_json_feed(body: bytes, base_url: str, *, source: str) -> list[Article]
         )
         if art.id in seen or (art.guid and art.guid in seen):
             continue
-        seen.update({art.id, art.guid} - {None})
+        seen.add(art.id)
+        if art.guid is not None:
+            seen.add(art.guid)
         out.append(art)
     return out
 
 
-def _json_authors(obj: dict) -> list[str]:
+def _json_authors(obj: Mapping[str, object]) -> list[str]:
     authors = obj.get("authors")
     if not isinstance(authors, list):
         authors = [obj["author"]] if isinstance(obj.get("author"), dict) else []
-    return [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]
+    return [name for a in authors if isinstance(a, dict) and isinstance(name := a.get("name"), str) and name]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import html as html_lib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Document
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
@@ -29,6 +32,11 @@ class Block:
     text: str
 
 
+def _text(el: etree._Element) -> str:
+    # lxml yields str for a parsed tree; its stubs also allow bytes
+    return "".join(cast("Iterator[str]", el.itertext()))
+
+
 def _blocks(body: etree._Element | None) -> list[Block]:
     """Flatten trafilatura's XML body (<p>, <head>, <list><item>, <quote>, <table>, <code>) into blocks."""
     out: list[Block] = []
@@ -38,18 +46,18 @@ def _blocks(body: etree._Element | None) -> list[Block]:
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag == "list":
             for item in el.iter("item"):
-                t = normalize_paragraph("".join(item.itertext()))
+                t = normalize_paragraph(_text(item))
                 if t:
                     out.append(Block("li", t))
             continue
         if tag == "table":
             for row in el.iter("row"):
-                cells = [normalize_paragraph("".join(c.itertext())) for c in row]
+                cells = [normalize_paragraph(_text(c)) for c in row]
                 t = " | ".join(c for c in cells if c)
                 if t:
                     out.append(Block("p", t))
             continue
-        t = normalize_paragraph("".join(el.itertext()))
+        t = normalize_paragraph(_text(el))
         if not t:
             continue
         if tag == "head":
@@ -111,7 +119,7 @@ def parse_page(body: bytes, url: str, *, source: str) -> Article:
     except Exception as exc:  # trafilatura raises assorted errors on broken markup
         raise ExtractError(f"{url}: the page could not be parsed ({type(exc).__name__}: {one_line(str(exc))[:160]})",
                            "check that the URL serves an HTML article page") from exc
-    if doc is None:
+    if not isinstance(doc, Document):  # None: nothing found (a dict only comes with as_dict=True)
         raise ExtractError(f"{url}: no article text found on the page",
                            "the page may be a home page, a paywall or rendered by JavaScript; "
                            "use the outlet's feed or a different article URL")

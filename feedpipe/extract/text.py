@@ -114,7 +114,7 @@ def parse_text(body: bytes, path_or_url: str, *, source: str) -> Article:
         raise ExtractError(f"{path_or_url}: no title line found (the first line is {len(title)} characters long)",
                            "put the headline on its own first line, followed by a blank line")
     rest = paras[i + 1:]
-    extra: dict = {}
+    extra: dict[str, str] = {}
     authors: list[str] = []
     published: datetime | None = None
     # Furniture between the title and the body: credit line, byline.

@@ -194,7 +194,7 @@ class ArticleRepository:
             try:
                 r = self.upsert([article], now=now)
             except SQLAlchemyError as exc:
-                reason = exc.orig if isinstance(exc, StatementError) else exc
+                reason = (exc.orig if isinstance(exc, StatementError) else None) or exc
                 errors.append(f"{article.url}: not stored: {str(reason)[:200]}")
                 continue
             new += r.new

@@ -12,11 +12,12 @@ then the rest) and every country close enough to the top, or named up front, is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
-from feedpipe.tagging.gazetteer import Entry, Gazetteer, folded
+from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, folded
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
 LEAD_MIN, LEAD_MAX = 40, 250  # the lead is the body's first sentence, within these many characters
@@ -92,7 +93,7 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
 
 
-def scan(gz: Gazetteer, art: Prepared, hits=None) -> tuple[list[_Match], set[str], set[str]]:
+def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> tuple[list[_Match], set[str], set[str]]:
     """Accepted matches in text order; plus the keys seen anywhere and the keys seen in lower case.
 
     `hits`: (end, value) pairs from a shared scan (see scanner.py); by default the gazetteer scans itself.
@@ -104,7 +105,8 @@ def scan(gz: Gazetteer, art: Prepared, hits=None) -> tuple[list[_Match], set[str
     found: list[_Match] = []
     seen: set[str] = set()
     lower_seen: set[str] = set()
-    for end, (key, e, back) in gz.automaton.iter_long(low) if hits is None else hits:
+    it: Iterable[GeoHit] = gz.automaton.iter_long(low) if hits is None else hits
+    for end, (key, e, back) in it:
         nxt = low[end + 1]
         if nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
@@ -170,7 +172,8 @@ def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: st
 
 def _assign_codes(
     found: list[_Match], full: str, seen: set[str], dl: Dateline | None, source: str | None
-) -> dict:
+) -> dict[str, int]:
+    """Give every match its country code; returns how often each code was named unambiguously."""
     plain: dict[str, int] = {}
     for m in found:
         if len(m.entry.codes) == 1:
@@ -197,32 +200,29 @@ def _assign_codes(
 
 
 def tag_countries(
-    gz: Gazetteer, art: Prepared, source_country: str | None = None, hits=None
+    gz: Gazetteer, art: Prepared, source_country: str | None = None, hits: Iterable[GeoHit] | None = None
 ) -> tuple[CountryTag, ...]:
     found, seen, lower_seen = scan(gz, art, hits)
     found = _filter_people(found, art, gz, has_body=len(art.full) > art.body_start)
     dl = art.dateline
     plain = _assign_codes(found, art.full, seen, dl, source_country)
+    coded = [(m.code, m) for m in found if m.code is not None]  # all of them: _assign_codes coded each
 
     # a common word seen in lower case ("turkey") makes its capitalised form the word too ("Turkey is
     # best roasted"), unless other evidence points to the country
     doubtful: dict[str, int] = {}
     if lower_seen:
-        for m in found:
+        for code, m in coded:
             if m.entry.word and m.key in lower_seen:
-                doubtful[m.code] = doubtful.get(m.code, 0) + 1
+                doubtful[code] = doubtful.get(code, 0) + 1
 
-    agg: dict[tuple[str, str, str], list] = {}  # (code, zone, key) -> [count, match]
-    for m in found:
-        code = m.code
+    agg: dict[tuple[str, str, str], tuple[int, _Match]] = {}  # (code, zone, key) -> (count, first match)
+    for code, m in coded:
         if doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful.get(code, 0):
             continue
         k = (code, m.zone, m.key)
         a = agg.get(k)
-        if a is None:
-            agg[k] = [1, m]
-        else:
-            a[0] += 1
+        agg[k] = (1, m) if a is None else (a[0] + 1, a[1])
     scores: dict[str, float] = {}
     evidence: dict[str, dict[str, int]] = {}
     zones_of: dict[str, set[str]] = {}
@@ -250,14 +250,14 @@ def tag_countries(
             or share >= FOCUS_SHARE
             or ("lead" in z and share >= LEAD_FOCUS_SHARE)
         )
-        ev = tuple(f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items())
+        labels = tuple(f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items())
         tags.append(
             CountryTag(
                 code=code,
                 name=gz.names.get(code, code),
                 role="focus" if focus else "mention",
                 score=round(share, 3),
-                evidence=ev,
+                evidence=labels,
             )
         )
     tags.sort(key=lambda t: (t.role != "focus", -t.score, t.code))

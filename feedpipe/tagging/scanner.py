@@ -13,31 +13,31 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from feedpipe.tagging.gazetteer import Gazetteer
-from feedpipe.tagging.topics import Taxonomy
+from feedpipe.tagging.gazetteer import Gazetteer, GeoHit, GeoValue
+from feedpipe.tagging.topics import Taxonomy, TermHit, TermValue
 
 
 @dataclass(frozen=True)
 class Scanner:
-    automaton: ahocorasick.Automaton  # pattern -> (gazetteer value or None, taxonomy value or None)
+    automaton: ahocorasick.Automaton  # pattern -> (GeoValue or None, TermValue or None)
 
     @classmethod
     def combine(cls, gz: Gazetteer, tax: Taxonomy) -> Scanner:
-        values: dict[str, list] = {}
+        values: dict[str, tuple[GeoValue | None, TermValue | None]] = {}
         for pat, value in gz.automaton.items():
-            values[pat] = [value, None]
+            values[pat] = (value, None)
         for pat, value in tax.automaton.items():
-            values.setdefault(pat, [None, None])[1] = value
+            values[pat] = (values.get(pat, (None, None))[0], value)
         auto = ahocorasick.Automaton()
         for pat, (g, t) in values.items():
             auto.add_word(pat, (g, t))
         auto.make_automaton()
         return cls(auto)
 
-    def split(self, low: str) -> tuple[list, list]:
+    def split(self, low: str) -> tuple[list[GeoHit], list[TermHit]]:
         """(country hits, topic hits), each a list of (end offset, value) in text order."""
-        geo: list = []
-        top: list = []
+        geo: list[GeoHit] = []
+        top: list[TermHit] = []
         add_geo, add_top = geo.append, top.append
         for end, (g, t) in self.automaton.iter_long(low):
             if g is not None:

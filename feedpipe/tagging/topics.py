@@ -9,6 +9,7 @@ it does not also count as labour), and a capitalised term ("Labour") overrides t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import ahocorasick
@@ -25,6 +26,12 @@ SECOND_SHARE = 0.4  # a second or third topic needs this share of the best topic
 MAX_TOPICS = 3
 _TITLE, _LEAD, _MASK = 1 << 40, 1 << 20, (1 << 20) - 1  # bit fields of the per-term tally
 
+TermValue = tuple[str | None, str | None, str, int]
+"""What the automaton holds per pattern: (whole-word key, prefix key, cased form or "", characters from
+the match's last character back to the word's first). Every pattern has at least one of the two keys."""
+TermHit = tuple[int, TermValue]
+"""(offset of the match's last character in the folded text, value): what a scan yields."""
+
 
 @dataclass(frozen=True)
 class Subtopic:
@@ -40,7 +47,7 @@ class Subtopic:
     keys: frozenset[str] = frozenset()  # every key a hit on a term is tallied under (set in __post_init__)
 
     def __post_init__(self) -> None:
-        keys = set()
+        keys: set[str] = set()
         for k in self.terms:  # whole word, prefix, capitalised: see score_topics
             keys.update((k, k + "^"))
             if not k.endswith("$"):
@@ -51,7 +58,7 @@ class Subtopic:
 @dataclass(frozen=True)
 class Taxonomy:
     labels: dict[str, str]
-    automaton: ahocorasick.Automaton  # pattern -> (key, cased form or "", whole word?)
+    automaton: ahocorasick.Automaton  # pattern -> TermValue
     weights: dict[str, tuple[tuple[str, float], ...]]  # key (key + "^" when cased) -> ((code, weight), ...)
     subtopics: tuple[Subtopic, ...]
 
@@ -117,16 +124,17 @@ def build(files: DataFiles) -> Taxonomy:
 
 
 def score_topics(
-    tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int, hits=None
-) -> tuple[dict, dict]:
+    tax: Taxonomy, full: str, low: str, title_end: int, lead_end: int, hits: Iterable[TermHit] | None = None
+) -> tuple[dict[str, float], dict[str, int]]:
     """Scores per IPTC code, and hit counts per matched term key (for subtopics).
 
     The loop runs once per term occurrence, so it does one dict update: occurrences are tallied per
     zone in one integer (title, lead and body counts in separate bit fields) and unpacked per term after.
     """
     tally: dict[str, int] = {}
-    hits = tax.automaton.iter_long(low) if hits is None else iter(hits)  # hits: from a shared scan
-    for end, (kw, kp, cased_form, back) in hits:  # headline and lead: zones to tell apart
+    # hits: from a shared scan; one iterator, so the second loop resumes where the first stopped
+    it: Iterator[TermHit] = tax.automaton.iter_long(low) if hits is None else iter(hits)
+    for end, (kw, kp, cased_form, back) in it:  # headline and lead: zones to tell apart
         key = kp
         if kw is not None:
             nxt = low[end + 1]
@@ -134,6 +142,8 @@ def score_topics(
                 key = kw
             elif kp is None:
                 continue  # inside a longer word
+        if key is None:
+            continue  # not reached: a pattern without a whole-word key has a prefix key
         start = end - back
         if cased_form and full.startswith(cased_form, start):
             key += "^"  # "Labour" the party, counted apart from "labour"
@@ -141,7 +151,7 @@ def score_topics(
         tally[key] = tally.get(key, 0) + inc
         if start >= lead_end:
             break
-    for end, (kw, kp, cased_form, back) in hits:  # the rest of the body: all one zone
+    for end, (kw, kp, cased_form, back) in it:  # the rest of the body: all one zone
         key = kp
         if kw is not None:
             nxt = low[end + 1]
@@ -149,6 +159,8 @@ def score_topics(
                 key = kw
             elif kp is None:
                 continue
+        if key is None:
+            continue  # not reached (see above)
         if cased_form and full.startswith(cased_form, end - back):
             key += "^"
         tally[key] = tally.get(key, 0) + 1
@@ -168,7 +180,7 @@ def score_topics(
 
 
 def pick_topics(
-    tax: Taxonomy, scores: dict, counts: dict, focus: set[str], subtopics: bool
+    tax: Taxonomy, scores: Mapping[str, float], counts: Mapping[str, int], focus: set[str], subtopics: bool
 ) -> tuple[TopicTag, ...]:
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     if not ranked or ranked[0][1] <= 0:

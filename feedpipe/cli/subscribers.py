@@ -1,0 +1,109 @@
+"""`feedpipe subscribers ...`: the mailing list (add, import a CSV, list, remove).
+
+Each command reads the click context's `obj` (a `feedpipe.cli.context.Context`): `.store` and `.now`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import click
+
+from feedpipe.cli.context import Context
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import SUBSCRIBER_STATUSES
+
+
+def _obj() -> Context:
+    obj: Context = click.get_current_context().obj
+    return obj
+
+
+@click.group()
+def subscribers() -> None:
+    """The mailing list: add, import, list, remove."""
+
+
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", help="How the greeting addresses them.")
+@click.option("--country", "countries", multiple=True, metavar="CODE", help="ISO country code, repeatable (UA).")
+@click.option("--topic", "topics", multiple=True, metavar="TOPIC",
+              help="Topic code or slug, repeatable (medtop:11000000 or politics).")
+@click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), default="active", show_default=True)
+def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[str, ...], status: str) -> None:
+    """Add one subscriber (an operator's add is active unless --status says otherwise)."""
+    obj = _obj()
+    existing = obj.store.subscribers.get(email)
+    sub = obj.store.subscribers.add(email, name=name, status=status, countries=countries, topics=topics, now=obj.now)
+    click.echo(f"{'already subscribed' if existing and existing.status != 'unsubscribed' else 'added'}: "
+               f"{sub.email} ({sub.status})")
+
+
+@subscribers.command("import")
+@click.argument("csv_file", metavar="CSV", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), default="active", show_default=True,
+              help="Status for rows without a status column.")
+def import_csv(csv_file: Path, status: str) -> None:
+    """Import a CSV with a header: email (required), name, countries, topics, status.
+    Countries and topics are separated by spaces, commas or semicolons. Bad rows are reported, not fatal."""
+    obj = _obj()
+    added = existing = 0
+    problems = []
+    with csv_file.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
+            raise FeedpipeError(f"{csv_file}: no 'email' column", "the first line must name the columns: email,name,...")
+        for number, raw in enumerate(reader, 2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            row_status = row.get("status") or status
+            try:
+                if row_status not in SUBSCRIBER_STATUSES:
+                    raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
+                before = obj.store.subscribers.get(row.get("email", ""))
+                obj.store.subscribers.add(
+                    row.get("email", ""), name=row.get("name") or None, status=row_status,
+                    countries=[c for c in _SPLIT.split(row.get("countries", "")) if c],
+                    topics=[t for t in _SPLIT.split(row.get("topics", "")) if t], now=obj.now,
+                )
+            except FeedpipeError as exc:
+                problems.append(f"{csv_file}:{number}: {exc.message}")
+                continue
+            if before is None:
+                added += 1
+            else:
+                existing += 1
+    click.echo(f"{added} added, {existing} already there, {len(problems)} skipped")
+    for line in problems:
+        click.echo(f"  {line}", err=True)
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), help="Only this status.")
+def list_(status: str | None) -> None:
+    """List subscribers: address, status, name, countries, topics."""
+    obj = _obj()
+    count = 0
+    for sub in obj.store.subscribers.iter(status):
+        count += 1
+        prefs = " ".join(sub.countries + sub.topics) or "everything"
+        click.echo(f"{sub.email}\t{sub.status}\t{sub.name or ''}\t{prefs}")
+    click.echo(f"{count} subscriber(s)", err=True)
+
+
+@subscribers.command("remove")
+@click.argument("email")
+def remove(email: str) -> None:
+    """Delete a subscriber and their preferences."""
+    obj = _obj()
+    if not obj.store.subscribers.remove(email):
+        raise FeedpipeError(f"{email} is not a subscriber", "see `feedpipe subscribers list`")
+    click.echo(f"removed {email}")
+
+
+__all__ = ["subscribers"]

@@ -1,0 +1,58 @@
+"""What the digest services need from the outside world, as Protocols: the store methods they call
+(the real `feedpipe.store.Store` satisfies them; so can a test double) and a mail transport that can
+split a send in two.
+
+The store's side is the repositories' Protocols (`feedpipe.store.protocols`); these name which
+repositories each service uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from feedpipe.store.protocols import Articles, Editions, Ledger, Subscribers
+
+Outcome = tuple[str, str, str | None, str | None]
+"""One finished ledger row: (email, state, error, message_id)."""
+
+
+class LedgerStep(Protocol):
+    """One write transaction of a send: record `finished` outcomes and claim the next row (pending →
+    sending); True if the claim succeeded."""
+
+    def __call__(self, *, finished: Iterable[Outcome] = ..., claim: str | None = ..., now: datetime) -> bool: ...
+
+
+class EditionStore(Protocol):
+    """What loading and building an edition uses of the store: the articles, the editions (with their
+    picks) and the subscribers to build messages for."""
+
+    @property
+    def articles(self) -> Articles: ...
+
+    @property
+    def editions(self) -> Editions: ...
+
+    @property
+    def subscribers(self) -> Subscribers: ...
+
+
+class LedgerStore(EditionStore, Protocol):
+    """An `EditionStore` with the send ledger: what the real send uses (the edition's claim, a lease,
+    is on `editions`)."""
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+
+@runtime_checkable
+class PipelinedTransport(Protocol):
+    """A transport that can hand a message over (`start`) and collect the server's answer later
+    (`finish`), so the next message is built while the server works (SMTP can)."""
+
+    def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None: ...
+
+    def finish(self) -> None: ...

@@ -1,0 +1,156 @@
+"""One feed entry, prepared once from an article for every format: ids, titles, dates and categories.
+
+Ids: every entry's id (Atom `id`, RSS `guid isPermaLink="false"`, JSON Feed `id`) is a tag: URI
+(RFC 4151) built from the article's stable id, so an edited headline or a URL that gained tracking
+parameters is the same entry to a reader.
+
+Dates are UTC to the second; a feed's `updated` is its newest entry's date, never the build time.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import quote
+
+from feedpipe.core.model import Article
+from feedpipe.core.settings import FeedSettings
+from feedpipe.core.text import xml_safe
+from feedpipe.feeds.specs import slugify, topic_slug
+
+COUNTRY_SCHEME = "urn:iso:std:iso:3166:-1"  # ISO 3166-1 (RFC 5141 URN); terms are alpha-2 codes
+IPTC_SCHEME = "http://cv.iptc.org/newscodes/mediatopic/"  # terms are the numeric part of medtop:NNNNNNNN
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed with no entries: stable, never "now"
+
+
+class _ZuluDateTime(datetime):
+    """A UTC datetime whose isoformat() ends in "Z", as feed validators prefer (feedgen calls isoformat)."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        return datetime.isoformat(self, sep)[:19] + "Z"  # whole seconds, UTC: "...+00:00" → "Z"
+
+
+def utc(value: datetime) -> datetime:
+    """UTC to the second (RSS dates carry no fractions, so every format shows the same instant)."""
+    if value.tzinfo is None:  # the store only holds aware datetimes; be lenient with other callers
+        value = value.replace(tzinfo=UTC)
+    v = value.astimezone(UTC)
+    return _ZuluDateTime(v.year, v.month, v.day, v.hour, v.minute, v.second, tzinfo=UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    return datetime.isoformat(value.astimezone(UTC))[:19] + "Z"
+
+
+def _dates(article: Article) -> tuple[datetime, datetime]:
+    """(published, updated), both UTC to the second; updated is never before published."""
+    first = article.published_at or article.updated_at
+    published = utc(first if first is not None else EPOCH)
+    updated = utc(article.updated_at) if article.updated_at is not None else published
+    return published, max(published, updated)
+
+
+def feed_updated(articles: Iterable[Article]) -> datetime:
+    """The newest entry's updated (or published) date: the feed's `updated`, not the build time."""
+    return max((_dates(a)[1] for a in articles), default=utc(EPOCH))
+
+
+def _image_type(url: str) -> str:
+    path = url.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
+    return _image_type_of(path.rsplit(".", 1)[-1].lower() if "." in path else "")
+
+
+@lru_cache(maxsize=256)
+def _image_type_of(extension: str) -> str:
+    guessed = mimetypes.guess_type(f"x.{extension}")[0] if extension else None
+    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+
+
+def _title(article: Article) -> str:
+    title = " ".join(xml_safe(article.title).split())
+    if title:
+        return title
+    summary = " ".join(xml_safe(article.summary).split())
+    return (summary[:80] + "…") if len(summary) > 80 else (summary or "(untitled)")
+
+
+def entry_id(article: Article, settings: FeedSettings) -> str:
+    """A tag: URI from the stored id, which survives headline edits and tracking parameters."""
+    return f"tag:{settings.tag_authority}:article:{quote(xml_safe(article.id), safe='')}"
+
+
+def _categories(article: Article, settings: FeedSettings) -> list[tuple[str, str, str]]:
+    """(scheme, term, label) for each focus country, each topic and the section."""
+    cats = [
+        (COUNTRY_SCHEME, c.code.upper(), c.name or c.code) for c in article.countries if c.role == "focus"
+    ]
+    for t in article.topics:
+        if t.code.startswith("medtop:"):
+            cats.append((IPTC_SCHEME, t.code[7:], t.label or t.code))
+        else:
+            cats.append((f"{settings.feeds_url}/topic/", topic_slug(t.code, t.label), t.label or t.code))
+    if article.section:
+        cats.append((f"{settings.feeds_url}/section/", slugify(article.section), article.section))
+    return [(s, xml_safe(term), xml_safe(label)) for s, term, label in cats if term]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An article cleaned of XML-forbidden characters, with its id, dates and categories made."""
+
+    id: str
+    title: str
+    link: str
+    summary: str
+    content: str
+    published: datetime
+    updated: datetime
+    authors: tuple[str, ...]
+    categories: tuple[tuple[str, str, str], ...]  # (scheme, term, label)
+    image: str
+    image_type: str
+    language: str
+    json: str | None = None  # the JSON Feed item, made on first use (see feeds.jsonfeed)
+
+
+EntryCache = dict[str, tuple[Article, Entry]]  # article id -> (Article, Entry): one build's entries
+
+
+def prepare_entries(
+    articles: Sequence[Article], settings: FeedSettings, cache: EntryCache | None = None
+) -> list[Entry]:
+    """The newest `max_entries` articles, cleaned of XML-forbidden characters, dates in UTC.
+
+    With `cache`, an entry is reused only for the very same Article object (see `render_all`).
+    """
+    out = []
+    for article in articles[: settings.max_entries]:
+        if cache is not None:
+            hit = cache.get(article.id)
+            if hit is not None and hit[0] is article:
+                out.append(hit[1])
+                continue
+        published, updated = _dates(article)
+        image = xml_safe(article.image)
+        out.append(
+            Entry(
+                id=entry_id(article, settings),
+                title=_title(article),
+                link=xml_safe(article.canonical_url or article.url),
+                summary=xml_safe(article.summary),
+                content=xml_safe(article.content_html),
+                published=published,
+                updated=updated,
+                authors=tuple(a for a in (xml_safe(a).strip() for a in article.authors) if a),
+                categories=tuple(_categories(article, settings)),
+                image=image,
+                image_type=_image_type(image) if image else "",
+                language=xml_safe(article.language),
+            )
+        )
+        if cache is not None:
+            cache[article.id] = (article, out[-1])
+    return out

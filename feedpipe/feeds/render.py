@@ -1,0 +1,135 @@
+"""Articles + a feed's spec + settings → RSS 2.0 and Atom 1.0 (feedgen), and all three formats at once.
+
+Pure: no store, no disk, no clock. The same articles give the same bytes: a feed's `updated`
+(and RSS `lastBuildDate`) is its newest entry's date, never the build time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from feedpipe import __version__
+from feedpipe.core.model import Article
+from feedpipe.core.settings import FeedSettings
+from feedpipe.core.text import xml_safe
+from feedpipe.feeds.entries import EPOCH, Entry, EntryCache, prepare_entries, utc
+from feedpipe.feeds.jsonfeed import json_bytes
+from feedpipe.feeds.specs import MEDIA_TYPES, FeedSpec, feed_id, feed_url
+
+GENERATOR_URI = "https://github.com/feedpipe/feedpipe"
+
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+
+
+def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings) -> FeedGenerator:
+    """One FeedGenerator for both XML formats: the core fields. Categories, enclosures and RSS
+    authors are added to each format's tree afterwards (cheaper, and feedgen 1.x drops the rel and
+    type of entry links and has no RSS author without an e-mail address)."""
+    fg = FeedGenerator()
+    fg.id(feed_id(spec, settings))
+    fg.title(xml_safe(spec.title))
+    fg.subtitle(xml_safe(spec.subtitle) or xml_safe(spec.title))
+    fg.author({"name": xml_safe(settings.author or settings.title)})
+    fg.language(settings.language)
+    fg.generator(xml_safe(settings.generator), version=__version__, uri=GENERATOR_URI)
+    fg.ttl(settings.ttl)
+    fg.updated(max((e.updated for e in entries), default=utc(EPOCH)))
+    for e in entries:
+        fe = fg.add_entry(order="append")
+        fe.id(e.id)
+        fe.title(e.title)
+        fe.link(href=e.link, rel="alternate")
+        if e.summary:
+            fe.summary(e.summary)
+        if e.content:
+            fe.content(e.content, type="html")
+        if e.authors:
+            fe.author([{"name": a} for a in e.authors])
+        fe.published(e.published)
+        fe.updated(e.updated)
+    return fg
+
+
+def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
+    links = [
+        {"href": settings.public_url, "rel": "alternate", "type": "text/html"},
+        {"href": feed_url(spec, "atom", settings), "rel": "self", "type": MEDIA_TYPES["atom"]},
+    ]
+    if settings.websub_hub:
+        links.append({"href": settings.websub_hub, "rel": "hub"})
+    fg.link(links, replace=True)
+    root, doc = fg._create_atom()  # feedgen 1.x (pinned < 2)
+    sub = etree.SubElement
+    for node, e in zip(root.iterfind("entry"), entries, strict=True):
+        if e.image:
+            sub(node, "link", href=e.image, rel="enclosure", type=e.image_type)
+        for scheme, term, label in e.categories:
+            sub(node, "category", term=term, scheme=scheme, label=label)
+    return etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
+    # feedgen's RSS <link> is the last link given; the hub link is added below.
+    fg.link(
+        [
+            {"href": feed_url(spec, "rss", settings), "rel": "self", "type": MEDIA_TYPES["rss"]},
+            {"href": settings.public_url, "rel": "alternate"},
+        ],
+        replace=True,
+    )
+    old_root: etree._Element = fg._create_rss()[0]  # feedgen 1.x (pinned < 2)
+    # feedgen's prefixes (atom, content) plus dc; RSS 2.0 elements are in no namespace, so no default one.
+    nsmap = {prefix: uri for prefix, uri in old_root.nsmap.items() if prefix} | {"dc": _DC_NS}
+    root = etree.Element("rss", nsmap=nsmap, version="2.0")
+    channel = old_root[0]
+    root.append(channel)
+    if settings.websub_hub:
+        selflink = channel.find(f"{{{_ATOM_NS}}}link")
+        if selflink is None:  # feedgen writes <atom:link rel="self"> for the self link given above
+            raise RuntimeError("feedgen wrote no atom:link in the RSS channel")
+        selflink.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=settings.websub_hub, rel="hub"))
+    sub = etree.SubElement
+    creator = f"{{{_DC_NS}}}creator"
+    for node, e in zip(channel.iterfind("item"), entries, strict=True):
+        # <category>: the code with its scheme as domain (for filters), then the label alone (for people).
+        for scheme, term, _ in e.categories:
+            sub(node, "category", domain=scheme).text = term
+        for label in dict.fromkeys(label for _, term, label in e.categories if label and label != term):
+            sub(node, "category").text = label
+        if e.image:
+            sub(node, "enclosure", url=e.image, length="0", type=e.image_type)
+        for author in e.authors:
+            sub(node, creator).text = author
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def render_rss(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
+    entries = prepare_entries(articles, settings)
+    return rss_bytes(feed_generator(spec, entries, settings), entries, spec, settings)
+
+
+def render_atom(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:
+    entries = prepare_entries(articles, settings)
+    return atom_bytes(feed_generator(spec, entries, settings), entries, spec, settings)
+
+
+def render_all(
+    spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings, *, cache: EntryCache | None = None
+) -> dict[str, bytes]:
+    """All three formats from one preparation of the entries and one feedgen build.
+
+    `cache`: pass the same dict to every call of one build (same settings) and an article shared by
+    several feeds is cleaned and prepared once; entries are reused only for the very same Article
+    object, so a changed article is never rendered stale.
+    """
+    entries = prepare_entries(articles, settings, cache)
+    fg = feed_generator(spec, entries, settings)
+    return {
+        "rss": rss_bytes(fg, entries, spec, settings),
+        "atom": atom_bytes(fg, entries, spec, settings),
+        "json": json_bytes(entries, spec, settings),
+    }

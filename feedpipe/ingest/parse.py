@@ -1,0 +1,129 @@
+"""Bytes to tagged articles: in the fetching threads, or in worker processes when a run is large.
+
+Parsing and tagging hold the GIL; with several cores and many sources they run in worker processes
+(spawned, never forked), while fetching, politeness and every store write stay in the main process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from pathlib import Path
+
+from feedpipe.app import App
+from feedpipe.core.errors import ExtractError, FeedpipeError
+from feedpipe.core.model import Article, Source
+from feedpipe.extract import extract, sniff_kind
+from feedpipe.extract.jsonl import parse_jsonl
+from feedpipe.extract.page import parse_page
+from feedpipe.tagging import Tagger
+
+log = logging.getLogger(__name__)
+
+# (body, location, source, content type, kind "feed" | "page" | None to sniff) -> (tagged articles, errors)
+Parse = Callable[[bytes, str, Source, str | None, str | None], tuple[list[Article], list[str]]]
+AUTO_PROCESSES_FROM = 8  # sources in one run before worker processes pay for their start-up
+
+
+def parse_and_tag(tagger: Tagger, body: bytes, location: str, source: Source, content_type: str | None,
+                  kind: str | None) -> tuple[list[Article], list[str]]:
+    """Turn one document into tagged articles; a JSON Lines file's bad lines become errors (the good
+    ones still count). Raises ExtractError when nothing can be read."""
+    errors: list[str] = []
+    if kind == "page":
+        articles = [parse_page(body, location, source=source.name)]
+    elif kind is None and sniff_kind(body, location, content_type) == "jsonl":
+        articles, line_errors = parse_jsonl(body, location, source=source.name)
+        errors = [f"{location}: {e}" for e in line_errors]
+    else:
+        articles = extract(body, location, source=source.name, content_type=content_type, kind_hint=kind)
+    return [tag_article(tagger, a, source) for a in articles], errors
+
+
+def _processes(app: App, sources: int) -> int:
+    setting = app.settings.parse_processes
+    if isinstance(setting, int):
+        return setting
+    cores = os.cpu_count() or 1  # "auto"
+    return min(cores, 4) if cores > 1 and sources >= AUTO_PROCESSES_FROM else 0
+
+
+@contextlib.contextmanager
+def parser(app: App, sources: int) -> Iterator[Parse]:
+    """Parsing and tagging hold the GIL; with several cores and many sources they run in worker
+    processes (fetching, politeness and every store write stay in this process)."""
+    processes = _processes(app, sources)
+    if processes <= 0:
+        yield functools.partial(parse_and_tag, app.tagger)
+        return
+    context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker,
+                             initargs=(app.settings.tagging_dir, os.getpid())) as pool:
+
+        def parse(body: bytes, location: str, source: Source, content_type: str | None,
+                  kind: str | None) -> tuple[list[Article], list[str]]:
+            try:
+                outcome = pool.submit(_parse_in_worker, body, location, source, content_type, kind).result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): parse here instead
+                log.warning("a parse worker died; %s is parsed in the main process", location)
+                return parse_and_tag(app.tagger, body, location, source, content_type, kind)
+            if isinstance(outcome, str):
+                raise ExtractError(outcome)
+            return outcome
+
+        yield parse
+
+
+_worker_tagger: Tagger | None = None  # built once in each worker process by _init_worker
+
+
+def _init_worker(tagging_dir: Path | None, parent: int) -> None:
+    global _worker_tagger
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    logging.getLogger("feedpipe").setLevel(logging.ERROR)
+    # A SIGTERM or Ctrl-C meant for the whole service or process group is the parent's to handle:
+    # it finishes the current step, then shuts this pool down.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_tagger = Tagger.load(tagging_dir)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A killed ingest (kill -9, OOM) must not leave its workers behind, waiting for work forever.
+    `parent` is passed in: by the time this runs, the parent may already be gone."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _parse_in_worker(body: bytes, location: str, source: Source, content_type: str | None,
+                     kind: str | None) -> tuple[list[Article], list[str]] | str:
+    """In a worker process: the parse and tag, or the error's text (errors with hints do not pickle)."""
+    assert _worker_tagger is not None, "the pool initializer builds the tagger"
+    try:
+        return parse_and_tag(_worker_tagger, body, location, source, content_type, kind)
+    except FeedpipeError as exc:
+        return str(exc)
+
+
+def tag_article(tagger: Tagger, article: Article, source: Source, *, fallback_section: str | None = None) -> Article:
+    """Add country, topic and section tags. A section the input named itself wins over the
+    tagger's guess from categories and URL, then `fallback_section` (the stored one, on retag),
+    the source's default, and "news"."""
+    recorded = article.extra.get("section_given")
+    given = recorded if isinstance(recorded, str) and recorded else article.section
+    tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
+                      categories=article.categories, source_country=source.country)
+    extra = {**article.extra, "section_given": given} if given else article.extra
+    return replace(article, countries=tags.countries, topics=tags.topics,
+                   section=given or tags.section or fallback_section or source.section or "news", extra=extra)

@@ -1,0 +1,77 @@
+"""The store lease on the scheduled work: one process per store runs it (`serve`, or a cron `run`).
+
+The lease is a row in the store (`Store.acquire_lease`, `renew_lease`, `release_lease`): the holder
+renews it well before its `[schedule] lease_ttl_seconds` run out; a process that cannot renew has lost
+it to another and stops; a crashed holder's lease expires and the next process takes over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from feedpipe.app import App
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.store import Store
+
+LEASE_NAME = "scheduler"
+
+
+class LeaseBusy(FeedpipeError):
+    """Another process holds the scheduled work of this store."""
+
+    exit_code = 4  # operational: the CLI prints the message and the hint
+
+
+def make_holder() -> str:
+    """A name for this process in the lease table: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def busy_error(store: Store, now: datetime) -> LeaseBusy:
+    """The error for a refused lease, naming the holder and until when it holds it."""
+    lease = store.leases.get(LEASE_NAME)
+    who = lease.holder if lease else "another process"
+    until = f" (lease valid until {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if lease else ""
+    return LeaseBusy(
+        f"the scheduled work of this store is already being run by {who}{until}",
+        "stop the other `feedpipe serve` first, or wait for its lease to expire if it crashed; "
+        "`feedpipe web` serves the web side without the scheduled work",
+    )
+
+
+class SchedulerLease:
+    """This process's hold on the scheduled work of `store`, as `holder`, for `ttl` at a time."""
+
+    def __init__(self, store: Store, holder: str, ttl: timedelta) -> None:
+        self.store = store
+        self.holder = holder
+        self.ttl = ttl
+
+    def acquire(self, now: datetime) -> None:
+        """Take the lease, or raise LeaseBusy naming the process that holds it."""
+        if not self.store.leases.acquire(LEASE_NAME, self.holder, now=now, ttl=self.ttl):
+            raise busy_error(self.store, now)
+
+    def renew(self, now: datetime) -> bool:
+        """Extend the lease; False when another process has taken it (stop the scheduled work)."""
+        return self.store.leases.renew(LEASE_NAME, self.holder, now=now, ttl=self.ttl)
+
+    def release(self) -> None:
+        self.store.leases.release(LEASE_NAME, self.holder)
+
+
+@contextmanager
+def hold_lease(app: App, *, holder: str | None = None, now: datetime | None = None) -> Iterator[str]:
+    """Hold the scheduler lease for a block (e.g. `feedpipe run` from cron); raise LeaseBusy when
+    another process holds it. Released on exit."""
+    lease = SchedulerLease(app.store, holder or make_holder(), app.settings.schedule.lease_ttl)
+    lease.acquire(now or app.clock())
+    try:
+        yield lease.holder
+    finally:
+        lease.release()
