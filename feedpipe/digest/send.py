@@ -219,7 +219,7 @@ def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _R
 class _Sender:
     """One real send's loop body.
 
-    Outcomes are written together with the claim of the next message (`ledger_step`); whatever is
+    Outcomes are written together with the claim of the next message (a `ledger.session` step); whatever is
     still unwritten is flushed when the run ends, however it ends. With a transport that can split a
     send (`start`/`finish`, as SMTP can), the next message is built and claimed while the server is
     still working on the previous one, so neither costs wall time. The price: a process killed outright

@@ -2,7 +2,7 @@
 
 The digest job decides nothing about time itself: it asks the digest's schedule
 (`DigestSchedule.status`) which edition is due at `now` and until when, claims that edition's run in
-the store (`Store.claim_job_run`, one row per edition key, so DST, restarts and a second scheduler
+the store (`store.leases.claim_job_run`, one row per edition key, so DST, restarts and a second scheduler
 never run it twice), lets `pipeline.send_due_digest` send it, and records what the digest's ledger
 says happened: `ok` only when the edition is sent, `skipped` when the digest skipped it (empty),
 `failed` (claimable again within the grace) when it was not sent.
