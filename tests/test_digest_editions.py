@@ -47,7 +47,7 @@ def test_the_window_runs_from_the_previous_edition_to_this_send_time(week_store)
     assert edition_window(WEEK, MOSCOW) == (SEND_AT - timedelta(weeks=1), SEND_AT)
     # last week's edition went out late (its window ended later): this one starts where it ended
     late = SEND_AT - timedelta(days=6)
-    week_store.ensure_edition("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
+    week_store.editions.ensure("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
     assert edition_window(WEEK, MOSCOW, week_store) == (late, SEND_AT)
 
 
@@ -56,7 +56,7 @@ def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
     assert due_edition(SEND_AT, MOSCOW, week_store) == WEEK
     assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store) == WEEK  # down all morning: still sent
     assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store) is None  # too late: not a day late
-    week_store.finish_edition(WEEK, "sent", now=SEND_AT)
+    week_store.editions.finish(WEEK, "sent", now=SEND_AT)
     assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
     assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
 
@@ -69,7 +69,7 @@ def test_one_schedule_says_which_edition_is_due_until_when_and_when_to_fire(week
     assert schedule.due(SEND_AT + timedelta(hours=1), week_store) == status.slot
     assert schedule.status(SEND_AT + timedelta(hours=12, minutes=1), week_store).state == "missed"
     assert schedule.next(SEND_AT).key == "2026-W49" and latest_send_key(SEND_AT, MOSCOW) == WEEK
-    week_store.finish_edition(WEEK, "skipped", now=SEND_AT)
+    week_store.editions.finish(WEEK, "skipped", now=SEND_AT)
     assert schedule.status(SEND_AT + timedelta(hours=1), week_store).state == "skipped"
     assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None
     assert schedule.cron() == CronFields(day_of_week="fri", hour=8, minute=0, second=0,

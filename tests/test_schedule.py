@@ -56,7 +56,7 @@ class Outbox:
         key = due_edition(now, app.settings.digest, app.store)
         if key is None:
             return None, None
-        app.store.finish_edition(key, "sent", now=now)
+        app.store.editions.finish(key, "sent", now=now)
         self.sent.append(now)
         return key, SendReport(edition=key, sent=1)
 
@@ -199,7 +199,7 @@ def test_an_hour_of_downtime_over_the_send_time_sends_one_late_edition(store):
     for moment in after:
         run_digest_job(app, now=moment, holder="test", send=outbox)
     assert outbox.sent == [datetime(2026, 11, 27, 9, 0, tzinfo=UTC)]
-    assert store.get_job_run("digest", "2026-W48").status == "ok"
+    assert store.leases.job_run("digest", "2026-W48").status == "ok"
 
 
 @pytest.mark.parametrize(("back_at", "expected"), [
@@ -216,7 +216,7 @@ def test_three_weeks_of_downtime_send_at_most_the_latest_edition(store, back_at,
     for moment in ticks(back_at, datetime(2026, 12, 20, tzinfo=UTC), timedelta(minutes=15)):
         run_digest_job(app, now=moment, holder="test", send=outbox)
     assert [iso_week(s, LONDON) for s in outbox.sent] == expected
-    missed = [r for r in ("2026-W48", "2026-W49", "2026-W50") if store.get_job_run("digest", r)]
+    missed = [r for r in ("2026-W48", "2026-W49", "2026-W50") if store.leases.job_run("digest", r)]
     assert missed == [], "editions missed outside the grace are never sent late"
     assert decide_digest(datetime(2026, 12, 19, 7, 0, tzinfo=UTC), app.settings, store).action == (
         "done" if expected else "missed")
@@ -241,7 +241,7 @@ def test_a_failed_send_is_retried_within_the_grace_and_then_given_up(store):
         with contextlib.suppress(ConnectionError):
             run_digest_job(app, now=moment, holder="test", send=broken)
     assert attempts == [friday, friday + timedelta(hours=1), friday + timedelta(hours=2)]
-    assert store.get_job_run("digest", "2026-W48").status == "failed"
+    assert store.leases.job_run("digest", "2026-W48").status == "failed"
 
 
 def test_a_run_that_sent_nothing_is_not_recorded_as_done_and_is_retried(store):
@@ -253,14 +253,14 @@ def test_a_run_that_sent_nothing_is_not_recorded_as_done_and_is_retried(store):
 
     run = run_digest_job(app, now=friday, holder="test", send=nothing)
     assert (run.slot.key, run.action) == ("2026-W48", "not-sent")
-    job = store.get_job_run("digest", "2026-W48")
+    job = store.leases.job_run("digest", "2026-W48")
     assert job.status == "failed" and "not sent" in job.detail
 
     outbox = Outbox()
     assert run_digest_job(app, now=friday + timedelta(minutes=15), holder="test", send=outbox).action == "sent"
     assert run_digest_job(app, now=friday + timedelta(minutes=30), holder="test", send=outbox).action == "done"
     assert outbox.sent == [friday + timedelta(minutes=15)]
-    assert store.get_job_run("digest", "2026-W48").status == "ok"
+    assert store.leases.job_run("digest", "2026-W48").status == "ok"
 
 
 def test_an_edition_the_digest_skipped_is_recorded_skipped_not_sent(store):
@@ -268,11 +268,11 @@ def test_an_edition_the_digest_skipped_is_recorded_skipped_not_sent(store):
     friday = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
     def empty(app: App, *, now: datetime) -> tuple[str | None, SendReport | None]:
-        app.store.finish_edition("2026-W48", "skipped", now=now)
+        app.store.editions.finish("2026-W48", "skipped", now=now)
         return "2026-W48", SendReport(edition="2026-W48", skipped=True)
 
     assert run_digest_job(app, now=friday, holder="test", send=empty).action == "skipped"
-    assert store.get_job_run("digest", "2026-W48").status == "skipped"
+    assert store.leases.job_run("digest", "2026-W48").status == "skipped"
     assert run_digest_job(app, now=friday + timedelta(hours=1), holder="test", send=empty).action == "done"
 
 
@@ -297,7 +297,7 @@ def _scheduler_process(url: str, name: str, log: str, start) -> None:
             return None, None
         with open(log, "a") as fh:
             fh.write(f"{iso_week(now, BERLIN)} {name}\n")
-        app.store.finish_edition(key, "sent", now=now)
+        app.store.editions.finish(key, "sent", now=now)
         return key, SendReport(edition=key, sent=1)
 
     start.wait()
@@ -345,14 +345,14 @@ def test_each_source_is_fetched_on_its_own_interval_and_after_retry_after(store)
     t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert [s.name for s in due_sources(settings, store, t0)] == ["wire", "weekly", "plain", "busy"]
     for s in sources:
-        store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
+        store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
                            retry_after_until=t0 + timedelta(hours=1) if s.name == "busy" else None)
     seen: dict[str, list[int]] = {}
     for minute in range(5, 95, 5):  # the ticks of the next hour and a half
         now = t0 + timedelta(minutes=minute)
         for s in due_sources(settings, store, now):
             seen.setdefault(s.name, []).append(minute)
-            store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
+            store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
     assert seen["wire"] == list(range(5, 95, 5))
     assert seen["plain"] == [15, 30, 45, 60, 75, 90]
     assert seen["weekly"] == [60]

@@ -18,21 +18,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from feedpipe.core.errors import FeedpipeError
-from feedpipe.core.model import Edition
 from feedpipe.core.settings import DAYS, DigestSettings
+
+if TYPE_CHECKING:  # the Protocol only: this module does not depend on the store
+    from feedpipe.store.protocols import Editions
 
 _KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 FINISHED = ("sent", "skipped")  # edition states after which an edition is never offered again
 
 
 class EditionLookup(Protocol):
-    """What the schedule needs of the store: an edition's row by key."""
+    """What the schedule needs of the store: its editions (an edition's row by key)."""
 
-    def edition(self, key: str) -> Edition | None: ...
+    @property
+    def editions(self) -> Editions: ...
 
 
 def parse_key(key: str) -> tuple[int, int]:
@@ -148,7 +151,7 @@ class DigestSchedule:
         `sent` or `skipped` once the digest finished it, else `due` while `now` is within its grace,
         else `missed` (a service down past the grace never sends it a week late)."""
         slot = self.latest(now)
-        edition = store.edition(slot.key)
+        edition = store.editions.get(slot.key)
         if edition is not None and edition.status in FINISHED:
             return EditionStatus(slot=slot, state="sent" if edition.status == "sent" else "skipped")
         return EditionStatus(slot=slot, state="due" if slot.open_at(now) else "missed")
@@ -211,7 +214,7 @@ def edition_window(
     end = schedule.send_time(key)
     start = end - timedelta(weeks=1)
     if store is not None:
-        previous = store.edition(schedule.shift(key, -1))
+        previous = store.editions.get(schedule.shift(key, -1))
         if previous is not None and previous.window_end is not None and previous.window_end < end:
             start = previous.window_end
     return start, end

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, Table, inspect, select
 
 from feedpipe.store import schema
 
@@ -22,7 +22,7 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-def _create(*tables):
+def _create(*tables: Table) -> Callable[[Connection], None]:
     def apply(conn: Connection) -> None:
         for table in tables:
             table.create(conn, checkfirst=True)
