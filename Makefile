@@ -32,6 +32,7 @@ test-setup: setup
 ## test: lint and run the test suite
 test: test-setup
 	$(BIN)/ruff check feedpipe tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 bench: setup

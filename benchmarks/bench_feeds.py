@@ -24,8 +24,8 @@ from feedgen.feed import FeedGenerator
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
 from feedpipe.feeds import feed_id, feed_updated, feed_url, prepare_entries, render_all
+from feedpipe.feeds.publish import _catalog, newest_articles, publish_feeds
 from feedpipe.feeds.render import atom_bytes, feed_generator, rss_bytes
-from feedpipe.feedset import _catalog, newest_articles, publish_feeds
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

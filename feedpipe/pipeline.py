@@ -11,9 +11,9 @@ from feedpipe.app import App
 from feedpipe.core.model import SendReport
 from feedpipe.digest import build_edition, send_edition
 from feedpipe.digest.editions import current_edition, due_edition
+from feedpipe.feeds.publish import PublishReport
+from feedpipe.feeds.publish import publish_feeds as publish
 from feedpipe.feeds.websub import hub_pinger
-from feedpipe.feedset import PublishReport
-from feedpipe.feedset import publish_feeds as publish
 from feedpipe.ingest import IngestReport, Progress, ingest
 
 
@@ -45,7 +45,8 @@ def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True, out_dir: 
     settings = app.settings
     hub = settings.feeds.websub_hub
     ping = hub_pinger(hub) if hub else None
-    return publish(app.store, out_dir or settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping)
+    return publish(app.store, out_dir or settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping,
+                   mode=settings.file_mode)
 
 
 def build_digest_preview(app: App, *, now: datetime) -> Path:

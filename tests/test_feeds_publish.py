@@ -19,8 +19,8 @@ from feedpipe.core.clock import fixed_clock
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings, Settings
 from feedpipe.extract.urls import article_id, canonical_url
+from feedpipe.feeds.publish import all_specs, publish_feeds
 from feedpipe.feeds.websub import hub_pinger, websub_ping
-from feedpipe.feedset import all_specs, publish_feeds
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
-from feedpipe.feedset import publish_feeds
+from feedpipe.feeds.publish import publish_feeds
 from feedpipe.store import Store
 
 NODE_DIR = Path(__file__).parent / "node"

@@ -15,7 +15,7 @@ from lxml import etree
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
-from feedpipe.feedset import publish_feeds
+from feedpipe.feeds.publish import publish_feeds
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

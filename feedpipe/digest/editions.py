@@ -18,24 +18,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import Edition
 from feedpipe.core.settings import DAYS, DigestSettings
-
-if TYPE_CHECKING:  # the Protocol only: this module does not depend on the store
-    from feedpipe.store.protocols import Editions
 
 _KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 FINISHED = ("sent", "skipped")  # edition states after which an edition is never offered again
+
+
+class EditionRows(Protocol):
+    def get(self, key: str) -> Edition | None: ...
 
 
 class EditionLookup(Protocol):
     """What the schedule needs of the store: its editions (an edition's row by key)."""
 
     @property
-    def editions(self) -> Editions: ...
+    def editions(self) -> EditionRows: ...
 
 
 def parse_key(key: str) -> tuple[int, int]:

@@ -30,7 +30,7 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.files import write_if_changed
+from feedpipe.files import FILE_MODE, write_if_changed
 from feedpipe.store import Store
 from feedpipe.store.protocols import FeedSnapshot
 
@@ -130,6 +130,7 @@ def publish_feeds(
     *,
     only_dirty: bool,
     ping: Callable[[str], None] | None = None,
+    mode: int = FILE_MODE,
 ) -> PublishReport:
     """Build the feeds into `out_dir` (every feed, or only those whose articles changed) and the OPML.
 
@@ -160,10 +161,10 @@ def publish_feeds(
             )
             for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
                 rel = spec.path(fmt)
-                writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data)))
+                writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data, mode=mode)))
             _wait_for_backlog(writes)
         writes.append(
-            (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings)))
+            (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings), mode=mode))
         )
     written = [rel for rel, done in writes if done.result()]
     unchanged = [rel for rel, done in writes if not done.result()]
