@@ -32,10 +32,13 @@ test-setup: setup
 ## test: lint and run the test suite
 test: test-setup
 	$(BIN)/ruff check feedpipe tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
+## bench: every benchmark, one report (benchmarks/out/report.md, PNG plots, JSON); `make bench QUICK=--quick`
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/run.py $(QUICK) --json benchmarks/out/bench.json
 
 clean:
 	rm -rf var public outbox .pytest_cache

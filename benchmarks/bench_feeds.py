@@ -4,7 +4,7 @@ beside feedgen alone on the same entries, and an incremental rebuild after 50 ne
     .venv/bin/python benchmarks/bench_feeds.py [--articles 100000] [--db /tmp/bench-feeds.db] [--keep]
         [--rounds 5] [--json FILE]
 
-The store is built once (upsert_articles in batches of 1000) and reused when --db already holds it.
+The store is built once (store.articles.upsert in batches of 1000) and reused when --db already holds it.
 Prints figures and ratios; never fails because a machine is slow.
 """
 
@@ -24,8 +24,8 @@ from feedgen.feed import FeedGenerator
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
 from feedpipe.feeds import feed_id, feed_updated, feed_url, prepare_entries, render_all
+from feedpipe.feeds.publish import _catalog, newest_articles, publish_feeds
 from feedpipe.feeds.render import atom_bytes, feed_generator, rss_bytes
-from feedpipe.feedset import _catalog, newest_articles, publish_feeds
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -79,7 +79,7 @@ def make_article(n: int, rng: random.Random, published: datetime) -> Article:
 
 def build_store(db: Path, count: int, fig: Figures | None = None) -> Store:
     store = Store.open(f"sqlite:///{db}", now=NOW)
-    have = store.count_articles()
+    have = store.articles.count()
     if have >= count:
         print(f"store: reusing {db} ({have} articles)")
         return store
@@ -90,11 +90,11 @@ def build_store(db: Path, count: int, fig: Figures | None = None) -> Store:
             make_article(n, rng, NOW - timedelta(minutes=7 * n))
             for n in range(start, min(start + 1000, count))
         ]
-        store.upsert_articles(batch, now=NOW)
-    store.clear_dirty_feeds(store.dirty_feed_keys())
+        store.articles.upsert(batch, now=NOW)
+    store.catalogue.clear_dirty(store.catalogue.dirty_keys())
     print(f"store: {count} articles upserted in {time.perf_counter() - started:.1f} s")
     if fig is not None and have == 0:
-        fig.add("store_build_s", time.perf_counter() - started, "s", f"upsert_articles of {count} articles, batches of 1000")
+        fig.add("store_build_s", time.perf_counter() - started, "s", f"articles.upsert of {count} articles, batches of 1000")
     return store
 
 
@@ -178,13 +178,13 @@ def main() -> None:
     fig = Figures("feeds", articles=args.articles, rounds=args.rounds)
 
     store = build_store(args.db, args.articles, fig)
-    fig.add("articles", store.count_articles(), "articles")
+    fig.add("articles", store.articles.count(), "articles")
     out = Path(tempfile.mkdtemp(prefix="bench-feeds-"))
     try:
 
         def catalog():
-            with store.read() as conn:
-                return _catalog(conn, SETTINGS)
+            with store.catalogue.snapshot() as snapshot:
+                return _catalog(snapshot, SETTINGS)
 
         (specs, counts), t_specs = timed(catalog)
         print(
@@ -196,10 +196,10 @@ def main() -> None:
 
         def read_all():
             cache: dict = {}
-            with store.read() as conn:
+            with store.catalogue.snapshot() as snapshot:
                 return [
                     newest_articles(
-                        conn,
+                        snapshot,
                         s,
                         SETTINGS.max_entries,
                         cache,
@@ -249,10 +249,10 @@ def main() -> None:
         )
 
         rng = random.Random(7)
-        base = 10_000_000 + store.count_articles()  # new ids on every run, even with a reused store
+        base = 10_000_000 + store.articles.count()  # new ids on every run, even with a reused store
         fresh = [make_article(base + i, rng, NOW + timedelta(minutes=i + 1)) for i in range(50)]
-        _, t_upsert = timed(lambda: store.upsert_articles(fresh, now=NOW + timedelta(hours=1)))
-        dirty = {k for k in store.dirty_feed_keys() if k[0] != "source"}
+        _, t_upsert = timed(lambda: store.articles.upsert(fresh, now=NOW + timedelta(hours=1)))
+        dirty = {k for k in store.catalogue.dirty_keys() if k[0] != "source"}
         inc, t_inc = timed(lambda: publish_feeds(store, out, SETTINGS, only_dirty=True))
         print(
             f"incremental: 50 new articles (upsert {t_upsert:.2f} s) → {len(dirty)} dirty feed keys; "

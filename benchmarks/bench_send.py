@@ -70,18 +70,18 @@ def start_sink() -> tuple[subprocess.Popen, int]:
 
 def make_store(folder: Path, count: int) -> Store:
     store = Store.open(f"sqlite:///{folder / f'bench-{count}.db'}", now=SEND_AT)
-    store.upsert_articles(week_of_articles(), now=SEND_AT)
+    store.articles.upsert(week_of_articles(), now=SEND_AT)
     rng = random.Random(48)
     for i in range(count):
         countries, topics = rng.choice(PREFERENCES)
-        store.add_subscriber(f"reader{i:06d}@example.com", name=f"Reader {i}", status="active",
+        store.subscribers.add(f"reader{i:06d}@example.com", name=f"Reader {i}", status="active",
                              countries=countries, topics=topics, now=SEND_AT)
     return store
 
 
 def reset_edition(store: Store) -> None:
     """Forget the edition's send, so the next round sends it again to everyone."""
-    with store.write() as conn:
+    with store.db.write() as conn:
         conn.exec_driver_sql("DELETE FROM send_ledger")
         conn.exec_driver_sql("DELETE FROM editions")
 

@@ -58,9 +58,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{Path(tmp) / 'shots.db'}", now=SEND_AT)
         articles = week_of_articles()
-        store.upsert_articles(articles, now=SEND_AT)
+        store.articles.upsert(articles, now=SEND_AT)
         exiles = next(a for a in articles if a.url.endswith("/exiles"))
-        store.pick(WEEK, exiles.id, "How Belarusians who fled the crackdown keep a country alive abroad")
+        store.editions.pick(WEEK, exiles.id, "How Belarusians who fled the crackdown keep a country alive abroad")
         settings = digest_settings()
         web = build_edition(store, settings, "https://news.example.org/feeds", WEEK, SEND_AT, Path(tmp) / "digest")
         reader = Subscriber(email="anna@example.com", name="Anna", status="active", token="sample-token")

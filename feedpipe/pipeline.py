@@ -11,9 +11,9 @@ from feedpipe.app import App
 from feedpipe.core.model import SendReport
 from feedpipe.digest import build_edition, send_edition
 from feedpipe.digest.editions import current_edition, due_edition
+from feedpipe.feeds.publish import PublishReport
+from feedpipe.feeds.publish import publish_feeds as publish
 from feedpipe.feeds.websub import hub_pinger
-from feedpipe.feedset import PublishReport
-from feedpipe.feedset import publish_feeds as publish
 from feedpipe.ingest import IngestReport, Progress, ingest
 
 
@@ -39,19 +39,27 @@ class CycleReport:
         return out
 
 
-def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True) -> PublishReport:
-    """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false)."""
+def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True, out_dir: Path | None = None) -> PublishReport:
+    """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false) into the public
+    folder (or `out_dir`), and ping the WebSub hub for each feed that changed."""
     settings = app.settings
     hub = settings.feeds.websub_hub
     ping = hub_pinger(hub) if hub else None
-    return publish(app.store, settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping)
+    return publish(app.store, out_dir or settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping,
+                   mode=settings.file_mode)
 
 
 def build_digest_preview(app: App, *, now: datetime) -> Path:
     """The web view of the edition being collected now, so an editor can look at it any day."""
     key = current_edition(now, app.settings.digest)
-    return build_edition(app.store, app.settings.digest, app.settings.feeds_public_url, key, now,
-                         app.settings.digest_dir)
+    return _build(app, key, now)
+
+
+def _build(app: App, key: str, now: datetime) -> Path:
+    """Edition `key`'s web view in the public folder, with the outlet's templates and file mode."""
+    s = app.settings
+    return build_edition(app.store, s.digest, s.feeds_public_url, key, now, s.digest_dir,
+                         templates_dir=s.templates_dir, mode=s.file_mode)
 
 
 def send_due_digest(app: App, *, now: datetime) -> tuple[str | None, SendReport | None]:
@@ -59,8 +67,10 @@ def send_due_digest(app: App, *, now: datetime) -> tuple[str | None, SendReport 
     key = due_edition(now, app.settings.digest, app.store)
     if key is None:
         return None, None
-    build_edition(app.store, app.settings.digest, app.settings.feeds_public_url, key, now, app.settings.digest_dir)
-    report = send_edition(app.store, app.settings.digest, app.transport(), key, now)
+    _build(app, key, now)
+    s = app.settings
+    report = send_edition(app.store, s.digest, app.transport(), key, now, feeds_public_url=s.feeds_public_url,
+                          templates_dir=s.templates_dir)
     return key, report
 
 

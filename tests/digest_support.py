@@ -144,7 +144,7 @@ def smtp_server(handler) -> Controller:
 def week_store(tmp_path):
     """A real SQLite store holding the week's articles."""
     s = Store.open(f"sqlite:///{tmp_path / 'feedpipe.db'}", now=SEND_AT)
-    s.upsert_articles(week_of_articles(), now=SEND_AT)
+    s.articles.upsert(week_of_articles(), now=SEND_AT)
     yield s
     s.close()
 
@@ -161,5 +161,5 @@ def smtp():
 def subscribe(store, count: int, **kw) -> list[str]:
     emails = [f"reader{i:03d}@example.com" for i in range(count)]
     for email in emails:
-        store.add_subscriber(email, status="active", now=SEND_AT, **kw)
+        store.subscribers.add(email, status="active", now=SEND_AT, **kw)
     return emails

@@ -57,9 +57,9 @@ country = "XX"
     assert len(problems) >= 6
     assert all(str(path) in p for p in problems)
     assert "[outlet] timezone: 'Mars/Olympus' is not an IANA time zone" in text
-    assert "did you mean 'name'?" in text
-    assert "[fetch] deadline: must be a positive number" in text and "e.g. deadline = 60" in text
-    assert "'rss' is not a source type; use one of feed, page, file" in text
+    assert f"{path} [outlet] nmae: unknown key; did you mean 'name'?" in text
+    assert f"{path} [fetch] deadline: must be a positive number, got -1 - e.g. deadline = 60" in text
+    assert "[[sources]] name='a' type: 'rss' is not a source type; use one of feed, page, file" in text
     assert "'not a url' is not an http(s) URL" in text
     assert "missing-folder does not exist" in text
     assert "'XX' is not an ISO 3166-1 alpha-2 country code" in text
@@ -86,3 +86,54 @@ def test_sources_can_live_in_a_file_beside_the_config(tmp_path):
     (tmp_path / "sources.toml").write_text('[[sources]]\nname = "local"\ntype = "file"\npath = "in"\n')
     settings = load_settings(write(tmp_path, 'sources_file = "sources.toml"\n'), cwd=Path("/"))
     assert [(s.name, s.location) for s in settings.sources] == [("local", str(tmp_path / "in"))]
+
+
+def test_every_section_reports_problems_in_one_format(tmp_path):
+    path = write(tmp_path, """
+[paths]
+pubic = "out"
+
+[feeds]
+max_entrys = 5
+
+[digest]
+dya = "friday"
+
+[mail]
+transprt = "smtp"
+
+[schedule]
+ingest_minute = 5
+""")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, cwd=tmp_path)
+    assert err.value.problems == [
+        f"{path} [paths] pubic: unknown key; did you mean 'public'?",
+        f"{path} [feeds] max_entrys: unknown key; did you mean 'max_entries'?",
+        f"{path} [digest] dya: unknown key; did you mean 'day'?",
+        f"{path} [mail] transprt: unknown key; did you mean 'transport'?",
+        f"{path} [schedule] ingest_minute: unknown key; did you mean 'ingest_minutes'?",
+    ]
+
+
+def test_a_digest_schedule_key_left_in_schedule_names_the_digest_key(tmp_path):
+    path = write(tmp_path, '[schedule]\ndigest_day = "sunday"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, cwd=tmp_path)
+    assert err.value.problems == [
+        f"{path} [schedule] digest_day: moved; the digest's day is set in [digest] - e.g. [digest] day = \"friday\""
+    ]
+
+
+def test_file_mode_is_an_octal_string_readable_by_the_owner(tmp_path):
+    assert load_settings(None, cwd=tmp_path).file_mode == 0o644
+    assert load_settings(write(tmp_path, '[paths]\nfile_mode = "0640"\n'), cwd=tmp_path).file_mode == 0o640
+    assert load_settings(write(tmp_path, '[paths]\nfile_mode = "600"\n'), cwd=tmp_path).file_mode == 0o600
+    for bad, what in (('"0844"', "must be an octal permission string"), ("644", "got 644"),
+                      ('"1777"', "must be an octal permission string"), ('"rw-r--r--"', "got 'rw-r--r--'"),
+                      ('"0044"', "'0044' does not let the owner read")):
+        with pytest.raises(ConfigError) as err:
+            load_settings(write(tmp_path, f"[paths]\nfile_mode = {bad}\n"), cwd=tmp_path)
+        (problem,) = err.value.problems
+        assert problem.startswith(f"{tmp_path / 'feedpipe.toml'} [paths] file_mode: ") and what in problem
+        assert problem.endswith(' - e.g. file_mode = "0640"')

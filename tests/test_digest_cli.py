@@ -9,10 +9,11 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
+from feedpipe.app import App
+from feedpipe.cli.context import Context
 from feedpipe.cli.digest import digest
 from feedpipe.cli.subscribers import subscribers
-from feedpipe.core.settings import MailSettings
-from feedpipe.mailer import OutboxTransport
+from feedpipe.core.settings import MailSettings, OutletSettings, Settings
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
@@ -20,15 +21,14 @@ BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
 
 @pytest.fixture
 def cli(week_store, tmp_path):
-    settings = SimpleNamespace(digest=digest_settings(), mail=MailSettings(outbox=tmp_path / "outbox"),
-                               feeds_public_url="https://news.example.org/feeds", public_dir=tmp_path / "public",
-                               digest_dir=tmp_path / "public" / "digest", templates_dir=None)
-    obj = SimpleNamespace(store=week_store, settings=settings, now=BEFORE,
-                          transport=lambda: OutboxTransport(tmp_path / "sent"))
+    settings = Settings(outlet=OutletSettings(public_url="https://news.example.org"), digest=digest_settings(),
+                        mail=MailSettings(outbox=tmp_path / "outbox"), public_dir=tmp_path / "public")
+    moment = [BEFORE]
+    obj = Context(None, None, quiet=False, app=App(settings, clock=lambda: moment[0], store=week_store))
     runner = CliRunner()
 
     def run(group, *args, now=None):
-        obj.now = now or BEFORE
+        moment[0] = now or BEFORE
         result = runner.invoke(group, list(args), obj=obj, catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.output
@@ -46,11 +46,11 @@ def test_subscribers_are_added_imported_listed_and_removed(cli):
     output = cli.run(subscribers, "import", str(csv_file))  # click >= 8.2: stderr is in the output too
     assert "1 added, 1 already there, 1 skipped" in output
     assert "list.csv:3: 'not-an-address' is not a valid email address" in output
-    assert cli.store.get_subscriber("ben@example.com").countries == ("GE", "KZ")
+    assert cli.store.subscribers.get("ben@example.com").countries == ("GE", "KZ")
     listing = cli.run(subscribers, "list")
     assert "anna@example.com\tactive\tAnna\tUA politics" in listing and "ben@example.com" in listing
     assert "removed ben@example.com" in cli.run(subscribers, "remove", "ben@example.com")
-    assert cli.store.get_subscriber("ben@example.com") is None
+    assert cli.store.subscribers.get("ben@example.com") is None
 
 
 def test_an_editor_picks_orders_and_unpicks_by_url(cli):
@@ -61,12 +61,12 @@ def test_an_editor_picks_orders_and_unpicks_by_url(cli):
     listing = cli.run(digest, "order", theatre, exiles)
     assert listing.index("Siberian Theatre") < listing.index("Building A Country Abroad | Exile life")
     cli.run(digest, "unpick", theatre)
-    assert [p.pitch for p in cli.store.picks(WEEK)] == ["Exile life"]
+    assert [p.pitch for p in cli.store.editions.picks(WEEK)] == ["Exile life"]
     picks_file = cli.tmp / "picks.txt"
     picks_file.write_text(f"# this week\n{theatre} | A theatre that stays open\n{exiles}\n", encoding="utf-8")
     listing = cli.run(digest, "picks", "--file", str(picks_file))
     assert listing.splitlines()[0] == "1. A Siberian Theatre Keeps Its Doors Open | A theatre that stays open"
-    assert len(cli.store.picks(WEEK)) == 2
+    assert len(cli.store.editions.picks(WEEK)) == 2
 
 
 def test_build_writes_the_web_view_and_one_eml_per_subscriber(cli):
@@ -78,7 +78,7 @@ def test_build_writes_the_web_view_and_one_eml_per_subscriber(cli):
     assert len(emls) == 2 and "2 message(s)" in out
     subjects = {message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"] for p in emls}
     assert "Example Weekly: Kazakhstan Reroutes Oil Exports" in subjects
-    assert cli.store.ledger(WEEK) == []  # building sends nothing
+    assert cli.store.ledger.entries(WEEK) == []  # building sends nothing
 
 
 def test_preview_writes_one_email_without_opening_a_browser(cli):
@@ -93,9 +93,9 @@ def test_send_sends_the_due_edition_once_and_uncertain_ones_are_resolved(cli):
     assert "dry run, 1 message(s) built" in cli.run(digest, "send", "--dry-run", now=SEND_AT)
     assert "1 sent, 0 failed" in cli.run(digest, "send", now=SEND_AT)
     assert "no edition is due" in cli.run(digest, "send", now=SEND_AT.replace(hour=6))
-    assert len(list((cli.tmp / "sent").glob("*.eml"))) == 1
+    assert len(list((cli.tmp / "outbox").glob("*.eml"))) == 1
     # an uncertain message, as a dropped connection would leave it
-    cli.store.ledger_transition(WEEK, "anna@example.com", expect="sent", to="uncertain", now=SEND_AT)
+    cli.store.ledger.transition(WEEK, "anna@example.com", expect="sent", to="uncertain", now=SEND_AT)
     assert "2026-W48  anna@example.com" in cli.run(digest, "uncertain")
     assert "resolved as sent" in cli.run(digest, "resolve", "anna@example.com", "--sent")
     assert "no uncertain messages" in cli.run(digest, "uncertain")
@@ -104,12 +104,12 @@ def test_send_sends_the_due_edition_once_and_uncertain_ones_are_resolved(cli):
 def test_a_test_send_goes_only_to_the_given_address(cli):
     cli.run(subscribers, "add", "anna@example.com")
     assert "1 sent" in cli.run(digest, "send", "--to", "editor@example.org")
-    [eml] = (cli.tmp / "sent").glob("*.eml")
+    [eml] = (cli.tmp / "outbox").glob("*.eml")
     assert message_from_bytes(eml.read_bytes(), policy=policy.default)["To"] == "editor@example.org"
-    assert cli.store.ledger(WEEK) == []
+    assert cli.store.ledger.entries(WEEK) == []
 
 
 def test_a_dry_run_and_a_test_copy_are_separate_commands(cli):
     result = CliRunner().invoke(digest, ["send", "--dry-run", "--to", "editor@example.org"], obj=cli.obj)
     assert result.exit_code == 2 and "--dry-run and --to do not go together" in result.output
-    assert not (cli.tmp / "sent").exists() and cli.store.ledger(WEEK) == []
+    assert not (cli.tmp / "outbox").exists() and cli.store.ledger.entries(WEEK) == []

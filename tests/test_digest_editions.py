@@ -47,7 +47,7 @@ def test_the_window_runs_from_the_previous_edition_to_this_send_time(week_store)
     assert edition_window(WEEK, MOSCOW) == (SEND_AT - timedelta(weeks=1), SEND_AT)
     # last week's edition went out late (its window ended later): this one starts where it ended
     late = SEND_AT - timedelta(days=6)
-    week_store.ensure_edition("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
+    week_store.editions.ensure("2026-W47", window_start=late - timedelta(weeks=1), window_end=late, now=late)
     assert edition_window(WEEK, MOSCOW, week_store) == (late, SEND_AT)
 
 
@@ -56,7 +56,7 @@ def test_due_edition_is_the_latest_unsent_one_within_the_grace(week_store):
     assert due_edition(SEND_AT, MOSCOW, week_store) == WEEK
     assert due_edition(SEND_AT + timedelta(hours=11), MOSCOW, week_store) == WEEK  # down all morning: still sent
     assert due_edition(SEND_AT + timedelta(hours=13), MOSCOW, week_store) is None  # too late: not a day late
-    week_store.finish_edition(WEEK, "sent", now=SEND_AT)
+    week_store.editions.finish(WEEK, "sent", now=SEND_AT)
     assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None  # sent once only
     assert due_edition(SEND_AT + timedelta(weeks=1), MOSCOW, week_store) == "2026-W49"
 
@@ -69,7 +69,7 @@ def test_one_schedule_says_which_edition_is_due_until_when_and_when_to_fire(week
     assert schedule.due(SEND_AT + timedelta(hours=1), week_store) == status.slot
     assert schedule.status(SEND_AT + timedelta(hours=12, minutes=1), week_store).state == "missed"
     assert schedule.next(SEND_AT).key == "2026-W49" and latest_send_key(SEND_AT, MOSCOW) == WEEK
-    week_store.finish_edition(WEEK, "skipped", now=SEND_AT)
+    week_store.editions.finish(WEEK, "skipped", now=SEND_AT)
     assert schedule.status(SEND_AT + timedelta(hours=1), week_store).state == "skipped"
     assert due_edition(SEND_AT + timedelta(hours=1), MOSCOW, week_store) is None
     assert schedule.cron() == CronFields(day_of_week="fri", hour=8, minute=0, second=0,
@@ -101,17 +101,24 @@ def test_every_problem_is_listed_with_file_key_and_an_example():
         where="/etc/feedpipe.toml", base_dir=Path("."),
     )
     assert len(problems) == 7
-    assert all(p.startswith("/etc/feedpipe.toml: [digest] ") for p in problems)
-    assert any("day: 'freitag' is not a day of the week; for example day = \"friday\"" in p for p in problems)
+    assert all(p.startswith("/etc/feedpipe.toml [digest] ") and " - e.g. " in p for p in problems)
+    assert "/etc/feedpipe.toml [digest] day: 'freitag' is not a day of the week - e.g. day = \"friday\"" in problems
     assert any("timezone: 'Moscow' is not an IANA time zone" in p and "Europe/Moscow" in p for p in problems)
-    assert any(p.startswith("/etc/feedpipe.toml: [digest] colour: unknown key") for p in problems)
+    assert any(p.startswith("/etc/feedpipe.toml [digest] colour: unknown key - e.g. one of accent,") for p in problems)
+
+
+def test_a_misspelt_digest_key_gets_a_did_you_mean():
+    _, problems = parse_digest_settings({"grace_hour": 6, "support": {"txt": "Help us", "url": "https://x.org/s"}},
+                                        where="feedpipe.toml", base_dir=Path("."))
+    assert "feedpipe.toml [digest] grace_hour: unknown key; did you mean 'grace_hours'?" in problems
+    assert "feedpipe.toml [digest.support] txt: unknown key; did you mean 'text'?" in problems
 
 
 def test_the_smtp_password_comes_only_from_the_environment(monkeypatch):
     mail, problems = parse_mail_settings({"transport": "smtp", "username": "weekly", "password": "hunter2"},
                                          where="feedpipe.toml", base_dir=Path("."))
-    assert problems == ['feedpipe.toml: [mail] password: passwords are never read from the config file; name an '
-                        'environment variable; for example password_env = "FEEDPIPE_SMTP_PASSWORD" and export '
+    assert problems == ['feedpipe.toml [mail] password: passwords are never read from the config file; name an '
+                        'environment variable - e.g. password_env = "FEEDPIPE_SMTP_PASSWORD" and export '
                         'FEEDPIPE_SMTP_PASSWORD']
     monkeypatch.delenv("FEEDPIPE_SMTP_PASSWORD", raising=False)
     with pytest.raises(FeedpipeError) as caught:

@@ -64,7 +64,7 @@ def test_small_helpers_keep_text_and_links_safe():
 
 def test_the_email_has_every_block_and_the_text_part_every_url(week_store):
     articles = week_of_articles()
-    week_store.pick(WEEK, by_slug(articles, "exiles").id, "How Belarusians abroad keep a country alive")
+    week_store.editions.pick(WEEK, by_slug(articles, "exiles").id, "How Belarusians abroad keep a country alive")
     loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
     reader = Subscriber(email="anna@example.com", name="Anna & Co", status="active", token="tok-123")
     msg = build_message(loaded.rendered(loaded.general), reader, loaded.settings, edition=WEEK,
@@ -98,8 +98,8 @@ def test_the_email_has_every_block_and_the_text_part_every_url(week_store):
 def test_header_values_never_carry_a_line_break(week_store):
     articles = week_of_articles()
     evil = replace(articles[0], title="Hello\r\nBcc: x@evil.example\u2028X-Evil: 1")
-    week_store.upsert_articles([evil], now=SEND_AT)
-    week_store.pick(WEEK, evil.id)
+    week_store.articles.upsert([evil], now=SEND_AT)
+    week_store.editions.pick(WEEK, evil.id)
     settings = digest_settings(title="Weekly\nInjected: 1", reply_to="editors@news.example.org")
     loaded = load_edition(week_store, settings, WEEK, SEND_AT, feeds_public_url=FEEDS)
     reader = Subscriber(email="anna@example.com", name="Anna\nCc: z@evil.example", status="active", token="t")
@@ -117,7 +117,7 @@ def test_the_web_view_is_written_for_everyone_without_personal_parts(week_store,
     html = path.read_text(encoding="utf-8")
     assert "Dear reader," in html and "unsubscribe" not in html.lower()
     assert "fpslot" not in html
-    assert week_store.edition(WEEK).subject.startswith("Example Weekly: Ukraine Says Russia")
+    assert week_store.editions.get(WEEK).subject.startswith("Example Weekly: Ukraine Says Russia")
 
 
 def test_an_outlet_template_overrides_the_packaged_one(week_store, tmp_path):
@@ -134,7 +134,7 @@ def test_an_outlet_template_overrides_the_packaged_one(week_store, tmp_path):
 @pytest.mark.skipif(not VNU.exists(), reason="vnu.jar absent: run `npm ci --prefix tests/vnu`")
 @pytest.mark.skipif(shutil.which("java") is None, reason="no java to run the Nu HTML checker")
 def test_the_email_and_the_web_view_pass_the_nu_html_checker(week_store, tmp_path):
-    week_store.pick(WEEK, by_slug(week_of_articles(), "exiles").id, "A pitch")
+    week_store.editions.pick(WEEK, by_slug(week_of_articles(), "exiles").id, "A pitch")
     web = build_edition(week_store, digest_settings(), FEEDS, WEEK, SEND_AT, tmp_path)
     loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
     reader = Subscriber(email="anna@example.com", name="Anna", status="active", token="tok")

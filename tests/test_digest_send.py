@@ -40,9 +40,9 @@ def transport(controller, **kw) -> SmtpTransport:
 def test_each_subscriber_gets_one_multipart_message_with_list_headers(week_store, smtp):
     store = week_store
     controller, handler = smtp
-    store.add_subscriber("anna@example.com", name="Anna", status="active", now=SEND_AT)
-    store.add_subscriber("ben@example.com", status="active", countries=["KZ"], now=SEND_AT)
-    store.add_subscriber("pending@example.com", status="pending", now=SEND_AT)
+    store.subscribers.add("anna@example.com", name="Anna", status="active", now=SEND_AT)
+    store.subscribers.add("ben@example.com", status="active", countries=["KZ"], now=SEND_AT)
+    store.subscribers.add("pending@example.com", status="pending", now=SEND_AT)
 
     report = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
 
@@ -57,7 +57,7 @@ def test_each_subscriber_gets_one_multipart_message_with_list_headers(week_store
     assert anna["Reply-To"] == "editors@news.example.org"
     assert anna["Subject"] == "Example Weekly: Ukraine Says Russia Aiming To Drag Belarus Into War After Strikes"
     assert anna["Date"] and anna["List-Id"] == '"Example Weekly" <weekly.news.example.org>'
-    token = store.get_subscriber("anna@example.com").token
+    token = store.subscribers.get("anna@example.com").token
     assert anna["List-Unsubscribe"] == (
         f"<https://news.example.org/unsubscribe/{token}>, "
         f"<mailto:weekly@news.example.org?subject=unsubscribe%20{token}>"
@@ -78,9 +78,9 @@ def test_each_subscriber_gets_one_multipart_message_with_list_headers(week_store
     assert "belarus-strikes" not in ben.get_body(("plain",)).get_content()
     # Message-IDs are distinct per subscriber and recorded in the ledger
     assert anna["Message-ID"] != ben["Message-ID"]
-    assert store.ledger_entry(WEEK, "anna@example.com").message_id == anna["Message-ID"]
+    assert store.ledger.entry(WEEK, "anna@example.com").message_id == anna["Message-ID"]
     assert anna["Message-ID"] == message_id(WEEK, "anna@example.com", "news.example.org")  # stable: a resend matches
-    assert store.edition(WEEK).status == "sent"
+    assert store.editions.get(WEEK).status == "sent"
     # CRLF everywhere; body lines (quoted-printable) within RFC 2045's 76, header lines within SMTP's 998
     raw = handler.messages[0][1]
     head, body = raw.split(b"\r\n\r\n", 1)
@@ -103,9 +103,9 @@ def test_a_headline_cannot_smuggle_a_header(week_store, smtp):
     store = week_store
     controller, handler = smtp
     evil = article("evil", "Breaking\r\nBcc: victim@evil.example\r\nX-Injected: yes", hours_before=1)
-    store.upsert_articles([evil], now=SEND_AT)
-    store.pick(WEEK, evil.id, pitch="line one\nBcc: other@evil.example")
-    store.add_subscriber("anna@example.com", name="Anna\r\nBcc: name@evil.example", status="active", now=SEND_AT)
+    store.articles.upsert([evil], now=SEND_AT)
+    store.editions.pick(WEEK, evil.id, pitch="line one\nBcc: other@evil.example")
+    store.subscribers.add("anna@example.com", name="Anna\r\nBcc: name@evil.example", status="active", now=SEND_AT)
 
     send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
 
@@ -131,7 +131,7 @@ def test_temporary_failures_are_retried_with_backoff(week_store):
     assert report.sent == 3 and report.retried == 2
     assert pauses == [2.0, 4.0]
     assert handler.per_recipient()["reader001@example.com"] == 1
-    assert store.ledger_entry(WEEK, "reader001@example.com").state == "sent"
+    assert store.ledger.entry(WEEK, "reader001@example.com").state == "sent"
 
 
 def test_a_permanent_failure_marks_that_subscriber_failed_and_the_send_goes_on(week_store):
@@ -144,10 +144,10 @@ def test_a_permanent_failure_marks_that_subscriber_failed_and_the_send_goes_on(w
     finally:
         controller.stop()
     assert (report.sent, report.failed) == (2, 1)
-    entry = store.ledger_entry(WEEK, "reader001@example.com")
+    entry = store.ledger.entry(WEEK, "reader001@example.com")
     assert entry.state == "failed" and "550" in entry.last_error
     assert sorted(handler.per_recipient()) == ["reader000@example.com", "reader002@example.com"]
-    assert store.edition(WEEK).status == "sent"
+    assert store.editions.get(WEEK).status == "sent"
 
 
 class DropAfterData(RecordingHandler):
@@ -172,15 +172,15 @@ def test_a_connection_lost_after_data_is_uncertain_and_not_resent(week_store):
         subscribe(store, 3)
         report = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
         assert (report.sent, report.uncertain) == (2, 1)
-        assert [e.email for e in store.uncertain(WEEK)] == ["reader001@example.com"]
+        assert [e.email for e in store.ledger.uncertain(WEEK)] == ["reader001@example.com"]
         again = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT + timedelta(hours=1))
     finally:
         controller.stop()
     assert again.sent == 0
     assert handler.per_recipient() == {f"reader00{i}@example.com": 1 for i in range(3)}
     # the operator checks the server log and settles it
-    assert store.resolve_uncertain(WEEK, "reader001@example.com", "sent", now=SEND_AT)
-    assert store.uncertain(WEEK) == []
+    assert store.ledger.resolve(WEEK, "reader001@example.com", "sent", now=SEND_AT)
+    assert store.ledger.uncertain(WEEK) == []
 
 
 class CrashAfter:
@@ -205,13 +205,13 @@ def test_a_crashed_send_resumes_and_mails_each_subscriber_once(week_store, smtp)
     emails = subscribe(store, 12)
     with pytest.raises(KeyboardInterrupt):
         send_edition(store, digest_settings(), CrashAfter(transport(controller), 5), WEEK, SEND_AT)
-    assert store.ledger_counts(WEEK)["sending"] == 1
+    assert store.ledger.counts(WEEK)["sending"] == 1
     # within the lease nobody else may send; after it the next run takes over
     assert send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT).not_claimed
     report = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT + timedelta(minutes=11))
     assert (report.sent, report.uncertain, report.already) == (7, 1, 4)
     assert handler.per_recipient() == {email: 1 for email in emails}
-    assert [e.email for e in store.uncertain(WEEK)] == [emails[4]]
+    assert [e.email for e in store.ledger.uncertain(WEEK)] == [emails[4]]
 
 
 KILLED_SENDER = textwrap.dedent("""
@@ -248,7 +248,7 @@ def test_a_killed_sender_process_resumes_without_double_sending(week_store, smtp
 
     counts = handler.per_recipient()
     assert max(counts.values()) == 1  # nobody twice
-    ledger = {e.email: e.state for e in store.ledger(WEEK)}
+    ledger = {e.email: e.state for e in store.ledger.entries(WEEK)}
     assert all(counts[e] == 1 for e, state in ledger.items() if state == "sent")
     assert report.uncertain <= 2 and report.sent + got_before >= 38  # in flight + answered-not-written
     assert set(ledger) == set(emails) and set(ledger.values()) <= {"sent", "uncertain"}
@@ -260,8 +260,8 @@ def test_dry_run_builds_every_message_and_sends_none(week_store, smtp):
     subscribe(store, 5)
     report = dry_run(store, digest_settings(), WEEK, SEND_AT)
     assert report.built == 5 and report.sent == 0 and report.dry_run
-    assert handler.messages == [] and store.ledger(WEEK) == []
-    assert store.edition(WEEK).lease_until is None  # not claimed either
+    assert handler.messages == [] and store.ledger.entries(WEEK) == []
+    assert store.editions.get(WEEK).lease_until is None  # not claimed either
 
 
 def test_dry_run_writes_nothing_to_the_ledger_of_an_edition_already_sent(week_store, smtp):
@@ -269,14 +269,14 @@ def test_dry_run_writes_nothing_to_the_ledger_of_an_edition_already_sent(week_st
     controller, handler = smtp
     subscribe(store, 2)
     send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
-    store.add_subscriber("late@example.com", status="active", now=SEND_AT)
-    ledger_before, edition_before = store.ledger(WEEK), store.edition(WEEK)
+    store.subscribers.add("late@example.com", status="active", now=SEND_AT)
+    ledger_before, edition_before = store.ledger.entries(WEEK), store.editions.get(WEEK)
 
     report = dry_run(store, digest_settings(), WEEK, SEND_AT + timedelta(hours=1))
 
     assert report.built == 3 and report.sent == 0
-    assert store.ledger(WEEK) == ledger_before and store.edition(WEEK) == edition_before
-    assert store.ledger_entry(WEEK, "late@example.com") is None
+    assert store.ledger.entries(WEEK) == ledger_before and store.editions.get(WEEK) == edition_before
+    assert store.ledger.entry(WEEK, "late@example.com") is None
     assert len(handler.messages) == 2
 
 
@@ -288,7 +288,7 @@ def test_a_test_send_goes_to_one_address_outside_the_ledger(week_store, smtp):
     assert report.sent == 1
     [(rcpts, msg)] = handler.parsed()
     assert rcpts == ["editor@example.org"] and msg["Message-ID"].startswith("<2026-W48-test.")
-    assert store.ledger(WEEK) == [] and store.edition(WEEK).status == "building"
+    assert store.ledger.entries(WEEK) == [] and store.editions.get(WEEK).status == "building"
 
 
 def test_a_test_copy_to_a_subscriber_marks_nobody_sent_and_the_real_send_still_reaches_them(week_store, smtp):
@@ -297,15 +297,15 @@ def test_a_test_copy_to_a_subscriber_marks_nobody_sent_and_the_real_send_still_r
     emails = subscribe(store, 3)
     report = send_test(store, digest_settings(), transport(controller), WEEK, SEND_AT, [emails[1]])
     assert report.sent == 1
-    assert store.ledger_entry(WEEK, emails[1]) is None and store.ledger(WEEK) == []
-    assert store.edition(WEEK).status == "building" and store.edition(WEEK).lease_until is None
+    assert store.ledger.entry(WEEK, emails[1]) is None and store.ledger.entries(WEEK) == []
+    assert store.editions.get(WEEK).status == "building" and store.editions.get(WEEK).lease_until is None
 
     real = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT)
 
     assert (real.sent, real.already) == (3, 0)
     assert handler.per_recipient() == {emails[0]: 1, emails[1]: 2, emails[2]: 1}  # the test copy, then the edition
     ids = [msg["Message-ID"] for rcpts, msg in handler.parsed() if rcpts == [emails[1]]]
-    assert ids[0] != ids[1] and store.ledger_entry(WEEK, emails[1]).message_id == ids[1]
+    assert ids[0] != ids[1] and store.ledger.entry(WEEK, emails[1]).message_id == ids[1]
 
 
 def test_an_empty_week_is_skipped(tmp_path, smtp):
@@ -314,4 +314,4 @@ def test_an_empty_week_is_skipped(tmp_path, smtp):
     subscribe(empty, 2)
     report = send_edition(empty, digest_settings(), transport(controller), WEEK, SEND_AT)
     assert report.skipped and handler.messages == []
-    assert empty.edition(WEEK).status == "skipped"
+    assert empty.editions.get(WEEK).status == "skipped"

@@ -6,19 +6,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import feedparser
 import pytest
 from click.testing import CliRunner
 from werkzeug import Response
 
+from feedpipe.app import App
+from feedpipe.cli.context import Context
 from feedpipe.cli.feeds import feeds as feeds_command
+from feedpipe.core.clock import fixed_clock
 from feedpipe.core.model import Article, CountryTag, TopicTag
-from feedpipe.core.settings import FeedSettings
+from feedpipe.core.settings import FeedSettings, Settings
 from feedpipe.extract.urls import article_id, canonical_url
+from feedpipe.feeds.publish import all_specs, publish_feeds
 from feedpipe.feeds.websub import hub_pinger, websub_ping
-from feedpipe.feedset import all_specs, publish_feeds
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -57,7 +59,7 @@ def story(n: int, *, countries=(), topics=(POLITICS,), section="news", title=Non
 @pytest.fixture
 def store(tmp_path):
     store = Store.open("sqlite:///" + str(tmp_path / "feedpipe.db"), now=NOW)
-    store.upsert_articles(
+    store.articles.upsert(
         [
             story(1, countries=(focus("UA", "Ukraine"),), topics=(POLITICS, WAR)),
             story(
@@ -111,7 +113,7 @@ def test_publish_writes_a_feed_set_per_tag_and_the_opml(store, tmp_path):
     ]
     opml = (out / "index.opml").read_text()
     assert 'title="Example News: Belarus" xmlUrl="https://news.example.org/feeds/country/by.rss"' in opml
-    assert store.dirty_feed_keys() == {}
+    assert store.catalogue.dirty_keys() == {}
 
 
 def test_two_builds_are_byte_identical_and_unchanged_files_are_not_rewritten(store, tmp_path):
@@ -132,7 +134,7 @@ def test_changed_rebuilds_only_the_feeds_whose_articles_changed(store, tmp_path)
     publish_feeds(store, out, SETTINGS, only_dirty=False)
     before = mtimes(out)
 
-    store.upsert_articles([story(0, countries=(focus("BY", "Belarus"),), section="news")], now=NOW)
+    store.articles.upsert([story(0, countries=(focus("BY", "Belarus"),), section="news")], now=NOW)
     report = publish_feeds(store, out, SETTINGS, only_dirty=True)
 
     assert sorted(report.built) == ["all", "country/by", "section/news", "topic/politics"]
@@ -164,7 +166,7 @@ def test_guid_survives_a_headline_edit_and_tracking_parameters(store, tmp_path):
         title="Story 1 (updated)",
         url="https://news.example.org/2026/story-1?utm_source=twitter&utm_medium=social",
     )
-    result = store.upsert_articles([edited], now=NOW + timedelta(hours=1))
+    result = store.articles.upsert([edited], now=NOW + timedelta(hours=1))
     publish_feeds(store, out, SETTINGS, only_dirty=True)
     atom = feedparser.parse((out / "country/ua.atom").read_bytes())
     rss = feedparser.parse((out / "country/ua.rss").read_bytes())
@@ -179,7 +181,7 @@ def test_guid_survives_a_headline_edit_and_tracking_parameters(store, tmp_path):
 
 def test_control_characters_in_a_stored_article_never_break_its_feeds(store, tmp_path):
     bad = story(0, countries=(focus("UA", "Ukraine"),), title="Breaking\x00 news\x0b from\x1b Kyiv\ufffe")
-    store.upsert_articles([bad], now=NOW)
+    store.articles.upsert([bad], now=NOW)
     out = tmp_path / "feeds"
 
     publish_feeds(store, out, SETTINGS, only_dirty=False)
@@ -193,7 +195,7 @@ def test_feeds_of_tags_no_longer_used_are_removed(store, tmp_path):
     out = tmp_path / "feeds"
     publish_feeds(store, out, SETTINGS, only_dirty=False)
     retagged = story(2, countries=(focus("UA", "Ukraine"),))
-    store.upsert_articles([retagged], now=NOW)
+    store.articles.upsert([retagged], now=NOW)
 
     report = publish_feeds(store, out, SETTINGS, only_dirty=True)
 
@@ -217,7 +219,7 @@ def test_the_websub_hub_is_pinged_for_every_changed_feed(store, tmp_path, httpse
     out = tmp_path / "feeds"
     publish_feeds(store, out, settings, only_dirty=False)
 
-    store.upsert_articles([story(0, countries=(focus("BY", "Belarus"),))], now=NOW)
+    store.articles.upsert([story(0, countries=(focus("BY", "Belarus"),))], now=NOW)
     report = publish_feeds(store, out, settings, only_dirty=True, ping=hub_pinger(hub))
 
     posted = [request.form for request, _ in httpserver.log]
@@ -251,11 +253,8 @@ def test_websub_ping_posts_the_form_a_hub_expects(httpserver):
 
 
 def test_feeds_command_builds_into_the_configured_folder(store, tmp_path):
-    obj = SimpleNamespace(
-        store=store,
-        now=NOW,
-        settings=SimpleNamespace(feeds=SETTINGS, feeds_dir=tmp_path / "public" / "feeds"),
-    )
+    settings = Settings(feeds=SETTINGS, public_dir=tmp_path / "public")
+    obj = Context(None, None, quiet=False, app=App(settings, clock=fixed_clock(NOW), store=store))
     runner = CliRunner()
 
     result = runner.invoke(feeds_command, [], obj=obj)
@@ -271,7 +270,7 @@ def test_feeds_command_builds_into_the_configured_folder(store, tmp_path):
 
 def test_publish_reads_sqlite_and_postgresql_alike(any_store, tmp_path):
     """The same queries on both databases (PostgreSQL when FEEDPIPE_TEST_PG_URL is set)."""
-    any_store.upsert_articles(
+    any_store.articles.upsert(
         [story(1, countries=(focus("UA", "Ukraine"),)), story(2, topics=(WAR,))], now=NOW
     )
     out = tmp_path / "feeds"

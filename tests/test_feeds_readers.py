@@ -18,7 +18,7 @@ import pytest
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
-from feedpipe.feedset import publish_feeds
+from feedpipe.feeds.publish import publish_feeds
 from feedpipe.store import Store
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -64,7 +64,7 @@ def feeds_dir(tmp_path_factory) -> Path:
         TopicTag(code="medtop:04000000", label="economy, business and finance", score=1.0),
         TopicTag(code="sub:sanctions", label="sanctions", score=1.0),
     ]
-    store.upsert_articles(
+    store.articles.upsert(
         [
             Article(
                 id=f"a{n:03d}",

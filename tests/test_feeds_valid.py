@@ -15,7 +15,7 @@ from lxml import etree
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
-from feedpipe.feedset import publish_feeds
+from feedpipe.feeds.publish import publish_feeds
 from feedpipe.store import Store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 def feeds(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("valid")
     store = Store.open("sqlite:///" + str(tmp / "x.db"), now=NOW)
-    store.upsert_articles(
+    store.articles.upsert(
         [
             Article(
                 id=f"{n:032x}",

@@ -240,7 +240,7 @@ def test_ingest_refuses_a_loopback_source_and_stores_nothing(server, tmp_path, n
     assert result.status == "error"
     assert "refused: 127.1 resolves to 127.0.0.1, which is a loopback address" in result.error
     assert "allow_private_addresses" in result.error
-    assert app.store.count_articles() == 0 and server.requests == []
+    assert app.store.articles.count() == 0 and server.requests == []
 
 
 def test_full_text_of_an_item_on_an_internal_address_is_not_fetched(server, other, tmp_path, now):
@@ -254,7 +254,7 @@ def test_full_text_of_an_item_on_an_internal_address_is_not_fetched(server, othe
     (result,) = ingest_service.ingest(app, now=now).results
 
     assert result.status == "ok" and result.new == 1
-    (article,) = app.store.articles(source="local")
+    (article,) = app.store.articles.query(source="local")
     assert "SECRET-TOKEN" not in article.text and article.text == "A one-line summary."
     assert other.requests == []
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 
 import pytest
 
+from feedpipe import pipeline
+from feedpipe.app import App
+from feedpipe.config import load_settings
+from feedpipe.core.clock import fixed_clock
 from feedpipe.core.settings import FeedSettings
 from feedpipe.digest import build_edition
-from feedpipe.feedset import publish_feeds
+from feedpipe.feeds.publish import publish_feeds
 from feedpipe.files import write_file, write_if_changed
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
@@ -97,3 +102,17 @@ def test_the_digest_web_view_takes_the_mode_given(week_store, tmp_path):
     web = build_edition(week_store, digest_settings(), "https://news.example.org/feeds", WEEK, SEND_AT,
                         tmp_path / "digest", mode=0o640)
     assert mode_of(web) == 0o640
+
+
+def test_the_configured_file_mode_reaches_every_published_file(week_store, tmp_path, strict_umask):
+    """`[paths] file_mode` from the config file, through a real cycle's feeds and digest view."""
+    config = tmp_path / "feedpipe.toml"
+    config.write_text('[paths]\npublic = "public"\nfile_mode = "0640"\n[outlet]\ntimezone = "Europe/Moscow"\n')
+    settings = load_settings(config, cwd=tmp_path)
+    app = App(replace(settings, digest=digest_settings()), clock=fixed_clock(SEND_AT), store=week_store)
+
+    pipeline.publish_feeds(app, now=SEND_AT, only_dirty=False)
+    web_view = pipeline.build_digest_preview(app, now=SEND_AT)
+
+    published = [*(tmp_path / "public" / "feeds").rglob("*.*"), web_view]
+    assert len(published) > 5 and {mode_of(p) for p in published} == {0o640}

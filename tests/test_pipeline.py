@@ -81,8 +81,8 @@ def test_one_bad_source_never_stops_the_others(httpserver: HTTPServer, tmp_path,
     assert by_name["loop"].status == "error" and "redirect" in by_name["loop"].error.lower()
     assert by_name["html"].status == "error"
     assert by_name["malformed"].status in ("error", "ok")  # a bozo feed with no items is an error
-    assert app.store.count_articles() == 2
-    states = {s.name: s for s in app.store.source_states()}
+    assert app.store.articles.count() == 2
+    states = {s.name: s for s in app.store.sources.states()}
     assert states["broken"].error and states["good"].error is None
 
 
@@ -233,13 +233,13 @@ def test_killing_an_ingest_loses_no_acknowledged_article(tmp_path, now):
 
     store = Store.open(f"sqlite:///{db}", now=now)
     assert store.integrity_ok()
-    count = store.count_articles()
+    count = store.articles.count()
     assert count % 50 == 0, f"{count} articles: a source was stored in part"
     assert count >= 100, f"only {count} articles were committed before the kill"
     store.close()
     app = make_app(cfg, now)
     ingest_service.ingest(app, now=now)
-    assert app.store.count_articles() == 1000
+    assert app.store.articles.count() == 1000
 
 
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Minsk court jails activists</title>
@@ -270,12 +270,12 @@ def test_page_sources_and_full_text_feeds(httpserver: HTTPServer, tmp_path, now)
     report = ingest_service.ingest(app, now=now)
 
     assert [r.status for r in report.results] == ["ok", "ok"]
-    (page,) = app.store.articles(source="page")
+    (page,) = app.store.articles.query(source="page")
     assert page.title == "Minsk court jails activists"
     assert "European Union condemned" in page.text
     assert "Dear readers" not in page.text and "Monthly" not in page.text
     assert {c.code for c in page.countries if c.role == "focus"} == {"BY"}
-    full = app.store.articles(source="full")
+    full = app.store.articles.query(source="full")
     story = next(a for a in full if "story-2" in a.url)
     assert "European Union condemned" in story.text  # the page's text, not the feed's one-liner
 
@@ -286,16 +286,16 @@ def test_retag_recomputes_stored_tags_and_marks_their_feeds(tmp_path, now):
     app = make_app(write_config(tmp_path, ""), now)
     untagged = make_article("https://example.org/kyiv", title="Drones strike Kyiv",
                             text="Russian drones struck Kyiv overnight, Ukrainian officials said.", section="feature")
-    app.store.upsert_articles([untagged], now=now)
-    app.store.clear_dirty_feeds(app.store.dirty_feed_keys())
+    app.store.articles.upsert([untagged], now=now)
+    app.store.catalogue.clear_dirty(app.store.catalogue.dirty_keys())
 
     seen, changed = ingest_service.retag(app, now=now)
 
     assert (seen, changed) == (1, 1)
-    stored = app.store.get_article(untagged.id)
+    stored = app.store.articles.get(untagged.id)
     assert "UA" in {c.code for c in stored.countries if c.role == "focus"}
     assert stored.topics and stored.section == "feature"
-    assert ("country", "UA") in app.store.dirty_feed_keys()
+    assert ("country", "UA") in app.store.catalogue.dirty_keys()
     assert ingest_service.retag(app, now=now) == (1, 0)  # nothing changes the second time
 
 
@@ -314,17 +314,6 @@ def test_items_sharing_one_link_are_kept_apart_by_guid(tmp_path, now):
     assert (result.status, result.new) == ("ok", 2)
 
 
-def test_an_article_the_store_refuses_does_not_stop_the_others(store, now):
-    from tests.conftest import make_article
-
-    good = [make_article(f"https://example.org/{i}") for i in range(3)]
-    bad = make_article("https://example.org/bad", published_at=now.replace(tzinfo=None))  # naive: refused
-    errors: list[str] = []
-    result = ingest_service._upsert(store, [good[0], bad, *good[1:]], now, errors)
-    assert len(result.new) == 3 and store.count_articles() == 3
-    assert len(errors) == 1 and "https://example.org/bad: not stored" in errors[0]
-
-
 def test_a_feeds_own_ttl_spaces_out_its_fetches(httpserver: HTTPServer, tmp_path, now):
     from datetime import timedelta
 
@@ -336,7 +325,7 @@ def test_a_feeds_own_ttl_spaces_out_its_fetches(httpserver: HTTPServer, tmp_path
 
     assert statuses == ["ok", "not-due", "ok"]
     assert len(httpserver.log) == 2
-    assert app.store.source_state("ttl").ttl_minutes == 60
+    assert app.store.sources.state("ttl").ttl_minutes == 60
 
 
 def test_feed_ttl_reads_the_channel_not_the_items():
@@ -363,7 +352,7 @@ def test_worker_processes_give_the_same_articles_and_errors_as_threads(tmp_path,
         cfg.write_text(cfg.read_text().replace("[fetch]", f"[fetch]\nprocesses = {processes}"))
         app = make_app(cfg, now)
         (result,) = ingest_service.ingest(app, now=now).results
-        stored = sorted((a.title, a.countries, a.topics, a.section) for a in app.store.articles())
+        stored = sorted((a.title, a.countries, a.topics, a.section) for a in app.store.articles.query())
         outcomes.append((result.new, result.failed, stored, result.error.split(" (+")[0]))
     assert outcomes[0] == outcomes[1]
     new, failed, stored, _ = outcomes[0]

@@ -15,6 +15,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from feedpipe.app import App
+from feedpipe.config.digest import parse_digest_settings
 from feedpipe.config.schedule import parse_schedule_settings
 from feedpipe.core.clock import fixed_clock
 from feedpipe.core.model import SendReport, Source
@@ -55,7 +56,7 @@ class Outbox:
         key = due_edition(now, app.settings.digest, app.store)
         if key is None:
             return None, None
-        app.store.finish_edition(key, "sent", now=now)
+        app.store.editions.finish(key, "sent", now=now)
         self.sent.append(now)
         return key, SendReport(edition=key, sent=1)
 
@@ -78,22 +79,49 @@ def iso_week(moment: datetime, tz: ZoneInfo) -> str:
 def test_schedule_settings_defaults_and_values():
     settings, problems = parse_schedule_settings({}, where="feedpipe.toml")
     assert problems == []
-    assert (settings.ingest_minutes, settings.digest, settings.lease_ttl_seconds) == (15, True, 300)
-    settings, problems = parse_schedule_settings({"ingest_minutes": 5, "lease_ttl_seconds": 120},
-                                                 where="feedpipe.toml")
+    assert settings == ScheduleSettings() and settings.ingest_minutes == 15
+    settings, problems = parse_schedule_settings(
+        {"ingest_minutes": 5, "feeds_after_ingest": False, "digest": False, "lease_ttl_seconds": 120},
+        where="feedpipe.toml")
     assert problems == []
-    assert (settings.ingest_minutes, settings.lease_ttl) == (5, timedelta(minutes=2))
+    assert (settings.ingest_minutes, settings.feeds_after_ingest, settings.digest) == (5, False, False)
+    assert settings.lease_ttl == timedelta(seconds=120)
 
 
 def test_every_schedule_problem_is_listed_with_key_and_example():
-    _, problems = parse_schedule_settings({"ingest_minutes": 0, "lease_ttl_seconds": 5, "ingest_minute": 3},
-                                          where="/etc/feedpipe.toml")
+    _, problems = parse_schedule_settings(
+        {"ingest_minutes": 0, "feeds_after_ingest": "yes", "lease_ttl_seconds": 5, "ingest_minute": 3},
+        where="/etc/feedpipe.toml")
     text = "\n".join(problems)
-    assert len(problems) == 3, text
-    assert all(p.startswith("/etc/feedpipe.toml schedule.") for p in problems)
-    assert "schedule.ingest_minutes: must be a positive whole number at most 1440, got 0 - e.g. ingest_minutes = 15" in text
-    assert "lease_ttl_seconds: 5 is too short" in text
-    assert "did you mean 'ingest_minutes'?" in text
+    assert len(problems) == 4, text
+    assert all(p.startswith("/etc/feedpipe.toml [schedule] ") for p in problems)
+    assert ("[schedule] ingest_minutes: must be a positive whole number at most 1440, got 0"
+            " - e.g. ingest_minutes = 15") in text
+    assert "[schedule] feeds_after_ingest: must be true or false, got 'yes' - e.g. feeds_after_ingest = true" in text
+    assert "[schedule] lease_ttl_seconds: 5 is too short to renew reliably" in text
+    assert "[schedule] ingest_minute: unknown key; did you mean 'ingest_minutes'?" in text
+
+
+def test_the_digests_schedule_keys_moved_to_digest_and_say_where():
+    _, problems = parse_schedule_settings(
+        {"digest_day": "friday", "digest_time": "08:00", "timezone": "Europe/Moscow", "digest_grace_hours": 6},
+        where="feedpipe.toml")
+    assert problems == [
+        'feedpipe.toml [schedule] digest_day: moved; the digest\'s day is set in [digest] - e.g. [digest] day = "friday"',
+        'feedpipe.toml [schedule] digest_time: moved; the digest\'s time is set in [digest]'
+        ' - e.g. [digest] time = "08:00"',
+        'feedpipe.toml [schedule] timezone: moved; the digest\'s time zone is set in [digest]'
+        ' - e.g. [digest] timezone = "Europe/Moscow"',
+        "feedpipe.toml [schedule] digest_grace_hours: moved; the digest's grace is set in [digest]"
+        " - e.g. [digest] grace_hours = 12",
+    ]
+
+
+def test_the_digests_day_time_zone_and_grace_come_from_digest_alone():
+    digest, _ = parse_digest_settings({"day": "Sunday", "time": "02:30", "timezone": "Europe/Berlin",
+                                       "grace_hours": 3}, where="feedpipe.toml", base_dir=Path("."))
+    schedule = DigestSchedule.of(digest)
+    assert schedule == DigestSchedule(weekday=6, at=time(2, 30), tz=BERLIN, grace=timedelta(hours=3))
 
 
 # -- DST ----------------------------------------------------------------------------------------------
@@ -171,7 +199,7 @@ def test_an_hour_of_downtime_over_the_send_time_sends_one_late_edition(store):
     for moment in after:
         run_digest_job(app, now=moment, holder="test", send=outbox)
     assert outbox.sent == [datetime(2026, 11, 27, 9, 0, tzinfo=UTC)]
-    assert store.get_job_run("digest", "2026-W48").status == "ok"
+    assert store.leases.job_run("digest", "2026-W48").status == "ok"
 
 
 @pytest.mark.parametrize(("back_at", "expected"), [
@@ -188,7 +216,7 @@ def test_three_weeks_of_downtime_send_at_most_the_latest_edition(store, back_at,
     for moment in ticks(back_at, datetime(2026, 12, 20, tzinfo=UTC), timedelta(minutes=15)):
         run_digest_job(app, now=moment, holder="test", send=outbox)
     assert [iso_week(s, LONDON) for s in outbox.sent] == expected
-    missed = [r for r in ("2026-W48", "2026-W49", "2026-W50") if store.get_job_run("digest", r)]
+    missed = [r for r in ("2026-W48", "2026-W49", "2026-W50") if store.leases.job_run("digest", r)]
     assert missed == [], "editions missed outside the grace are never sent late"
     assert decide_digest(datetime(2026, 12, 19, 7, 0, tzinfo=UTC), app.settings, store).action == (
         "done" if expected else "missed")
@@ -213,7 +241,7 @@ def test_a_failed_send_is_retried_within_the_grace_and_then_given_up(store):
         with contextlib.suppress(ConnectionError):
             run_digest_job(app, now=moment, holder="test", send=broken)
     assert attempts == [friday, friday + timedelta(hours=1), friday + timedelta(hours=2)]
-    assert store.get_job_run("digest", "2026-W48").status == "failed"
+    assert store.leases.job_run("digest", "2026-W48").status == "failed"
 
 
 def test_a_run_that_sent_nothing_is_not_recorded_as_done_and_is_retried(store):
@@ -225,14 +253,14 @@ def test_a_run_that_sent_nothing_is_not_recorded_as_done_and_is_retried(store):
 
     run = run_digest_job(app, now=friday, holder="test", send=nothing)
     assert (run.slot.key, run.action) == ("2026-W48", "not-sent")
-    job = store.get_job_run("digest", "2026-W48")
+    job = store.leases.job_run("digest", "2026-W48")
     assert job.status == "failed" and "not sent" in job.detail
 
     outbox = Outbox()
     assert run_digest_job(app, now=friday + timedelta(minutes=15), holder="test", send=outbox).action == "sent"
     assert run_digest_job(app, now=friday + timedelta(minutes=30), holder="test", send=outbox).action == "done"
     assert outbox.sent == [friday + timedelta(minutes=15)]
-    assert store.get_job_run("digest", "2026-W48").status == "ok"
+    assert store.leases.job_run("digest", "2026-W48").status == "ok"
 
 
 def test_an_edition_the_digest_skipped_is_recorded_skipped_not_sent(store):
@@ -240,11 +268,11 @@ def test_an_edition_the_digest_skipped_is_recorded_skipped_not_sent(store):
     friday = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
     def empty(app: App, *, now: datetime) -> tuple[str | None, SendReport | None]:
-        app.store.finish_edition("2026-W48", "skipped", now=now)
+        app.store.editions.finish("2026-W48", "skipped", now=now)
         return "2026-W48", SendReport(edition="2026-W48", skipped=True)
 
     assert run_digest_job(app, now=friday, holder="test", send=empty).action == "skipped"
-    assert store.get_job_run("digest", "2026-W48").status == "skipped"
+    assert store.leases.job_run("digest", "2026-W48").status == "skipped"
     assert run_digest_job(app, now=friday + timedelta(hours=1), holder="test", send=empty).action == "done"
 
 
@@ -269,7 +297,7 @@ def _scheduler_process(url: str, name: str, log: str, start) -> None:
             return None, None
         with open(log, "a") as fh:
             fh.write(f"{iso_week(now, BERLIN)} {name}\n")
-        app.store.finish_edition(key, "sent", now=now)
+        app.store.editions.finish(key, "sent", now=now)
         return key, SendReport(edition=key, sent=1)
 
     start.wait()
@@ -317,14 +345,14 @@ def test_each_source_is_fetched_on_its_own_interval_and_after_retry_after(store)
     t0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert [s.name for s in due_sources(settings, store, t0)] == ["wire", "weekly", "plain", "busy"]
     for s in sources:
-        store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
+        store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=t0, status="ok",
                            retry_after_until=t0 + timedelta(hours=1) if s.name == "busy" else None)
     seen: dict[str, list[int]] = {}
     for minute in range(5, 95, 5):  # the ticks of the next hour and a half
         now = t0 + timedelta(minutes=minute)
         for s in due_sources(settings, store, now):
             seen.setdefault(s.name, []).append(minute)
-            store.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
+            store.sources.record_fetch(name=s.name, kind=s.kind, location=s.location, now=now, status="ok")
     assert seen["wire"] == list(range(5, 95, 5))
     assert seen["plain"] == [15, 30, 45, 60, 75, 90]
     assert seen["weekly"] == [60]

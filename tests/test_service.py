@@ -14,59 +14,59 @@ TTL = timedelta(minutes=5)
 
 
 def test_one_holder_at_a_time_and_an_expired_lease_is_taken_over(any_store, now):
-    assert any_store.acquire_lease("scheduler", "host-a:1", now=now, ttl=TTL)
-    assert not any_store.acquire_lease("scheduler", "host-b:2", now=now + timedelta(minutes=1), ttl=TTL)
-    assert any_store.get_lease("scheduler").holder == "host-a:1"
+    assert any_store.leases.acquire("scheduler", "host-a:1", now=now, ttl=TTL)
+    assert not any_store.leases.acquire("scheduler", "host-b:2", now=now + timedelta(minutes=1), ttl=TTL)
+    assert any_store.leases.get("scheduler").holder == "host-a:1"
 
     # the holder renews; the other still cannot take it
-    assert any_store.renew_lease("scheduler", "host-a:1", now=now + timedelta(minutes=4), ttl=TTL)
-    assert not any_store.acquire_lease("scheduler", "host-b:2", now=now + timedelta(minutes=8), ttl=TTL)
+    assert any_store.leases.renew("scheduler", "host-a:1", now=now + timedelta(minutes=4), ttl=TTL)
+    assert not any_store.leases.acquire("scheduler", "host-b:2", now=now + timedelta(minutes=8), ttl=TTL)
 
     # host-a dies: once its lease runs out, host-b takes over and host-a can no longer renew
-    assert any_store.acquire_lease("scheduler", "host-b:2", now=now + timedelta(minutes=9, seconds=1), ttl=TTL)
-    assert not any_store.renew_lease("scheduler", "host-a:1", now=now + timedelta(minutes=10), ttl=TTL)
-    lease = any_store.get_lease("scheduler")
+    assert any_store.leases.acquire("scheduler", "host-b:2", now=now + timedelta(minutes=9, seconds=1), ttl=TTL)
+    assert not any_store.leases.renew("scheduler", "host-a:1", now=now + timedelta(minutes=10), ttl=TTL)
+    lease = any_store.leases.get("scheduler")
     assert lease.holder == "host-b:2"
     assert lease.expires_at == now + timedelta(minutes=14, seconds=1)
 
 
 def test_release_lets_the_next_process_in_at_once(any_store, now):
-    assert any_store.acquire_lease("scheduler", "a", now=now, ttl=TTL)
-    assert not any_store.release_lease("scheduler", "b"), "only the holder can release"
-    assert any_store.release_lease("scheduler", "a")
-    assert any_store.get_lease("scheduler") is None
-    assert any_store.acquire_lease("scheduler", "b", now=now, ttl=TTL)
+    assert any_store.leases.acquire("scheduler", "a", now=now, ttl=TTL)
+    assert not any_store.leases.release("scheduler", "b"), "only the holder can release"
+    assert any_store.leases.release("scheduler", "a")
+    assert any_store.leases.get("scheduler") is None
+    assert any_store.leases.acquire("scheduler", "b", now=now, ttl=TTL)
 
 
 def test_a_slot_is_claimed_once_unless_its_run_failed_or_died(any_store, now):
-    assert any_store.claim_job_run("digest", "2026-W48", holder="a", now=now)
-    assert not any_store.claim_job_run("digest", "2026-W48", holder="b", now=now)
-    assert any_store.claim_job_run("digest", "2026-W49", holder="b", now=now), "another slot is free"
+    assert any_store.leases.claim_job_run("digest", "2026-W48", holder="a", now=now)
+    assert not any_store.leases.claim_job_run("digest", "2026-W48", holder="b", now=now)
+    assert any_store.leases.claim_job_run("digest", "2026-W49", holder="b", now=now), "another slot is free"
 
-    any_store.finish_job_run("digest", "2026-W48", holder="a", now=now, status="failed", detail="SMTP down")
-    assert any_store.claim_job_run("digest", "2026-W48", holder="b", now=now + timedelta(minutes=5))
-    run = any_store.get_job_run("digest", "2026-W48")
+    any_store.leases.finish_job_run("digest", "2026-W48", holder="a", now=now, status="failed", detail="SMTP down")
+    assert any_store.leases.claim_job_run("digest", "2026-W48", holder="b", now=now + timedelta(minutes=5))
+    run = any_store.leases.job_run("digest", "2026-W48")
     assert (run.holder, run.status, run.attempts, run.detail) == ("b", "running", 2, None)
 
-    any_store.finish_job_run("digest", "2026-W48", holder="b", now=now + timedelta(minutes=6))
-    assert any_store.get_job_run("digest", "2026-W48").status == "ok"
-    assert not any_store.claim_job_run("digest", "2026-W48", holder="c", now=now + timedelta(days=1),
+    any_store.leases.finish_job_run("digest", "2026-W48", holder="b", now=now + timedelta(minutes=6))
+    assert any_store.leases.job_run("digest", "2026-W48").status == "ok"
+    assert not any_store.leases.claim_job_run("digest", "2026-W48", holder="c", now=now + timedelta(days=1),
                                        stale_after=timedelta(minutes=1)), "a finished slot never runs again"
 
     # W49's holder died while running: after `stale_after` someone else may resume it
-    assert not any_store.claim_job_run("digest", "2026-W49", holder="c", now=now + timedelta(minutes=5),
+    assert not any_store.leases.claim_job_run("digest", "2026-W49", holder="c", now=now + timedelta(minutes=5),
                                        stale_after=timedelta(minutes=20))
-    assert any_store.claim_job_run("digest", "2026-W49", holder="c", now=now + timedelta(minutes=21),
+    assert any_store.leases.claim_job_run("digest", "2026-W49", holder="c", now=now + timedelta(minutes=21),
                                    stale_after=timedelta(minutes=20))
-    assert [r.slot for r in any_store.job_runs("digest")] == ["2026-W49", "2026-W48"]
+    assert [r.slot for r in any_store.leases.job_runs("digest")] == ["2026-W49", "2026-W48"]
 
 
 def _race(url: str, holder: str, slots: int, start, out) -> None:
     store = Store.open(url, now=datetime.now(UTC))
     start.wait()
     won = [s for s in range(slots)
-           if store.claim_job_run("digest", f"slot-{s}", holder=holder, now=datetime.now(UTC))]
-    lease = sum(store.acquire_lease("scheduler", holder, now=datetime.now(UTC), ttl=TTL) for _ in range(20))
+           if store.leases.claim_job_run("digest", f"slot-{s}", holder=holder, now=datetime.now(UTC))]
+    lease = sum(store.leases.acquire("scheduler", holder, now=datetime.now(UTC), ttl=TTL) for _ in range(20))
     out.put((holder, won, lease))
     store.close()
 

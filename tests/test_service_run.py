@@ -91,7 +91,7 @@ class Sender:
             return None, None
         self.steps.append("started")
         time.sleep(self.pause)
-        app.store.finish_edition(key, "sent", now=now)
+        app.store.editions.finish(key, "sent", now=now)
         self.sent.append(now)
         self.steps.append("finished")
         return key, SendReport(edition=key, sent=1)
@@ -112,7 +112,7 @@ def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(confi
     first = Service(first_app, holder="first", send=sender)
     first.start()
     try:
-        assert wait_until(lambda: (run := first_app.store.get_job_run("digest", "2026-W48")) and run.status == "ok")
+        assert wait_until(lambda: (run := first_app.store.leases.job_run("digest", "2026-W48")) and run.status == "ok")
         assert sender.sent == [FRIDAY_9AM], "the digest missed at 08:00 is sent on start-up at 09:00"
 
         second = Service(second_app, holder="second", send=sender)
@@ -121,12 +121,12 @@ def test_a_second_service_is_refused_and_a_missed_digest_is_caught_up_once(confi
         assert "feedpipe web" in refused.value.hint
     finally:
         first.stop()
-    assert first_app.store.get_lease(LEASE_NAME) is None, "a clean stop releases the lease"
+    assert first_app.store.leases.get(LEASE_NAME) is None, "a clean stop releases the lease"
 
     # now the second one may run; the edition is already done, so it sends nothing
     second.start()
     try:
-        assert second_app.store.get_lease(LEASE_NAME).holder == "second"
+        assert second_app.store.leases.get(LEASE_NAME).holder == "second"
         assert wait_until(lambda: second.digest_runs), "its start-up catch-up ran"
         assert second.digest_runs[0].action == "done"
     finally:
@@ -144,7 +144,7 @@ def test_stop_lets_the_running_step_finish(config):
     assert wait_until(lambda: steps == ["started"])
     service.stop()
     assert steps == ["started", "finished"]
-    assert app.store.get_job_run("digest", "2026-W48").status == "ok"
+    assert app.store.leases.job_run("digest", "2026-W48").status == "ok"
     app.close()
 
 
@@ -160,8 +160,8 @@ def test_a_wednesday_tokyo_edition_is_sent_by_serve_at_its_slot_exactly_once(con
     slot = WEDNESDAY_0630_TOKYO
     app = make_app(config, slot - timedelta(minutes=1))
     assert (app.settings.digest.day, app.settings.outlet.timezone) == ("wednesday", "Europe/London")
-    app.store.add_subscriber("reader@example.org", status="active", now=slot - timedelta(days=3))
-    app.store.upsert_articles([make_article("https://news.example.org/a/tokyo", title="Talks in Tokyo",
+    app.store.subscribers.add("reader@example.org", status="active", now=slot - timedelta(days=3))
+    app.store.articles.upsert([make_article("https://news.example.org/a/tokyo", title="Talks in Tokyo",
                                             published_at=slot - timedelta(days=1))], now=slot - timedelta(days=1))
     outbox = config.parent / "outbox"
     clock = app.clock
@@ -178,7 +178,7 @@ def test_a_wednesday_tokyo_edition_is_sent_by_serve_at_its_slot_exactly_once(con
         # a minute before the slot: the start-up check finds last week's edition past its grace
         assert wait_until(lambda: len(service.digest_runs) == 1)
         assert service.digest_runs[0].action == "missed"
-        assert app.store.job_runs("digest") == [] and not outbox.exists()
+        assert app.store.leases.job_runs("digest") == [] and not outbox.exists()
 
         # the slot: the weekly trigger fires and the edition goes out
         clock.at = slot
@@ -186,8 +186,8 @@ def test_a_wednesday_tokyo_edition_is_sent_by_serve_at_its_slot_exactly_once(con
         assert wait_until(lambda: len(service.digest_runs) == 2)
         run = service.digest_runs[1]
         assert (run.slot.key, run.slot.at, run.action) == ("2026-W49", slot, "sent")
-        assert app.store.get_job_run("digest", "2026-W49").status == "ok"
-        assert app.store.edition("2026-W49").status == "sent"
+        assert app.store.leases.job_run("digest", "2026-W49").status == "ok"
+        assert app.store.editions.get("2026-W49").status == "sent"
 
         # fired again (as on an autumn DST overlap) and re-checked later: nothing more is sent
         service.fire("digest")
@@ -252,7 +252,7 @@ path = "{REPO / 'samples' / 'feeds' / 'world.rss'}"
             proc.kill()
             proc.wait()
     app = make_app(config)
-    assert app.store.get_lease(LEASE_NAME) is None, "the lease was released on SIGTERM"
+    assert app.store.leases.get(LEASE_NAME) is None, "the lease was released on SIGTERM"
     app.close()
 
 
@@ -266,8 +266,8 @@ def test_a_cron_run_takes_the_same_lease_as_serve(config):
     finally:
         service.stop()
     with hold_lease(cron, holder="cron-1"):
-        assert cron.store.get_lease(LEASE_NAME).holder == "cron-1"
-    assert cron.store.get_lease(LEASE_NAME) is None
+        assert cron.store.leases.get(LEASE_NAME).holder == "cron-1"
+    assert cron.store.leases.get(LEASE_NAME) is None
     serving.close()
     cron.close()
 

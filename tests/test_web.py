@@ -245,9 +245,9 @@ def test_healthz(site):
 
 def test_healthz_names_the_scheduler_lease_holder_and_the_last_digest_run(site):
     now = site.clock()
-    assert site.store.acquire_lease("scheduler", "host-1:42", now=now, ttl=timedelta(minutes=5))
-    assert site.store.claim_job_run("digest", "2026-W47", holder="host-1:42", now=now)
-    site.store.finish_job_run("digest", "2026-W47", holder="host-1:42", now=now + timedelta(minutes=1))
+    assert site.store.leases.acquire("scheduler", "host-1:42", now=now, ttl=timedelta(minutes=5))
+    assert site.store.leases.claim_job_run("digest", "2026-W47", holder="host-1:42", now=now)
+    site.store.leases.finish_job_run("digest", "2026-W47", holder="host-1:42", now=now + timedelta(minutes=1))
     body = requests.get(site.url + "/healthz", timeout=5).json()
     assert body["scheduler"] == {"holder": "host-1:42", "expires_at": (now + timedelta(minutes=5)).isoformat(),
                                  "active": True}
@@ -280,21 +280,21 @@ def test_sign_up_confirm_receive_unsubscribe_and_receive_nothing_more(site):
     # 1. sign up: pending, and a confirmation email with a token link
     answer = sign_up(site, "reader@Example.COM", "Ann")
     assert answer.status_code == 200 and "Check your inbox" in answer.text
-    assert store.get_subscriber("reader@example.com").status == "pending"
+    assert store.subscribers.get("reader@example.com").status == "pending"
     [confirmation] = site.inbox.wait_for("reader@example.com")
     assert confirmation["Subject"] == "Confirm your subscription to Example Weekly"
     link = re.search(r"https://news\.example\.org/confirm/\S+", confirmation.get_content()).group(0)
 
     # 2. opening the link only asks; the button confirms
     assert requests.get(local(site, link), timeout=5).status_code == 200
-    assert store.get_subscriber("reader@example.com").status == "pending"
+    assert store.subscribers.get("reader@example.com").status == "pending"
     confirmed = confirm(site, link)
     assert confirmed.status_code == 200 and "You are subscribed" in confirmed.text
-    assert store.get_subscriber("reader@example.com").status == "active"
+    assert store.subscribers.get("reader@example.com").status == "active"
 
     # 3. Friday's edition reaches the new subscriber (and a second one who stays)
-    store.add_subscriber("stays@example.org", status="active", now=FRIDAY - timedelta(days=3))
-    store.upsert_articles([make_article("https://news.example.org/a/kyiv", title="Talks in Kyiv",
+    store.subscribers.add("stays@example.org", status="active", now=FRIDAY - timedelta(days=3))
+    store.articles.upsert([make_article("https://news.example.org/a/kyiv", title="Talks in Kyiv",
                                         published_at=FRIDAY - timedelta(days=2))], now=FRIDAY - timedelta(days=2))
     decision = run_digest_job(site.app, now=FRIDAY, holder="test")
     assert (decision.slot.key, decision.action) == ("2026-W48", "sent")
@@ -306,16 +306,16 @@ def test_sign_up_confirm_receive_unsubscribe_and_receive_nothing_more(site):
     # 4. the unsubscribe page does nothing by itself; the one-click POST (no cookie, no token) does
     page = requests.get(local(site, unsubscribe), timeout=5)
     assert page.status_code == 200 and 'value="One-Click"' in page.text
-    assert store.get_subscriber("reader@example.com").status == "active"
+    assert store.subscribers.get("reader@example.com").status == "active"
     one_click = requests.post(local(site, unsubscribe), data={"List-Unsubscribe": "One-Click"},
                               allow_redirects=False, timeout=5)
     assert one_click.status_code == 200 and "You are unsubscribed" in one_click.text
     assert "Set-Cookie" not in one_click.headers
-    assert store.get_subscriber("reader@example.com").status == "unsubscribed"
+    assert store.subscribers.get("reader@example.com").status == "unsubscribed"
 
     # 5. next Friday's edition goes to the one who stayed, not to the one who left
     next_friday = FRIDAY + timedelta(days=7)
-    store.upsert_articles([make_article("https://news.example.org/a/minsk", title="Minsk answers",
+    store.articles.upsert([make_article("https://news.example.org/a/minsk", title="Minsk answers",
                                         published_at=next_friday - timedelta(days=2))], now=next_friday)
     assert run_digest_job(site.app, now=next_friday, holder="test").action == "sent"
     assert len(site.inbox.wait_for("stays@example.org", count=2)) == 2
@@ -325,35 +325,35 @@ def test_sign_up_confirm_receive_unsubscribe_and_receive_nothing_more(site):
 def test_forms_need_their_csrf_token_but_one_click_needs_none(site):
     refused = requests.post(site.url + "/subscribe", data={"email": "nocsrf@example.com"}, timeout=5)
     assert refused.status_code == 400
-    assert site.store.get_subscriber("nocsrf@example.com") is None
+    assert site.store.subscribers.get("nocsrf@example.com") is None
 
-    sub = site.store.add_subscriber("a@example.com", status="active", now=FRIDAY)
+    sub = site.store.subscribers.add("a@example.com", status="active", now=FRIDAY)
     assert requests.post(f"{site.url}/preferences/{sub.token}", data={"countries": "UA"},
                          timeout=5).status_code == 400
     assert requests.post(f"{site.url}/confirm/{sub.token}", timeout=5).status_code == 400
     # a POST to the unsubscribe URL without the RFC 8058 body is not an unsubscribe
     assert requests.post(f"{site.url}/unsubscribe/{sub.token}", data={"x": "y"}, timeout=5).status_code == 400
-    assert site.store.get_subscriber("a@example.com").status == "active"
+    assert site.store.subscribers.get("a@example.com").status == "active"
     # some mailbox providers send the one-click body as multipart/form-data: that works too
     multipart = requests.post(f"{site.url}/unsubscribe/{sub.token}", files={"List-Unsubscribe": (None, "One-Click")},
                               allow_redirects=False, timeout=5)
     assert multipart.status_code == 200
-    assert site.store.get_subscriber("a@example.com").status == "unsubscribed"
+    assert site.store.subscribers.get("a@example.com").status == "unsubscribed"
 
 
 def test_unknown_or_guessed_tokens_find_nothing(site):
-    sub = site.store.add_subscriber("a@example.com", status="active", now=FRIDAY)
+    sub = site.store.subscribers.add("a@example.com", status="active", now=FRIDAY)
     for token in ("x" * 43, sub.token[:-1] + ("A" if sub.token[-1] != "A" else "B"), sub.token[:10], ""):
         for path in ("confirm", "unsubscribe", "preferences"):
             response = requests.get(f"{site.url}/{path}/{token}", timeout=5)
             assert response.status_code == 404, (path, token)
         assert requests.post(f"{site.url}/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"},
                              timeout=5).status_code == 404
-    assert site.store.get_subscriber("a@example.com").status == "active"
+    assert site.store.subscribers.get("a@example.com").status == "active"
 
 
 def test_preferences_choose_countries_and_topics(site):
-    sub = site.store.add_subscriber("a@example.com", status="active", now=FRIDAY)
+    sub = site.store.subscribers.add("a@example.com", status="active", now=FRIDAY)
     browser = requests.Session()
     page = browser.get(f"{site.url}/preferences/{sub.token}", timeout=5)
     assert 'value="UA"' in page.text and 'value="BY"' in page.text and 'value="politics"' in page.text
@@ -361,7 +361,7 @@ def test_preferences_choose_countries_and_topics(site):
                          data={"csrf_token": csrf_token(page), "countries": ["UA", "BY"], "topics": ["politics"]},
                          timeout=5)
     assert saved.status_code == 200 and "Saved." in saved.text
-    stored = site.store.get_subscriber("a@example.com")
+    stored = site.store.subscribers.get("a@example.com")
     assert set(stored.countries) == {"UA", "BY"} and list(stored.topics) == ["politics"]
     assert 'value="UA" checked' in saved.text
 
@@ -371,13 +371,13 @@ def test_sign_up_is_rate_limited_per_address(site):
     assert answers == [200, 200, 200, 429]
     limited = sign_up(site, "r9@example.com")
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
-    assert site.store.get_subscriber("r9@example.com") is None
+    assert site.store.subscribers.get("r9@example.com") is None
 
 
 def test_sign_up_refuses_a_bad_address_and_never_tells_who_is_subscribed(site):
     bad = sign_up(site, "not-an-address")
     assert bad.status_code == 400 and "valid email address" in bad.text
-    site.store.add_subscriber("known@example.com", status="active", now=FRIDAY)
+    site.store.subscribers.add("known@example.com", status="active", now=FRIDAY)
     again = sign_up(site, "known@example.com")
     assert again.status_code == 200 and "Check your inbox" in again.text
     assert site.inbox.to("known@example.com") == [], "an active subscriber gets no new confirmation"

@@ -35,19 +35,19 @@ def test_a_reader_signs_up_in_a_browser_and_confirms_from_the_email(site, page):
     page.fill("#name", "Bea")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Check your inbox")
-    assert site.store.get_subscriber("browser.reader@example.com").status == "pending"
+    assert site.store.subscribers.get("browser.reader@example.com").status == "pending"
 
     [mail] = site.inbox.wait_for("browser.reader@example.com")
     link = re.search(r"https://news\.example\.org/confirm/\S+", mail.get_content()).group(0)
     page.goto(local(site, link))
-    assert site.store.get_subscriber("browser.reader@example.com").status == "pending", "GET alone never confirms"
+    assert site.store.subscribers.get("browser.reader@example.com").status == "pending", "GET alone never confirms"
     page.click("text=Confirm my subscription")
     page.wait_for_selector("text=You are subscribed")
-    assert site.store.get_subscriber("browser.reader@example.com").status == "active"
+    assert site.store.subscribers.get("browser.reader@example.com").status == "active"
 
     # and the preferences link on that page works in the browser too
     page.click("text=Choose the countries and topics")
     page.check("input[value=UA]")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Saved.")
-    assert site.store.get_subscriber("browser.reader@example.com").countries == ("UA",)
+    assert site.store.subscribers.get("browser.reader@example.com").countries == ("UA",)

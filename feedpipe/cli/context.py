@@ -20,14 +20,14 @@ class Context:
     """What every command receives as `ctx.obj`: the App is built on first use, so `--help` and
     commands that need no store never open one."""
 
-    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None, *,
-                 allow_private_addresses: bool = False) -> None:
+    def __init__(self, config: str | None, store: str | None, quiet: bool, now: datetime | None = None,
+                 *, app: App | None = None, allow_private_addresses: bool = False) -> None:
         self.config_arg = config
         self.store_arg = store
         self.quiet = quiet
         self.now_arg = now
         self.allow_private_addresses = allow_private_addresses
-        self._app: App | None = None
+        self._app: App | None = app  # given: a test, or an embedding program, built it already
 
     @property
     def app(self) -> App:

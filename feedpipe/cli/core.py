@@ -105,7 +105,7 @@ def ingest(obj: Context, locations: tuple[str, ...], force: bool) -> int:
 def sources(obj: Context, as_json: bool) -> None:
     """Each configured source with its last fetch time, status, error and article counts."""
     app = obj.app
-    states = {s.name: s for s in app.store.source_states()}
+    states = {s.name: s for s in app.store.sources.states()}
     names = [s.name for s in app.settings.sources] + sorted(set(states) - {s.name for s in app.settings.sources})
     if as_json:
         for name in names:
@@ -173,7 +173,7 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
     app = obj.app
     if topic and ":" not in topic:
         topic = _topic_code(app.tagger, topic)
-    rows = app.store.articles(since=_date(since), until=_date(until), source=source, country=country,
+    rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
                               limit=limit)
     if as_json:

@@ -38,7 +38,7 @@ def _week(obj: Context, week: str | None) -> str:
 
 
 def _article(obj: Context, url: str) -> Article:
-    article = obj.store.get_article_by_url(canonical_url(url)) or obj.store.get_article_by_url(url)
+    article = obj.store.articles.by_url(canonical_url(url)) or obj.store.articles.by_url(url)
     if article is None:
         raise FeedpipeError(f"no stored article has the URL {url}", "ingest it first (`feedpipe ingest`), then pick it")
     return article
@@ -65,12 +65,12 @@ def build(week: str | None, out: Path | None) -> None:
     s = obj.settings
     web_dir = out or s.digest_dir
     web = build_edition(obj.store, s.digest, s.feeds_public_url, key, obj.now, web_dir,
-                        templates_dir=s.templates_dir)
+                        templates_dir=s.templates_dir, mode=s.file_mode)
     eml_dir = (out / key) if out else (Path(s.mail.outbox) / key)
     loaded = load_edition(obj.store, s.digest, key, obj.now, feeds_public_url=s.feeds_public_url,
                           templates_dir=s.templates_dir)
     outbox = OutboxTransport(eml_dir)
-    for subscriber in obj.store.iter_subscribers("active"):
+    for subscriber in obj.store.subscribers.iter("active"):
         data, mid = loaded.message_bytes(subscriber, obj.now)
         outbox.send(data, sender="", recipients=[subscriber.email], message_id=mid)
     click.echo(f"{key}: web view {web}")
@@ -91,7 +91,7 @@ def preview(week: str | None, address: str | None, out: Path | None, open_it: bo
                           templates_dir=s.templates_dir)
     subscriber = None
     if address:
-        subscriber = obj.store.get_subscriber(address)
+        subscriber = obj.store.subscribers.get(address)
         if subscriber is None:
             raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
     subscriber = subscriber or Subscriber(email="reader@example.org", status="active", token="preview")
@@ -168,7 +168,7 @@ def pick(url: str, pitch: str | None, week: str | None) -> None:
     obj = _obj()
     key = _week(obj, week)
     article = _article(obj, url)
-    p = obj.store.pick(key, article.id, pitch)
+    p = obj.store.editions.pick(key, article.id, pitch)
     click.echo(f"{key}: picked #{p.position + 1} {article.title}")
 
 
@@ -180,7 +180,7 @@ def unpick(url: str, week: str | None) -> None:
     obj = _obj()
     key = _week(obj, week)
     article = _article(obj, url)
-    if not obj.store.unpick(key, article.id):
+    if not obj.store.editions.unpick(key, article.id):
         raise FeedpipeError(f"{url} is not picked for {key}", "see `feedpipe digest picks`")
     click.echo(f"{key}: unpicked {article.title}")
 
@@ -192,13 +192,13 @@ def order(urls: tuple[str, ...], week: str | None) -> None:
     """Put these picked articles first, in this order."""
     obj = _obj()
     key = _week(obj, week)
-    obj.store.order(key, [_article(obj, u).id for u in urls])
+    obj.store.editions.order(key, [_article(obj, u).id for u in urls])
     _list_picks(obj, key)
 
 
 def _list_picks(obj: Context, key: str) -> None:
-    for p in obj.store.picks(key):
-        article = obj.store.get_article(p.article_id)
+    for p in obj.store.editions.picks(key):
+        article = obj.store.articles.get(p.article_id)
         title = article.title if article else "(article no longer stored)"
         click.echo(f"{p.position + 1}. {title}" + (f" | {p.pitch}" if p.pitch else ""))
         if article:
@@ -225,13 +225,13 @@ def picks(week: str | None, file: Path | None) -> None:
             except FeedpipeError as exc:
                 raise FeedpipeError(f"{file}:{number}: {exc.message}", exc.hint) from exc
         ids = [a for a, _ in wanted]
-        for p in obj.store.picks(key):
+        for p in obj.store.editions.picks(key):
             if p.article_id not in ids:
-                obj.store.unpick(key, p.article_id)
+                obj.store.editions.unpick(key, p.article_id)
         for article_id, wanted_pitch in wanted:
-            obj.store.pick(key, article_id, wanted_pitch)
+            obj.store.editions.pick(key, article_id, wanted_pitch)
         if ids:
-            obj.store.order(key, ids)
+            obj.store.editions.order(key, ids)
     _list_picks(obj, key)
 
 
@@ -240,7 +240,7 @@ def picks(week: str | None, file: Path | None) -> None:
 def uncertain(week: str | None) -> None:
     """List messages whose delivery is unknown (connection lost after the message was sent)."""
     obj = _obj()
-    rows = obj.store.uncertain(week)
+    rows = obj.store.ledger.uncertain(week)
     if not rows:
         click.echo("no uncertain messages")
     for row in rows:
@@ -257,12 +257,12 @@ def resolve(email: str, verdict: str | None, week: str | None) -> None:
     obj = _obj()
     if verdict is None:
         raise click.UsageError("say --sent or --failed")
-    rows = [r for r in obj.store.uncertain(week) if r.email.lower() == email.strip().lower()]
+    rows = [r for r in obj.store.ledger.uncertain(week) if r.email.lower() == email.strip().lower()]
     if not rows:
         raise FeedpipeError(f"no uncertain message to {email}", "see `feedpipe digest uncertain`")
     if len(rows) > 1:
         raise FeedpipeError(f"{email} has uncertain messages in {len(rows)} editions", "give --week")
-    obj.store.resolve_uncertain(rows[0].edition, rows[0].email, verdict, now=obj.now)
+    obj.store.ledger.resolve(rows[0].edition, rows[0].email, verdict, now=obj.now)
     click.echo(f"{rows[0].edition}: {rows[0].email} resolved as {verdict}")
 
 
@@ -274,7 +274,7 @@ def schedule() -> None:
     key = edition_key(obj.now, d)
     for _ in range(3):
         when = send_time(key, d)
-        edition = obj.store.edition(key)
+        edition = obj.store.editions.get(key)
         click.echo(f"{key}  {when:%a %Y-%m-%d %H:%M %Z}  {edition.status if edition else 'not built'}")
         key = edition_key(when + timedelta(days=7), d)
 

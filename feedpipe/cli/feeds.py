@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import requests
 
-from feedpipe.config.feeds import parse_feed_settings
-from feedpipe.feeds.websub import hub_pinger
-from feedpipe.feedset import publish_feeds
-
-__all__ = ["feeds", "parse_feed_settings"]
+from feedpipe.cli.context import Context
+from feedpipe.pipeline import publish_feeds
 
 
 @click.command()
@@ -34,15 +30,9 @@ def feeds(out: Path | None, build_all: bool) -> None:
     A file is replaced (atomically) only when its bytes change; feeds of tags no longer in use are
     removed. With [feeds] websub_hub set, the hub is pinged for every feed that changed.
     """
-    obj = click.get_current_context().obj
-    settings = obj.settings.feeds
-    out_dir = out or obj.settings.feeds_dir
-    ping = None
-    with requests.Session() as session:
-        if settings.websub_hub:
-            ping = hub_pinger(settings.websub_hub, session)
-        report = publish_feeds(obj.store, out_dir, settings, only_dirty=not build_all, ping=ping)
-    if not getattr(obj, "quiet", False):
-        click.echo(f"{out_dir}: {report.summary()}")
+    obj: Context = click.get_current_context().obj
+    report = publish_feeds(obj.app, now=obj.now, only_dirty=not build_all, out_dir=out)
+    if not obj.quiet:
+        click.echo(f"{out or obj.settings.feeds_dir}: {report.summary()}")
     for error in report.ping_errors:
         click.echo(f"warning: WebSub ping failed: {error}", err=True)

@@ -105,7 +105,7 @@ def schedule(obj: Context) -> None:
             click.echo(f"{job:<8} {when:%a %Y-%m-%d %H:%M %Z} (grace {digest.grace.total_seconds() / 3600:g} h)")
     decision = decide_digest(now, settings, app.store)
     click.echo(f"last digest slot {decision.slot.key} at {decision.slot.at:%a %Y-%m-%d %H:%M %Z}: {decision.action}")
-    lease = app.store.get_lease(LEASE_NAME)
+    lease = app.store.leases.get(LEASE_NAME)
     if lease and lease.active(now):
         click.echo(f"scheduler: held by {lease.holder} until {lease.expires_at.astimezone(digest.tz):%H:%M:%S %Z}")
     else:

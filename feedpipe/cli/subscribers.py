@@ -39,8 +39,8 @@ _SPLIT = re.compile(r"[\s,;]+")
 def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[str, ...], status: str) -> None:
     """Add one subscriber (an operator's add is active unless --status says otherwise)."""
     obj = _obj()
-    existing = obj.store.get_subscriber(email)
-    sub = obj.store.add_subscriber(email, name=name, status=status, countries=countries, topics=topics, now=obj.now)
+    existing = obj.store.subscribers.get(email)
+    sub = obj.store.subscribers.add(email, name=name, status=status, countries=countries, topics=topics, now=obj.now)
     click.echo(f"{'already subscribed' if existing and existing.status != 'unsubscribed' else 'added'}: "
                f"{sub.email} ({sub.status})")
 
@@ -65,8 +65,8 @@ def import_csv(csv_file: Path, status: str) -> None:
             try:
                 if row_status not in SUBSCRIBER_STATUSES:
                     raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
-                before = obj.store.get_subscriber(row.get("email", ""))
-                obj.store.add_subscriber(
+                before = obj.store.subscribers.get(row.get("email", ""))
+                obj.store.subscribers.add(
                     row.get("email", ""), name=row.get("name") or None, status=row_status,
                     countries=[c for c in _SPLIT.split(row.get("countries", "")) if c],
                     topics=[t for t in _SPLIT.split(row.get("topics", "")) if t], now=obj.now,
@@ -89,7 +89,7 @@ def list_(status: str | None) -> None:
     """List subscribers: address, status, name, countries, topics."""
     obj = _obj()
     count = 0
-    for sub in obj.store.iter_subscribers(status):
+    for sub in obj.store.subscribers.iter(status):
         count += 1
         prefs = " ".join(sub.countries + sub.topics) or "everything"
         click.echo(f"{sub.email}\t{sub.status}\t{sub.name or ''}\t{prefs}")
@@ -101,7 +101,7 @@ def list_(status: str | None) -> None:
 def remove(email: str) -> None:
     """Delete a subscriber and their preferences."""
     obj = _obj()
-    if not obj.store.remove_subscriber(email):
+    if not obj.store.subscribers.remove(email):
         raise FeedpipeError(f"{email} is not a subscriber", "see `feedpipe subscribers list`")
     click.echo(f"removed {email}")
 

@@ -2,102 +2,107 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import fields, replace
+from dataclasses import fields
 from urllib.parse import urlsplit
 
+from feedpipe.config.reader import Problems, Section, Table
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _TAG_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?$")
+_URL_EXAMPLES = {"public_url": '"https://news.example.org"', "websub_hub": '"https://pubsubhubbub.appspot.com/"'}
+_TEXT_EXAMPLES = {"title": '"Example News"', "subtitle": '"News from Eastern Europe"',
+                  "author": '"Example News desk"', "generator": '"feedpipe"'}
 
 
-def parse_feed_settings(table: dict, *, where: str) -> tuple[FeedSettings, list[str]]:
+def parse_feed_settings(table: Table, *, where: str) -> tuple[FeedSettings, list[str]]:
     """Validate the `[feeds]` table; every key has a default, so an empty table is valid.
 
     Returns the settings (defaults in place of bad values) and every problem found, each naming
     `where`, the key, what is wrong and an example of a right value.
     """
-    problems: list[str] = []
-    defaults = FeedSettings()
-    values: dict = {}
+    problems = Problems(where)
+    s = Section(problems, "feeds", table)
+    s.unknown_keys([f.name for f in fields(FeedSettings)])
+    d = FeedSettings()
+    public_url = _url(s, "public_url")
+    author = _text(s, "author")
+    settings = FeedSettings(
+        public_url=d.public_url if public_url is None else public_url.rstrip("/"),
+        websub_hub=_url(s, "websub_hub") if table.get("websub_hub") not in (None, "") else None,
+        title=_text(s, "title") or d.title,
+        subtitle=_text(s, "subtitle") or d.subtitle,
+        author=author or None if "author" in table else d.author,
+        generator=_text(s, "generator") or d.generator,
+        language=_language(s) or d.language,
+        max_entries=_bounded(s, "max_entries", d.max_entries, 1),
+        ttl=_bounded(s, "ttl", d.ttl, 0),
+        id_authority=_id_authority(s) or d.id_authority,
+    )
+    return settings, problems.lines
 
-    def problem(key: str, what: str, example: str) -> None:
-        problems.append(f"{where} [feeds] {key}: {what} - e.g. {example}")
 
-    known = [f.name for f in fields(FeedSettings)]
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(known)
-            problem(key, f"unknown key; {hint}", f"{close[0] if close else 'title'} = ...")
-    for key in ("public_url", "websub_hub"):
-        if key not in table or (key == "websub_hub" and table[key] in (None, "")):
-            continue
-        value = table[key]
-        parts = urlsplit(value) if isinstance(value, str) else None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or any(c.isspace() for c in value)
-        ):
-            example = (
-                '"https://news.example.org"' if key == "public_url" else '"https://pubsubhubbub.appspot.com/"'
-            )
-            problem(key, f"must be an absolute http(s) URL, got {value!r}", f"{key} = {example}")
-        else:
-            values[key] = value.rstrip("/") if key == "public_url" else value
-    for key, example in (
-        ("title", '"Example News"'),
-        ("subtitle", '"News from Eastern Europe"'),
-        ("author", '"Example News desk"'),
-        ("generator", '"feedpipe"'),
+def _url(s: Section, key: str) -> str | None:
+    value = s.data.get(key)
+    if value is None:
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if (
+        parts is None
+        or not isinstance(value, str)
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in value)
     ):
-        if key not in table:
-            continue
-        value = table[key]
-        if (
-            not isinstance(value, str)
-            or xml_safe(value) != value
-            or "\n" in value
-            or (key != "subtitle" and not value.strip())
-        ):
-            problem(
-                key,
-                f"must be a one-line string{'' if key == 'subtitle' else ' (not empty)'}, got {value!r}",
-                f"{key} = {example}",
-            )
-        else:
-            values[key] = value.strip() or None if key == "author" else value.strip()
-    if "language" in table:
-        value = table["language"]
-        if isinstance(value, str) and _LANGUAGE.match(value):
-            values["language"] = value
-        else:
-            problem(
-                "language", f"must be a language tag, got {value!r}", 'language = "en" or "uk" or "pt-BR"'
-            )
-    for key, example, low in (("max_entries", "50", 1), ("ttl", "60", 0)):
-        if key not in table:
-            continue
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or value > 100_000:
-            what = "a positive integer" if low else "an integer number of minutes (0 or more)"
-            problem(key, f"must be {what}, got {value!r}", f"{key} = {example}")
-        else:
-            values[key] = value
-    if "id_authority" in table:
-        value = table["id_authority"]
-        if isinstance(value, str) and _TAG_AUTHORITY.match(value):
-            values["id_authority"] = value
-        else:
-            problem(
-                "id_authority",
-                f"must be 'domain,year' (RFC 4151 tag authority), never changed once feeds "
-                f"are public; got {value!r}",
-                'id_authority = "news.example.org,2026"',
-            )
-    return replace(defaults, **values), problems
+        s.add(key, f"must be an absolute http(s) URL, got {value!r}", f"{key} = {_URL_EXAMPLES[key]}")
+        return None
+    return value
+
+
+def _text(s: Section, key: str) -> str | None:
+    """A one-line, XML-safe string, stripped; None when absent or wrong (and a problem then)."""
+    if key not in s.data:
+        return None
+    value = s.data[key]
+    if (
+        not isinstance(value, str)
+        or xml_safe(value) != value
+        or "\n" in value
+        or (key != "subtitle" and not value.strip())
+    ):
+        s.add(key, f"must be a one-line string{'' if key == 'subtitle' else ' (not empty)'}, got {value!r}",
+              f"{key} = {_TEXT_EXAMPLES[key]}")
+        return None
+    return value.strip()
+
+
+def _language(s: Section) -> str | None:
+    if "language" not in s.data:
+        return None
+    value = s.data["language"]
+    if isinstance(value, str) and _LANGUAGE.match(value):
+        return value
+    s.add("language", f"must be a language tag, got {value!r}", 'language = "en" or "uk" or "pt-BR"')
+    return None
+
+
+def _bounded(s: Section, key: str, default: int, low: int) -> int:
+    value = s.data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or value > 100_000:
+        what = "a positive integer" if low else "an integer number of minutes (0 or more)"
+        s.add(key, f"must be {what}, got {value!r}", f"{key} = {default}")
+        return default
+    return value
+
+
+def _id_authority(s: Section) -> str | None:
+    if "id_authority" not in s.data:
+        return None
+    value = s.data["id_authority"]
+    if isinstance(value, str) and _TAG_AUTHORITY.match(value):
+        return value
+    s.add("id_authority", f"must be 'domain,year' (RFC 4151 tag authority), never changed once feeds are public; "
+          f"got {value!r}", 'id_authority = "news.example.org,2026"')
+    return None

@@ -183,16 +183,12 @@ class MailSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class ScheduleSettings:
-    """The `[schedule]` table. `digest_day`, `digest_time` and `timezone` left unset (None) follow the
-    `[digest]` settings when they have them, else Friday 08:00 in the outlet's time zone."""
+    """The `[schedule]` table: what `feedpipe serve` runs and how often. The digest's day, time, zone
+    and grace are `DigestSettings`' (`[digest]`), never set here."""
 
     ingest_minutes: int = 15
     feeds_after_ingest: bool = True
-    digest: bool = True
-    digest_day: str | None = None  # "friday"
-    digest_time: time | None = None  # 08:00
-    timezone: str | None = None  # IANA name; default: the outlet's
-    digest_grace_hours: float | None = None  # default: the [digest] grace, else 12 hours
+    digest: bool = True  # send the weekly digest from this process
     lease_ttl_seconds: int = 300
 
     @property
@@ -212,21 +208,22 @@ class OutletSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    path: Path | None  # the config file, None for built-in defaults
-    base_dir: Path
-    outlet: OutletSettings
-    store_url: str
-    sources: tuple[Source, ...]
-    fetch: FetchSettings
-    fetch_workers: int
-    parse_processes: int | str  # "auto" or a count; 0 parses in the fetching threads
-    public_dir: Path
-    templates_dir: Path | None
-    tagging_dir: Path | None  # folder whose tagging/ subfolder overrides the packaged tagging data
+    path: Path | None = None  # the config file, None for built-in defaults
+    base_dir: Path = Path(".")
+    outlet: OutletSettings = field(default_factory=OutletSettings)
+    store_url: str = "sqlite:///var/feedpipe.db"
+    sources: tuple[Source, ...] = ()
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch_workers: int = 4
+    parse_processes: int | str = "auto"  # "auto" or a count; 0 parses in the fetching threads
+    public_dir: Path = Path("public")
+    templates_dir: Path | None = None
+    tagging_dir: Path | None = None  # folder whose tagging/ subfolder overrides the packaged tagging data
     feeds: FeedSettings = field(default_factory=FeedSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    file_mode: int = 0o644  # `[paths] file_mode`: permission bits of every published file
 
     @property
     def feeds_dir(self) -> Path:

@@ -111,17 +111,17 @@ def load_edition(
     keeps the window it was sent with, so a resumed send shows the same articles."""
     parse_key(edition_key)
     links = make_links(settings, feeds_public_url, public_url)
-    edition = store.edition(edition_key)
+    edition = store.editions.get(edition_key)
     if edition is None or edition.status == "building" or edition.window_end is None:
         start, end = edition_window(edition_key, settings, store)
         if edition is None or edition.status == "building":
-            edition = store.ensure_edition(edition_key, window_start=start, window_end=end, now=now)
+            edition = store.editions.ensure(edition_key, window_start=start, window_end=end, now=now)
         else:
             edition = replace(edition, window_start=start, window_end=end)
-    candidates = store.articles(since=edition.window_start, until=edition.window_end)
+    candidates = store.articles.query(since=edition.window_start, until=edition.window_end)
     picks: list[tuple[Article, str | None]] = []
-    for p in store.picks(edition_key):
-        article = store.get_article(p.article_id)
+    for p in store.editions.picks(edition_key):
+        article = store.articles.get(p.article_id)
         if article is not None:
             picks.append((article, p.pitch))
     return LoadedEdition(key=edition_key, edition=edition, settings=settings, links=links, candidates=candidates,
@@ -151,7 +151,7 @@ def build_edition(
     path = Path(out_dir) / f"{edition_key}.html"
     write_file(path, html.encode("utf-8"), mode=mode)
     if loaded.edition.status == "building":
-        store.set_edition_subject(edition_key, rendered.subject)
+        store.editions.set_subject(edition_key, rendered.subject)
     return path
 
 

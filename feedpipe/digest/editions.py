@@ -29,10 +29,15 @@ _KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 FINISHED = ("sent", "skipped")  # edition states after which an edition is never offered again
 
 
-class EditionLookup(Protocol):
-    """What the schedule needs of the store: an edition's row by key."""
+class EditionRows(Protocol):
+    def get(self, key: str) -> Edition | None: ...
 
-    def edition(self, key: str) -> Edition | None: ...
+
+class EditionLookup(Protocol):
+    """What the schedule needs of the store: its editions (an edition's row by key)."""
+
+    @property
+    def editions(self) -> EditionRows: ...
 
 
 def parse_key(key: str) -> tuple[int, int]:
@@ -148,7 +153,7 @@ class DigestSchedule:
         `sent` or `skipped` once the digest finished it, else `due` while `now` is within its grace,
         else `missed` (a service down past the grace never sends it a week late)."""
         slot = self.latest(now)
-        edition = store.edition(slot.key)
+        edition = store.editions.get(slot.key)
         if edition is not None and edition.status in FINISHED:
             return EditionStatus(slot=slot, state="sent" if edition.status == "sent" else "skipped")
         return EditionStatus(slot=slot, state="due" if slot.open_at(now) else "missed")
@@ -211,7 +216,7 @@ def edition_window(
     end = schedule.send_time(key)
     start = end - timedelta(weeks=1)
     if store is not None:
-        previous = store.edition(schedule.shift(key, -1))
+        previous = store.editions.get(schedule.shift(key, -1))
         if previous is not None and previous.window_end is not None and previous.window_end < end:
             start = previous.window_end
     return start, end

@@ -2,18 +2,18 @@
 (the real `feedpipe.store.Store` satisfies them; so can a test double) and a mail transport that can
 split a send in two.
 
-The store methods are named as the store names them today; the store's split into one repository per
-concept renames them here and at the call sites in `build.py` and `send.py`, nowhere else.
+The store's side is the repositories' Protocols (`feedpipe.store.protocols`); these name which
+repositories each service uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from feedpipe.core.model import Article, Edition, Pick, Subscriber
+if TYPE_CHECKING:
+    from feedpipe.store.protocols import Articles, Editions, Ledger, Subscribers
 
 Outcome = tuple[str, str, str | None, str | None]
 """One finished ledger row: (email, state, error, message_id)."""
@@ -27,61 +27,25 @@ class LedgerStep(Protocol):
 
 
 class EditionStore(Protocol):
-    """What loading and building an edition reads and writes: articles, picks, the edition row,
-    and the subscribers to build messages for."""
+    """What loading and building an edition uses of the store: the articles, the editions (with their
+    picks) and the subscribers to build messages for."""
 
-    def edition(self, key: str) -> Edition | None: ...
+    @property
+    def articles(self) -> Articles: ...
 
-    def ensure_edition(
-        self, key: str, *, window_start: datetime | None, window_end: datetime | None, now: datetime
-    ) -> Edition: ...
+    @property
+    def editions(self) -> Editions: ...
 
-    def set_edition_subject(self, key: str, subject: str) -> None: ...
-
-    def articles(self, *, since: datetime | None = None, until: datetime | None = None) -> list[Article]: ...
-
-    def get_article(self, article_id: str) -> Article | None: ...
-
-    def picks(self, edition: str) -> list[Pick]: ...
-
-    def get_subscriber(self, email: str) -> Subscriber | None: ...
-
-    def iter_subscribers(self, status: str | None = "active", batch_size: int = 500) -> Iterator[Subscriber]: ...
+    @property
+    def subscribers(self) -> Subscribers: ...
 
 
 class LedgerStore(EditionStore, Protocol):
-    """An `EditionStore` with the edition's claim (a lease) and the send ledger: what the real send uses."""
+    """An `EditionStore` with the send ledger: what the real send uses (the edition's claim, a lease,
+    is on `editions`)."""
 
-    def claim_edition(self, key: str, now: datetime, *, lease: timedelta = ...) -> bool: ...
-
-    def renew_edition_lease(self, key: str, now: datetime, *, lease: timedelta = ...) -> bool: ...
-
-    def release_edition(self, key: str) -> None: ...
-
-    def finish_edition(self, key: str, status: str, *, now: datetime, subject: str | None = None) -> None: ...
-
-    def ledger_recover(self, edition: str, *, now: datetime) -> int: ...
-
-    def ledger_enqueue(self, edition: str, *, now: datetime) -> int: ...
-
-    def ledger_counts(self, edition: str) -> dict[str, int]: ...
-
-    def ledger_pending_subscribers(self, edition: str, *, after: str = "", limit: int = 500) -> list[Subscriber]: ...
-
-    def ledger_session(self, edition: str) -> AbstractContextManager[LedgerStep]: ...
-
-    def ledger_transition(
-        self,
-        edition: str,
-        email: str,
-        *,
-        expect: str,
-        to: str,
-        now: datetime,
-        error: str | None = None,
-        message_id: str | None = None,
-        count_attempt: bool = False,
-    ) -> bool: ...
+    @property
+    def ledger(self) -> Ledger: ...
 
 
 @runtime_checkable

@@ -42,7 +42,7 @@ from feedpipe.mailer import (
     TransportSetupError,
     UncertainDelivery,
 )
-from feedpipe.store.digest import normalize_email
+from feedpipe.store.subscribers import normalize_email
 
 PAGE = 500
 RENEW_EVERY_SECONDS = 30.0
@@ -105,7 +105,7 @@ def dry_run(
     would be skipped."""
     run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
     built = 0
-    for subscriber in store.iter_subscribers("active"):
+    for subscriber in store.subscribers.iter("active"):
         run.message(subscriber)
         built += 1
     return SendReport(edition=edition_key, dry_run=True, built=built,
@@ -135,7 +135,7 @@ def send_test(
                      templates_dir)
         for address in addresses:
             email = normalize_email(address)
-            subscriber = store.get_subscriber(email) or Subscriber(email=email, status="active", token="preview")
+            subscriber = store.subscribers.get(email) or Subscriber(email=email, status="active", token="preview")
             data, mid = run.message(subscriber, id_edition=f"{edition_key}-test")
             built += 1
             transport.send(data, sender=run.sender, recipients=[email], message_id=mid)
@@ -162,34 +162,34 @@ def send_edition(
     through the ledger (see the module's notes). `sleep` is used for retry backoff."""
     settings = digest_settings
     run = _start(store, settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
-    edition = store.edition(edition_key)
+    edition = store.editions.get(edition_key)
     if edition is not None and edition.status in ("sent", "skipped"):
-        counts = store.ledger_counts(edition_key)
+        counts = store.ledger.counts(edition_key)
         return SendReport(edition=edition_key, already=counts["sent"] + counts["failed"] + counts["uncertain"],
                           skipped=edition.status == "skipped")
     lease = timedelta(minutes=settings.lease_minutes)
     if run.empty and settings.skip_if_empty:
-        if store.claim_edition(edition_key, run.now(), lease=lease):
-            store.finish_edition(edition_key, "skipped", now=run.now())
+        if store.editions.claim(edition_key, run.now(), lease=lease):
+            store.editions.finish(edition_key, "skipped", now=run.now())
         return SendReport(edition=edition_key, skipped=True)
 
-    if not store.claim_edition(edition_key, run.now(), lease=lease):
+    if not store.editions.claim(edition_key, run.now(), lease=lease):
         return SendReport(edition=edition_key, not_claimed=True,
                           errors=("another process is sending this edition (its lease has not expired)",))
-    recovered = store.ledger_recover(edition_key, now=run.now())
-    store.ledger_enqueue(edition_key, now=run.now())
-    before = store.ledger_counts(edition_key)
+    recovered = store.ledger.recover(edition_key, now=run.now())
+    store.ledger.enqueue(edition_key, now=run.now())
+    before = store.ledger.counts(edition_key)
     already = before["sent"] + before["failed"] + before["uncertain"] - recovered
-    with store.ledger_session(edition_key) as step:
+    with store.ledger.session(edition_key) as step:
         sender_run = _Sender(store, step, run, transport, sleep)
         sender_run.tally["uncertain"] = recovered
         _loop(store, sender_run, transport, run, lease)
-    counts = store.ledger_counts(edition_key)
+    counts = store.ledger.counts(edition_key)
     if counts["pending"] == 0 and counts["sending"] == 0:
         subject = run.loaded.rendered(run.loaded.general).subject
-        store.finish_edition(edition_key, "sent", now=run.now(), subject=subject)
+        store.editions.finish(edition_key, "sent", now=run.now(), subject=subject)
     else:
-        store.release_edition(edition_key)
+        store.editions.release(edition_key)
     t = sender_run.tally
     return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
                       retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
@@ -201,13 +201,13 @@ def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _R
     try:
         after = ""
         while True:
-            page = store.ledger_pending_subscribers(run.key, after=after, limit=PAGE)
+            page = store.ledger.pending_subscribers(run.key, after=after, limit=PAGE)
             if not page:
                 break
             for subscriber in page:
                 after = subscriber.email
                 if run.monotonic() - last_renew > RENEW_EVERY_SECONDS:
-                    store.renew_edition_lease(run.key, run.now(), lease=lease)
+                    store.editions.renew(run.key, run.now(), lease=lease)
                     last_renew = run.monotonic()
                 sender_run.one(subscriber)
         sender_run.end()
@@ -219,7 +219,7 @@ def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _R
 class _Sender:
     """One real send's loop body.
 
-    Outcomes are written together with the claim of the next message (`ledger_step`); whatever is
+    Outcomes are written together with the claim of the next message (a `ledger.session` step); whatever is
     still unwritten is flushed when the run ends, however it ends. With a transport that can split a
     send (`start`/`finish`, as SMTP can), the next message is built and claimed while the server is
     still working on the previous one, so neither costs wall time. The price: a process killed outright
@@ -294,7 +294,7 @@ class _Sender:
         self._done(email, "sent", None, mid)
 
     def _back_to_pending(self, email: str, error: str) -> None:
-        self.store.ledger_transition(self.key, email, expect="sending", to="pending", now=self.run.now(), error=error)
+        self.store.ledger.transition(self.key, email, expect="sending", to="pending", now=self.run.now(), error=error)
 
     def _failed(self, email: str, data: bytes, mid: str, exc: SendError | TransportSetupError, *,
                 attempt: int) -> None:

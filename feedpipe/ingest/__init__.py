@@ -14,14 +14,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from feedpipe.app import App
-from feedpipe.core.model import Article, Source
+from feedpipe.core.model import Source
 from feedpipe.ingest.collect import Collected, adhoc_sources, collect
 from feedpipe.ingest.parse import parser, tag_article
 from feedpipe.ingest.report import IngestReport, Progress, SourceResult
-from feedpipe.store import Store, UpsertResult
 from feedpipe.store.sources import SourceState
 
 __all__ = ["IngestReport", "Progress", "SourceResult", "adhoc_sources", "ingest", "next_fetch_at", "retag"]
@@ -49,7 +46,7 @@ def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, 
     skipped: list[SourceResult] = []
     chosen = list(app.settings.sources if sources is None else sources)
     for source in chosen:
-        state = store.source_state(source.name)
+        state = store.sources.state(source.name)
         when = None if force else next_fetch_at(source, state)
         if when is not None and when > now:
             until = state.retry_after_until if state is not None else None
@@ -88,7 +85,8 @@ def _store_collected(app: App, c: Collected, now: datetime) -> SourceResult:
     status = c.status
     errors = list(c.errors)
     if c.articles:
-        result = _upsert(store, c.articles, now, errors)
+        result, refused = store.articles.upsert_each(c.articles, now=now)
+        errors += refused
         new, updated, unchanged = len(result.new), len(result.updated), len(result.unchanged)
     failed = len(errors) + (1 if status == "error" else 0)
     if errors:
@@ -100,7 +98,7 @@ def _store_collected(app: App, c: Collected, now: datetime) -> SourceResult:
             status = "error"
     if status == "error":
         log.error("source %s failed: %s", src.name, error)
-    store.record_fetch(
+    store.sources.record_fetch(
         name=src.name, kind=src.kind, location=src.location, now=now, status=status, error=error,
         etag=c.etag, last_modified=c.last_modified, retry_after_until=c.retry_after_until,
         ttl_minutes=c.ttl_minutes, new=new, updated=updated, unchanged=unchanged, failed=failed,
@@ -109,39 +107,17 @@ def _store_collected(app: App, c: Collected, now: datetime) -> SourceResult:
                         unchanged=unchanged, failed=failed, error=error, seconds=c.seconds)
 
 
-def _upsert(store: Store, articles: list[Article], now: datetime, errors: list[str]) -> UpsertResult:
-    """Store a source's articles in one transaction; if the database refuses the batch, store them one
-    by one so that one bad article is reported and the others still land."""
-    try:
-        return store.upsert_articles(articles, now=now)
-    except SQLAlchemyError as exc:
-        log.warning("batch refused by the store (%s); storing articles one by one", type(exc).__name__)
-    new: list[str] = []
-    updated: list[str] = []
-    unchanged: list[str] = []
-    for article in articles:
-        try:
-            r = store.upsert_articles([article], now=now)
-        except SQLAlchemyError as exc:
-            errors.append(f"{article.url}: not stored: {str(getattr(exc, 'orig', None) or exc)[:200]}")
-            continue
-        new += r.new
-        updated += r.updated
-        unchanged += r.unchanged
-    return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
-
-
 def retag(app: App, *, now: datetime, progress: Progress | None = None) -> tuple[int, int]:
     """Recompute the tags of every stored article; returns (articles seen, articles changed)."""
     store = app.store
     sources = {s.name: s for s in app.settings.sources}
     seen = changed = 0
-    total = store.count_articles()
-    for batch in store.iter_articles():
+    total = store.articles.count()
+    for batch in store.articles.iter_batches():
         unknown = Source(name="", kind="file", location="")
         tagged = [tag_article(app.tagger, replace(a, section=None), sources.get(a.source, unknown), fallback_section=a.section)
                   for a in batch]
-        result = store.upsert_articles(tagged, now=now)
+        result = store.articles.upsert(tagged, now=now)
         seen += len(batch)
         changed += len(result.updated)
         if progress:

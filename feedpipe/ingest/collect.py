@@ -64,7 +64,7 @@ def collect(app: App, source: Source, now: datetime, parse: Parse) -> Collected:
 
 
 def _collect_url(app: App, source: Source, parse: Parse) -> Collected:
-    state = app.store.source_state(source.name)
+    state = app.store.sources.state(source.name)
     same_place = state if state is not None and state.location == source.location else None
     fetched = app.fetcher.get(
         source.location,
@@ -87,7 +87,7 @@ def _collect_url(app: App, source: Source, parse: Parse) -> Collected:
 def _with_full_text(app: App, article: Article, source: Source, errors: list[str]) -> Article:
     """Fetch the item's page for its full text, once (a stored article keeps the text it has), and
     tag the article again on that text."""
-    stored = app.store.get_article(article.id)
+    stored = app.store.articles.get(article.id)
     if stored is not None and stored.text and len(stored.text) >= len(article.text):
         return replace(article, text=stored.text, content_html=stored.content_html, content_hash=stored.content_hash,
                        countries=stored.countries, topics=stored.topics, section=stored.section)
@@ -114,7 +114,7 @@ def _collect_files(app: App, source: Source, parse: Parse) -> Collected:
         if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and not any(part.startswith(".") for part in p.parts)
     )
     validator = _files_validator(files)
-    state = app.store.source_state(source.name)
+    state = app.store.sources.state(source.name)
     if state and state.etag == validator and state.location == source.location and state.status in ("ok", "not-modified"):
         return Collected(source=source, status="not-modified", etag=validator)
     articles: list[Article] = []

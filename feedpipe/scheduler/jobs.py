@@ -2,7 +2,7 @@
 
 The digest job decides nothing about time itself: it asks the digest's schedule
 (`DigestSchedule.status`) which edition is due at `now` and until when, claims that edition's run in
-the store (`Store.claim_job_run`, one row per edition key, so DST, restarts and a second scheduler
+the store (`store.leases.claim_job_run`, one row per edition key, so DST, restarts and a second scheduler
 never run it twice), lets `pipeline.send_due_digest` send it, and records what the digest's ledger
 says happened: `ok` only when the edition is sent, `skipped` when the digest skipped it (empty),
 `failed` (claimable again within the grace) when it was not sent.
@@ -56,7 +56,7 @@ def decide_digest(now: datetime, settings: Settings, store: Store) -> DigestRun:
         return DigestRun(slot=status.slot, action="disabled")
     if status.state != "due":
         return DigestRun(slot=status.slot, action="missed" if status.state == "missed" else "done")
-    run = store.get_job_run(DIGEST_JOB, status.slot.key)
+    run = store.leases.job_run(DIGEST_JOB, status.slot.key)
     if run is not None and run.status != "failed":
         return DigestRun(slot=status.slot, action="done")
     return DigestRun(slot=status.slot, action="due")
@@ -72,28 +72,28 @@ def run_digest_job(app: App, *, now: datetime, holder: str, send: DigestSender |
         return decision
     key = decision.slot.key
     stale = max(app.settings.schedule.lease_ttl * 2, timedelta(minutes=10))
-    if not app.store.claim_job_run(DIGEST_JOB, key, holder=holder, now=now, stale_after=stale):
+    if not app.store.leases.claim_job_run(DIGEST_JOB, key, holder=holder, now=now, stale_after=stale):
         return DigestRun(slot=decision.slot, action="done")
     sender: DigestSender = send or pipeline.send_due_digest
     try:
         sent_key, report = sender(app, now=now)
     except Exception as exc:
-        app.store.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="failed", detail=repr(exc)[:500])
+        app.store.leases.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="failed", detail=repr(exc)[:500])
         log.exception("digest %s failed; it may be retried within the grace", key)
         raise
     # the digest's ledger, not the sender's return value, says whether the edition went out
     after = DigestSchedule.of(app.settings.digest).status(now, app.store)
     detail = f"edition {sent_key}: {report!r}"[:500]
     if after.state == "sent":
-        app.store.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="ok", detail=detail)
+        app.store.leases.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="ok", detail=detail)
         log.info("digest %s sent: %s", key, detail)
         return DigestRun(slot=decision.slot, action="sent")
     if after.state == "skipped":
-        app.store.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="skipped", detail=detail)
+        app.store.leases.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="skipped", detail=detail)
         log.info("digest %s skipped by the digest: %s", key, detail)
         return DigestRun(slot=decision.slot, action="skipped")
     why = f"edition {key} not sent (the digest returned {sent_key!r}: {report!r})"[:500]
-    app.store.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="failed", detail=why)
+    app.store.leases.finish_job_run(DIGEST_JOB, key, holder=holder, now=now, status="failed", detail=why)
     log.warning("digest %s: %s; it may be retried within the grace", key, why)
     return DigestRun(slot=decision.slot, action="not-sent")
 
@@ -115,7 +115,7 @@ def due_sources(settings: Settings, store: Store, now: datetime) -> list[Source]
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts
     due = []
     for source in settings.sources:
-        when = ingest_service.next_fetch_at(source, store.source_state(source.name), default_minutes=default)
+        when = ingest_service.next_fetch_at(source, store.sources.state(source.name), default_minutes=default)
         if when is None or when - slack <= now:
             due.append(source)
     return due

@@ -34,7 +34,7 @@ def make_holder() -> str:
 
 def busy_error(store: Store, now: datetime) -> LeaseBusy:
     """The error for a refused lease, naming the holder and until when it holds it."""
-    lease = store.get_lease(LEASE_NAME)
+    lease = store.leases.get(LEASE_NAME)
     who = lease.holder if lease else "another process"
     until = f" (lease valid until {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if lease else ""
     return LeaseBusy(
@@ -54,15 +54,15 @@ class SchedulerLease:
 
     def acquire(self, now: datetime) -> None:
         """Take the lease, or raise LeaseBusy naming the process that holds it."""
-        if not self.store.acquire_lease(LEASE_NAME, self.holder, now=now, ttl=self.ttl):
+        if not self.store.leases.acquire(LEASE_NAME, self.holder, now=now, ttl=self.ttl):
             raise busy_error(self.store, now)
 
     def renew(self, now: datetime) -> bool:
         """Extend the lease; False when another process has taken it (stop the scheduled work)."""
-        return self.store.renew_lease(LEASE_NAME, self.holder, now=now, ttl=self.ttl)
+        return self.store.leases.renew(LEASE_NAME, self.holder, now=now, ttl=self.ttl)
 
     def release(self) -> None:
-        self.store.release_lease(LEASE_NAME, self.holder)
+        self.store.leases.release(LEASE_NAME, self.holder)
 
 
 @contextmanager

@@ -1,20 +1,95 @@
-"""The store: one `Store` interface over SQLite (default) or PostgreSQL, through SQLAlchemy Core.
+"""The store: one repository per concept over one engine, SQLite (default) or PostgreSQL, through
+SQLAlchemy Core. All of feedpipe's SQL lives in this package.
 
-`Store.open(url, now=...)` creates the database on first use and applies pending migrations.
-The mixins' docstrings are the contract.
+`Store.open(url, now=...)` creates the database on first use, applies pending migrations and hands
+out the repositories: `store.articles`, `store.sources`, `store.catalogue`, `store.subscribers`,
+`store.editions`, `store.ledger`, `store.leases` and `store.meta`. Their Protocols (what the
+services depend on) are in `feedpipe.store.protocols`; the repositories' docstrings are the contract.
 """
 
 from __future__ import annotations
 
-from feedpipe.store.articles import ArticlesMixin, UpsertResult
-from feedpipe.store.base import StoreBase
-from feedpipe.store.digest import DigestMixin
-from feedpipe.store.service import ServiceMixin
-from feedpipe.store.sources import SourcesMixin, SourceState
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+
+from feedpipe.core.errors import StoreError
+from feedpipe.store import protocols, schema
+from feedpipe.store.articles import ArticleRepository, UpsertResult
+from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
+from feedpipe.store.editions import EditionRepository
+from feedpipe.store.engine import Database, make_engine, write_tx
+from feedpipe.store.leases import JobRun, Lease, LeaseRepository
+from feedpipe.store.ledger import SendLedger
+from feedpipe.store.meta import MetaRepository
+from feedpipe.store.migrate import migrate
+from feedpipe.store.sources import SourceRepository, SourceState
+from feedpipe.store.subscribers import SubscriberRepository
 
 
-class Store(ArticlesMixin, SourcesMixin, DigestMixin, ServiceMixin, StoreBase):
-    """Articles, sources, subscribers, editions, the send ledger, and the scheduler lease."""
+class Store:
+    """The composition root: one engine, the repositories over it, and the database's own upkeep."""
+
+    def __init__(self, db: Database, url: str) -> None:
+        self.db = db
+        self.url = url
+        # Typed with their Protocols: mypy checks here that every repository conforms.
+        self.articles: protocols.Articles = ArticleRepository(db)
+        self.sources: protocols.Sources = SourceRepository(db)
+        self.catalogue: protocols.Catalogue = FeedCatalogue(db)
+        self.subscribers: protocols.Subscribers = SubscriberRepository(db)
+        self.editions: protocols.Editions = EditionRepository(db)
+        self.ledger: protocols.Ledger = SendLedger(db)
+        self.leases: protocols.Leases = LeaseRepository(db)
+        self.meta: protocols.Meta = MetaRepository(db)
+
+    @classmethod
+    def open(cls, url: str, *, now: datetime) -> Store:
+        """Open (creating on first use) the database at `url` and bring its schema up to date."""
+        engine = make_engine(url)
+        try:
+            with write_tx(engine) as conn:
+                migrate(conn, now)
+        except OperationalError as exc:
+            raise StoreError(
+                f"cannot open the store {url}: {exc.orig}",
+                "check the --store URL / FEEDPIPE_STORE, that the folder is writable and the server is up",
+            ) from exc
+        return cls(Database(engine), url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db.is_sqlite
+
+    def close(self) -> None:
+        self.db.engine.dispose()
+
+    def integrity_ok(self) -> bool:
+        """SQLite's own check; other databases look after themselves."""
+        if not self.is_sqlite:
+            return True
+        with self.db.read() as conn:
+            return bool(conn.execute(text("PRAGMA integrity_check")).scalar() == "ok")
+
+    def schema_versions(self) -> list[int]:
+        with self.db.read() as conn:
+            return list(conn.execute(select(schema.schema_migrations.c.version)).scalars())
 
 
-__all__ = ["Store", "SourceState", "UpsertResult"]
+__all__ = [
+    "ArticleRepository",
+    "CatalogueSnapshot",
+    "EditionRepository",
+    "FeedCatalogue",
+    "JobRun",
+    "Lease",
+    "LeaseRepository",
+    "MetaRepository",
+    "SendLedger",
+    "SourceRepository",
+    "SourceState",
+    "Store",
+    "SubscriberRepository",
+    "UpsertResult",
+]

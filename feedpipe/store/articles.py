@@ -1,18 +1,21 @@
-"""Articles in the store: upsert keyed by canonical URL (or source + guid), tag index, queries."""
+"""The article repository: upsert keyed by canonical URL (or source + guid), tag index, queries."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, select
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
-from feedpipe.store import schema
+from feedpipe.store.engine import Database
+from feedpipe.store.schema import article_tags, articles, dirty_feeds
 
-A = schema.articles
-T = schema.article_tags
+log = logging.getLogger(__name__)
 
 # Fields whose change makes a stored article "updated" (and its feeds dirty).
 _COMPARED = (
@@ -28,7 +31,7 @@ class UpsertResult:
     unchanged: tuple[str, ...] = ()
 
 
-def article_to_row(article: Article) -> dict:
+def article_to_row(article: Article) -> dict[str, Any]:
     return {
         "id": article.id,
         "canonical_url": article.canonical_url,
@@ -57,7 +60,7 @@ def article_to_row(article: Article) -> dict:
     }
 
 
-def row_to_article(row) -> Article:
+def row_to_article(row: Row[*tuple[Any, ...]]) -> Article:
     """An Article from a row of `articles`; columns a query left out (text, extra, ...) come back empty."""
     m = row._mapping
     return Article(
@@ -94,7 +97,7 @@ def row_to_article(row) -> Article:
     )
 
 
-def feed_keys(row: dict) -> set[tuple[str, str]]:
+def feed_keys(row: dict[str, Any]) -> set[tuple[str, str]]:
     """The feeds an article appears in: all, each focus country, each topic, its section."""
     keys = {("all", "")}
     keys |= {("country", c["code"]) for c in row["countries"] if c["role"] == "focus"}
@@ -104,7 +107,7 @@ def feed_keys(row: dict) -> set[tuple[str, str]]:
     return keys
 
 
-def _tag_rows(row: dict) -> list[dict]:
+def _tag_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     out = [
         {"article_id": row["id"], "kind": "country", "code": c["code"], "role": c["role"], "score": c["score"]}
         for c in row["countries"]
@@ -118,24 +121,33 @@ def _tag_rows(row: dict) -> list[dict]:
     return out
 
 
-class ArticlesMixin:
-    def upsert_articles(self, articles: Iterable[Article], *, now: datetime) -> UpsertResult:
+class ArticleRepository:
+    """Stored articles: upsert keyed by canonical URL (or source + guid), reads, the tag index.
+
+    Every method runs in its own transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def upsert(self, items: Iterable[Article], *, now: datetime) -> UpsertResult:
         """Insert new articles and update changed ones in place, in one write transaction.
 
         An article is the same as a stored one when its id (hash of canonical URL) matches, or its
         source and guid match. An edited article keeps its id and `first_seen_at`; its `updated_at`
         becomes the source's updated date or `now`. A missing published date becomes `now`.
         """
-        batch: dict[str, dict] = {}
-        for article in articles:
+        batch: dict[str, dict[str, Any]] = {}
+        for article in items:
             batch[article.id] = article_to_row(article)
         if not batch:
             return UpsertResult()
-        new, updated, unchanged = [], [], []
-        inserts: list[dict] = []
-        tagged: list[dict] = []  # rows whose tag index is rewritten
+        new: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        inserts: list[dict[str, Any]] = []
+        tagged: list[dict[str, Any]] = []  # rows whose tag index is rewritten
         dirty: set[tuple[str, str]] = set()
-        with self.write() as conn:
+        with self._db.write() as conn:
             existing = _existing(conn, list(batch.values()))
             for row in batch.values():
                 old = existing.get(row["id"]) or existing.get(("guid", row["source"], row["guid"]))
@@ -156,27 +168,51 @@ class ArticlesMixin:
                     row["updated_at"] = now
                 row["changed_at"] = now
                 values = {k: v for k, v in row.items() if k not in ("id", "first_seen_at")}
-                conn.execute(A.update().where(A.c.id == old["id"]).values(**values))
+                conn.execute(articles.update().where(articles.c.id == old["id"]).values(**values))
                 tagged.append(row)
                 dirty |= feed_keys(row) | feed_keys(old)
                 updated.append(row["id"])
             if inserts:  # one executemany for the whole batch: the per-row overhead is the cost here
-                conn.execute(A.insert(), inserts)
+                conn.execute(articles.insert(), inserts)
             _replace_tags(conn, tagged)
             _mark_dirty(conn, dirty)
         return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
 
-    def get_article(self, article_id: str) -> Article | None:
-        with self.read() as conn:
-            row = conn.execute(select(A).where(A.c.id == article_id)).first()
+    def upsert_each(self, items: Iterable[Article], *, now: datetime) -> tuple[UpsertResult, list[str]]:
+        """`upsert`, but when the database refuses the batch the articles are stored one by one, so that
+        one bad article is reported ("url: not stored: reason") and the others still land."""
+        batch = list(items)
+        try:
+            return self.upsert(batch, now=now), []
+        except SQLAlchemyError as exc:
+            log.warning("batch refused by the store (%s); storing articles one by one", type(exc).__name__)
+        new: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        errors: list[str] = []
+        for article in batch:
+            try:
+                r = self.upsert([article], now=now)
+            except SQLAlchemyError as exc:
+                reason = (exc.orig if isinstance(exc, StatementError) else None) or exc
+                errors.append(f"{article.url}: not stored: {str(reason)[:200]}")
+                continue
+            new += r.new
+            updated += r.updated
+            unchanged += r.unchanged
+        return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged)), errors
+
+    def get(self, article_id: str) -> Article | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(articles).where(articles.c.id == article_id)).first()
         return row_to_article(row) if row else None
 
-    def get_article_by_url(self, canonical_url: str) -> Article | None:
-        with self.read() as conn:
-            row = conn.execute(select(A).where(A.c.canonical_url == canonical_url)).first()
+    def by_url(self, canonical_url: str) -> Article | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(articles).where(articles.c.canonical_url == canonical_url)).first()
         return row_to_article(row) if row else None
 
-    def articles(
+    def query(
         self,
         *,
         since: datetime | None = None,
@@ -194,116 +230,95 @@ class ArticlesMixin:
         `since`/`until` bound the published date (until exclusive); `country` matches any role
         unless `country_role` is given; `topic` is a code such as "medtop:11000000" or "sub:sanctions".
         """
-        query = select(A)
+        query = select(articles)
         if since is not None:
-            query = query.where(A.c.published_at >= since)
+            query = query.where(articles.c.published_at >= since)
         if until is not None:
-            query = query.where(A.c.published_at < until)
+            query = query.where(articles.c.published_at < until)
         if source is not None:
-            query = query.where(A.c.source == source)
+            query = query.where(articles.c.source == source)
         if ids is not None:
-            query = query.where(A.c.id.in_(list(ids)))
+            query = query.where(articles.c.id.in_(list(ids)))
         for kind, code, role in (("country", country, country_role), ("topic", topic, None),
                                  ("section", section, None)):
             if code is None:
                 continue
-            cond = and_(T.c.kind == kind, T.c.code == (code.upper() if kind == "country" else code))
+            cond = and_(article_tags.c.kind == kind, article_tags.c.code == (code.upper() if kind == "country" else code))
             if role:
-                cond = and_(cond, T.c.role == role)
-            query = query.where(A.c.id.in_(select(T.c.article_id).where(cond)))
-        query = query.order_by(A.c.published_at.desc(), A.c.id.desc())
+                cond = and_(cond, article_tags.c.role == role)
+            query = query.where(articles.c.id.in_(select(article_tags.c.article_id).where(cond)))
+        query = query.order_by(articles.c.published_at.desc(), articles.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
-        with self.read() as conn:
+        with self._db.read() as conn:
             return [row_to_article(r) for r in conn.execute(query)]
 
-    def iter_articles(self, batch_size: int = 500) -> Iterator[list[Article]]:
+    def iter_batches(self, batch_size: int = 500) -> Iterator[list[Article]]:
         """All articles in id order, a batch at a time, so a retag of a large store stays flat in memory."""
         last = ""
         while True:
-            with self.read() as conn:
-                rows = conn.execute(select(A).where(A.c.id > last).order_by(A.c.id).limit(batch_size)).all()
+            with self._db.read() as conn:
+                rows = conn.execute(
+                    select(articles).where(articles.c.id > last).order_by(articles.c.id).limit(batch_size)
+                ).all()
             if not rows:
                 return
             yield [row_to_article(r) for r in rows]
             last = rows[-1]._mapping["id"]
 
-    def count_articles(self, source: str | None = None) -> int:
-        query = select(func.count()).select_from(A)
+    def count(self, source: str | None = None) -> int:
+        query = select(func.count()).select_from(articles)
         if source is not None:
-            query = query.where(A.c.source == source)
-        with self.read() as conn:
-            return conn.execute(query).scalar_one()
+            query = query.where(articles.c.source == source)
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def tag_codes(self, kind: str, *, role: str | None = None) -> list[str]:
         """Every code of one tag kind in use, e.g. all focus countries; sorted."""
-        query = select(T.c.code).where(T.c.kind == kind).distinct()
+        query = select(article_tags.c.code).where(article_tags.c.kind == kind).distinct()
         if role:
-            query = query.where(T.c.role == role)
-        with self.read() as conn:
+            query = query.where(article_tags.c.role == role)
+        with self._db.read() as conn:
             return sorted(conn.execute(query).scalars())
 
-    def dirty_feed_keys(self) -> dict[tuple[str, str], int]:
-        """Feed keys whose articles changed since they were last cleared, each with its change counter.
 
-        Pass the result back to `clear_dirty_feeds` after building: a key changed again meanwhile
-        (its counter moved) stays dirty, so no change is lost to a build running beside an ingest.
-        """
-        D = schema.dirty_feeds
-        with self.read() as conn:
-            return {(r.kind, r.code): r.seq for r in conn.execute(select(D.c.kind, D.c.code, D.c.seq))}
-
-    def clear_dirty_feeds(self, keys: dict[tuple[str, str], int] | Iterable[tuple[str, str]]) -> None:
-        """Forget dirty keys: with a mapping from `dirty_feed_keys`, only those not changed since."""
-        D = schema.dirty_feeds
-        items = list(keys.items()) if isinstance(keys, dict) else [(k, None) for k in keys]
-        if not items:
-            return
-        with self.write() as conn:
-            for (kind, code), seq in items:
-                cond = and_(D.c.kind == kind, D.c.code == code)
-                if seq is not None:
-                    cond = and_(cond, D.c.seq == seq)
-                conn.execute(D.delete().where(cond))
-
-
-def _existing(conn: Connection, rows: list[dict]) -> dict:
+def _existing(conn: Connection, rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     """Stored rows matching the batch, by id and by ("guid", source, guid)."""
-    found: dict = {}
+    found: dict[Any, dict[str, Any]] = {}
     ids = [r["id"] for r in rows]
     for start in range(0, len(ids), 500):
-        for r in conn.execute(select(A).where(A.c.id.in_(ids[start : start + 500]))):
+        for r in conn.execute(select(articles).where(articles.c.id.in_(ids[start : start + 500]))):
             found[r.id] = dict(r._mapping)
     by_source: dict[str, list[str]] = {}
-    for r in rows:
-        if r["id"] not in found and r["guid"]:
-            by_source.setdefault(r["source"], []).append(r["guid"])
+    for row in rows:
+        if row["id"] not in found and row["guid"]:
+            by_source.setdefault(row["source"], []).append(row["guid"])
     for source, guids in by_source.items():
         for start in range(0, len(guids), 500):
-            query = select(A).where(A.c.source == source, A.c.guid.in_(guids[start : start + 500]))
+            chunk = guids[start : start + 500]
+            query = select(articles).where(articles.c.source == source, articles.c.guid.in_(chunk))
             for old in conn.execute(query):
                 found[("guid", source, old.guid)] = dict(old._mapping)
     return found
 
 
-def _replace_tags(conn: Connection, rows: list[dict]) -> None:
+def _replace_tags(conn: Connection, rows: list[dict[str, Any]]) -> None:
     ids = [r["id"] for r in rows]
     for start in range(0, len(ids), 500):
-        conn.execute(T.delete().where(T.c.article_id.in_(ids[start : start + 500])))
+        conn.execute(article_tags.delete().where(article_tags.c.article_id.in_(ids[start : start + 500])))
     tag_rows = [t for row in rows for t in _tag_rows(row)]
     if tag_rows:
-        conn.execute(T.insert(), tag_rows)
+        conn.execute(article_tags.insert(), tag_rows)
 
 
 def _mark_dirty(conn: Connection, keys: set[tuple[str, str]]) -> None:
     if not keys:
         return
-    D = schema.dirty_feeds
-    seq = (conn.execute(select(func.coalesce(func.max(D.c.seq), 0))).scalar_one() or 0) + 1
-    stored = {(r.kind, r.code) for r in conn.execute(select(D.c.kind, D.c.code))}
+    seq = (conn.execute(select(func.coalesce(func.max(dirty_feeds.c.seq), 0))).scalar_one() or 0) + 1
+    stored = {(r.kind, r.code) for r in conn.execute(select(dirty_feeds.c.kind, dirty_feeds.c.code))}
     fresh = [{"kind": k, "code": c, "seq": seq} for k, c in keys - stored]
     if fresh:
-        conn.execute(D.insert(), fresh)
+        conn.execute(dirty_feeds.insert(), fresh)
     again = [{"k": kind, "c": code} for kind, code in keys & stored]
     if again:
-        conn.execute(D.update().where(D.c.kind == bindparam("k"), D.c.code == bindparam("c")).values(seq=seq), again)
+        conn.execute(dirty_feeds.update().where(dirty_feeds.c.kind == bindparam("k"), dirty_feeds.c.code == bindparam("c")).values(seq=seq), again)

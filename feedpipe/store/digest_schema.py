@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
 
-from feedpipe.store.migrate import Migration, _create
+from feedpipe.store.migration import Migration, create_tables
 from feedpipe.store.schema import UTCDateTime, metadata
 
 subscribers = Table(
@@ -61,6 +61,6 @@ MIGRATIONS = [
     Migration(
         version=100,
         name="digest: subscribers, editions, picks, send ledger",
-        apply=_create(subscribers, editions, picks, send_ledger),
+        apply=create_tables(subscribers, editions, picks, send_ledger),
     ),
 ]

@@ -6,28 +6,12 @@ Each part of the store contributes its own numbered migrations (articles 1-99, d
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, inspect, select
 
-from feedpipe.store import schema
-
-
-@dataclass(frozen=True, kw_only=True)
-class Migration:
-    version: int
-    name: str
-    apply: Callable[[Connection], None]
-
-
-def _create(*tables):
-    def apply(conn: Connection) -> None:
-        for table in tables:
-            table.create(conn, checkfirst=True)
-
-    return apply
+from feedpipe.store import digest_schema, schema, service_schema
+from feedpipe.store.migration import Migration, create_tables
 
 
 def _v2(conn: Connection) -> None:
@@ -48,7 +32,7 @@ CORE = [
     Migration(
         version=1,
         name="articles, tags, sources, meta",
-        apply=_create(schema.articles, schema.article_tags, schema.dirty_feeds, schema.sources, schema.meta),
+        apply=create_tables(schema.articles, schema.article_tags, schema.dirty_feeds, schema.sources, schema.meta),
     ),
     Migration(version=2, name="covering tag index, dirty-feed change counter", apply=_v2),
     Migration(version=3, name="sources.ttl_minutes", apply=lambda conn: _add_column(conn, "sources", "ttl_minutes",
@@ -56,8 +40,6 @@ CORE = [
 ]
 
 def all_migrations() -> list[Migration]:
-    from feedpipe.store import digest_schema, service_schema
-
     found = [*CORE, *digest_schema.MIGRATIONS, *service_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):

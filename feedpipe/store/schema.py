@@ -16,24 +16,25 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware in Python, naive UTC in the database (SQLite has no time zones)."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: feedpipe stores timezone-aware datetimes only")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -90,7 +91,7 @@ dirty_feeds = Table(
     metadata,
     Column("kind", String(16), primary_key=True),
     Column("code", String(64), primary_key=True),
-    Column("seq", Integer, nullable=False, default=0),  # bumped on every change, see clear_dirty_feeds
+    Column("seq", Integer, nullable=False, default=0),  # bumped on every change, see FeedCatalogue.clear_dirty
 )
 
 sources = Table(

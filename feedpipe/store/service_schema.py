@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, String, Table, Text
 
-from feedpipe.store.migrate import Migration, _create
+from feedpipe.store.migration import Migration, create_tables
 from feedpipe.store.schema import UTCDateTime, metadata
 
 # One row per lease name ("scheduler"): the holder owns the scheduled work until `expires_at`.
@@ -37,5 +37,5 @@ job_runs = Table(
 Index("ix_job_runs_started", job_runs.c.started_at)
 
 MIGRATIONS = [
-    Migration(version=200, name="service: leases, job_runs", apply=_create(leases, job_runs)),
+    Migration(version=200, name="service: leases, job_runs", apply=create_tables(leases, job_runs)),
 ]

@@ -7,9 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from feedpipe.store import schema
-
-S = schema.sources
+from feedpipe.store.engine import Database
+from feedpipe.store.schema import articles, sources
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,15 +31,20 @@ class SourceState:
     total_articles: int = 0
 
 
-class SourcesMixin:
-    def source_state(self, name: str) -> SourceState | None:
-        with self.read() as conn:
-            row = conn.execute(select(S).where(S.c.name == name)).first()
+class SourceRepository:
+    """Per-source fetch state. Every method runs in its own transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def state(self, name: str) -> SourceState | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(sources).where(sources.c.name == name)).first()
         return SourceState(**row._mapping) if row else None
 
-    def source_states(self) -> list[SourceState]:
-        with self.read() as conn:
-            return [SourceState(**r._mapping) for r in conn.execute(select(S).order_by(S.c.name))]
+    def states(self) -> list[SourceState]:
+        with self._db.read() as conn:
+            return [SourceState(**r._mapping) for r in conn.execute(select(sources).order_by(sources.c.name))]
 
     def record_fetch(
         self,
@@ -62,12 +66,12 @@ class SourcesMixin:
     ) -> None:
         """Record one fetch of a source. Only a full answer ("ok") replaces the stored validators
         and ttl; an error or a 304 keeps them, so the next conditional GET still works."""
-        with self.write() as conn:
-            old = conn.execute(select(S).where(S.c.name == name)).first()
-            total = conn.execute(
-                select(func.count()).select_from(schema.articles).where(schema.articles.c.source == name)
+        with self._db.write() as conn:
+            old = conn.execute(select(sources).where(sources.c.name == name)).first()
+            total: int = conn.execute(
+                select(func.count()).select_from(articles).where(articles.c.source == name)
             ).scalar_one()
-            values = {
+            values: dict[str, object] = {
                 "kind": kind,
                 "location": location,
                 "last_fetch_at": now,
@@ -87,6 +91,6 @@ class SourcesMixin:
                 values["last_modified"] = last_modified
                 values["ttl_minutes"] = ttl_minutes
             if old is None:
-                conn.execute(S.insert().values(name=name, **values))
+                conn.execute(sources.insert().values(name=name, **values))
             else:
-                conn.execute(S.update().where(S.c.name == name).values(**values))
+                conn.execute(sources.update().where(sources.c.name == name).values(**values))

@@ -90,7 +90,7 @@ def current() -> Web:
 
 
 def subscriber_or_404(token: str) -> Subscriber:
-    sub = current().app.store.get_subscriber_by_token(token)
+    sub = current().app.store.subscribers.by_token(token)
     if sub is None:
         abort(404)
     return sub

@@ -52,9 +52,9 @@ def _secret_key(store: Store) -> str:
     env = os.environ.get(SECRET_ENV)
     if env:
         return env
-    key = store.get_meta(SECRET_META_KEY)
+    key = store.meta.get(SECRET_META_KEY)
     if not key:
         fresh = secrets.token_hex(32)
-        store.set_meta(SECRET_META_KEY, fresh)
-        key = store.get_meta(SECRET_META_KEY) or fresh
+        store.meta.set(SECRET_META_KEY, fresh)
+        key = store.meta.get(SECRET_META_KEY) or fresh
     return key

@@ -7,7 +7,7 @@ from datetime import datetime
 import flask
 from flask.typing import ResponseReturnValue
 
-from feedpipe.store.service import JobRun, Lease
+from feedpipe.store.leases import JobRun, Lease
 from feedpipe.web.deps import current
 
 SCHEDULER_LEASE = "scheduler"
@@ -20,8 +20,8 @@ bp = flask.Blueprint("health", __name__)
 def healthz() -> ResponseReturnValue:
     app = current().app
     try:
-        lease = app.store.get_lease(SCHEDULER_LEASE)
-        runs = app.store.job_runs(DIGEST_JOB, limit=1)
+        lease = app.store.leases.get(SCHEDULER_LEASE)
+        runs = app.store.leases.job_runs(DIGEST_JOB, limit=1)
     except Exception as exc:  # the store does not answer
         return flask.jsonify({"status": "error", "store": str(exc)[:200]}), 503
     body: dict[str, object] = {"status": "ok", "store": "ok", "scheduler": _lease(lease, app.clock())}

@@ -31,7 +31,7 @@ def preferences(token: str) -> str:
     if request.method == "POST":
         countries = [c for c in request.form.getlist("countries") if COUNTRY.fullmatch(c)]
         topics = [t for t in request.form.getlist("topics") if TOPIC.fullmatch(t)]
-        sub = app.store.set_subscriber_preferences(sub.email, countries=countries, topics=topics,
+        sub = app.store.subscribers.set_preferences(sub.email, countries=countries, topics=topics,
                                                    now=app.clock())
         saved = True
     feeds_dir = app.settings.feeds_dir

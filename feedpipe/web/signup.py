@@ -47,12 +47,12 @@ def subscribe() -> ResponseReturnValue:
     address = (request.form.get("email") or "").strip()
     name = " ".join((request.form.get("name") or "").split())[:NAME_MAX] or None
     try:
-        sub = app.store.add_subscriber(address, name=name, status="pending", now=app.clock())
+        sub = app.store.subscribers.add(address, name=name, status="pending", now=app.clock())
     except FeedpipeError:
         return render_template("subscribe.html", error="Please enter a valid email address.",
                                email=address, name=name or ""), 400
     if sub.status == "bounced":
-        sub = app.store.set_subscriber_status(sub.email, "pending", now=app.clock())
+        sub = app.store.subscribers.set_status(sub.email, "pending", now=app.clock())
     if sub.status == "pending":
         try:
             deliver(app.transport(), confirmation(web, sub), sub.email)
@@ -76,7 +76,7 @@ def confirm(token: str) -> str:
     app = current().app
     sub = subscriber_or_404(token)
     if sub.status in ("pending", "active"):
-        sub = app.store.set_subscriber_status(sub.email, "active", now=app.clock())
+        sub = app.store.subscribers.set_status(sub.email, "active", now=app.clock())
     return render_template("confirm.html", subscriber=sub, token=token, done=sub.status == "active")
 
 

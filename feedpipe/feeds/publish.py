@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pycountry
-from sqlalchemy import Connection, exists, func, select
 
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
@@ -31,12 +30,9 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.files import write_if_changed
-from feedpipe.store import schema
-from feedpipe.store.articles import row_to_article
-
-A = schema.articles
-T = schema.article_tags
+from feedpipe.files import FILE_MODE, write_if_changed
+from feedpipe.store import Store
+from feedpipe.store.protocols import FeedSnapshot
 
 FEED_KINDS = ("all", "country", "topic", "section")
 WRITE_THREADS = 8
@@ -73,17 +69,19 @@ class PublishReport:
 # --- which feeds ------------------------------------------------------------------------------
 
 
-def all_specs(store, settings: FeedSettings) -> list[FeedSpec]:
+def all_specs(store: Store, settings: FeedSettings) -> list[FeedSpec]:
     """All, then every focus country, topic and section in use (sorted by code): the feeds to publish."""
-    with store.read() as conn:
-        return _catalog(conn, settings)[0]
+    with store.catalogue.snapshot() as snapshot:
+        return _catalog(snapshot, settings)[0]
 
 
-def _catalog(conn: Connection, settings: FeedSettings) -> tuple[list[FeedSpec], dict[tuple[str, str], int]]:
+def _catalog(
+    snapshot: FeedSnapshot, settings: FeedSettings
+) -> tuple[list[FeedSpec], dict[tuple[str, str], int]]:
     """The feeds, and how many articles each tag has (which decides how its newest entries are read)."""
-    countries, country_counts = _tag_stats(conn, "country", "focus")
-    topics, topic_counts = _tag_stats(conn, "topic", None)
-    sections, section_counts = _tag_stats(conn, "section", None, labels=False)
+    countries, country_counts = snapshot.tag_stats("country", "focus")
+    topics, topic_counts = snapshot.tag_stats("topic", None)
+    sections, section_counts = snapshot.tag_stats("section", None, labels=False)
     specs = [all_spec(settings)]
     specs += [
         country_spec(code, _country_name(code, name), settings) for code, name in sorted(countries.items())
@@ -93,39 +91,8 @@ def _catalog(conn: Connection, settings: FeedSettings) -> tuple[list[FeedSpec], 
     counts = {("country", c): n for c, n in country_counts.items()}
     counts |= {("topic", c): n for c, n in topic_counts.items()}
     counts |= {("section", c): n for c, n in section_counts.items()}
-    counts[("all", "")] = conn.execute(select(func.count()).select_from(A)).scalar_one()
+    counts[("all", "")] = snapshot.count_articles()
     return specs, counts
-
-
-def _tag_stats(
-    conn: Connection, kind: str, role: str | None, *, labels: bool = True
-) -> tuple[dict[str, str], dict[str, int]]:
-    """({code: name or label}, {code: article count}) for one tag kind; each label is read from one
-    fixed article carrying the tag (the smallest id), so it does not flicker between builds."""
-    query = (
-        select(T.c.code, func.min(T.c.article_id), func.count()).where(T.c.kind == kind).group_by(T.c.code)
-    )
-    if role:
-        query = query.where(T.c.role == role)
-    rows = conn.execute(query).all()
-    counts = {code: n for code, _, n in rows}
-    if not labels:
-        return {code: code for code in counts}, counts
-    first = {code: article_id for code, article_id, _ in rows}
-    column = A.c.countries if kind == "country" else A.c.topics
-    field = "name" if kind == "country" else "label"
-    tags_of: dict[str, list] = {}
-    ids = sorted(set(first.values()))
-    for start in range(0, len(ids), 500):
-        for article_id, tags in conn.execute(
-            select(A.c.id, column).where(A.c.id.in_(ids[start : start + 500]))
-        ):
-            tags_of[article_id] = tags or []
-    names = {}
-    for code, article_id in first.items():
-        found = [t.get(field) for t in tags_of.get(article_id, []) if t.get("code") == code and t.get(field)]
-        names[code] = found[0] if found else code
-    return names, counts
 
 
 def _country_name(code: str, name: str) -> str:
@@ -138,55 +105,8 @@ def _country_name(code: str, name: str) -> str:
 # --- reading the newest entries ---------------------------------------------------------------
 
 
-# The columns a feed shows (not the plain text body, the extra data or the source's categories).
-_FEED_COLUMNS = (
-    A.c.id,
-    A.c.url,
-    A.c.canonical_url,
-    A.c.guid,
-    A.c.source,
-    A.c.title,
-    A.c.summary,
-    A.c.content_html,
-    A.c.published_at,
-    A.c.updated_at,
-    A.c.authors,
-    A.c.image,
-    A.c.image_alt,
-    A.c.language,
-    A.c.section,
-    A.c.countries,
-    A.c.topics,
-)
-
-
-def newest_ids(
-    conn: Connection, spec: FeedSpec, limit: int, *, tagged: int | None = None, total: int | None = None
-) -> list[str]:
-    """Ids of the feed's newest `limit` articles, newest published first (then id, as `Store.articles`).
-
-    Two plans: a rare tag reads its tag rows and sorts them (cost ~ `tagged`); a common one walks the
-    published-date index newest first and stops after `limit` hits (cost ~ limit * total / tagged).
-    Given the tag's article count `tagged` and the store's `total`, the cheaper one is chosen (SQLite
-    cannot tell them apart: it keeps no per-value statistics).
-    """
-    order = (A.c.published_at.desc(), A.c.id.desc())
-    if spec.kind == "all":
-        query = select(A.c.id).order_by(*order).limit(limit)
-    else:
-        cond = [T.c.kind == spec.kind, T.c.code == spec.code]
-        if spec.kind == "country":
-            cond.append(T.c.role == "focus")
-        if tagged is not None and total is not None and tagged * tagged > limit * total:
-            query = select(A.c.id).where(exists().where(T.c.article_id == A.c.id, *cond))
-        else:
-            query = select(A.c.id).join(T, T.c.article_id == A.c.id).where(*cond)
-        query = query.order_by(*order).limit(limit)
-    return list(conn.execute(query).scalars())
-
-
 def newest_articles(
-    conn: Connection,
+    snapshot: FeedSnapshot,
     spec: FeedSpec,
     limit: int,
     cache: dict[str, Article] | None = None,
@@ -194,28 +114,23 @@ def newest_articles(
     tagged: int | None = None,
     total: int | None = None,
 ) -> list[Article]:
-    """The feed's newest `limit` articles. An article is read and decoded once per `cache` (one build),
-    however many feeds it appears in; run every feed of a build in one read transaction so that they
-    all see the same snapshot. `tagged`/`total`: see `newest_ids`."""
-    cache = {} if cache is None else cache
-    ids = newest_ids(conn, spec, limit, tagged=tagged, total=total)
-    missing = [i for i in ids if i not in cache]
-    for start in range(0, len(missing), 500):
-        for row in conn.execute(select(*_FEED_COLUMNS).where(A.c.id.in_(missing[start : start + 500]))):
-            cache[row.id] = row_to_article(row)
-    return [cache[i] for i in ids]
+    """The feed's newest `limit` articles, newest published first; an article is read once per `cache`
+    (one build). Run every feed of a build in one catalogue snapshot so that they all see the same
+    articles. `tagged`/`total`: see `CatalogueSnapshot.newest_ids`."""
+    return snapshot.newest_articles(spec.kind, spec.code, limit, cache, tagged=tagged, total=total)
 
 
 # --- building ---------------------------------------------------------------------------------
 
 
 def publish_feeds(
-    store,
+    store: Store,
     out_dir: Path,
     settings: FeedSettings,
     *,
     only_dirty: bool,
     ping: Callable[[str], None] | None = None,
+    mode: int = FILE_MODE,
 ) -> PublishReport:
     """Build the feeds into `out_dir` (every feed, or only those whose articles changed) and the OPML.
 
@@ -227,37 +142,37 @@ def publish_feeds(
     """
     out_dir = Path(out_dir)
     # Source keys are cleared too: there are no per-source feeds, so nothing waits on them.
-    dirty = store.dirty_feed_keys()
+    dirty = store.catalogue.dirty_keys()
     fingerprint = _fingerprint(settings, out_dir)
-    full = not only_dirty or store.get_meta(_FINGERPRINT_KEY) != fingerprint
+    full = not only_dirty or store.meta.get(_FINGERPRINT_KEY) != fingerprint
 
     # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
     # renders; results are collected in order, so the report does not depend on timing.
     writes: list[tuple[str, Future[bool]]] = []
     cache: dict[str, Article] = {}
     prepared: EntryCache = {}
-    with store.read() as conn, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-        specs, counts = _catalog(conn, settings)  # one snapshot for the list of feeds and all entries
+    with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        specs, counts = _catalog(snapshot, settings)  # one snapshot for the list of feeds and all entries
         todo = specs if full else [s for s in specs if s.key in dirty or _missing(out_dir, s)]
         total = counts[("all", "")]
         for spec in todo:
             articles = newest_articles(
-                conn, spec, settings.max_entries, cache, tagged=counts.get(spec.key), total=total
+                snapshot, spec, settings.max_entries, cache, tagged=counts.get(spec.key), total=total
             )
             for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
                 rel = spec.path(fmt)
-                writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data)))
+                writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data, mode=mode)))
             _wait_for_backlog(writes)
         writes.append(
-            (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings)))
+            (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings), mode=mode))
         )
     written = [rel for rel, done in writes if done.result()]
     unchanged = [rel for rel, done in writes if not done.result()]
     removed = _remove_stale(out_dir, specs)
 
-    store.clear_dirty_feeds(dirty)  # built, or gone; a key changed since the snapshot stays dirty
+    store.catalogue.clear_dirty(dirty)  # built, or gone; a key changed since the snapshot stays dirty
     if full:
-        store.set_meta(_FINGERPRINT_KEY, fingerprint)
+        store.meta.set(_FINGERPRINT_KEY, fingerprint)
 
     pinged, errors = [], []
     if ping is not None and settings.websub_hub:

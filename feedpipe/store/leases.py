@@ -1,4 +1,4 @@
-"""The service side of the store: a lease on the scheduled work, and a record of job runs.
+"""Leases on the scheduled work, and a record of job runs (the scheduler's side of the store).
 
 A lease is a row (name, holder, expires_at). Taking it is a compare-and-set inside one write
 transaction (BEGIN IMMEDIATE on SQLite, a conditional UPDATE elsewhere): it succeeds when nobody
@@ -20,10 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from feedpipe.store.engine import Database
 from feedpipe.store.service_schema import job_runs, leases
-
-L = leases
-J = job_runs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,23 +48,28 @@ class JobRun:
     attempts: int
 
 
-class ServiceMixin:
+class LeaseRepository:
+    """Leases on the scheduled work, and job runs. Every method runs in its own transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     # -- leases -------------------------------------------------------------------------------------
 
-    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+    def acquire(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         """Take (or keep) the lease `name` for `holder` until `now + ttl`.
 
         True when `holder` now holds it: nobody held it, `holder` already did, or the previous
         holder's lease had expired (it is taken over). False while another holder's lease runs.
         """
         expires = now + ttl
-        with self.write() as conn:
-            row = conn.execute(select(L).where(L.c.name == name)).first()
+        with self._db.write() as conn:
+            row = conn.execute(select(leases).where(leases.c.name == name)).first()
             if row is None:
                 try:
                     with conn.begin_nested():
                         conn.execute(
-                            L.insert().values(
+                            leases.insert().values(
                                 name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=expires
                             )
                         )
@@ -75,8 +78,8 @@ class ServiceMixin:
                 return True
             taken_over = row.holder != holder
             result = conn.execute(
-                L.update()
-                .where(and_(L.c.name == name, or_(L.c.holder == holder, L.c.expires_at <= now)))
+                leases.update()
+                .where(and_(leases.c.name == name, or_(leases.c.holder == holder, leases.c.expires_at <= now)))
                 .values(
                     holder=holder,
                     acquired_at=now if taken_over else row.acquired_at,
@@ -86,26 +89,26 @@ class ServiceMixin:
             )
             return result.rowcount == 1
 
-    def renew_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+    def renew(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         """Extend `holder`'s lease to `now + ttl`. False when `holder` no longer holds it
         (it expired and someone else took it): stop doing the scheduled work then."""
-        with self.write() as conn:
+        with self._db.write() as conn:
             result = conn.execute(
-                L.update()
-                .where(and_(L.c.name == name, L.c.holder == holder))
+                leases.update()
+                .where(and_(leases.c.name == name, leases.c.holder == holder))
                 .values(renewed_at=now, expires_at=now + ttl)
             )
             return result.rowcount == 1
 
-    def release_lease(self, name: str, holder: str) -> bool:
+    def release(self, name: str, holder: str) -> bool:
         """Give the lease up (on a clean exit) so the next process need not wait for it to expire."""
-        with self.write() as conn:
-            result = conn.execute(L.delete().where(and_(L.c.name == name, L.c.holder == holder)))
+        with self._db.write() as conn:
+            result = conn.execute(leases.delete().where(and_(leases.c.name == name, leases.c.holder == holder)))
             return result.rowcount == 1
 
-    def get_lease(self, name: str) -> Lease | None:
-        with self.read() as conn:
-            row = conn.execute(select(L).where(L.c.name == name)).first()
+    def get(self, name: str) -> Lease | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(leases).where(leases.c.name == name)).first()
         return Lease(**row._mapping) if row else None
 
     # -- job runs -----------------------------------------------------------------------------------
@@ -125,13 +128,13 @@ class ServiceMixin:
         has been `running` for longer than `stale_after` (its process died); every other claim is
         False, so a slot that ran (`ok`) or was `skipped` never runs twice.
         """
-        with self.write() as conn:
-            row = conn.execute(select(J).where(and_(J.c.job == job, J.c.slot == slot))).first()
+        with self._db.write() as conn:
+            row = conn.execute(select(job_runs).where(and_(job_runs.c.job == job, job_runs.c.slot == slot))).first()
             if row is None:
                 try:
                     with conn.begin_nested():
                         conn.execute(
-                            J.insert().values(
+                            job_runs.insert().values(
                                 job=job, slot=slot, holder=holder, started_at=now, status="running", attempts=1
                             )
                         )
@@ -144,8 +147,8 @@ class ServiceMixin:
             if row.status != "failed" and not stale:
                 return False
             result = conn.execute(
-                J.update()
-                .where(and_(J.c.job == job, J.c.slot == slot, J.c.status == row.status))
+                job_runs.update()
+                .where(and_(job_runs.c.job == job, job_runs.c.slot == slot, job_runs.c.status == row.status))
                 .values(
                     holder=holder,
                     started_at=now,
@@ -163,22 +166,22 @@ class ServiceMixin:
         """Record how `holder`'s run of (job, slot) ended: ok, failed (may be claimed again) or skipped."""
         if status not in ("ok", "failed", "skipped"):
             raise ValueError(f"job run status {status!r}: expected ok, failed or skipped")
-        with self.write() as conn:
+        with self._db.write() as conn:
             conn.execute(
-                J.update()
-                .where(and_(J.c.job == job, J.c.slot == slot, J.c.holder == holder))
+                job_runs.update()
+                .where(and_(job_runs.c.job == job, job_runs.c.slot == slot, job_runs.c.holder == holder))
                 .values(finished_at=now, status=status, detail=detail)
             )
 
-    def get_job_run(self, job: str, slot: str) -> JobRun | None:
-        with self.read() as conn:
-            row = conn.execute(select(J).where(and_(J.c.job == job, J.c.slot == slot))).first()
+    def job_run(self, job: str, slot: str) -> JobRun | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(job_runs).where(and_(job_runs.c.job == job, job_runs.c.slot == slot))).first()
         return JobRun(**row._mapping) if row else None
 
     def job_runs(self, job: str | None = None, *, limit: int = 50) -> list[JobRun]:
         """The most recent runs first."""
-        query = select(J).order_by(J.c.started_at.desc()).limit(limit)
+        query = select(job_runs).order_by(job_runs.c.started_at.desc()).limit(limit)
         if job is not None:
-            query = query.where(J.c.job == job)
-        with self.read() as conn:
+            query = query.where(job_runs.c.job == job)
+        with self._db.read() as conn:
             return [JobRun(**r._mapping) for r in conn.execute(query)]

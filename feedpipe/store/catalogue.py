@@ -1,0 +1,177 @@
+"""The feed catalogue: which feeds the stored tags call for, how many articles each has, their
+newest entries, and the feed keys whose articles changed since the last build."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, exists, func, select
+
+from feedpipe.core.model import Article
+from feedpipe.store.articles import row_to_article
+from feedpipe.store.engine import Database
+from feedpipe.store.schema import article_tags, articles, dirty_feeds
+
+FeedKey = tuple[str, str]  # (kind, code): ("all", ""), ("country", "UA"), ("topic", ...), ("section", ...)
+
+# The columns a feed shows (not the plain text body, the extra data or the source's categories).
+_FEED_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.canonical_url,
+    articles.c.guid,
+    articles.c.source,
+    articles.c.title,
+    articles.c.summary,
+    articles.c.content_html,
+    articles.c.published_at,
+    articles.c.updated_at,
+    articles.c.authors,
+    articles.c.image,
+    articles.c.image_alt,
+    articles.c.language,
+    articles.c.section,
+    articles.c.countries,
+    articles.c.topics,
+)
+
+
+class CatalogueSnapshot:
+    """Reads of the catalogue inside one read transaction, so that every feed of a build sees the
+    same snapshot of the store."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def count_articles(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(articles)).scalar_one())
+
+    def tag_stats(
+        self, kind: str, role: str | None = None, *, labels: bool = True
+    ) -> tuple[dict[str, str], dict[str, int]]:
+        """({code: name or label}, {code: article count}) for one tag kind; each label is read from one
+        fixed article carrying the tag (the smallest id), so it does not flicker between builds."""
+        query = (
+            select(article_tags.c.code, func.min(article_tags.c.article_id), func.count())
+            .where(article_tags.c.kind == kind)
+            .group_by(article_tags.c.code)
+        )
+        if role:
+            query = query.where(article_tags.c.role == role)
+        rows = self._conn.execute(query).all()
+        counts: dict[str, int] = {code: n for code, _, n in rows}
+        if not labels:
+            return {code: code for code in counts}, counts
+        first: dict[str, str] = {code: article_id for code, article_id, _ in rows}
+        column = articles.c.countries if kind == "country" else articles.c.topics
+        field = "name" if kind == "country" else "label"
+        tags_of: dict[str, list[dict[str, Any]]] = {}
+        ids = sorted(set(first.values()))
+        for start in range(0, len(ids), 500):
+            for article_id, tags in self._conn.execute(
+                select(articles.c.id, column).where(articles.c.id.in_(ids[start : start + 500]))
+            ):
+                tags_of[article_id] = tags or []
+        names: dict[str, str] = {}
+        for code, article_id in first.items():
+            found = [
+                t.get(field) for t in tags_of.get(article_id, []) if t.get("code") == code and t.get(field)
+            ]
+            names[code] = str(found[0]) if found else code
+        return names, counts
+
+    def newest_ids(
+        self, kind: str, code: str, limit: int, *, tagged: int | None = None, total: int | None = None
+    ) -> list[str]:
+        """Ids of the feed's newest `limit` articles, newest published first (then id, as
+        `ArticleRepository.query`).
+
+        Two plans: a rare tag reads its tag rows and sorts them (cost ~ `tagged`); a common one walks the
+        published-date index newest first and stops after `limit` hits (cost ~ limit * total / tagged).
+        Given the tag's article count `tagged` and the store's `total`, the cheaper one is chosen (SQLite
+        cannot tell them apart: it keeps no per-value statistics).
+        """
+        order = (articles.c.published_at.desc(), articles.c.id.desc())
+        query: Select[tuple[str]]
+        if kind == "all":
+            query = select(articles.c.id).order_by(*order).limit(limit)
+        else:
+            cond = [article_tags.c.kind == kind, article_tags.c.code == code]
+            if kind == "country":
+                cond.append(article_tags.c.role == "focus")
+            if tagged is not None and total is not None and tagged * tagged > limit * total:
+                query = select(articles.c.id).where(
+                    exists().where(article_tags.c.article_id == articles.c.id, *cond)
+                )
+            else:
+                query = (
+                    select(articles.c.id)
+                    .join(article_tags, article_tags.c.article_id == articles.c.id)
+                    .where(*cond)
+                )
+            query = query.order_by(*order).limit(limit)
+        return [str(article_id) for article_id in self._conn.execute(query).scalars()]
+
+    def newest_articles(
+        self,
+        kind: str,
+        code: str,
+        limit: int,
+        cache: dict[str, Article] | None = None,
+        *,
+        tagged: int | None = None,
+        total: int | None = None,
+    ) -> list[Article]:
+        """The feed's newest `limit` articles (only the columns a feed shows). An article is read and
+        decoded once per `cache` (one build), however many feeds it appears in. `tagged`/`total`: see
+        `newest_ids`."""
+        cache = {} if cache is None else cache
+        ids = self.newest_ids(kind, code, limit, tagged=tagged, total=total)
+        missing = [i for i in ids if i not in cache]
+        for start in range(0, len(missing), 500):
+            for row in self._conn.execute(
+                select(*_FEED_COLUMNS).where(articles.c.id.in_(missing[start : start + 500]))
+            ):
+                cache[row.id] = row_to_article(row)
+        return [cache[i] for i in ids]
+
+
+class FeedCatalogue:
+    """The feeds' side of the store. Every method runs in its own transaction, except inside a
+    `snapshot()`, which holds one read transaction for a whole build."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[CatalogueSnapshot]:
+        with self._db.read() as conn:
+            yield CatalogueSnapshot(conn)
+
+    def dirty_keys(self) -> dict[FeedKey, int]:
+        """Feed keys whose articles changed since they were last cleared, each with its change counter.
+
+        Pass the result back to `clear_dirty` after building: a key changed again meanwhile
+        (its counter moved) stays dirty, so no change is lost to a build running beside an ingest.
+        """
+        with self._db.read() as conn:
+            return {
+                (r.kind, r.code): r.seq
+                for r in conn.execute(select(dirty_feeds.c.kind, dirty_feeds.c.code, dirty_feeds.c.seq))
+            }
+
+    def clear_dirty(self, keys: dict[FeedKey, int] | Iterable[FeedKey]) -> None:
+        """Forget dirty keys: with a mapping from `dirty_keys`, only those not changed since."""
+        items: list[tuple[FeedKey, int | None]] = (
+            list(keys.items()) if isinstance(keys, dict) else [(k, None) for k in keys]
+        )
+        if not items:
+            return
+        with self._db.write() as conn:
+            for (kind, code), seq in items:
+                cond = and_(dirty_feeds.c.kind == kind, dirty_feeds.c.code == code)
+                if seq is not None:
+                    cond = and_(cond, dirty_feeds.c.seq == seq)
+                conn.execute(dirty_feeds.delete().where(cond))

@@ -1,0 +1,238 @@
+"""Subscribers: addresses (validated and normalised), preferences, status and the secret token."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Connection, Row, func, select
+from sqlalchemy.exc import IntegrityError
+
+from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
+from feedpipe.store.digest_schema import subscribers
+from feedpipe.store.engine import Database
+
+_TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
+
+
+def normalize_email(email: str) -> str:
+    """The address as stored: validated (syntax only, no DNS) and normalised; FeedpipeError if invalid."""
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise FeedpipeError(
+            f"{email!r} is not a valid email address: {exc}",
+            "give an address such as reader@example.org",
+        ) from exc
+
+
+def _norm_countries(codes: Iterable[str]) -> list[str]:
+    return sorted({c.strip().upper() for c in codes if c and c.strip()})
+
+
+def _norm_topics(codes: Iterable[str]) -> list[str]:
+    return sorted({t.strip() for t in codes if t and t.strip()})
+
+
+def subscriber_from_row(row: Row[*tuple[Any, ...]]) -> Subscriber:
+    m = row._mapping
+    return Subscriber(
+        email=m["email"],
+        name=m["name"],
+        status=m["status"],
+        countries=tuple(m["countries"] or ()),
+        topics=tuple(m["topics"] or ()),
+        token=m["token"],
+        created_at=m["created_at"],
+        confirmed_at=m["confirmed_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def _stored(conn: Connection, address: str) -> Subscriber:
+    """The row of an address known to be stored (read inside the transaction that wrote it)."""
+    return subscriber_from_row(conn.execute(select(subscribers).where(subscribers.c.email == address)).one())
+
+
+def _check_status(status: str) -> None:
+    if status not in SUBSCRIBER_STATUSES:
+        raise FeedpipeError(
+            f"unknown subscriber status {status!r}", f"use one of {', '.join(SUBSCRIBER_STATUSES)}"
+        )
+
+
+class SubscriberRepository:
+    """The mailing list. Every method runs in its own transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(
+        self,
+        email: str,
+        *,
+        name: str | None = None,
+        status: str = "pending",
+        countries: Iterable[str] = (),
+        topics: Iterable[str] = (),
+        now: datetime,
+    ) -> Subscriber:
+        """Add an address (validated and normalised) with a fresh secret token.
+
+        An address already on the list is returned as it is, except that an unsubscribed one
+        signing up again becomes pending (its preferences are then replaced by the new ones).
+        """
+        _check_status(status)
+        address = normalize_email(email)
+        try:
+            return self._add(address, name, status, countries, topics, now)
+        except IntegrityError:  # PostgreSQL: the same address signed up at the same moment
+            found = self.get(address)
+            if found is None:
+                raise
+            return found
+
+    def _add(
+        self,
+        address: str,
+        name: str | None,
+        status: str,
+        countries: Iterable[str],
+        topics: Iterable[str],
+        now: datetime,
+    ) -> Subscriber:
+        with self._db.write() as conn:
+            row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+            if row is not None:
+                if row.status != "unsubscribed":
+                    return subscriber_from_row(row)
+                conn.execute(
+                    subscribers.update()
+                    .where(subscribers.c.email == address)
+                    .values(
+                        status="pending",
+                        name=name or row.name,
+                        countries=_norm_countries(countries),
+                        topics=_norm_topics(topics),
+                        updated_at=now,
+                    )
+                )
+                return _stored(conn, address)
+            conn.execute(
+                subscribers.insert().values(
+                    email=address,
+                    name=(name or None),
+                    status=status,
+                    countries=_norm_countries(countries),
+                    topics=_norm_topics(topics),
+                    token=secrets.token_urlsafe(32),
+                    created_at=now,
+                    updated_at=now,
+                    confirmed_at=now if status == "active" else None,
+                )
+            )
+            return _stored(conn, address)
+
+    def get(self, email: str) -> Subscriber | None:
+        try:
+            address = normalize_email(email)
+        except FeedpipeError:
+            return None
+        with self._db.read() as conn:
+            row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+        return subscriber_from_row(row) if row else None
+
+    def by_token(self, token: str) -> Subscriber | None:
+        """The subscriber holding `token`, compared in constant time (the index only narrows the
+        search by a short prefix, so timing tells nothing useful about the rest)."""
+        if not token or len(token) < _TOKEN_BUCKET or len(token) > 128:
+            return None
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(subscribers).where(
+                    func.substr(subscribers.c.token, 1, _TOKEN_BUCKET) == token[:_TOKEN_BUCKET]
+                )
+            ).all()
+        found = None
+        for row in rows:
+            if hmac.compare_digest(row.token.encode(), token.encode()):
+                found = row
+        return subscriber_from_row(found) if found is not None else None
+
+    def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber:
+        """Change the status; becoming active records `confirmed_at` the first time."""
+        _check_status(status)
+        address = normalize_email(email)
+        with self._db.write() as conn:
+            row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+            if row is None:
+                raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
+            values: dict[str, Any] = {"status": status, "updated_at": now}
+            if status == "active" and row.confirmed_at is None:
+                values["confirmed_at"] = now
+            conn.execute(subscribers.update().where(subscribers.c.email == address).values(**values))
+            return _stored(conn, address)
+
+    def set_preferences(
+        self, email: str, *, countries: Iterable[str], topics: Iterable[str], now: datetime
+    ) -> Subscriber:
+        """Replace the subscriber's countries and topics (empty both = everything)."""
+        address = normalize_email(email)
+        with self._db.write() as conn:
+            done = conn.execute(
+                subscribers.update()
+                .where(subscribers.c.email == address)
+                .values(countries=_norm_countries(countries), topics=_norm_topics(topics), updated_at=now)
+            )
+            if done.rowcount != 1:
+                raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
+            return _stored(conn, address)
+
+    def all(self, status: str | None = None) -> list[Subscriber]:
+        """All subscribers (or those with `status`), by address."""
+        query = select(subscribers).order_by(subscribers.c.email)
+        if status is not None:
+            query = query.where(subscribers.c.status == status)
+        with self._db.read() as conn:
+            return [subscriber_from_row(r) for r in conn.execute(query)]
+
+    def iter(self, status: str | None = "active", batch_size: int = 500) -> Iterator[Subscriber]:
+        """Subscribers by address, a batch per read, so a large list stays flat in memory."""
+        last = ""
+        while True:
+            query = (
+                select(subscribers)
+                .where(subscribers.c.email > last)
+                .order_by(subscribers.c.email)
+                .limit(batch_size)
+            )
+            if status is not None:
+                query = query.where(subscribers.c.status == status)
+            with self._db.read() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield subscriber_from_row(row)
+            last = rows[-1].email
+
+    def count(self, status: str | None = None) -> int:
+        query = select(func.count()).select_from(subscribers)
+        if status is not None:
+            query = query.where(subscribers.c.status == status)
+        with self._db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def remove(self, email: str) -> bool:
+        """Delete the address and its preferences; True if it was there. The ledger keeps its rows."""
+        try:
+            address = normalize_email(email)
+        except FeedpipeError:
+            return False
+        with self._db.write() as conn:
+            return conn.execute(subscribers.delete().where(subscribers.c.email == address)).rowcount == 1
