@@ -15,7 +15,9 @@ the start, where a second sign-up of a known address changes nothing):
   that came after a confirmation is honoured (sending to someone who asked to stop is the worse error);
 - name, countries and topics come from the most recently updated row: the person's latest choice.
 
-The removed rows' send-ledger entries stay, as they do when a subscriber is removed.
+The removed rows' tokens are kept in `subscriber_token_aliases`, pointing at the survivor, so an
+unsubscribe link in a copy already sent to a duplicate still works. Their send-ledger entries stay, as
+they do when a subscriber is removed.
 """
 
 from __future__ import annotations
@@ -24,11 +26,19 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Column, Connection, String, Table, inspect, select
 
 from feedpipe.core.address import identity_key
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.migration import Migration
+from feedpipe.store.schema import metadata
+
+token_aliases = Table(
+    "subscriber_token_aliases",
+    metadata,
+    Column("token", String(64), primary_key=True),  # the token of a merged duplicate
+    Column("email", String(320), nullable=False),  # the subscriber it now belongs to
+)
 
 _EARLY = datetime.min.replace(tzinfo=UTC)
 _LATE = datetime.max.replace(tzinfo=UTC)
@@ -57,6 +67,7 @@ def merge_group(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _merge_duplicates(conn: Connection) -> None:
     if "address_key" not in {c["name"] for c in inspect(conn).get_columns("subscribers")}:
         conn.exec_driver_sql("ALTER TABLE subscribers ADD COLUMN address_key VARCHAR(320)")
+    token_aliases.create(conn, checkfirst=True)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(select(subscribers)):
         groups[identity_key(row.email)].append(dict(row._mapping))
@@ -64,6 +75,8 @@ def _merge_duplicates(conn: Connection) -> None:
         merged = merge_group(rows) if len(rows) > 1 else rows[0]
         gone = [r["email"] for r in rows if r["email"] != merged["email"]]
         if gone:
+            conn.execute(token_aliases.insert(), [{"token": r["token"], "email": merged["email"]}
+                                                  for r in rows if r["email"] in gone])
             conn.execute(subscribers.delete().where(subscribers.c.email.in_(gone)))
         values = {k: v for k, v in merged.items() if k != "email"}
         conn.execute(subscribers.update().where(subscribers.c.email == merged["email"])

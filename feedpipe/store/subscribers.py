@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
+from feedpipe.store.subscriber_identity import token_aliases
 
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
@@ -70,6 +71,15 @@ def _check_status(status: str) -> None:
         raise FeedpipeError(
             f"unknown subscriber status {status!r}", f"use one of {', '.join(SUBSCRIBER_STATUSES)}"
         )
+
+
+def _match(rows: Sequence[Row[*tuple[Any, ...]]], token: str) -> Row[*tuple[Any, ...]] | None:
+    """The row whose token is `token`, every candidate compared in constant time."""
+    found = None
+    for row in rows:
+        if hmac.compare_digest(row.token.encode(), token.encode()):
+            found = row
+    return found
 
 
 class SubscriberRepository:
@@ -161,16 +171,17 @@ class SubscriberRepository:
         search by a short prefix, so timing tells nothing useful about the rest)."""
         if not token or len(token) < _TOKEN_BUCKET or len(token) > 128:
             return None
+        prefix = token[:_TOKEN_BUCKET]
         with self._db.read() as conn:
             rows = conn.execute(
-                select(subscribers).where(
-                    func.substr(subscribers.c.token, 1, _TOKEN_BUCKET) == token[:_TOKEN_BUCKET]
-                )
+                select(subscribers).where(func.substr(subscribers.c.token, 1, _TOKEN_BUCKET) == prefix)
             ).all()
-        found = None
-        for row in rows:
-            if hmac.compare_digest(row.token.encode(), token.encode()):
-                found = row
+            found = _match(rows, token)
+            if found is None:  # the token of a duplicate merged into another subscriber (migration 120)
+                alias = _match(conn.execute(select(token_aliases).where(
+                    func.substr(token_aliases.c.token, 1, _TOKEN_BUCKET) == prefix)).all(), token)
+                if alias is not None:
+                    found = conn.execute(select(subscribers).where(subscribers.c.email == alias.email)).first()
         return subscriber_from_row(found) if found is not None else None
 
     def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber:
@@ -246,5 +257,8 @@ class SubscriberRepository:
         except FeedpipeError:
             return False
         with self._db.write() as conn:
-            return conn.execute(
-                subscribers.delete().where(subscribers.c.address_key == identity_key(address))).rowcount == 1
+            row = conn.execute(select(subscribers.c.email).where(subscribers.c.address_key == identity_key(address))).first()
+            if row is None:
+                return False
+            conn.execute(token_aliases.delete().where(token_aliases.c.email == row.email))
+            return conn.execute(subscribers.delete().where(subscribers.c.email == row.email)).rowcount == 1
