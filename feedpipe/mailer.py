@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from feedpipe.core.address import mail_address
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import MailSettings
 from feedpipe.files import write_file
@@ -230,12 +231,12 @@ class SmtpTransport:
         self._throttle()
         reused = self._conn is not None
         try:
-            self._envelope(sender, recipients)
+            self._envelope(sender, recipients, message)
         except _Dropped as exc:
             if not reused:
                 raise TemporaryFailure(f"connection lost before the message was sent: {exc}") from exc
             try:
-                self._envelope(sender, recipients)  # the idle connection had gone; one fresh try
+                self._envelope(sender, recipients, message)  # the idle connection had gone; one fresh try
             except _Dropped as again:
                 raise TemporaryFailure(f"connection lost before the message was sent: {again}") from again
         conn = self._conn
@@ -273,18 +274,31 @@ class SmtpTransport:
             "check the recipient's mailbox or the server log, then `feedpipe digest resolve`",
         )
 
-    def _envelope(self, sender: str, recipients: Sequence[str]) -> None:
-        """MAIL FROM, RCPT TO, DATA up to the 354 answer; raises _Dropped if the connection goes."""
+    def _envelope(self, sender: str, recipients: Sequence[str], message: bytes) -> None:
+        """MAIL FROM, RCPT TO, DATA up to the 354 answer; raises _Dropped if the connection goes.
+
+        Addresses go out as mail systems see them (feedpipe.core.address): an internationalised domain
+        IDNA-encoded, a non-ASCII local part only over SMTPUTF8. A recipient this server cannot take is
+        refused here, permanently and with the reason, before anything is sent."""
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
+        smtputf8 = bool(conn.has_extn("smtputf8"))
+        wire_sender, wire_rcpts, refused = self._wire_addresses(sender, recipients, smtputf8)
+        head_end = message.find(b"\r\n\r\n")
+        utf8 = not all(a.isascii() for a in (wire_sender, *wire_rcpts)) or not message[:head_end].isascii()
+        if utf8 and not smtputf8:
+            raise PermanentFailure(
+                f"not sent to {', '.join(recipients)}: the headers carry UTF-8 and "
+                f"{self.host} does not offer SMTPUTF8", _NO_SMTPUTF8_HINT)
+        options = ["SMTPUTF8", *(["BODY=8BITMIME"] if conn.has_extn("8bitmime") else [])] if utf8 else []
         try:
-            code, reply = conn.mail(sender)
+            code, reply = conn.mail(wire_sender, options)
             if code != 250:
                 self._reset()
                 raise classify(code, reply, f"sender {sender} refused")
-            accepted, refused = [], None
-            for rcpt in recipients:
+            accepted = []
+            for rcpt in wire_rcpts:
                 code, reply = conn.rcpt(rcpt)
                 if code in (250, 251):
                     accepted.append(rcpt)
@@ -302,6 +316,27 @@ class SmtpTransport:
             self._drop()
             raise _Dropped(str(exc)) from exc
 
+    def _wire_addresses(self, sender: str, recipients: Sequence[str],
+                        smtputf8: bool) -> tuple[str, list[str], SendError | None]:
+        """(MAIL FROM address, RCPT TO addresses, the refusal of those this server cannot take)."""
+        wire_sender = mail_address(sender).for_envelope(smtputf8)
+        if wire_sender is None:
+            raise TransportSetupError(f"the sender {sender} has a non-ASCII local part and {self.host} does not "
+                                      "offer SMTPUTF8", "use an ASCII From address in [digest] from_address")
+        wire_rcpts: list[str] = []
+        refused: SendError | None = None
+        for rcpt in recipients:
+            wire = mail_address(rcpt).for_envelope(smtputf8)
+            if wire is None:
+                refused = PermanentFailure(f"recipient {rcpt} not sent: its local part is not ASCII and "
+                                           f"{self.host} does not offer SMTPUTF8", _NO_SMTPUTF8_HINT)
+            else:
+                wire_rcpts.append(wire)
+        if not wire_rcpts:
+            assert refused is not None
+            raise refused
+        return wire_sender, wire_rcpts, refused
+
     def _reset(self) -> None:
         try:
             if self._conn is not None:
@@ -316,6 +351,9 @@ def _no_delay(conn: smtplib.SMTP) -> None:
         return
     with contextlib.suppress(Exception):
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+_NO_SMTPUTF8_HINT = "send through a server that offers SMTPUTF8 (RFC 6531), or ask the subscriber for an ASCII address"
 
 
 class _Dropped(Exception):

@@ -131,9 +131,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def smtp_server(handler) -> Controller:
-    """A started aiosmtpd server on 127.0.0.1 (a free port: `controller.port`); stop it when done."""
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), data_size_limit=0)
+def smtp_server(handler, **kw) -> Controller:
+    """A started aiosmtpd server on 127.0.0.1 (a free port: `controller.port`); stop it when done.
+    aiosmtpd's Controller offers SMTPUTF8 unless `enable_SMTPUTF8=False`."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), data_size_limit=0, **kw)
     controller.start()
     return controller
 
@@ -154,6 +155,15 @@ def smtp():
     """A real SMTP server on 127.0.0.1 recording what it accepts: (controller, handler)."""
     handler = RecordingHandler()
     controller = smtp_server(handler)
+    yield controller, handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_ascii():
+    """The same server without SMTPUTF8 (as many relays are): (controller, handler)."""
+    handler = RecordingHandler()
+    controller = smtp_server(handler, enable_SMTPUTF8=False)
     yield controller, handler
     controller.stop()
 

@@ -113,3 +113,43 @@ def test_a_dry_run_and_a_test_copy_are_separate_commands(cli):
     result = CliRunner().invoke(digest, ["send", "--dry-run", "--to", "editor@example.org"], obj=cli.obj)
     assert result.exit_code == 2 and "--dry-run and --to do not go together" in result.output
     assert not (cli.tmp / "outbox").exists() and cli.store.ledger.entries(WEEK) == []
+
+
+def test_an_internationalised_address_never_stops_build_dry_run_or_send(cli):
+    csv_file = cli.tmp / "list.csv"
+    csv_file.write_text("email,name\nanna@example.com,Anna\nhenry@exämple.org,Henry\n", encoding="utf-8")
+    assert "2 added" in cli.run(subscribers, "import", str(csv_file))
+    assert "2 message(s)" in cli.run(digest, "build", "--week", WEEK)
+    assert "dry run, 2 message(s) built" in cli.run(digest, "send", "--dry-run", now=SEND_AT)
+    assert "2 sent, 0 failed" in cli.run(digest, "send", now=SEND_AT)
+
+
+def test_one_person_is_one_subscriber_whatever_the_case_of_the_address(cli):
+    for address in ("Anna@Example.ORG", "ANNA@example.org", "anna@example.org"):
+        cli.run(subscribers, "add", address)
+    assert cli.store.subscribers.count() == 1
+    assert cli.store.subscribers.get("aNNa@EXAMPLE.org").email == "Anna@example.org"
+    assert "1 sent, 0 failed" in cli.run(digest, "send", now=SEND_AT)
+
+
+def test_import_reports_bad_rows_by_line_and_imports_the_good_ones_whatever_the_column_count(cli):
+    csv_file = cli.tmp / "list.csv"
+    csv_file.write_bytes(
+        b"email,name,countries\n"
+        b"anna@example.com,Anna,UA\n"
+        b"ben@example.com,Smith, Ben,KZ\n"  # an unquoted comma: 4 fields
+        b'cleo@example.com,"Cleo\r\nBcc: x@evil.example",GE\n'  # a quoted name over two lines
+        b"dan@example.com,Dan\n"  # fewer fields than the header is fine
+        b"eve@example.com,Eve,,,,\n"  # empty extra fields are fine
+        b"not-an-address,X,\n"
+        b"fay@example.com,F\xe4y,\n"  # not UTF-8
+        b"gus@example.com,Gus,RU,extra\n"
+    )
+    output = cli.run(subscribers, "import", str(csv_file))
+    assert "4 added, 0 already there, 4 skipped" in output
+    assert "list.csv:3: 4 fields where the header names 3" in output
+    assert "list.csv:8: 'not-an-address' is not a valid email address" in output  # Cleo's row has two lines
+    assert "list.csv:9: not UTF-8" in output and "list.csv:10: 4 fields" in output
+    emails = [s.email for s in cli.store.subscribers.all()]
+    assert emails == ["anna@example.com", "cleo@example.com", "dan@example.com", "eve@example.com"]
+    assert cli.store.subscribers.get("cleo@example.com").name == "Cleo Bcc: x@evil.example"

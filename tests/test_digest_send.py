@@ -25,6 +25,7 @@ from tests.digest_support import (  # noqa: F401  (fixtures)
     article,
     digest_settings,
     smtp,
+    smtp_ascii,
     smtp_server,
     subscribe,
     week_store,
@@ -315,3 +316,22 @@ def test_an_empty_week_is_skipped(tmp_path, smtp):
     report = send_edition(empty, digest_settings(), transport(controller), WEEK, SEND_AT)
     assert report.skipped and handler.messages == []
     assert empty.editions.get(WEEK).status == "skipped"
+
+
+def test_an_internationalised_address_is_sent_idna_encoded_or_failed_with_the_reason_and_the_send_goes_on(
+        week_store, smtp_ascii):
+    store = week_store
+    controller, handler = smtp_ascii  # no SMTPUTF8 offered
+    for address in ("anna@example.com", "henry@exämple.org", "пётр@example.com", "zoe@example.com"):
+        store.subscribers.add(address, status="active", now=SEND_AT)
+
+    assert dry_run(store, digest_settings(), WEEK, SEND_AT).built == 4
+    report = send_edition(store, digest_settings(), transport(controller), WEEK, SEND_AT, sleep=lambda s: None)
+
+    assert (report.sent, report.failed, report.uncertain) == (3, 1, 0)
+    entry = store.ledger.entry(WEEK, "пётр@example.com")
+    assert entry.state == "failed" and "SMTPUTF8" in entry.last_error
+    assert sorted(handler.per_recipient()) == ["anna@example.com", "henry@xn--exmple-cua.org", "zoe@example.com"]
+    henry = next(msg for rcpts, msg in handler.parsed() if rcpts == ["henry@xn--exmple-cua.org"])
+    assert henry["To"] == "henry@xn--exmple-cua.org"
+    assert store.editions.get(WEEK).status == "sent"

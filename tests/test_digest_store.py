@@ -113,3 +113,55 @@ def test_ledger_rows_move_only_from_the_expected_state(any_store):
     assert any_store.ledger.counts(WEEK) == {"pending": 1, "sending": 0, "sent": 1, "failed": 1, "uncertain": 0}
     entry = any_store.ledger.entry(WEEK, "a@example.com")
     assert (entry.state, entry.attempts, entry.message_id) == ("sent", 1, "<m>")
+
+
+def test_one_person_is_one_subscriber_whatever_the_case_or_the_form_of_the_domain(any_store):
+    subs = any_store.subscribers
+    first = subs.add("Anna@Example.ORG", name="Anna", status="active", now=NOW)
+    assert subs.add("ANNA@example.org", now=NOW + timedelta(1)) == first  # already subscribed: unchanged
+    assert subs.add("anna@example.org", status="active", now=NOW + timedelta(2)) == first
+    assert subs.count() == 1 and subs.get("aNNa@EXAMPLE.org") == first and first.email == "Anna@example.org"
+    assert subs.set_preferences("ANNA@EXAMPLE.ORG", countries=["UA"], topics=[], now=NOW).countries == ("UA",)
+    assert subs.set_status("anna@example.org", "unsubscribed", now=NOW).email == "Anna@example.org"
+    henry = subs.add("henry@EXÄMPLE.org", status="active", now=NOW)
+    assert subs.get("henry@xn--exmple-cua.org") == henry and subs.add("Henry@exämple.org", now=NOW) == henry
+    assert subs.remove("ANNA@example.ORG") and subs.count() == 1
+
+
+def test_the_migration_merges_existing_duplicates_keeping_the_first_confirmation_and_the_latest_choice(any_store):
+    from feedpipe.store.digest_schema import subscribers
+    from feedpipe.store.migrate import migrate
+    from feedpipe.store.schema import schema_migrations
+
+    def row(email, status, *, day, confirmed=None, countries=(), name=None):
+        return dict(email=email, name=name, status=status, countries=list(countries), topics=[], token=f"t-{email}",
+                    created_at=NOW + timedelta(day), updated_at=NOW + timedelta(day),
+                    confirmed_at=None if confirmed is None else NOW + timedelta(confirmed))
+
+    with any_store.db.write() as conn:  # the list as an older feedpipe left it: no identity key, duplicates
+        conn.execute(subscribers.insert(), [
+            row("Anna@Example.org", "active", day=1, confirmed=1, name="Anna"),
+            row("ANNA@example.org", "pending", day=5, countries=["RU"]),
+            row("anna@example.org", "active", day=3, confirmed=3, countries=["UA"]),
+            row("ben@example.org", "active", day=2, confirmed=2),
+            row("Ben@example.org", "unsubscribed", day=4, confirmed=2),
+            row("cleo@example.org", "active", day=1, confirmed=1),
+        ])
+        conn.execute(schema_migrations.delete().where(schema_migrations.c.version == 120))
+        conn.execute(subscribers.update().values(address_key=None))
+        assert [m.version for m in migrate(conn, NOW)] == [120]
+    subs = {s.email: s for s in any_store.subscribers.all()}
+    assert sorted(subs) == ["Anna@Example.org", "ben@example.org", "cleo@example.org"]
+    anna = subs["Anna@Example.org"]
+    assert anna.token == "t-Anna@Example.org" and anna.confirmed_at == NOW + timedelta(1)  # the first confirmation
+    assert anna.status == "active" and anna.name == "Anna"  # a later pending sign-up never switches it off
+    assert anna.countries == ("RU",)  # the most recent preferences
+    assert subs["ben@example.org"].status == "unsubscribed"  # an unsubscribe after the confirmation is honoured
+    assert any_store.subscribers.get("ANNA@EXAMPLE.ORG") == anna
+    # an unsubscribe link in a copy already sent to a merged duplicate still finds the person
+    assert any_store.subscribers.by_token("t-ANNA@example.org") == anna == any_store.subscribers.by_token(anna.token)
+    assert any_store.subscribers.by_token("t-Ben@example.org") == subs["ben@example.org"]
+    from sqlalchemy.exc import IntegrityError
+    with pytest.raises(IntegrityError), any_store.db.write() as conn:  # and the key is unique from now on
+        conn.execute(subscribers.insert(), [{**row("ANNA@EXAMPLE.ORG", "active", day=9),
+                                             "address_key": "anna@example.org"}])

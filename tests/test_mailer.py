@@ -24,7 +24,7 @@ from feedpipe.mailer import (
     TransportSetupError,
     make_transport,
 )
-from tests.digest_support import RecordingHandler, free_port, smtp, smtp_server  # noqa: F401
+from tests.digest_support import RecordingHandler, free_port, smtp, smtp_ascii, smtp_server  # noqa: F401
 
 MESSAGE = (b"From: a@example.org\r\nTo: b@example.com\r\nSubject: hi\r\nMessage-ID: <1@example.org>\r\n\r\n"
            b"Hello.\r\n.A line starting with a dot\r\n")
@@ -150,3 +150,42 @@ def test_make_transport_follows_the_mail_settings(tmp_path, monkeypatch):
     assert isinstance(smtp_transport, SmtpTransport)
     assert (smtp_transport.host, smtp_transport.port, smtp_transport._password) == ("mail.example.org", 465, "pw")
     assert Path(MailSettings().outbox) == Path("outbox")
+
+
+# ---- addresses as mail systems see them --------------------------------------------------------
+
+UTF8_MESSAGE = ("From: a@example.org\r\nTo: пётр@пример.рф\r\nSubject: hi\r\nMessage-ID: <u@example.org>\r\n\r\n"
+                "Привет.\r\n").encode()
+
+
+def test_an_internationalised_domain_goes_out_idna_encoded_when_the_server_has_no_smtputf8(smtp_ascii):
+    controller, handler = smtp_ascii
+    transport = SmtpTransport("127.0.0.1", controller.port, security="none")
+    send(transport, to="henry@exämple.org")
+    transport.close()
+    assert handler.per_recipient() == {"henry@xn--exmple-cua.org": 1}
+
+
+def test_a_non_ascii_local_part_goes_over_smtputf8_when_the_server_offers_it():
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
+    controller.start()
+    try:
+        transport = SmtpTransport("127.0.0.1", controller.port, security="none")
+        send(transport, to="пётр@пример.рф", message=UTF8_MESSAGE, mid="<u@example.org>")
+        transport.close()
+    finally:
+        controller.stop()
+    assert handler.per_recipient() == {"пётр@пример.рф": 1}
+    assert message_from_bytes(handler.messages[0][1], policy=policy.default)["To"] == "пётр@пример.рф"
+
+
+def test_a_non_ascii_local_part_without_smtputf8_is_refused_with_the_reason_and_the_connection_goes_on(smtp_ascii):
+    controller, handler = smtp_ascii
+    transport = SmtpTransport("127.0.0.1", controller.port, security="none")
+    with pytest.raises(PermanentFailure) as refused:
+        send(transport, to="пётр@пример.рф", message=UTF8_MESSAGE, mid="<u@example.org>")
+    send(transport, to="fine@example.com")
+    transport.close()
+    assert "SMTPUTF8" in refused.value.message and "пётр@пример.рф" in refused.value.message
+    assert handler.per_recipient() == {"fine@example.com": 1} and transport.connections == 1

@@ -366,6 +366,13 @@ def test_preferences_choose_countries_and_topics(site):
     assert 'value="UA" checked' in saved.text
 
 
+def test_a_sign_up_with_an_internationalised_domain_gets_its_confirmation_idna_encoded(site):
+    assert sign_up(site, "henry@exämple.org", "Henry").status_code == 200
+    [confirmation] = site.inbox.wait_for("henry@xn--exmple-cua.org")
+    assert confirmation["To"] == "henry@xn--exmple-cua.org"
+    assert site.store.subscribers.get("HENRY@xn--exmple-cua.org").status == "pending"
+
+
 def test_sign_up_is_rate_limited_per_address(site):
     answers = [sign_up(site, f"r{i}@example.com").status_code for i in range(4)]
     assert answers == [200, 200, 200, 429]

@@ -14,6 +14,7 @@ import click
 from feedpipe.cli.context import Context
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES
+from feedpipe.core.text import one_line
 
 
 def _obj() -> Context:
@@ -50,37 +51,64 @@ def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[
 @click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), default="active", show_default=True,
               help="Status for rows without a status column.")
 def import_csv(csv_file: Path, status: str) -> None:
-    """Import a CSV with a header: email (required), name, countries, topics, status.
-    Countries and topics are separated by spaces, commas or semicolons. Bad rows are reported, not fatal."""
+    """Import a CSV with a header: email (required), name, countries, topics, status; other columns are
+    ignored. Countries and topics are separated by spaces, commas or semicolons. A bad row (not an
+    address, unknown status, more fields than the header, not UTF-8) is reported with its line number
+    and skipped; the good rows are imported."""
     obj = _obj()
-    added = existing = 0
-    problems = []
-    with csv_file.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
+    counts = {"added": 0, "existing": 0}
+    problems: list[str] = []
+    with csv_file.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = [_clean(h).lower() for h in next(reader, [])]
+        except (csv.Error, UnicodeError) as exc:
+            raise FeedpipeError(f"{csv_file}:1: cannot read the header: {exc}", "save the file as UTF-8 CSV") from exc
+        if "email" not in header:
             raise FeedpipeError(f"{csv_file}: no 'email' column", "the first line must name the columns: email,name,...")
-        for number, raw in enumerate(reader, 2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-            row_status = row.get("status") or status
+        line = reader.line_num + 1
+        while True:
             try:
-                if row_status not in SUBSCRIBER_STATUSES:
-                    raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
-                before = obj.store.subscribers.get(row.get("email", ""))
-                obj.store.subscribers.add(
-                    row.get("email", ""), name=row.get("name") or None, status=row_status,
-                    countries=[c for c in _SPLIT.split(row.get("countries", "")) if c],
-                    topics=[t for t in _SPLIT.split(row.get("topics", "")) if t], now=obj.now,
-                )
-            except FeedpipeError as exc:
-                problems.append(f"{csv_file}:{number}: {exc.message}")
+                fields = next(reader, None)
+            except csv.Error as exc:
+                problems.append(f"{csv_file}:{line}: not a CSV row: {exc}")
+                line = reader.line_num + 1
                 continue
-            if before is None:
-                added += 1
-            else:
-                existing += 1
-    click.echo(f"{added} added, {existing} already there, {len(problems)} skipped")
-    for line in problems:
-        click.echo(f"  {line}", err=True)
+            if fields is None:
+                break
+            try:
+                if any(f.strip() for f in fields):
+                    _import_row(obj, header, fields, status, counts)
+            except FeedpipeError as exc:
+                problems.append(f"{csv_file}:{line}: {exc.message}")
+            line = reader.line_num + 1
+    click.echo(f"{counts['added']} added, {counts['existing']} already there, {len(problems)} skipped")
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+
+
+def _clean(text: str) -> str:
+    if not text.isascii() and any("\udc80" <= c <= "\udcff" for c in text):
+        raise FeedpipeError("not UTF-8 text", "save the file as UTF-8")
+    return text.strip()
+
+
+def _import_row(obj: Context, header: list[str], fields: list[str], status: str, counts: dict[str, int]) -> None:
+    extra = [f for f in fields[len(header):] if f.strip()]
+    if extra:
+        raise FeedpipeError(f"{len(fields)} fields where the header names {len(header)} "
+                            "(an unquoted comma in a name?)", "quote fields that hold commas")
+    row = {name: _clean(value) for name, value in zip(header, fields, strict=False)}
+    row_status = row.get("status") or status
+    if row_status not in SUBSCRIBER_STATUSES:
+        raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
+    before = obj.store.subscribers.get(row.get("email", ""))
+    obj.store.subscribers.add(
+        row.get("email", ""), name=one_line(row.get("name")) or None, status=row_status,
+        countries=[c for c in _SPLIT.split(row.get("countries", "")) if c],
+        topics=[t for t in _SPLIT.split(row.get("topics", "")) if t], now=obj.now,
+    )
+    counts["existing" if before is not None else "added"] += 1
 
 
 @subscribers.command("list")

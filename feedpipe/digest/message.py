@@ -22,6 +22,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
+from feedpipe.core.address import mail_address
 from feedpipe.core.model import Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.core.text import one_line
@@ -91,7 +92,7 @@ def message_bytes(
     html_qp, text_qp = rendered.quoted_printable(subscriber, settings)
     domain = address_domain(settings.from_address)
     mid = message_id(id_edition or edition, subscriber.email, domain)
-    to_addr = header_value(subscriber.email, limit=320)
+    to_addr = header_value(mail_address(subscriber.email).for_header(), limit=320)  # IDNA domain; UTF-8 if it must
     to_name = header_value(subscriber.name, limit=100)
     token = header_value(subscriber.token, limit=128)
     mailto = _addr_spec(settings.unsubscribe_mailto or settings.from_address)
@@ -115,7 +116,7 @@ def message_bytes(
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     _check_head(head, [name for name, _ in headers])
     data = b"".join((
-        head.encode("ascii"), b"\r\n",
+        head.encode("utf-8"), b"\r\n",  # ASCII unless an address has a non-ASCII local part (RFC 6532)
         f"--{boundary}\r\n".encode(), _PART_HEAD % b"plain", text_qp, b"\r\n",
         f"--{boundary}\r\n".encode(), _PART_HEAD % b"html", html_qp, b"\r\n",
         f"--{boundary}--\r\n".encode(),

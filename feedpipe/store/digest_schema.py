@@ -10,7 +10,9 @@ from feedpipe.store.schema import UTCDateTime, metadata
 subscribers = Table(
     "subscribers",
     metadata,
-    Column("email", String(320), primary_key=True),  # normalised by email-validator; unique
+    Column("email", String(320), primary_key=True),  # normalised by email-validator, as the subscriber wrote it
+    # who the address belongs to (feedpipe.core.address.identity_key): unique, one person one subscription
+    Column("address_key", String(320)),
     Column("name", Text),
     Column("status", String(16), nullable=False),  # pending | active | unsubscribed | bounced
     Column("countries", JSON, nullable=False, default=list),
@@ -21,6 +23,7 @@ subscribers = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 Index("ix_subscribers_status", subscribers.c.status)
+Index("ux_subscribers_address_key", subscribers.c.address_key, unique=True)
 
 editions = Table(
     "editions",

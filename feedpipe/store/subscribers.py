@@ -1,10 +1,14 @@
-"""Subscribers: addresses (validated and normalised), preferences, status and the secret token."""
+"""Subscribers: addresses (validated and normalised), preferences, status and the secret token.
+
+An address is stored as the subscriber wrote it (email-validator's normal form) and found by its
+identity key (feedpipe.core.address.identity_key: case-insensitive domain and local part), so
+`Anna@Example.ORG` and `anna@example.org` are one subscriber, whichever form is given."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +16,13 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, Row, func, select
 from sqlalchemy.exc import IntegrityError
 
+from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
+from feedpipe.core.text import one_line
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
+from feedpipe.store.subscriber_identity import token_aliases
 
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
@@ -54,9 +61,9 @@ def subscriber_from_row(row: Row[*tuple[Any, ...]]) -> Subscriber:
     )
 
 
-def _stored(conn: Connection, address: str) -> Subscriber:
-    """The row of an address known to be stored (read inside the transaction that wrote it)."""
-    return subscriber_from_row(conn.execute(select(subscribers).where(subscribers.c.email == address)).one())
+def _stored(conn: Connection, key: str) -> Subscriber:
+    """The row of an identity key known to be stored (read inside the transaction that wrote it)."""
+    return subscriber_from_row(conn.execute(select(subscribers).where(subscribers.c.address_key == key)).one())
 
 
 def _check_status(status: str) -> None:
@@ -64,6 +71,15 @@ def _check_status(status: str) -> None:
         raise FeedpipeError(
             f"unknown subscriber status {status!r}", f"use one of {', '.join(SUBSCRIBER_STATUSES)}"
         )
+
+
+def _match(rows: Sequence[Row[*tuple[Any, ...]]], token: str) -> Row[*tuple[Any, ...]] | None:
+    """The row whose token is `token`, every candidate compared in constant time."""
+    found = None
+    for row in rows:
+        if hmac.compare_digest(row.token.encode(), token.encode()):
+            found = row
+    return found
 
 
 class SubscriberRepository:
@@ -89,6 +105,7 @@ class SubscriberRepository:
         """
         _check_status(status)
         address = normalize_email(email)
+        name = one_line(name)[:200] or None  # a name reaches the To header: never a line break
         try:
             return self._add(address, name, status, countries, topics, now)
         except IntegrityError:  # PostgreSQL: the same address signed up at the same moment
@@ -106,14 +123,15 @@ class SubscriberRepository:
         topics: Iterable[str],
         now: datetime,
     ) -> Subscriber:
+        key = identity_key(address)
         with self._db.write() as conn:
-            row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+            row = conn.execute(select(subscribers).where(subscribers.c.address_key == key)).first()
             if row is not None:
                 if row.status != "unsubscribed":
                     return subscriber_from_row(row)
                 conn.execute(
                     subscribers.update()
-                    .where(subscribers.c.email == address)
+                    .where(subscribers.c.address_key == key)
                     .values(
                         status="pending",
                         name=name or row.name,
@@ -122,10 +140,11 @@ class SubscriberRepository:
                         updated_at=now,
                     )
                 )
-                return _stored(conn, address)
+                return _stored(conn, key)
             conn.execute(
                 subscribers.insert().values(
                     email=address,
+                    address_key=key,
                     name=(name or None),
                     status=status,
                     countries=_norm_countries(countries),
@@ -136,7 +155,7 @@ class SubscriberRepository:
                     confirmed_at=now if status == "active" else None,
                 )
             )
-            return _stored(conn, address)
+            return _stored(conn, key)
 
     def get(self, email: str) -> Subscriber | None:
         try:
@@ -144,7 +163,7 @@ class SubscriberRepository:
         except FeedpipeError:
             return None
         with self._db.read() as conn:
-            row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+            row = conn.execute(select(subscribers).where(subscribers.c.address_key == identity_key(address))).first()
         return subscriber_from_row(row) if row else None
 
     def by_token(self, token: str) -> Subscriber | None:
@@ -152,46 +171,49 @@ class SubscriberRepository:
         search by a short prefix, so timing tells nothing useful about the rest)."""
         if not token or len(token) < _TOKEN_BUCKET or len(token) > 128:
             return None
+        prefix = token[:_TOKEN_BUCKET]
         with self._db.read() as conn:
             rows = conn.execute(
-                select(subscribers).where(
-                    func.substr(subscribers.c.token, 1, _TOKEN_BUCKET) == token[:_TOKEN_BUCKET]
-                )
+                select(subscribers).where(func.substr(subscribers.c.token, 1, _TOKEN_BUCKET) == prefix)
             ).all()
-        found = None
-        for row in rows:
-            if hmac.compare_digest(row.token.encode(), token.encode()):
-                found = row
+            found = _match(rows, token)
+            if found is None:  # the token of a duplicate merged into another subscriber (migration 120)
+                alias = _match(conn.execute(select(token_aliases).where(
+                    func.substr(token_aliases.c.token, 1, _TOKEN_BUCKET) == prefix)).all(), token)
+                if alias is not None:
+                    found = conn.execute(select(subscribers).where(subscribers.c.email == alias.email)).first()
         return subscriber_from_row(found) if found is not None else None
 
     def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber:
         """Change the status; becoming active records `confirmed_at` the first time."""
         _check_status(status)
         address = normalize_email(email)
+        key = identity_key(address)
         with self._db.write() as conn:
-            row = conn.execute(select(subscribers).where(subscribers.c.email == address)).first()
+            row = conn.execute(select(subscribers).where(subscribers.c.address_key == key)).first()
             if row is None:
                 raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
             values: dict[str, Any] = {"status": status, "updated_at": now}
             if status == "active" and row.confirmed_at is None:
                 values["confirmed_at"] = now
-            conn.execute(subscribers.update().where(subscribers.c.email == address).values(**values))
-            return _stored(conn, address)
+            conn.execute(subscribers.update().where(subscribers.c.address_key == key).values(**values))
+            return _stored(conn, key)
 
     def set_preferences(
         self, email: str, *, countries: Iterable[str], topics: Iterable[str], now: datetime
     ) -> Subscriber:
         """Replace the subscriber's countries and topics (empty both = everything)."""
         address = normalize_email(email)
+        key = identity_key(address)
         with self._db.write() as conn:
             done = conn.execute(
                 subscribers.update()
-                .where(subscribers.c.email == address)
+                .where(subscribers.c.address_key == key)
                 .values(countries=_norm_countries(countries), topics=_norm_topics(topics), updated_at=now)
             )
             if done.rowcount != 1:
                 raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
-            return _stored(conn, address)
+            return _stored(conn, key)
 
     def all(self, status: str | None = None) -> list[Subscriber]:
         """All subscribers (or those with `status`), by address."""
@@ -235,4 +257,8 @@ class SubscriberRepository:
         except FeedpipeError:
             return False
         with self._db.write() as conn:
-            return conn.execute(subscribers.delete().where(subscribers.c.email == address)).rowcount == 1
+            row = conn.execute(select(subscribers.c.email).where(subscribers.c.address_key == identity_key(address))).first()
+            if row is None:
+                return False
+            conn.execute(token_aliases.delete().where(token_aliases.c.email == row.email))
+            return conn.execute(subscribers.delete().where(subscribers.c.email == row.email)).rowcount == 1

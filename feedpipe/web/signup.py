@@ -16,6 +16,7 @@ import flask
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
+from feedpipe.core.address import mail_address
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Subscriber
 from feedpipe.core.text import one_line
@@ -85,7 +86,7 @@ def confirmation(web: Web, sub: Subscriber) -> EmailMessage:
     sender = web.app.settings.digest.from_address
     msg = EmailMessage()
     msg["From"] = one_line(sender)
-    msg["To"] = sub.email
+    msg["To"] = mail_address(sub.email).for_header()  # an internationalised domain in IDNA, never an encoded-word
     msg["Subject"] = one_line(f"Confirm your subscription to {web.site.newsletter}")
     msg["Date"] = format_datetime(web.app.clock())
     domain = parseaddr(sender)[1].rpartition("@")[2] or "feedpipe.invalid"
@@ -100,7 +101,7 @@ def deliver(transport: Transport, msg: EmailMessage, to: str) -> None:
     """Send one message through `transport` (`feedpipe.mailer`: SMTP or outbox), then close it."""
     try:
         transport.send(
-            msg.as_bytes(policy=email.policy.SMTP),
+            msg.as_bytes(policy=email.policy.SMTP if str(msg["To"]).isascii() else email.policy.SMTPUTF8),
             sender=parseaddr(str(msg["From"]))[1],
             recipients=[to],
             message_id=str(msg["Message-ID"]),
