@@ -2,14 +2,12 @@
 
 The lease is a row in the store (`Store.acquire_lease`, `renew_lease`, `release_lease`): the holder
 renews it well before its `[schedule] lease_ttl_seconds` run out; a process that cannot renew has lost
-it to another and stops; a crashed holder's lease expires and the next process takes over.
+it to another and stops; a crashed holder's lease is taken over at once on the same host (its pid is
+gone) and after it expires from another host.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -17,6 +15,9 @@ from datetime import datetime, timedelta
 from feedpipe.app import App
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.store import Store
+from feedpipe.store.leases import make_holder
+
+__all__ = ["LEASE_NAME", "LeaseBusy", "SchedulerLease", "busy_error", "hold_lease", "make_holder"]
 
 LEASE_NAME = "scheduler"
 
@@ -27,11 +28,6 @@ class LeaseBusy(FeedpipeError):
     exit_code = 4  # operational: the CLI prints the message and the hint
 
 
-def make_holder() -> str:
-    """A name for this process in the lease table: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def busy_error(store: Store, now: datetime) -> LeaseBusy:
     """The error for a refused lease, naming the holder and until when it holds it."""
     lease = store.leases.get(LEASE_NAME)
@@ -39,7 +35,8 @@ def busy_error(store: Store, now: datetime) -> LeaseBusy:
     until = f" (lease valid until {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if lease else ""
     return LeaseBusy(
         f"the scheduled work of this store is already being run by {who}{until}",
-        "stop the other `feedpipe serve` first, or wait for its lease to expire if it crashed; "
+        "stop the other `feedpipe serve` first (a dead process on this host is taken over at once; one on "
+        "another host when its lease expires); "
         "`feedpipe web` serves the web side without the scheduled work",
     )
 

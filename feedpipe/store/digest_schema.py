@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, Connection, Index, Integer, String, Table, Text, inspect
 
 from feedpipe.store.migration import Migration, create_tables
 from feedpipe.store.schema import UTCDateTime, metadata
@@ -36,6 +36,7 @@ editions = Table(
     Column("sent_at", UTCDateTime),
     Column("subject", Text),
     Column("lease_until", UTCDateTime),  # the sending process renews it; an expired lease may be taken over
+    Column("holder", String(200)),  # the sending process (host:pid:random): taken over at once once it is dead
 )
 
 picks = Table(
@@ -60,10 +61,16 @@ send_ledger = Table(
 )
 Index("ix_send_ledger_state", send_ledger.c.edition, send_ledger.c.state)
 
+def _edition_holder(conn: Connection) -> None:
+    if "holder" not in {c["name"] for c in inspect(conn).get_columns("editions")}:
+        conn.exec_driver_sql("ALTER TABLE editions ADD COLUMN holder VARCHAR(200)")
+
+
 MIGRATIONS = [
     Migration(
         version=100,
         name="digest: subscribers, editions, picks, send ledger",
         apply=create_tables(subscribers, editions, picks, send_ledger),
     ),
+    Migration(version=150, name="digest: editions.holder (who holds the send lease)", apply=_edition_holder),
 ]

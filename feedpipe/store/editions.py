@@ -18,10 +18,11 @@ from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Edition, Pick
 from feedpipe.store.digest_schema import editions, picks
 from feedpipe.store.engine import Database
+from feedpipe.store.leases import holder_is_dead
 
 
 def edition_from_row(row: Row[*tuple[Any, ...]]) -> Edition:
-    return Edition(**row._mapping)
+    return Edition(**{k: v for k, v in row._mapping.items() if k != "holder"})
 
 
 class EditionRepository:
@@ -68,58 +69,67 @@ class EditionRepository:
                 )
             return edition_from_row(conn.execute(select(editions).where(editions.c.key == key)).one())
 
-    def claim(self, key: str, now: datetime, *, lease: timedelta = timedelta(minutes=10)) -> bool:
+    def claim(
+        self, key: str, now: datetime, *, lease: timedelta = timedelta(minutes=10), holder: str | None = None
+    ) -> bool:
         """Atomically take the right to send `key`: True for exactly one caller.
 
-        A building edition (or one not yet stored) becomes "sending" with a lease until now + lease.
-        A sending edition whose lease has expired (its sender died) can be taken over; a live lease,
-        or a sent/skipped edition, gives False.
+        A building edition (or one not yet stored) becomes "sending" with a lease until now + lease,
+        held by `holder` (host:pid:random, `leases.make_holder`). A sending edition whose lease has
+        expired, or whose holder is a dead process of this host (`leases.holder_is_dead`), can be taken
+        over; a live lease (or one held on another host, until it expires), or a sent/skipped edition,
+        gives False.
         """
         try:
             with self._db.write() as conn:
                 if conn.execute(select(editions.c.key).where(editions.c.key == key)).first() is None:
                     conn.execute(
                         editions.insert().values(
-                            key=key, status="sending", created_at=now, lease_until=now + lease
+                            key=key, status="sending", created_at=now, lease_until=now + lease, holder=holder
                         )
                     )
                     return True
         except IntegrityError:  # PostgreSQL: another process inserted it first, and so holds the claim
             return False
         with self._db.write() as conn:
+            row = conn.execute(
+                select(editions.c.status, editions.c.lease_until, editions.c.holder).where(editions.c.key == key)
+            ).one()
+            may = or_(
+                editions.c.status == "building",
+                and_(
+                    editions.c.status == "sending",
+                    or_(editions.c.lease_until.is_(None), editions.c.lease_until < now),
+                ),
+            )
+            if row.status == "sending" and row.holder is not None and holder_is_dead(row.holder):
+                may = or_(may, and_(editions.c.status == "sending", editions.c.holder == row.holder))
             done = conn.execute(
                 editions.update()
-                .where(
-                    editions.c.key == key,
-                    or_(
-                        editions.c.status == "building",
-                        and_(
-                            editions.c.status == "sending",
-                            or_(editions.c.lease_until.is_(None), editions.c.lease_until < now),
-                        ),
-                    ),
-                )
-                .values(status="sending", lease_until=now + lease)
+                .where(editions.c.key == key, may)
+                .values(status="sending", lease_until=now + lease, holder=holder)
             )
             return done.rowcount == 1
 
-    def renew(self, key: str, now: datetime, *, lease: timedelta = timedelta(minutes=10)) -> bool:
+    def renew(
+        self, key: str, now: datetime, *, lease: timedelta = timedelta(minutes=10), holder: str | None = None
+    ) -> bool:
+        """Extend the send lease; with `holder`, only while that holder still has it (False: it was
+        taken over, stop sending)."""
+        query = editions.update().where(editions.c.key == key, editions.c.status == "sending")
+        if holder is not None:
+            query = query.where(editions.c.holder == holder)
         with self._db.write() as conn:
-            done = conn.execute(
-                editions.update()
-                .where(editions.c.key == key, editions.c.status == "sending")
-                .values(lease_until=now + lease)
-            )
-            return done.rowcount == 1
+            return conn.execute(query.values(lease_until=now + lease)).rowcount == 1
 
-    def release(self, key: str) -> None:
-        """Give up the lease of a sending edition (an aborted run) so that the next run may resume it."""
+    def release(self, key: str, holder: str | None = None) -> None:
+        """Give up the lease of a sending edition (an aborted run) so that the next run may resume it;
+        with `holder`, only if that holder still has it."""
+        query = editions.update().where(editions.c.key == key, editions.c.status == "sending")
+        if holder is not None:
+            query = query.where(editions.c.holder == holder)
         with self._db.write() as conn:
-            conn.execute(
-                editions.update()
-                .where(editions.c.key == key, editions.c.status == "sending")
-                .values(lease_until=None)
-            )
+            conn.execute(query.values(lease_until=None, holder=None))
 
     def finish(self, key: str, status: str, *, now: datetime, subject: str | None = None) -> None:
         """Mark an edition sent or skipped (final: due_edition will not offer it again)."""
@@ -128,7 +138,7 @@ class EditionRepository:
         with self._db.write() as conn:
             if conn.execute(select(editions.c.key).where(editions.c.key == key)).first() is None:
                 conn.execute(editions.insert().values(key=key, status=status, created_at=now))
-            values: dict[str, Any] = {"status": status, "sent_at": now, "lease_until": None}
+            values: dict[str, Any] = {"status": status, "sent_at": now, "lease_until": None, "holder": None}
             if subject is not None:
                 values["subject"] = subject
             conn.execute(editions.update().where(editions.c.key == key).values(**values))

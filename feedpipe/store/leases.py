@@ -2,8 +2,9 @@
 
 A lease is a row (name, holder, expires_at). Taking it is a compare-and-set inside one write
 transaction (BEGIN IMMEDIATE on SQLite, a conditional UPDATE elsewhere): it succeeds when nobody
-holds the lease, when the caller already holds it, or when the holder let it expire (a crashed
-process). A holder renews well before `ttl` runs out; a process that cannot renew stops doing the
+holds the lease, when the caller already holds it, when the holder let it expire (a crashed
+process), or at once when the holder is a process of this host that no longer exists (`holder_is_dead`:
+holder names are host:pid:random, see `make_holder`; a holder on another host is waited out). A holder renews well before `ttl` runs out; a process that cannot renew stops doing the
 scheduled work.
 
 A job run is a row per (job, slot) such as ("digest", "2026-W48"): the first process to insert it
@@ -14,14 +15,45 @@ second scheduler.
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from feedpipe.store.engine import Database
 from feedpipe.store.service_schema import job_runs, leases
+
+
+def make_holder() -> str:
+    """A name for this process in a lease (the scheduler's, an edition's send): host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """True only when `holder` (host:pid:random, from `make_holder`) names a process on this host that
+    no longer runs (gone, or a zombie nobody reaped). Anything else — another host, a name of another
+    form, a pid that exists or cannot be checked — is False: wait for the lease to expire."""
+    parts = (holder or "").rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it exists, as another user
+        return False
+    try:  # killed but not reaped yet: it holds nothing any more
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,8 +91,9 @@ class LeaseRepository:
     def acquire(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
         """Take (or keep) the lease `name` for `holder` until `now + ttl`.
 
-        True when `holder` now holds it: nobody held it, `holder` already did, or the previous
-        holder's lease had expired (it is taken over). False while another holder's lease runs.
+        True when `holder` now holds it: nobody held it, `holder` already did, the previous
+        holder's lease had expired, or the previous holder is a dead process of this host (it is
+        taken over). False while another, live (or remote) holder's lease runs.
         """
         expires = now + ttl
         with self._db.write() as conn:
@@ -77,9 +110,12 @@ class LeaseRepository:
                     return False
                 return True
             taken_over = row.holder != holder
+            may = or_(leases.c.holder == holder, leases.c.expires_at <= now)
+            if taken_over and row.expires_at > now and holder_is_dead(row.holder):
+                may = or_(may, leases.c.holder == row.holder)  # compare-and-set on the dead holder
             result = conn.execute(
                 leases.update()
-                .where(and_(leases.c.name == name, or_(leases.c.holder == holder, leases.c.expires_at <= now)))
+                .where(and_(leases.c.name == name, may))
                 .values(
                     holder=holder,
                     acquired_at=now if taken_over else row.acquired_at,
@@ -125,8 +161,9 @@ class LeaseRepository:
         """Claim slot `slot` of `job` (e.g. "digest", "2026-W48") for `holder`; True means: run it.
 
         The first claim wins. A later claim wins again only when the slot's run `failed`, or when it
-        has been `running` for longer than `stale_after` (its process died); every other claim is
-        False, so a slot that ran (`ok`) or was `skipped` never runs twice.
+        has been `running` for longer than `stale_after` or its holder is a dead process of this host
+        (see `holder_is_dead`); every other claim is False, so a slot that ran (`ok`) or was `skipped`
+        never runs twice.
         """
         with self._db.write() as conn:
             row = conn.execute(select(job_runs).where(and_(job_runs.c.job == job, job_runs.c.slot == slot))).first()
@@ -141,14 +178,15 @@ class LeaseRepository:
                 except IntegrityError:
                     return False
                 return True
-            stale = (
-                row.status == "running" and stale_after is not None and row.started_at + stale_after <= now
+            stale = row.status == "running" and (
+                (stale_after is not None and row.started_at + stale_after <= now) or holder_is_dead(row.holder)
             )
             if row.status != "failed" and not stale:
                 return False
             result = conn.execute(
                 job_runs.update()
-                .where(and_(job_runs.c.job == job, job_runs.c.slot == slot, job_runs.c.status == row.status))
+                .where(and_(job_runs.c.job == job, job_runs.c.slot == slot, job_runs.c.status == row.status,
+                            job_runs.c.holder == row.holder))
                 .values(
                     holder=holder,
                     started_at=now,
