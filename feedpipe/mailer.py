@@ -223,9 +223,15 @@ class SmtpTransport:
         self.start(message, sender=sender, recipients=recipients, message_id=message_id)
         self.finish()
 
-    def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None:
+    def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str,
+              on_start: Callable[[], bool] | None = None) -> bool:
         """First half of `send`: envelope and body go out; the server's answer is read by `finish`, so
-        the caller can prepare the next message while the server works on this one."""
+        the caller can prepare the next message while the server works on this one.
+
+        `on_start` is called once the envelope is accepted (after DATA's 354), just before the body,
+        the first byte that can deliver anything: the caller records there that the message is going
+        out. If it returns False (or raises) the transaction is abandoned (the connection is dropped,
+        so the server delivers nothing) and `start` returns False; otherwise True."""
         if self._awaiting:
             raise RuntimeError("finish() the message in flight before starting another")
         self._throttle()
@@ -241,6 +247,15 @@ class SmtpTransport:
                 raise TemporaryFailure(f"connection lost before the message was sent: {again}") from again
         conn = self._conn
         assert conn is not None
+        if on_start is not None:
+            go = False
+            try:
+                go = on_start()
+            finally:
+                if not go:
+                    self._drop()
+            if not go:
+                return False
         self._awaiting = True
         try:  # the point of no return: from here a lost connection leaves the outcome unknown
             conn.send(_data_block(message))
@@ -248,6 +263,7 @@ class SmtpTransport:
             self._awaiting = False
             self._drop()
             raise self._uncertain(exc) from exc
+        return True
 
     def finish(self) -> None:
         """Second half of `send`: the server's answer to the message `start` sent."""

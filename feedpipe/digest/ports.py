@@ -8,7 +8,7 @@ repositories each service uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -20,8 +20,9 @@ Outcome = tuple[str, str, str | None, str | None]
 
 
 class LedgerStep(Protocol):
-    """One write transaction of a send: record `finished` outcomes and claim the next row (pending →
-    sending); True if the claim succeeded."""
+    """One write transaction of a send: record `finished` outcomes and/or claim a row (pending →
+    sending, written just before the message's SMTP transaction can deliver it); True if the claim
+    succeeded."""
 
     def __call__(self, *, finished: Iterable[Outcome] = ..., claim: str | None = ..., now: datetime) -> bool: ...
 
@@ -53,6 +54,10 @@ class PipelinedTransport(Protocol):
     """A transport that can hand a message over (`start`) and collect the server's answer later
     (`finish`), so the next message is built while the server works (SMTP can)."""
 
-    def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str) -> None: ...
+    def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str,
+              on_start: Callable[[], bool] | None = None) -> bool:
+        """Hand the message over; call `on_start` just before the first byte that can deliver it (False
+        from it abandons the message: `start` returns False)."""
+        ...
 
     def finish(self) -> None: ...

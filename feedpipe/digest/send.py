@@ -8,11 +8,15 @@ run's clock), none of them switched by flags.
 The real send:
 
 Each subscriber's row moves pending → sending → sent | failed | uncertain by compare-and-set, and only
-the process holding the edition's claim (a lease it renews) sends. A run that is killed leaves at most
-the one row it was sending in "sending": the next run (after the lease expires) marks it uncertain
-rather than resend it, and carries on with the pending rows. Messages are built and sent one at a
-time, so memory does not grow with the list; finishing one row and claiming the next share one
-write transaction.
+the process holding the edition's claim (a lease it renews, held as host:pid:random) sends. A row
+becomes "sending" at the start of its message's SMTP transaction — just before the body, the first byte
+that can deliver it — and gets its outcome as soon as the server's answer is read. So a run that is
+killed leaves at most one row "sending" (a message whose body went out, or was about to, and whose
+answer was not recorded): the next run marks it uncertain rather than resend it, and carries on with
+the pending rows, among them any message whose transaction had not reached its body. The next run may
+start at once when the killed sender was a process of this host; one on another host is waited out
+until its lease expires. Messages are built and sent one at a time, so memory does not grow with the
+list.
 
     4xx          retried with backoff (2, 4, 8 s ... injected `sleep`), then failed
     5xx          failed; the send goes on
@@ -32,7 +36,7 @@ from feedpipe.core.model import SendReport, Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.build import LoadedEdition, load_edition
 from feedpipe.digest.message import envelope_sender
-from feedpipe.digest.ports import EditionStore, LedgerStep, LedgerStore, Outcome, PipelinedTransport
+from feedpipe.digest.ports import EditionStore, LedgerStep, LedgerStore, PipelinedTransport
 from feedpipe.mailer import (
     ConnectionFailure,
     PermanentFailure,
@@ -42,6 +46,7 @@ from feedpipe.mailer import (
     TransportSetupError,
     UncertainDelivery,
 )
+from feedpipe.store.leases import make_holder
 from feedpipe.store.subscribers import normalize_email
 
 PAGE = 500
@@ -168,12 +173,13 @@ def send_edition(
         return SendReport(edition=edition_key, already=counts["sent"] + counts["failed"] + counts["uncertain"],
                           skipped=edition.status == "skipped")
     lease = timedelta(minutes=settings.lease_minutes)
+    holder = make_holder()
     if run.empty and settings.skip_if_empty:
-        if store.editions.claim(edition_key, run.now(), lease=lease):
+        if store.editions.claim(edition_key, run.now(), lease=lease, holder=holder):
             store.editions.finish(edition_key, "skipped", now=run.now())
         return SendReport(edition=edition_key, skipped=True)
 
-    if not store.editions.claim(edition_key, run.now(), lease=lease):
+    if not store.editions.claim(edition_key, run.now(), lease=lease, holder=holder):
         return SendReport(edition=edition_key, not_claimed=True,
                           errors=("another process is sending this edition (its lease has not expired)",))
     recovered = store.ledger.recover(edition_key, now=run.now())
@@ -183,19 +189,20 @@ def send_edition(
     with store.ledger.session(edition_key) as step:
         sender_run = _Sender(store, step, run, transport, sleep)
         sender_run.tally["uncertain"] = recovered
-        _loop(store, sender_run, transport, run, lease)
+        _loop(store, sender_run, transport, run, lease, holder)
     counts = store.ledger.counts(edition_key)
     if counts["pending"] == 0 and counts["sending"] == 0:
         subject = run.loaded.rendered(run.loaded.general).subject
         store.editions.finish(edition_key, "sent", now=run.now(), subject=subject)
     else:
-        store.editions.release(edition_key)
+        store.editions.release(edition_key, holder)
     t = sender_run.tally
     return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
                       retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
 
 
-def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _Run, lease: timedelta) -> None:
+def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _Run, lease: timedelta,
+          holder: str) -> None:
     """The send loop: pages of pending subscribers, one message each, the lease renewed as it goes."""
     last_renew = run.monotonic()
     try:
@@ -207,24 +214,28 @@ def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _R
             for subscriber in page:
                 after = subscriber.email
                 if run.monotonic() - last_renew > RENEW_EVERY_SECONDS:
-                    store.editions.renew(run.key, run.now(), lease=lease)
+                    if not store.editions.renew(run.key, run.now(), lease=lease, holder=holder):
+                        raise FeedpipeError(f"edition {run.key}: another process took over the send",
+                                            "it carries on with the subscribers still pending")
                     last_renew = run.monotonic()
                 sender_run.one(subscriber)
-        sender_run.end()
+        sender_run.complete()
     finally:
-        sender_run.flush()
+        sender_run.close()
         transport.close()
 
 
 class _Sender:
     """One real send's loop body.
 
-    Outcomes are written together with the claim of the next message (a `ledger.session` step); whatever is
-    still unwritten is flushed when the run ends, however it ends. With a transport that can split a
-    send (`start`/`finish`, as SMTP can), the next message is built and claimed while the server is
-    still working on the previous one, so neither costs wall time. The price: a process killed outright
-    (SIGKILL, power cut) may leave two rows "sending" (the one in flight and the one before, whose answer
-    had come but was not written yet); both become uncertain, neither is resent.
+    A row is claimed (pending → sending) at the start of its message's SMTP transaction: in the
+    transport's `on_start`, once the envelope is accepted and just before the body goes out (a transport
+    that cannot split a send: just before `send`). Its outcome is written as soon as the answer is read,
+    before the next message starts. A process killed outright (SIGKILL, power cut) thus leaves at most
+    one row "sending", the one whose body may have reached the server; a message refused or cut off
+    before its body is still pending (or recorded failed) and nothing was delivered. With a transport that
+    can split a send (`start`/`finish`, as SMTP can), the next message is built while the server still
+    works on the previous one.
     """
 
     def __init__(self, store: LedgerStore, step: LedgerStep, run: _Run, transport: Transport,
@@ -233,100 +244,122 @@ class _Sender:
         self.key, self.settings, self.sender = run.key, run.settings, run.sender
         self.tally = {"sent": 0, "failed": 0, "uncertain": 0, "retried": 0, "built": 0}
         self.errors: list[str] = []
-        self.outcomes: list[Outcome] = []
-        self.inflight: tuple[str, bytes, str] | None = None
+        self.claimed: str | None = None  # the row this run moved to "sending" and has not settled yet
+        self.inflight: tuple[str, bytes, str, int] | None = None  # (email, data, Message-ID, attempt)
         self.pipelined = transport if isinstance(transport, PipelinedTransport) else None
 
-    def flush(self) -> None:
-        """Write the last outcome. A message still in flight when the run is cut short stays "sending"
-        (the next run records it as uncertain)."""
-        if self.outcomes:
-            self.step(finished=self.outcomes, now=self.run.now())
-            self.outcomes = []
-
-    def end(self) -> None:
-        self.complete()
-        self.flush()
+    def _claim(self, email: str) -> bool:
+        """pending → sending, once per message (a retry keeps the claim); False: someone else moved it."""
+        if self.claimed == email:
+            return True
+        if not self.step(claim=email, now=self.run.now()):
+            return False
+        self.claimed = email
+        return True
 
     def _done(self, email: str, state: str, error: str | None, mid: str | None) -> None:
-        self.outcomes.append((email, state, error, mid))
+        """Write an outcome at once. A message refused before its body never claimed its row: claim it
+        first, so the row still moves only sending → outcome."""
+        if not self._claim(email):
+            return
+        self.step(finished=[(email, state, error, mid)], now=self.run.now())
+        self.claimed = None
         self.tally[state] += 1
         if error:
             self.errors.append(f"{email}: {error}")
+
+    def _unclaim(self, email: str, error: str) -> None:
+        """Nothing was delivered and the run stops: the row goes back to pending for the next run."""
+        if self.claimed == email:
+            self.store.ledger.transition(self.key, email, expect="sending", to="pending", now=self.run.now(),
+                                         error=error)
+            self.claimed = None
 
     def one(self, subscriber: Subscriber) -> None:
         email = subscriber.email
         built: tuple[bytes, str] | None = None
         if subscriber.status == "active":
-            built = self.run.message(subscriber)
+            built = self.run.message(subscriber)  # while the server still works on the message in flight
             self.tally["built"] += 1
-        # claim it (and record what is known) while the server still works on the message in flight
-        claimed = self.step(finished=self.outcomes, claim=email, now=self.run.now())
-        self.outcomes = []
-        self.complete()  # the answer to the message in flight
-        if not claimed:
-            return  # someone else moved it: never send a row we did not claim
+        self.complete()  # the answer to the message in flight, written before the next one starts
         if built is None:
             self._done(email, "failed", "not sent: no longer an active subscriber", None)
             return
         data, mid = built
+        self._attempt(email, data, mid, attempt=1)
+
+    def _attempt(self, email: str, data: bytes, mid: str, *, attempt: int) -> None:
         try:
             if self.pipelined is not None:
-                self.pipelined.start(data, sender=self.sender, recipients=[email], message_id=mid)
-                self.inflight = (email, data, mid)
-                return
+                if self.pipelined.start(data, sender=self.sender, recipients=[email], message_id=mid,
+                                        on_start=lambda: self._claim(email)):
+                    self.inflight = (email, data, mid, attempt)
+                return  # (not started: someone else moved the row, and nothing went out)
+            if not self._claim(email):
+                return  # never send a row we did not claim
             self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
         except (SendError, TransportSetupError) as exc:
-            self._failed(email, data, mid, exc, attempt=1)
+            self._failed(email, data, mid, exc, attempt=attempt)
             return
         self._done(email, "sent", None, mid)
 
     def complete(self) -> None:
+        """Read the answer to the message in flight (if any) and write its outcome."""
         if self.inflight is None or self.pipelined is None:
             return
-        email, data, mid = self.inflight
+        email, data, mid, attempt = self.inflight
         self.inflight = None
         try:
             self.pipelined.finish()
         except (SendError, TransportSetupError) as exc:
-            self._failed(email, data, mid, exc, attempt=1)
+            self._failed(email, data, mid, exc, attempt=attempt)
             return
         self._done(email, "sent", None, mid)
 
-    def _back_to_pending(self, email: str, error: str) -> None:
-        self.store.ledger.transition(self.key, email, expect="sending", to="pending", now=self.run.now(), error=error)
+    def close(self) -> None:
+        """The run is ending, maybe on an error: settle the message in flight without retrying it. If
+        even its answer cannot be read, its row stays "sending" and the next run marks it uncertain."""
+        if self.inflight is None or self.pipelined is None:
+            return
+        email, _, mid, _ = self.inflight
+        self.inflight = None
+        try:
+            self.pipelined.finish()
+        except PermanentFailure as exc:
+            self._done(email, "failed", str(exc), mid)
+        except TemporaryFailure as exc:
+            self._unclaim(email, str(exc))
+        except UncertainDelivery as exc:
+            self._done(email, "uncertain", str(exc), mid)
+        except (SendError, TransportSetupError):
+            pass
+        else:
+            self._done(email, "sent", None, mid)
 
     def _failed(self, email: str, data: bytes, mid: str, exc: SendError | TransportSetupError, *,
                 attempt: int) -> None:
-        """Decide what a failed attempt means, retrying temporary failures (synchronously) with backoff."""
-        while True:
-            if isinstance(exc, PermanentFailure):
-                self._done(email, "failed", str(exc), mid)
-                return
-            if isinstance(exc, UncertainDelivery):
-                self._done(email, "uncertain", str(exc), mid)
-                return
-            if isinstance(exc, TransportSetupError):
-                self._back_to_pending(email, "transport setup failed")
-                raise exc
-            assert isinstance(exc, TemporaryFailure), exc
-            if attempt >= self.settings.max_attempts:
-                if isinstance(exc, ConnectionFailure):  # nothing got out: put it back and stop the run
-                    self._back_to_pending(email, str(exc))
-                    raise FeedpipeError(
-                        f"edition {self.key}: {exc.message}; stopped after {self.tally['sent']} sent, "
-                        "the rest stay pending",
-                        exc.hint or "fix the mail server, then run the send again: it resumes where it stopped",
-                    ) from exc
-                self._done(email, "failed", f"gave up after {attempt} tries: {exc}", mid)
-                return
-            self.tally["retried"] += 1
-            self.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
-            attempt += 1
-            try:
-                self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
-            except (SendError, TransportSetupError) as again:
-                exc = again
-                continue
-            self._done(email, "sent", None, mid)
+        """Decide what a failed attempt means; a temporary failure is retried (synchronously) with backoff."""
+        if isinstance(exc, PermanentFailure):
+            self._done(email, "failed", str(exc), mid)
             return
+        if isinstance(exc, UncertainDelivery):
+            self._done(email, "uncertain", str(exc), mid)
+            return
+        if isinstance(exc, TransportSetupError):
+            self._unclaim(email, "transport setup failed")
+            raise exc
+        assert isinstance(exc, TemporaryFailure), exc
+        if attempt >= self.settings.max_attempts:
+            if isinstance(exc, ConnectionFailure):  # nothing got out: put it back and stop the run
+                self._unclaim(email, str(exc))
+                raise FeedpipeError(
+                    f"edition {self.key}: {exc.message}; stopped after {self.tally['sent']} sent, "
+                    "the rest stay pending",
+                    exc.hint or "fix the mail server, then run the send again: it resumes where it stopped",
+                ) from exc
+            self._done(email, "failed", f"gave up after {attempt} tries: {exc}", mid)
+            return
+        self.tally["retried"] += 1
+        self.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
+        self._attempt(email, data, mid, attempt=attempt + 1)
+        self.complete()
