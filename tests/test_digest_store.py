@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
 import pytest
 
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.store.leases import make_holder
 from tests.digest_support import SEND_AT, WEEK, week_of_articles
 
 NOW = SEND_AT
@@ -165,3 +169,29 @@ def test_the_migration_merges_existing_duplicates_keeping_the_first_confirmation
     with pytest.raises(IntegrityError), any_store.db.write() as conn:  # and the key is unique from now on
         conn.execute(subscribers.insert(), [{**row("ANNA@EXAMPLE.ORG", "active", day=9),
                                              "address_key": "anna@example.org"}])
+
+
+def test_an_edition_whose_sender_died_on_this_host_is_taken_over_at_once(any_store):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = f"{socket.gethostname()}:{proc.pid}:0badc0de"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        live = f"{socket.gethostname()}:{sleeper.pid}:0000beef"
+        remote = f"other-host.example:{proc.pid}:0000f00d"
+        for i, holder in enumerate((dead, live, remote)):
+            assert any_store.editions.claim(f"2026-W4{i}", NOW, holder=holder)
+        me = make_holder()
+        soon = NOW + timedelta(minutes=1)
+        assert any_store.editions.claim("2026-W40", soon, holder=me), "its sender is gone: at once"
+        assert not any_store.editions.claim("2026-W41", soon, holder=me), "alive: wait"
+        assert not any_store.editions.claim("2026-W42", soon, holder=me), "another host: until the lease expires"
+        assert any_store.editions.claim("2026-W42", NOW + timedelta(minutes=11), holder=me)
+        # the dead sender's lease is no longer its own to renew or release
+        assert not any_store.editions.renew("2026-W40", soon, holder=dead)
+        any_store.editions.release("2026-W40", dead)
+        assert any_store.editions.get("2026-W40").lease_until is not None
+        assert any_store.editions.renew("2026-W40", soon, holder=me)
+    finally:
+        sleeper.kill()
+        sleeper.wait()

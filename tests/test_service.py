@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from feedpipe.scheduler.lease import LEASE_NAME, LeaseBusy, SchedulerLease
 from feedpipe.store import Store
+from feedpipe.store.leases import make_holder
 
 TTL = timedelta(minutes=5)
 
@@ -88,3 +95,88 @@ def test_processes_racing_on_one_store_never_claim_a_slot_twice(request, databas
     assert claimed == list(range(60)), "every slot claimed exactly once across the processes"
     holders_with_lease = [h for h, _, got in results if got]
     assert len(holders_with_lease) == 1, f"exactly one process holds the lease, got {holders_with_lease}"
+
+
+# -- a holder that died -------------------------------------------------------------------------------
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture
+def live_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_a_lease_whose_holder_died_on_this_host_is_taken_over_at_once(any_store, now):
+    dead = f"{socket.gethostname()}:{_dead_pid()}:0badc0de"
+    assert any_store.leases.acquire("scheduler", dead, now=now, ttl=TTL)
+    me = make_holder()
+    assert any_store.leases.acquire("scheduler", me, now=now + timedelta(seconds=1), ttl=TTL)
+    assert any_store.leases.get("scheduler").holder == me
+    assert not any_store.leases.renew("scheduler", dead, now=now + timedelta(seconds=2), ttl=TTL)
+
+
+def test_a_live_holder_or_one_on_another_host_keeps_the_lease_until_it_expires(any_store, now, live_pid):
+    live = f"{socket.gethostname()}:{live_pid}:0000beef"
+    elsewhere = f"other-host.example:{_dead_pid()}:0000f00d"  # that pid means nothing here
+    for i, holder in enumerate((live, elsewhere)):
+        name = f"lease-{i}"
+        assert any_store.leases.acquire(name, holder, now=now, ttl=TTL)
+        assert not any_store.leases.acquire(name, make_holder(), now=now + timedelta(minutes=4), ttl=TTL)
+        assert any_store.leases.acquire(name, make_holder(), now=now + TTL, ttl=TTL)
+
+
+def test_a_job_run_whose_holder_died_on_this_host_may_run_again_at_once(any_store, now, live_pid):
+    dead = f"{socket.gethostname()}:{_dead_pid()}:0badc0de"
+    live = f"{socket.gethostname()}:{live_pid}:0000beef"
+    assert any_store.leases.claim_job_run("digest", "2026-W48", holder=dead, now=now)
+    assert any_store.leases.claim_job_run("digest", "2026-W49", holder=live, now=now)
+    later = now + timedelta(minutes=1)
+    stale = timedelta(minutes=10)
+    assert any_store.leases.claim_job_run("digest", "2026-W48", holder=make_holder(), now=later, stale_after=stale)
+    assert not any_store.leases.claim_job_run("digest", "2026-W49", holder=make_holder(), now=later,
+                                              stale_after=stale)
+
+
+HOLD_LEASE = """
+import sys, time
+from datetime import timedelta
+from feedpipe.scheduler.lease import SchedulerLease, make_holder
+from feedpipe.store import Store
+from tests.conftest import NOW
+store = Store.open(sys.argv[1], now=NOW)
+SchedulerLease(store, make_holder(), timedelta(minutes=5)).acquire(NOW)
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_after_a_killed_run_the_next_cron_run_takes_the_scheduler_lease_at_once(tmp_path: Path, now):
+    url = f"sqlite:///{tmp_path / 'cron.db'}"
+    root = Path(__file__).parent.parent
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LEASE, url], stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"held"
+        store = Store.open(url, now=now)
+        held_by = store.leases.get(LEASE_NAME).holder
+        assert held_by.split(":")[1] == str(proc.pid)
+        with pytest.raises(LeaseBusy):  # alive: refused, as before
+            SchedulerLease(store, make_holder(), TTL).acquire(now + timedelta(minutes=1))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        mine = SchedulerLease(store, make_holder(), TTL)
+        mine.acquire(now + timedelta(minutes=1))  # at once, not 5 minutes later (exit 4 until then)
+        assert store.leases.get(LEASE_NAME).holder == mine.holder
+        store.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
