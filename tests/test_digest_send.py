@@ -371,3 +371,14 @@ def test_a_row_is_sending_only_once_its_message_body_is_going_out(week_store):
     # killed here, nothing is uncertain and the next run sends it
     assert [(c["sent"], c["sending"], c["pending"]) for c in handler.at_mail] == [(i, 0, 6 - i) for i in range(6)]
     assert handler.at_data == ["sending"] * 6  # the body has reached the server: from here it is uncertain
+
+
+def test_a_transaction_whose_start_is_declined_delivers_nothing(smtp):
+    controller, handler = smtp
+    smtp_transport = transport(controller)
+    body = b"Subject: x\r\n\r\nbody\r\n"
+    assert not smtp_transport.start(body, sender="weekly@news.example.org", recipients=["a@example.com"],
+                                    message_id="<a@x>", on_start=lambda: False)
+    smtp_transport.send(body, sender="weekly@news.example.org", recipients=["b@example.com"], message_id="<b@x>")
+    smtp_transport.close()
+    assert handler.per_recipient() == {"b@example.com": 1}
