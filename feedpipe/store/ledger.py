@@ -23,8 +23,10 @@ Finished = tuple[str, str, str | None, str | None]  # (email, state, error, mess
 
 class LedgerStep(Protocol):
     """One step of a sender's session, its own write transaction: record the outcomes of messages whose
-    answer came (`finished`, each from "sending") and claim the next address (`claim`, pending →
-    sending, counting an attempt). Returns whether the claim succeeded."""
+    answer came (`finished`, each from "sending") and/or claim an address (`claim`, pending → sending,
+    counting an attempt). The sender claims a row at the start of its message's SMTP transaction (just
+    before the body) and records the outcome as soon as the answer is read, so "sending" means "this
+    message may have reached the server". Returns whether the claim succeeded."""
 
     def __call__(
         self, *, finished: Iterable[Finished] = (), claim: str | None = None, now: datetime
@@ -218,8 +220,9 @@ class SendLedger:
         return self.transition(edition, email, expect="pending", to="sending", now=now, count_attempt=True)
 
     def recover(self, edition: str, *, now: datetime) -> int:
-        """Rows left "sending" by a sender that died: the message may or may not have gone, so they
-        become "uncertain" (never blindly resent). Call only while holding the edition's claim."""
+        """Rows left "sending" by a sender that died (at most one per sender: the message whose body
+        was going out and whose answer was not recorded): it may or may not have arrived, so it becomes
+        "uncertain" (never blindly resent). Call only while holding the edition's claim."""
         with self._db.write() as conn:
             return conn.execute(
                 send_ledger.update()
