@@ -10,7 +10,7 @@ import pytest
 import feedpipe.cli as cli
 import feedpipe.cli.core as cli_core
 from feedpipe.cli import run
-from feedpipe.cli.context import EXIT_OK, EXIT_OPERATIONAL
+from feedpipe.cli.context import EXIT_OK, EXIT_OPERATIONAL, EXIT_UNEXPECTED
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import platform_warnings
 
@@ -41,11 +41,15 @@ def test_a_store_password_never_reaches_stderr_when_the_store_cannot_be_opened(c
     assert "postgresql://feedpipe:***@127.0.0.1:1/feedpipe" in err  # the user and host stay, to say what failed
 
 
-@needs_psycopg
-def test_a_store_password_never_reaches_a_traceback_or_an_unexpected_error(capsys):
-    run(["-vv", "--store", f"{STORE}?no_such_option=1", "sources"])
-    captured = capsys.readouterr()
-    assert SECRET not in captured.err and SECRET not in captured.out
+def test_a_password_never_reaches_an_unexpected_error_or_its_traceback(capsys, monkeypatch):
+    def broken() -> list[str]:
+        raise RuntimeError(f"lost the connection to {STORE}")
+
+    monkeypatch.setattr(cli_core, "current_platform_warnings", broken)
+    assert run(["-v", "check-config"]) == EXIT_UNEXPECTED
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "error: unexpected RuntimeError: lost the connection to postgresql://feedpipe:***@" in err
+    assert SECRET not in err
 
 
 def test_check_config_and_log_lines_redact_the_store_url(capsys):
