@@ -23,7 +23,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
 from feedpipe.core.model import Subscriber
@@ -72,14 +72,13 @@ def _plain(value: str) -> bool:
 def mailbox(name: str | None, addr: str) -> str:
     """An address header value built from a display name and an address: the name is cleaned, then
     formatted by `email.headerregistry.Address` (quoted where needed), or RFC 2047-encoded as a whole when
-    it is not ASCII or holds an encoded-word, so it decodes to exactly the cleaned name."""
+    it is not ASCII or holds an encoded-word, so it decodes to exactly the cleaned name. (Local part and
+    domain are handed over apart: parsing `addr_spec` would cost ten times the rest of the header.)"""
     name, addr = header_value(name, limit=100), header_value(addr, limit=320)
     if not name:
         return addr
-    try:
-        address = Address(display_name=name, addr_spec=addr)
-    except (ValueError, IndexError):  # an address the parser refuses is still written, as before
-        return formataddr((name, addr), charset="utf-8") if _plain(name) else _encoded(name, addr)
+    local, at, domain = addr.rpartition("@")
+    address = Address(display_name=name, username=local if at else addr, domain=domain if at else "")
     return str(address) if _plain(name) else _encoded(name, address.addr_spec)
 
 
@@ -89,8 +88,9 @@ def _encoded(name: str, addr: str) -> str:
     words = Header(name, "utf-8").encode(maxlinelen=998)
     if len(words) > 75:
         words = Header(name, "utf-8", header_name="Reply-To").encode(maxlinelen=78, linesep="\r\n")
-    last = words.rpartition("\r\n")[2] if "\r\n" in words else "Reply-To: " + words
-    return f"{words}{'' if len(last) + len(addr) + 3 <= 78 else chr(13) + chr(10)} <{addr}>"
+    last_line = words.rpartition("\r\n")[2] if "\r\n" in words else f"Reply-To: {words}"
+    fold = " " if len(last_line) + len(addr) + 3 <= 78 else "\r\n "
+    return f"{words}{fold}<{addr}>"
 
 
 @lru_cache(maxsize=64)
