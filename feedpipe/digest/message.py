@@ -58,10 +58,14 @@ def message_id(edition: str, email: str, domain: str) -> str:
 
 
 def list_id(settings: DigestSettings) -> str:
+    """RFC 2919 `List-Id`: the title as a phrase (quoted, or encoded when it must be), then `<list id>`."""
     domain = address_domain(settings.from_address)
     ident = settings.list_id or f"weekly.{domain}"
-    title = header_value(settings.title).replace('"', "")
-    return f'"{title}" <{ident}>'
+    title = header_value(settings.title)
+    if not _plain(title):
+        return _encoded(title, ident)
+    bare = title.replace("\\", "").replace('"', "")
+    return f'"{bare}" <{ident}>'
 
 
 def _plain(value: str) -> bool:
@@ -136,7 +140,7 @@ def message_bytes(
         ("Subject", _text_header(subject or rendered.subject)),
         ("Date", format_datetime(now)),
         ("Message-ID", mid),
-        ("List-Id", _text_header(list_id(settings))),
+        ("List-Id", list_id(settings)),
         ("List-Unsubscribe", f"<{links.unsubscribe(token)}>,\r\n <mailto:{mailto}?subject=unsubscribe%20{token}>"),
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ("List-Archive", f"<{links.web_view(edition)}>"),
