@@ -11,11 +11,14 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from feedpipe.core.model import Article, Subscriber
+from feedpipe.core.text import one_line
 from feedpipe.digest.build import build_edition, load_edition
-from feedpipe.digest.message import as_bytes, build_message
+from feedpipe.digest.message import as_bytes, build_message, message_bytes
 from feedpipe.digest.render import safe_url, short_summary
 from feedpipe.digest.select import select
 from feedpipe.feeds import topic_slug
@@ -150,6 +153,38 @@ def test_a_subscriber_name_is_a_display_name_never_a_header(week_store, name):
     (to,) = msg["To"].addresses  # building and reading `To` does not raise
     assert to.display_name == name and to.addr_spec == "anna@example.com"
     assert "Cc" not in msg and "Bcc" not in msg
+
+
+def test_any_unicode_in_a_subject_or_a_name_parses_back_as_that_text_and_adds_no_header(week_store):
+    loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    rendered = loaded.rendered(loaded.general)
+    expected_names = None
+
+    @hypothesis.settings(max_examples=150, deadline=None, derandomize=True)
+    @hypothesis.given(title=st.text(), name=st.text(max_size=60))
+    def check(title: str, name: str) -> None:
+        nonlocal expected_names
+        reader = Subscriber(email="anna@example.com", name=name, status="active", token="t")
+        raw, _ = message_bytes(rendered, reader, loaded.settings, edition=WEEK, links=loaded.links, now=SEND_AT,
+                               subject=f"Re {title}")
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 78
+        msg = parsed_back(raw)
+        names = list(msg.keys())
+        expected_names = expected_names or names
+        assert names == expected_names  # the same headers, whatever the text
+        assert msg["Subject"] == one_line(f"Re {title}")[:300]
+        if clean := one_line(name):
+            (to,) = msg["To"].addresses
+            assert to.addr_spec == "anna@example.com"
+            if len(clean.encode()) <= 45 or "=?" not in clean and clean.isascii():  # one encoded-word at most
+                assert to.display_name == clean
+            else:  # Python's parser puts a space between encoded-words that RFC 2047 (6.2) says to join
+                assert to.display_name.replace(" ", "") == clean.replace(" ", "")
+        else:
+            assert msg["To"] == "anna@example.com"
+
+    check()
 
 
 def test_the_web_view_is_written_for_everyone_without_personal_parts(week_store, tmp_path):
