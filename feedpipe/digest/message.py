@@ -47,7 +47,7 @@ def header_value(value: str | None, *, limit: int = 400) -> str:
 
 @lru_cache(maxsize=64)
 def address_domain(address: str) -> str:
-    _, addr = parseaddr(address)
+    _, addr = parseaddr(header_value(address))
     return addr.rpartition("@")[2].lower() or "localhost"
 
 
@@ -190,7 +190,7 @@ def build_message(
 
 @lru_cache(maxsize=64)
 def _addr_spec(value: str) -> str:
-    return parseaddr(value)[1]
+    return parseaddr(header_value(value))[1]
 
 
 def envelope_sender(settings: DigestSettings) -> str:
