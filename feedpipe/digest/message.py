@@ -87,8 +87,9 @@ def mailbox(name: str | None, addr: str) -> str:
 
 
 def _encoded(name: str, addr: str) -> str:
-    """`=?utf-8?...?= <addr>`: one encoded-word when it fits in 75 characters (readers put a space between
-    adjacent encoded-words of a display name), folded before the address when the line would pass 78."""
+    """`=?utf-8?...?= <addr>`: one encoded-word when it fits in 75 characters (RFC 2047 readers join
+    adjacent encoded-words, Python's parser puts a space between them), folded before the address when the
+    line would pass 78."""
     words = Header(name, "utf-8").encode(maxlinelen=998)
     if len(words) > 75:
         words = Header(name, "utf-8", header_name="Reply-To").encode(maxlinelen=78, linesep="\r\n")
