@@ -137,3 +137,22 @@ def test_file_mode_is_an_octal_string_readable_by_the_owner(tmp_path):
         (problem,) = err.value.problems
         assert problem.startswith(f"{tmp_path / 'feedpipe.toml'} [paths] file_mode: ") and what in problem
         assert problem.endswith(' - e.g. file_mode = "0640"')
+
+
+def test_digest_header_values_are_cleaned_before_they_are_validated(tmp_path):
+    from email.utils import parseaddr
+
+    # a title with NEL (U+0085, a line break to `one_line`) becomes the From name, never the From address
+    path = write(tmp_path, '[digest]\ntitle = "Weekly\\u0085<x@evil.example>"\n')
+    digest = load_settings(path, cwd=tmp_path).digest
+    assert digest.title == "Weekly <x@evil.example>"
+    assert parseaddr(digest.from_address) == ("Weekly <x@evil.example>", "weekly@example.org")
+    # an address that reads as two once cleaned is refused, not cut down to whichever comes first
+    for value in ("Weekly <weekly@example.org>\\u0085<x@evil.example>", "x@evil.example\\u0085<weekly@example.org>"):
+        with pytest.raises(ConfigError) as err:
+            load_settings(write(tmp_path, f'[digest]\nfrom = "{value}"\n'), cwd=tmp_path)
+        (problem,) = err.value.problems
+        assert "[digest] from: " in problem and "is not an address" in problem
+    good = load_settings(write(tmp_path, '[digest]\nfrom = " Example\\u2028Weekly <weekly@example.org>"\n'),
+                         cwd=tmp_path).digest
+    assert good.from_address == "Example Weekly <weekly@example.org>"

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from feedpipe.core.model import Article, Subscriber
+from feedpipe.core.text import one_line
 from feedpipe.digest.build import build_edition, load_edition
-from feedpipe.digest.message import as_bytes, build_message
+from feedpipe.digest.message import as_bytes, build_message, message_bytes
 from feedpipe.digest.render import safe_url, short_summary
 from feedpipe.digest.select import select
 from feedpipe.feeds import topic_slug
@@ -109,6 +114,77 @@ def test_header_values_never_carry_a_line_break(week_store):
     names = [line.split(":", 1)[0] for line in head.split("\r\n") if line and not line[0].isspace()]
     assert "Bcc" not in names and "Cc" not in names and "X-Evil" not in names and "Injected" not in names
     assert "Subject: Weekly Injected: 1: Hello Bcc: x@evil.example X-Evil: 1" in head
+
+
+ENCODED_CRLF = "=?UTF-8?Q?Hi=0D=0ABcc:_x@evil.example?="
+
+
+def parsed_back(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_an_encoded_word_in_a_title_is_text_in_the_subject_never_a_line_break(week_store):
+    articles = week_of_articles()
+    title = f"Kyiv {ENCODED_CRLF}"
+    evil = replace(articles[0], title=title)
+    week_store.articles.upsert([evil], now=SEND_AT)
+    week_store.editions.pick(WEEK, evil.id)
+    settings = digest_settings(title=f"Weekly {ENCODED_CRLF}")
+    loaded = load_edition(week_store, settings, WEEK, SEND_AT, feeds_public_url=FEEDS)
+    reader = Subscriber(email="anna@example.com", name="Anna", status="active", token="t")
+    raw = as_bytes(build_message(loaded.rendered(loaded.general), reader, settings, edition=WEEK,
+                                 links=loaded.links, now=SEND_AT))
+    msg = parsed_back(raw)
+    assert "Bcc" not in msg and msg.get_all("Bcc") is None
+    assert msg["Subject"] == f"Weekly {ENCODED_CRLF}: {title}"  # decoded: exactly the text it was
+    assert msg["List-Id"] == f"Weekly {ENCODED_CRLF} <weekly.news.example.org>"  # an encoded phrase, then the id
+    again = parsed_back(msg.as_bytes())  # and it stays text when the message is written once more
+    assert "Bcc" not in again and again["Subject"] == msg["Subject"]
+
+
+@pytest.mark.parametrize("name", [f"Ann {ENCODED_CRLF}", f"Ann =?UTF-8?B?{'DQpDYzogeUBldmlsLmV4YW1wbGU='}?=",
+                                  "Ännä \"the\" <boss> =?x?Q?y?=", "Anna & Co"])
+def test_a_subscriber_name_is_a_display_name_never_a_header(week_store, name):
+    loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    reader = Subscriber(email="anna@example.com", name=name, status="active", token="t")
+    raw = as_bytes(build_message(loaded.rendered(loaded.general), reader, loaded.settings, edition=WEEK,
+                                 links=loaded.links, now=SEND_AT))
+    msg = parsed_back(raw)
+    (to,) = msg["To"].addresses  # building and reading `To` does not raise
+    assert to.display_name == name and to.addr_spec == "anna@example.com"
+    assert "Cc" not in msg and "Bcc" not in msg
+
+
+def test_any_unicode_in_a_subject_or_a_name_parses_back_as_that_text_and_adds_no_header(week_store):
+    loaded = load_edition(week_store, digest_settings(), WEEK, SEND_AT, feeds_public_url=FEEDS)
+    rendered = loaded.rendered(loaded.general)
+    expected_names = None
+
+    @hypothesis.settings(max_examples=150, deadline=None, derandomize=True)
+    @hypothesis.given(title=st.text(), name=st.text(max_size=60))
+    def check(title: str, name: str) -> None:
+        nonlocal expected_names
+        reader = Subscriber(email="anna@example.com", name=name, status="active", token="t")
+        raw, _ = message_bytes(rendered, reader, loaded.settings, edition=WEEK, links=loaded.links, now=SEND_AT,
+                               subject=f"Re {title}")
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 78
+        msg = parsed_back(raw)
+        names = list(msg.keys())
+        expected_names = expected_names or names
+        assert names == expected_names  # the same headers, whatever the text
+        assert msg["Subject"] == one_line(f"Re {title}")[:300]
+        if clean := one_line(name):
+            (to,) = msg["To"].addresses
+            assert to.addr_spec == "anna@example.com"
+            if len(clean.encode()) <= 45 or "=?" not in clean and clean.isascii():  # one encoded-word at most
+                assert to.display_name == clean
+            else:  # Python's parser puts a space between encoded-words that RFC 2047 (6.2) says to join
+                assert to.display_name.replace(" ", "") == clean.replace(" ", "")
+        else:
+            assert msg["To"] == "anna@example.com"
+
+    check()
 
 
 def test_the_web_view_is_written_for_everyone_without_personal_parts(week_store, tmp_path):

@@ -239,20 +239,41 @@ def test_the_digest_archive_lists_shows_and_syndicates_the_editions(site):
 def test_healthz(site):
     response = requests.get(site.url + "/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "store": "ok", "scheduler": None}
+    assert response.json() == {"status": "ok", "store": "ok", "scheduler": None, "ingest": None, "digest": None}
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_healthz_names_the_scheduler_lease_holder_and_the_last_digest_run(site):
+def test_healthz_says_ok_and_the_age_of_the_last_runs_nothing_about_hosts_or_processes(site):
     now = site.clock()
-    assert site.store.leases.acquire("scheduler", "host-1:42", now=now, ttl=timedelta(minutes=5))
-    assert site.store.leases.claim_job_run("digest", "2026-W47", holder="host-1:42", now=now)
-    site.store.leases.finish_job_run("digest", "2026-W47", holder="host-1:42", now=now + timedelta(minutes=1))
-    body = requests.get(site.url + "/healthz", timeout=5).json()
-    assert body["scheduler"] == {"holder": "host-1:42", "expires_at": (now + timedelta(minutes=5)).isoformat(),
-                                 "active": True}
-    assert body["last_digest"] == {"edition": "2026-W47", "status": "ok",
-                                   "at": (now + timedelta(minutes=1)).isoformat()}
+    assert site.store.leases.acquire("scheduler", "host-1.internal:4242", now=now - timedelta(minutes=3),
+                                     ttl=timedelta(minutes=5))
+    assert site.store.leases.claim_job_run("digest", "2026-W47", holder="host-1.internal:4242",
+                                           now=now - timedelta(hours=2))
+    site.store.leases.finish_job_run("digest", "2026-W47", holder="host-1.internal:4242",
+                                     now=now - timedelta(hours=1))
+    site.store.sources.record_fetch(name="world", kind="feed", location="https://news.example.org/world.rss",
+                                    now=now - timedelta(seconds=90), status="ok")
+    site.store.sources.record_fetch(name="gone", kind="feed", location="https://news.example.org/gone.rss",
+                                    now=now - timedelta(seconds=600), status="error", error="HTTP 404")
+    response = requests.get(site.url + "/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok", "store": "ok", "scheduler": {"active": True},
+        "ingest": {"age_seconds": 90, "failing_sources": 1},
+        "digest": {"age_seconds": 3600, "status": "ok", "edition": "2026-W47"},
+    }
+    assert "host-1" not in response.text and "4242" not in response.text
+
+
+def test_healthz_is_not_ok_when_the_store_does_not_answer_and_says_no_more(site, monkeypatch):
+    def broken(*_args, **_kw):
+        raise RuntimeError("connection to postgresql://feedpipe:s3cret@db.internal:5432/feedpipe failed")
+
+    monkeypatch.setattr(site.store.leases, "get", broken)
+    response = requests.get(site.url + "/healthz", timeout=5)
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ok", "store": "not ok"}
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 # -- subscribers ----------------------------------------------------------------------------------------

@@ -4,10 +4,16 @@ one line plus a hint and a documented exit code:
   0 success · 1 unexpected error (a bug: run with --verbose and report it) · 2 configuration or
   usage error · 3 some sources failed (the others were ingested) · 4 operational error (store,
   network or mail server unavailable)
+
+Whatever reaches stderr (errors, hints, log lines) passes through `core.redact.redact`: a password in
+`--store postgresql://user:password@host/db` is never printed. At start the CLI warns once about a
+platform with known flaws (`core.runtime`: an old Expat, a Python without the CVE-2024-6923 fix).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import sys
 from datetime import datetime
@@ -23,6 +29,8 @@ from feedpipe.cli.context import (
     Context,
 )
 from feedpipe.core.errors import ConfigError, FeedpipeError
+from feedpipe.core.redact import redact
+from feedpipe.core.runtime import current_platform_warnings
 
 log = logging.getLogger("feedpipe")
 
@@ -33,22 +41,36 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str) -> None:
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
     logging.getLogger("feedpipe").setLevel(level)
 
 
+class _TextFormatter(logging.Formatter):
+    """Log lines (message and traceback) with every secret redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        import json
-
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-               "logger": record.name, "message": record.getMessage()}
+               "logger": record.name, "message": redact(record.getMessage())}
         if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+            out["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False)
+
+
+def _warn_about_the_platform() -> None:
+    for warning in current_platform_warnings():
+        log.warning("%s", warning)
+
+
+def _error(text: str) -> None:
+    click.echo(redact(text), err=True)
 
 
 def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -90,6 +112,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     4 operational error (store, network or mail server unavailable).
     """
     _setup_logging(verbose, quiet, log_format)
+    _warn_about_the_platform()
     ctx.obj = Context(config, store, quiet, now, allow_private_addresses=allow_private_addresses)
     ctx.call_on_close(ctx.obj.close)
 
@@ -117,26 +140,28 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()
+        exc.show(file=shown)
+        _error(shown.getvalue().rstrip("\n"))
         return EXIT_CONFIG
     except ConfigError as exc:
-        click.echo("error: invalid configuration:", err=True)
+        _error("error: invalid configuration:")
         for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
+            _error(f"  - {problem}")
         if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
+            _error(f"hint: {exc.hint}")
         return EXIT_CONFIG
     except FeedpipeError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        _error(f"error: {exc.message}")
         if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
+            _error(f"hint: {exc.hint}")
         return EXIT_OPERATIONAL if exc.exit_code == 1 else exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
     except Exception as exc:  # the last line of defence: one line, and the traceback with --verbose
         log.debug("unexpected error", exc_info=True)
-        click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        _error(f"error: unexpected {type(exc).__name__}: {exc}")
         click.echo("hint: this is a bug in feedpipe; rerun with --verbose and report the traceback", err=True)
         return EXIT_UNEXPECTED
     return rv if isinstance(rv, int) else EXIT_OK

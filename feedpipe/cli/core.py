@@ -17,6 +17,8 @@ import feedpipe.ingest as ingest_service
 from feedpipe import pipeline
 from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
 from feedpipe.core.model import Article
+from feedpipe.core.redact import redact
+from feedpipe.core.runtime import current_platform_warnings
 from feedpipe.feeds import topic_slug
 from feedpipe.scheduler.lease import hold_lease
 from feedpipe.tagging import Tagger
@@ -57,7 +59,7 @@ def print_ingest_summary(report: ingest_service.IngestReport, *, quiet: bool) ->
     for r in report.results:
         style = STATUS_STYLE.get(r.status, "")
         table.add_row(r.name, f"[{style}]{r.status}[/]" if style else r.status, str(r.new), str(r.updated),
-                      str(r.unchanged), str(r.failed), r.error or "")
+                      str(r.unchanged), str(r.failed), redact(r.error or ""))
     table.add_row("[b]total[/]", "", str(report.total("new")), str(report.total("updated")),
                   str(report.total("unchanged")), str(report.total("failed")), "")
     console().print(table)
@@ -113,7 +115,7 @@ def sources(obj: Context, as_json: bool) -> None:
             click.echo(json.dumps({
                 "name": name, "status": st.status if st else "never-fetched",
                 "last_fetch": st.last_fetch_at.isoformat() if st and st.last_fetch_at else None,
-                "error": st.error if st else None, "articles": st.total_articles if st else 0,
+                "error": redact(st.error) if st and st.error else None, "articles": st.total_articles if st else 0,
                 "last_new": st.last_new if st else 0, "last_updated": st.last_updated if st else 0,
                 "last_failed": st.last_failed if st else 0,
             }))
@@ -130,7 +132,7 @@ def sources(obj: Context, as_json: bool) -> None:
         table.add_row(
             name, kind, f"{st.last_fetch_at:%Y-%m-%d %H:%M}" if st and st.last_fetch_at else "-",
             f"[{style}]{status}[/]" if style else status, str(st.total_articles if st else 0),
-            str(st.last_new if st else 0), str(st.last_failed if st else 0), (st.error or "") if st else "",
+            str(st.last_new if st else 0), str(st.last_failed if st else 0), redact(st.error or "") if st else "",
         )
     console().print(table)
 
@@ -216,11 +218,14 @@ def retag(obj: Context) -> None:
 @click.command("check-config")
 @click.pass_obj
 def check_config(obj: Context) -> None:
-    """Validate the configuration and list the sources; exit code 2 with every problem if invalid."""
+    """Validate the configuration and list the sources; exit code 2 with every problem if invalid.
+    Warns about a platform with known flaws (an old XML parser, a Python without the email header fix)."""
     s = obj.app.settings
     click.echo(f"config: {s.path or 'built-in defaults'}")
-    click.echo(f"store:  {s.store_url}")
+    click.echo(f"store:  {redact(s.store_url)}")
     click.echo(f"public: {s.public_dir}")
     for src in s.sources:
-        click.echo(f"source: {src.name} ({src.kind}) {src.location}")
+        click.echo(f"source: {src.name} ({src.kind}) {redact(src.location)}")
+    for warning in current_platform_warnings():
+        click.echo(f"warning: {warning}")
     click.echo("configuration is valid")

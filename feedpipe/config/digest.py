@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from email.utils import parseaddr
+from email.errors import InvalidHeaderDefect
+from email.headerregistry import Address
+from email.policy import default as default_policy
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +26,7 @@ from feedpipe.core.settings import (
     OutletSettings,
     Support,
 )
+from feedpipe.core.text import one_line
 
 WORD_KEYS = ("greeting", "reader_name", "intro", "roundup_heading", "picks_heading", "more_heading",
              "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off",
@@ -43,16 +46,30 @@ _OPTIONS = ("Once", "Monthly", "Annual")
 
 
 def _address(s: Section, key: str, example: str) -> str | None:
-    value = s.optional_text(key, example)
-    if value is None:
+    """An address header value: cleaned first (`one_line`, as the message will), then validated, and
+    returned rebuilt from the name and address that were validated, never as the text that was given."""
+    raw = s.optional_text(key, example)
+    if raw is None:
         return None
-    _, addr = parseaddr(value)
     try:
-        validate_email(addr, check_deliverability=False)
-    except EmailNotValidError as exc:
-        s.add(key, f"{value!r} is not an address ({exc})", example)
+        header = default_policy.header_factory("From", one_line(raw))
+        invalid = [d for d in header.defects if isinstance(d, InvalidHeaderDefect)]
+        if len(header.addresses) != 1 or invalid:
+            raise ValueError(str(invalid[0]) if invalid else "one address is needed")
+        (address,) = header.addresses
+        validate_email(address.addr_spec, check_deliverability=False)
+        return mailbox_text(address.display_name, address.addr_spec)
+    except (EmailNotValidError, ValueError, IndexError) as exc:
+        s.add(key, f"{raw!r} is not an address ({exc})", example)
         return None
-    return value
+
+
+def mailbox_text(name: str, addr: str) -> str:
+    """`name <addr>` (the name quoted where needed, never encoded) or the bare address: the form the
+    message builder parses back into the same name and address."""
+    name = one_line(name)
+    address = Address(display_name=name, addr_spec=addr)
+    return str(address) if name else address.addr_spec
 
 
 def _url(s: Section, key: str, example: str) -> str | None:
@@ -152,8 +169,9 @@ def parse_digest_settings(
     d = DigestSettings()
     base = Path(base_dir)
     templates = next((t for t in (base.parent / "templates", base / "templates") if (t / "digest").is_dir()), None)
-    name = s.text("outlet", outlet.name if outlet else d.outlet, 'outlet = "The Daily Example"')
-    title = s.text("title", f"{name} Weekly", f'title = "{name} Weekly"')
+    # names that reach headers are cleaned here, before anything is validated or built from them
+    name = one_line(s.text("outlet", outlet.name if outlet else d.outlet, 'outlet = "The Daily Example"'))
+    title = one_line(s.text("title", f"{name} Weekly", f'title = "{name} Weekly"')) or f"{name} Weekly"
     from_example = 'from = "Example Weekly <weekly@example.org>"'
     public_url = _url(s, "public_url", 'public_url = "https://news.example.org"')
     if public_url is None and outlet is not None and outlet.public_url.startswith(("http://", "https://")):
@@ -183,7 +201,7 @@ def parse_digest_settings(
         outlet=name,
         title=title,
         templates_dir=templates,
-        from_address=_address(s, "from", from_example) or f"{title} <weekly@example.org>",
+        from_address=_address(s, "from", from_example) or mailbox_text(title, "weekly@example.org"),
         reply_to=_address(s, "reply_to", 'reply_to = "editors@example.org"'),
         unsubscribe_mailto=_address(s, "unsubscribe_mailto", 'unsubscribe_mailto = "leave@example.org"'),
         public_url=public_url,

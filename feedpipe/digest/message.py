@@ -6,9 +6,12 @@ library's helpers, bodies quoted-printable by binascii), because the email packa
 costs several milliseconds a message and a send is meant to keep pace with raw SMTP. `build_message`
 parses those bytes back for callers that want an `EmailMessage`.
 
-Header values are cleaned before they are written: no value may carry CR, LF or any other control
-character from article text (CVE-2024-6923: a headline with "\\r\\nBcc: x@evil" must not become a header
-of its own), and every header line is checked once more before the message is returned.
+Headers are built from values, never from text: every value is cleaned (`core.text.one_line`) before it
+is used, so none may carry CR, LF or any other control character from article text (CVE-2024-6923: a
+headline with "\\r\\nBcc: x@evil" must not become a header of its own); text that looks like an RFC 2047
+encoded-word ("=?UTF-8?Q?...=0D=0A...?=") is encoded as text, so a reader decodes it to exactly the
+characters it was, never to a line break; names go through `email.headerregistry.Address`. Every header
+line is checked once more before the message is returned.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import hashlib
 from datetime import datetime
 from email import message_from_bytes
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
 from feedpipe.core.address import mail_address
@@ -28,7 +32,9 @@ from feedpipe.core.settings import DigestSettings
 from feedpipe.core.text import one_line
 from feedpipe.digest.render import Links, Rendered
 
-POLICY = SMTP.clone(max_line_length=78)
+# refold_source="none": the lines written here are already folded; a Python without the CVE-2024-6923 fix
+# would decode an encoded-word while refolding a parsed header and write the decoded text back as it is.
+POLICY = SMTP.clone(max_line_length=78, refold_source="none")
 
 
 class HeaderInjection(ValueError):
@@ -42,7 +48,7 @@ def header_value(value: str | None, *, limit: int = 400) -> str:
 
 @lru_cache(maxsize=64)
 def address_domain(address: str) -> str:
-    _, addr = parseaddr(address)
+    _, addr = parseaddr(header_value(address))
     return addr.rpartition("@")[2].lower() or "localhost"
 
 
@@ -53,23 +59,57 @@ def message_id(edition: str, email: str, domain: str) -> str:
 
 
 def list_id(settings: DigestSettings) -> str:
+    """RFC 2919 `List-Id`: the title as a phrase (quoted, or encoded when it must be), then `<list id>`."""
     domain = address_domain(settings.from_address)
     ident = settings.list_id or f"weekly.{domain}"
-    title = header_value(settings.title).replace('"', "")
-    return f'"{title}" <{ident}>'
+    title = header_value(settings.title)
+    if not _plain(title):
+        return _encoded(title, ident)
+    bare = title.replace("\\", "").replace('"', "")
+    return f'"{bare}" <{ident}>'
+
+
+def _plain(value: str) -> bool:
+    """ASCII text a reader takes as it stands: nothing in it would be decoded as an encoded-word."""
+    return value.isascii() and "=?" not in value
+
+
+def mailbox(name: str | None, addr: str) -> str:
+    """An address header value built from a display name and an address: the name is cleaned, then
+    formatted by `email.headerregistry.Address` (quoted where needed), or RFC 2047-encoded as a whole when
+    it is not ASCII or holds an encoded-word, so it decodes to exactly the cleaned name. (Local part and
+    domain are handed over apart: parsing `addr_spec` would cost ten times the rest of the header.)"""
+    name, addr = header_value(name, limit=100), header_value(addr, limit=320)
+    if not name:
+        return addr
+    local, at, domain = addr.rpartition("@")
+    address = Address(display_name=name, username=local if at else addr, domain=domain if at else "")
+    return str(address) if _plain(name) else _encoded(name, address.addr_spec)
+
+
+def _encoded(name: str, addr: str) -> str:
+    """`=?utf-8?...?= <addr>`: one encoded-word when it fits in 75 characters (RFC 2047 readers join
+    adjacent encoded-words, Python's parser puts a space between them), folded before the address when the
+    line would pass 78."""
+    words = Header(name, "utf-8").encode(maxlinelen=998)
+    if len(words) > 75:
+        words = Header(name, "utf-8", header_name="Reply-To").encode(maxlinelen=78, linesep="\r\n")
+    last_line = words.rpartition("\r\n")[2] if "\r\n" in words else f"Reply-To: {words}"
+    fold = " " if len(last_line) + len(addr) + 3 <= 78 else "\r\n "
+    return f"{words}{fold}<{addr}>"
 
 
 @lru_cache(maxsize=64)
 def _address(value: str) -> str:
     name, addr = parseaddr(header_value(value))
-    return formataddr((header_value(name), addr), charset="utf-8") if name else addr
+    return mailbox(name, addr)
 
 
 @lru_cache(maxsize=1024)
 def _text_header(value: str) -> str:
-    """Folded, RFC 2047-encoded when not ASCII."""
+    """Folded; RFC 2047-encoded when not ASCII or when it holds something a reader would decode."""
     value = header_value(value, limit=300)
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    charset = "us-ascii" if _plain(value) else "utf-8"
     return Header(value, charset, header_name="Subject").encode(maxlinelen=78, linesep="\r\n")
 
 
@@ -92,19 +132,18 @@ def message_bytes(
     html_qp, text_qp = rendered.quoted_printable(subscriber, settings)
     domain = address_domain(settings.from_address)
     mid = message_id(id_edition or edition, subscriber.email, domain)
-    to_addr = header_value(mail_address(subscriber.email).for_header(), limit=320)  # IDNA domain; UTF-8 if it must
-    to_name = header_value(subscriber.name, limit=100)
+    to_addr = mail_address(subscriber.email).for_header()  # IDNA domain; UTF-8 only if it must
     token = header_value(subscriber.token, limit=128)
     mailto = _addr_spec(settings.unsubscribe_mailto or settings.from_address)
     boundary = "==fp-" + hashlib.sha256(mid.encode()).hexdigest()[:28]  # "=" never occurs unescaped in QP
     headers = [
         ("From", _address(settings.from_address)),
-        ("To", formataddr((to_name, to_addr), charset="utf-8") if to_name else to_addr),
+        ("To", mailbox(subscriber.name, to_addr)),
         *([("Reply-To", _address(settings.reply_to))] if settings.reply_to else []),
         ("Subject", _text_header(subject or rendered.subject)),
         ("Date", format_datetime(now)),
         ("Message-ID", mid),
-        ("List-Id", _text_header(list_id(settings))),
+        ("List-Id", list_id(settings)),
         ("List-Unsubscribe", f"<{links.unsubscribe(token)}>,\r\n <mailto:{mailto}?subject=unsubscribe%20{token}>"),
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ("List-Archive", f"<{links.web_view(edition)}>"),
@@ -154,7 +193,7 @@ def build_message(
 
 @lru_cache(maxsize=64)
 def _addr_spec(value: str) -> str:
-    return parseaddr(value)[1]
+    return parseaddr(header_value(value))[1]
 
 
 def envelope_sender(settings: DigestSettings) -> str:
