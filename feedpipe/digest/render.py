@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import css_inline
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
@@ -24,6 +23,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from feedpipe.core.model import Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.core.text import one_line
+from feedpipe.core.urls import safe_url as safe_url  # the one safe-URL rule (re-exported for callers)
 from feedpipe.digest.editions import send_time
 from feedpipe.digest.select import Item, Selection
 from feedpipe.feeds import topic_slug
@@ -58,18 +58,6 @@ def short_summary(text: str, *, sentences: int = 2, limit: int = 300) -> str:
     if len(out) > limit:
         out = out[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return out
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) URLs reach a link or an image; anything else (javascript:, data:) is dropped."""
-    url = one_line(url)
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @lru_cache(maxsize=8)
@@ -221,7 +209,7 @@ def _item(item: Item, links: Links) -> dict[str, object]:
         "url": url,
         "title": one_line(a.title) or url,
         "summary": short_summary(a.summary or a.text),
-        "image": safe_url(a.image),
+        "image": safe_url(a.image, base=url),
         "image_alt": one_line(a.image_alt) or one_line(a.title),
         "authors": ", ".join(one_line(x) for x in a.authors if one_line(x)),
         "pitch": one_line(item.pitch) or None,
@@ -256,9 +244,9 @@ def context(
                     "sent_to", "privacy_link", "by", "by_country", "by_topic")
     }
     support = None
-    if settings.support is not None:
+    if settings.support is not None and (support_url := safe_url(settings.support.url)):
         s = settings.support
-        support = {"heading": w(s.heading), "text": w(s.text), "url": s.url, "button": w(s.button),
+        support = {"heading": w(s.heading), "text": w(s.text), "url": support_url, "button": w(s.button),
                    "options": list(s.options)}
     lead_items = selection.roundup(settings.roundup_size)[:3]
     preheader = " · ".join(one_line(i.article.title) or _item_url(i, links) for i in lead_items) or w(settings.intro)
@@ -269,7 +257,7 @@ def context(
         "title": w(settings.title),
         "outlet": settings.outlet,
         "accent": settings.accent,
-        "logo_url": settings.logo_url,
+        "logo_url": safe_url(settings.logo_url),
         "dateline": f"{when.strftime('%A')}, {when.day} {when.strftime('%B %Y')}",
         "preheader": preheader,
         "greeting": w(settings.greeting, name=settings.reader_name if web else SLOT_NAME),
@@ -285,8 +273,8 @@ def context(
         "support": support,
         "words": words,
         "web_url": links.web_view(edition_key),
-        "subscribe_url": settings.subscribe_url or f"{site}/subscribe",
-        "privacy_url": settings.privacy_url or f"{site}/privacy",
+        "subscribe_url": safe_url(settings.subscribe_url) or f"{site}/subscribe",
+        "privacy_url": safe_url(settings.privacy_url) or f"{site}/privacy",
         "unsubscribe_url": links.unsubscribe(SLOT_TOKEN),
         "email": SLOT_EMAIL,
     }
