@@ -68,6 +68,8 @@ def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings)
             fe.summary(e.summary)
         if e.content:
             fe.content(e.content, type="html")
+        elif not e.link:  # RFC 4287: an entry without an alternate link has content (text, as HTML)
+            fe.content(html.escape(e.summary or e.title, quote=False), type="html")
         if e.authors:
             fe.author([{"name": a} for a in e.authors])
         fe.published(e.published)
@@ -85,8 +87,6 @@ def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings
     root, doc = fg._create_atom()  # feedgen 1.x (pinned < 2)
     sub = etree.SubElement
     for node, e in zip(root.iterfind("entry"), entries, strict=True):
-        if not e.link and not e.content:  # RFC 4287: an entry without an alternate link has content
-            sub(node, "content", type="text").text = e.summary or e.title
         if e.image:
             sub(node, "link", href=e.image, rel="enclosure", type=e.image_type)
         for scheme, term, label in e.categories:
