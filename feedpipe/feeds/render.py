@@ -4,8 +4,9 @@ Pure: no store, no disk, no clock. The same articles give the same bytes: a feed
 (and RSS `lastBuildDate`) is its newest entry's date, never the build time.
 
 Text stays text: Atom writes titles and summaries as `type="text"` (its default); RSS, whose
-`<description>` readers render as HTML, carries the summary HTML-escaped, and a title escaped too
-when it holds markup or an entity (readers such as feedparser read such a title as HTML). Every
+`<description>` readers render as HTML, carries the summary (and the channel's subtitle) HTML-escaped,
+and a title escaped too when it holds markup or an entity (readers such as feedparser then read the
+title as HTML); authors and categories are read as plain text and go in as they are. Every
 link, feed-level or per entry, passes the one safe-URL rule or is left out.
 """
 
@@ -35,8 +36,9 @@ _LOOKS_LIKE_MARKUP = re.compile(r"[<>]|&#?\w+;")
 
 
 def rss_text(text: str) -> str:
-    """Text for an RSS element that readers may read as HTML (title, author, category): escaped
-    when it holds markup or an entity, so "<img onerror=...>" is shown, never rendered."""
+    """Text for an RSS title, which readers (feedparser among them) read as HTML when it looks like
+    markup: escaped when it holds markup or an entity, so "<img onerror=...>" is shown, never rendered.
+    Authors and categories are read as plain text and go in as they are."""
     return html.escape(text, quote=False) if _LOOKS_LIKE_MARKUP.search(text) else text
 
 
@@ -109,6 +111,7 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
     root = etree.Element("rss", nsmap=nsmap, version="2.0")
     channel = old_root[0]
     root.append(channel)
+    _rss_channel_text(channel)
     if hub := safe_url(settings.websub_hub):
         selflink = channel.find(f"{{{_ATOM_NS}}}link")
         if selflink is None:  # feedgen writes <atom:link rel="self"> for the self link given above
@@ -120,14 +123,23 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
         _rss_text_fields(node, e)
         # <category>: the code with its scheme as domain (for filters), then the label alone (for people).
         for scheme, term, _ in e.categories:
-            sub(node, "category", domain=scheme).text = rss_text(term)
+            sub(node, "category", domain=scheme).text = term
         for label in dict.fromkeys(label for _, term, label in e.categories if label and label != term):
-            sub(node, "category").text = rss_text(label)
+            sub(node, "category").text = label
         if e.image:
             sub(node, "enclosure", url=e.image, length="0", type=e.image_type)
         for author in e.authors:
-            sub(node, creator).text = rss_text(author)
+            sub(node, creator).text = author
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def _rss_channel_text(channel: etree._Element) -> None:
+    """The channel's title as an RSS title, its description (text: the subtitle) HTML-escaped."""
+    title, description = channel.find("title"), channel.find("description")
+    if title is not None and title.text:
+        title.text = rss_text(title.text)
+    if description is not None and description.text:
+        description.text = html.escape(description.text, quote=False)
 
 
 def _rss_text_fields(item: etree._Element, e: Entry) -> None:
