@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 
 import feedparser
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -65,6 +65,10 @@ def read(data: bytes) -> feedparser.FeedParserDict:
 
 @PROPERTY
 @given(feed_title=TEXT, title=TEXT, summary=TEXT, author=TEXT, label=TEXT, section=TEXT)
+@example(  # issue 10, failure 2: markup in every text field
+    feed_title="<b>News</b>", title="<img src=x onerror=alert(1)>", summary="<img src=x onerror=alert(1)>",
+    author="<script>alert(1)</script>", label="a</b>&amp;", section="<i>news</i>",
+)
 def test_any_unicode_in_any_text_field_reads_back_as_the_same_text_in_every_format(
     feed_title, title, summary, author, label, section
 ):

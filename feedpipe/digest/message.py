@@ -8,18 +8,21 @@ parses those bytes back for callers that want an `EmailMessage`.
 
 Header values are cleaned before they are written: no value may carry CR, LF or any other control
 character from article text (CVE-2024-6923: a headline with "\\r\\nBcc: x@evil" must not become a header
-of its own), and every header line is checked once more before the message is returned.
+of its own), and every header line is checked once more before the message is returned. Text that
+looks like an RFC 2047 encoded-word ("=?UTF-8?Q?=0D=0ABcc:...?=") is text: it is itself encoded, so a
+reader decodes it back to those characters, never to a line break.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from email import message_from_bytes
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
 from feedpipe.core.model import Subscriber
@@ -52,23 +55,52 @@ def message_id(edition: str, email: str, domain: str) -> str:
 
 
 def list_id(settings: DigestSettings) -> str:
-    domain = address_domain(settings.from_address)
-    ident = settings.list_id or f"weekly.{domain}"
-    title = header_value(settings.title).replace('"', "")
-    return f'"{title}" <{ident}>'
+    """The List-Id value (RFC 2919) as text: `"<title>" <list.id>`."""
+    return f'"{_list_description(settings)}" <{_list_ident(settings)}>'
+
+
+def _list_description(settings: DigestSettings) -> str:
+    return header_value(settings.title).replace('"', "").replace("\\", "")
+
+
+def _list_ident(settings: DigestSettings) -> str:
+    return settings.list_id or f"weekly.{address_domain(settings.from_address)}"
+
+
+def _needs_encoding(value: str) -> bool:
+    """Non-ASCII, or text a decoder would take for an encoded-word: RFC 2047-encode it whole."""
+    return not value.isascii() or "=?" in value
+
+
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # RFC 5322 specials: such a phrase is quoted (as email.utils does)
+_QUOTED_PAIR = re.compile(r'[\\"]')
+
+
+def _phrase(value: str, header: str = "To") -> str:
+    """A display name or list description: plain or quoted ASCII, else RFC 2047-encoded whole (it
+    decodes to `value`, never to a line break an encoded-word in the text spelled)."""
+    if _needs_encoding(value):
+        return Header(value, "utf-8", header_name=header).encode(maxlinelen=78, linesep="\r\n")
+    if not _SPECIALS.search(value):
+        return value
+    return '"' + _QUOTED_PAIR.sub(r"\\\g<0>", value) + '"'
+
+
+def _mailbox(name: str, addr: str) -> str:
+    return f"{_phrase(name)} <{addr}>" if name else addr
 
 
 @lru_cache(maxsize=64)
 def _address(value: str) -> str:
     name, addr = parseaddr(header_value(value))
-    return formataddr((header_value(name), addr), charset="utf-8") if name else addr
+    return _mailbox(header_value(name), addr)
 
 
 @lru_cache(maxsize=1024)
 def _text_header(value: str) -> str:
-    """Folded, RFC 2047-encoded when not ASCII."""
+    """Folded, RFC 2047-encoded when not ASCII or when it holds what looks like an encoded-word."""
     value = header_value(value, limit=300)
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    charset = "utf-8" if _needs_encoding(value) else "us-ascii"
     return Header(value, charset, header_name="Subject").encode(maxlinelen=78, linesep="\r\n")
 
 
@@ -98,12 +130,12 @@ def message_bytes(
     boundary = "==fp-" + hashlib.sha256(mid.encode()).hexdigest()[:28]  # "=" never occurs unescaped in QP
     headers = [
         ("From", _address(settings.from_address)),
-        ("To", formataddr((to_name, to_addr), charset="utf-8") if to_name else to_addr),
+        ("To", _mailbox(to_name, to_addr)),
         *([("Reply-To", _address(settings.reply_to))] if settings.reply_to else []),
         ("Subject", _text_header(subject or rendered.subject)),
         ("Date", format_datetime(now)),
         ("Message-ID", mid),
-        ("List-Id", _text_header(list_id(settings))),
+        ("List-Id", _list_id_header(settings)),
         ("List-Unsubscribe", f"<{links.unsubscribe(token)}>,\r\n <mailto:{mailto}?subject=unsubscribe%20{token}>"),
         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ("List-Archive", f"<{links.web_view(edition)}>"),
@@ -121,6 +153,20 @@ def message_bytes(
         f"--{boundary}--\r\n".encode(),
     ))
     return data, mid
+
+
+def _list_id_header(settings: DigestSettings) -> str:
+    return _list_id_value(_list_description(settings), _list_ident(settings))
+
+
+@lru_cache(maxsize=64)
+def _list_id_value(description: str, ident: str) -> str:
+    """RFC 2919: the description is a phrase (encoded when it needs to be), the id stays outside it."""
+    if not description:
+        return f"<{ident}>"
+    if _needs_encoding(description):
+        return f"{_phrase(description, 'List-Id')} <{ident}>"
+    return f'"{description}" <{ident}>'  # quoted, as RFC 2919's examples (it holds no '"' or '\\')
 
 
 def _check_head(head: str, names: list[str]) -> None:

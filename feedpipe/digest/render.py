@@ -89,7 +89,7 @@ class Rendered:
 
     def personal_values(self, subscriber: Subscriber | None, settings: DigestSettings) -> dict[str, tuple[str, str]]:
         """Slot → (HTML value, text value) for this subscriber."""
-        name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
+        name = one_line(subscriber.name if subscriber else None) or one_line(settings.reader_name)
         email = one_line(subscriber.email) if subscriber else ""
         token = subscriber.token if subscriber else ""
         return {SLOT_NAME: (html.escape(name), name), SLOT_EMAIL: (html.escape(email), email),
@@ -106,7 +106,7 @@ class Rendered:
 
     def for_subscriber(self, subscriber: Subscriber | None, settings: DigestSettings) -> tuple[str, str]:
         """(html, text) with this subscriber's parts filled in, escaped for each."""
-        name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
+        name = one_line(subscriber.name if subscriber else None) or one_line(settings.reader_name)
         email = one_line(subscriber.email) if subscriber else ""
         token = subscriber.token if subscriber else ""
         h = self.html.replace(SLOT_NAME, html.escape(name)).replace(SLOT_EMAIL, html.escape(email))
@@ -227,7 +227,11 @@ def context(
     lang: str = "en",
 ) -> dict[str, object]:
     """Everything the templates use; free of per-subscriber data (slots stand in for it)."""
-    w = settings.words
+    names = {"title": one_line(settings.title), "outlet": one_line(settings.outlet)}  # values, cleaned once
+
+    def w(text: str, **extra: str) -> str:
+        return settings.words(text, **(names | extra))
+
     when = send_time(edition_key, settings)
     sections = [
         {"name": name, "title": settings.section_titles.get(name, name.capitalize()),
@@ -254,7 +258,7 @@ def context(
         "lang": lang,
         "web": web,
         "subject": subject_for(selection, settings),
-        "title": w(settings.title),
+        "title": one_line(settings.title),  # a value, not a template: "{" in a title is text
         "outlet": settings.outlet,
         "accent": settings.accent,
         "logo_url": safe_url(settings.logo_url),
