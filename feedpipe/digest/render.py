@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import css_inline
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
@@ -24,6 +23,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from feedpipe.core.model import Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.core.text import one_line
+from feedpipe.core.urls import safe_url as safe_url  # the one safe-URL rule (re-exported for callers)
 from feedpipe.digest.editions import send_time
 from feedpipe.digest.select import Item, Selection
 from feedpipe.feeds import topic_slug
@@ -60,18 +60,6 @@ def short_summary(text: str, *, sentences: int = 2, limit: int = 300) -> str:
     return out
 
 
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) URLs reach a link or an image; anything else (javascript:, data:) is dropped."""
-    url = one_line(url)
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
-
-
 @lru_cache(maxsize=8)
 def make_env(templates_dir: Path | None = None) -> Environment:
     """Jinja2 over the outlet's templates folder (when given and present) then the packaged defaults."""
@@ -101,7 +89,7 @@ class Rendered:
 
     def personal_values(self, subscriber: Subscriber | None, settings: DigestSettings) -> dict[str, tuple[str, str]]:
         """Slot → (HTML value, text value) for this subscriber."""
-        name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
+        name = one_line(subscriber.name if subscriber else None) or one_line(settings.reader_name)
         email = one_line(subscriber.email) if subscriber else ""
         token = subscriber.token if subscriber else ""
         return {SLOT_NAME: (html.escape(name), name), SLOT_EMAIL: (html.escape(email), email),
@@ -118,7 +106,7 @@ class Rendered:
 
     def for_subscriber(self, subscriber: Subscriber | None, settings: DigestSettings) -> tuple[str, str]:
         """(html, text) with this subscriber's parts filled in, escaped for each."""
-        name = one_line(subscriber.name if subscriber and subscriber.name else settings.reader_name)
+        name = one_line(subscriber.name if subscriber else None) or one_line(settings.reader_name)
         email = one_line(subscriber.email) if subscriber else ""
         token = subscriber.token if subscriber else ""
         h = self.html.replace(SLOT_NAME, html.escape(name)).replace(SLOT_EMAIL, html.escape(email))
@@ -221,7 +209,7 @@ def _item(item: Item, links: Links) -> dict[str, object]:
         "url": url,
         "title": one_line(a.title) or url,
         "summary": short_summary(a.summary or a.text),
-        "image": safe_url(a.image),
+        "image": safe_url(a.image, base=url),
         "image_alt": one_line(a.image_alt) or one_line(a.title),
         "authors": ", ".join(one_line(x) for x in a.authors if one_line(x)),
         "pitch": one_line(item.pitch) or None,
@@ -239,7 +227,11 @@ def context(
     lang: str = "en",
 ) -> dict[str, object]:
     """Everything the templates use; free of per-subscriber data (slots stand in for it)."""
-    w = settings.words
+    names = {"title": one_line(settings.title), "outlet": one_line(settings.outlet)}  # values, cleaned once
+
+    def w(text: str, **extra: str) -> str:
+        return settings.words(text, **(names | extra))
+
     when = send_time(edition_key, settings)
     sections = [
         {"name": name, "title": settings.section_titles.get(name, name.capitalize()),
@@ -256,9 +248,9 @@ def context(
                     "sent_to", "privacy_link", "by", "by_country", "by_topic")
     }
     support = None
-    if settings.support is not None:
+    if settings.support is not None and (support_url := safe_url(settings.support.url)):
         s = settings.support
-        support = {"heading": w(s.heading), "text": w(s.text), "url": s.url, "button": w(s.button),
+        support = {"heading": w(s.heading), "text": w(s.text), "url": support_url, "button": w(s.button),
                    "options": list(s.options)}
     lead_items = selection.roundup(settings.roundup_size)[:3]
     preheader = " · ".join(one_line(i.article.title) or _item_url(i, links) for i in lead_items) or w(settings.intro)
@@ -266,10 +258,10 @@ def context(
         "lang": lang,
         "web": web,
         "subject": subject_for(selection, settings),
-        "title": w(settings.title),
+        "title": one_line(settings.title),  # a value, not a template: "{" in a title is text
         "outlet": settings.outlet,
         "accent": settings.accent,
-        "logo_url": settings.logo_url,
+        "logo_url": safe_url(settings.logo_url),
         "dateline": f"{when.strftime('%A')}, {when.day} {when.strftime('%B %Y')}",
         "preheader": preheader,
         "greeting": w(settings.greeting, name=settings.reader_name if web else SLOT_NAME),
@@ -285,8 +277,8 @@ def context(
         "support": support,
         "words": words,
         "web_url": links.web_view(edition_key),
-        "subscribe_url": settings.subscribe_url or f"{site}/subscribe",
-        "privacy_url": settings.privacy_url or f"{site}/privacy",
+        "subscribe_url": safe_url(settings.subscribe_url) or f"{site}/subscribe",
+        "privacy_url": safe_url(settings.privacy_url) or f"{site}/privacy",
         "unsubscribe_url": links.unsubscribe(SLOT_TOKEN),
         "email": SLOT_EMAIL,
     }

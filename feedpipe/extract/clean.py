@@ -11,28 +11,13 @@ import logging
 import re
 from collections.abc import Sequence
 
-import nh3
-
+# The one nh3 policy lives in core.html (feeds sanitise with it too); re-exported for the extractors.
+from feedpipe.core.html import ALLOWED_ATTRIBUTES as ALLOWED_ATTRIBUTES
+from feedpipe.core.html import ALLOWED_TAGS as ALLOWED_TAGS
+from feedpipe.core.html import sanitize_html as sanitize_html
 from feedpipe.core.text import xml_safe
 
 log = logging.getLogger(__name__)
-
-ALLOWED_TAGS = frozenset(
-    ["a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dfn", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul"]
-)
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title", "hreflang"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-    "abbr": {"title"},
-    "time": {"datetime"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-}
-_NH3_TAGS = set(ALLOWED_TAGS)
-_NH3_ATTRIBUTES = {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
-_NH3_SCHEMES = {"http", "https", "mailto"}
 
 _LINEBREAKS = re.compile(r"[\s\u2028\u2029\x85]+")
 _SPACES = re.compile(r"[ \t\f\v\xa0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -48,31 +33,6 @@ _TAG = re.compile(r"<[^>]*>")
 def normalize_paragraph(s: str) -> str:
     """Collapse runs of spaces inside one paragraph and drop illegal characters."""
     return _SPACES.sub(" ", xml_safe(s)).strip()
-
-
-def sanitize_html(html: str, base_url: str | None = None) -> str:
-    """Allowlist-sanitise article HTML with nh3; relative links become absolute, links get rel=noopener nofollow."""
-    if not html:
-        return ""
-    html = xml_safe(html)
-    if base_url and base_url.startswith(("http://", "https://")):
-        try:  # resolved inside nh3 (Rust): a Python callback per attribute cost more than the parse
-            return _clean(html, url_relative=("rewrite_with_base", base_url))
-        except ValueError:
-            log.debug("unusable base URL for relative links: %r", base_url)
-    return _clean(html, url_relative=None)
-
-
-def _clean(html: str, *, url_relative: nh3.UrlRelative | None) -> str:  # (a name in nh3's stub only)
-    return nh3.clean(
-        html,
-        tags=_NH3_TAGS,
-        attributes=_NH3_ATTRIBUTES,
-        url_schemes=_NH3_SCHEMES,
-        link_rel="noopener nofollow",
-        strip_comments=True,
-        url_relative=url_relative,
-    ).strip()
 
 
 def html_to_text(html: str) -> str:

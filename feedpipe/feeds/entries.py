@@ -5,6 +5,11 @@ Ids: every entry's id (Atom `id`, RSS `guid isPermaLink="false"`, JSON Feed `id`
 parameters is the same entry to a reader.
 
 Dates are UTC to the second; a feed's `updated` is its newest entry's date, never the build time.
+
+Nothing active is published: the link and the image pass the one safe-URL rule (`core.urls`) or are
+left out (an article without a public URL, such as a local file's, gets no link at all), and the
+HTML content is sanitised again with the one nh3 policy (`core.html`) whatever the store holds.
+Titles, summaries, authors and categories are text; each format writes them as text (see `render`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
+from feedpipe.core.html import sanitize_html
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
+from feedpipe.core.urls import safe_url
 from feedpipe.feeds.specs import slugify, topic_slug
 
 COUNTRY_SCHEME = "urn:iso:std:iso:3166:-1"  # ISO 3166-1 (RFC 5141 URN); terms are alpha-2 codes
@@ -97,13 +104,21 @@ def _categories(article: Article, settings: FeedSettings) -> list[tuple[str, str
     return [(s, xml_safe(term), xml_safe(label)) for s, term, label in cats if term]
 
 
+def public_link(article: Article) -> str:
+    """The article's public address (canonical URL, else URL) if it passes the safe-URL rule, else ""."""
+    for url in (article.canonical_url, article.url):
+        if found := safe_url(url):
+            return found
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """An article cleaned of XML-forbidden characters, with its id, dates and categories made."""
 
     id: str
     title: str
-    link: str
+    link: str  # "" when the article has no URL that passes the safe-URL rule: no link is written
     summary: str
     content: str
     published: datetime
@@ -134,14 +149,15 @@ def prepare_entries(
                 out.append(hit[1])
                 continue
         published, updated = _dates(article)
-        image = xml_safe(article.image)
+        link = public_link(article)
+        image = safe_url(article.image, base=link or None) or ""
         out.append(
             Entry(
                 id=entry_id(article, settings),
                 title=_title(article),
-                link=xml_safe(article.canonical_url or article.url),
+                link=link,
                 summary=xml_safe(article.summary),
-                content=xml_safe(article.content_html),
+                content=sanitize_html(article.content_html, link or None),
                 published=published,
                 updated=updated,
                 authors=tuple(a for a in (xml_safe(a).strip() for a in article.authors) if a),

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
+from feedpipe.core.urls import safe_url
 from feedpipe.feeds.entries import Entry, prepare_entries, rfc3339
 from feedpipe.feeds.specs import FeedSpec, feed_url
 
@@ -18,7 +19,10 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _json_item(e: Entry) -> str:
-    item: dict[str, object] = {"id": e.id, "url": e.link, "title": e.title}
+    item: dict[str, object] = {"id": e.id}
+    if e.link:  # safe by the one rule, or absent: an article without a public URL has no "url"
+        item["url"] = e.link
+    item["title"] = e.title
     if e.content:
         item["content_html"] = e.content
     else:
@@ -43,17 +47,18 @@ def _json_item(e: Entry) -> str:
 
 def json_bytes(entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     """The JSON Feed document of these entries; each entry's item is encoded once and kept on it."""
-    feed: dict[str, object] = {
-        "version": JSONFEED_VERSION,
-        "title": xml_safe(spec.title),
-        "home_page_url": settings.public_url,
-        "feed_url": feed_url(spec, "json", settings),
+    feed: dict[str, object] = {"version": JSONFEED_VERSION, "title": xml_safe(spec.title)}
+    if home := safe_url(settings.public_url):
+        feed["home_page_url"] = home
+    if own := safe_url(feed_url(spec, "json", settings)):
+        feed["feed_url"] = own
+    feed |= {
         "description": xml_safe(spec.subtitle),
         "language": settings.language,
         "authors": [{"name": xml_safe(settings.author or settings.title)}],
     }
-    if settings.websub_hub:
-        feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
+    if hub := safe_url(settings.websub_hub):
+        feed["hubs"] = [{"type": "WebSub", "url": hub}]
     items = []
     for e in entries:
         item = e.json

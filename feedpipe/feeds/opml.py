@@ -8,6 +8,7 @@ from lxml import etree
 
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
+from feedpipe.core.urls import safe_url
 from feedpipe.feeds.specs import FeedSpec, feed_url
 
 _GROUPS = (("all", None), ("country", "Countries"), ("topic", "Topics"), ("section", "Sections"))
@@ -27,14 +28,18 @@ def render_opml(specs: Iterable[FeedSpec], settings: FeedSettings, fmt: str = "r
             continue
         parent = body if group_title is None else etree.SubElement(body, "outline", text=group_title)
         for spec in members:
-            etree.SubElement(
+            xml_url = safe_url(feed_url(spec, fmt, settings))
+            if xml_url is None:  # the one safe-URL rule: an unsafe address is never listed
+                continue
+            outline = etree.SubElement(
                 parent,
                 "outline",
                 type="rss",
                 version=version,
                 text=xml_safe(spec.title),
                 title=xml_safe(spec.title),
-                xmlUrl=feed_url(spec, fmt, settings),
-                htmlUrl=settings.public_url,
+                xmlUrl=xml_url,
             )
+            if site := safe_url(settings.public_url):
+                outline.set("htmlUrl", site)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")

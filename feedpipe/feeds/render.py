@@ -2,10 +2,18 @@
 
 Pure: no store, no disk, no clock. The same articles give the same bytes: a feed's `updated`
 (and RSS `lastBuildDate`) is its newest entry's date, never the build time.
+
+Text stays text: Atom writes titles and summaries as `type="text"` (its default); RSS, whose
+`<description>` readers render as HTML, carries the summary (and the channel's subtitle) HTML-escaped,
+and a title escaped too when it holds markup or an entity (readers such as feedparser then read the
+title as HTML); authors and categories are read as plain text and go in as they are. Every
+link, feed-level or per entry, passes the one safe-URL rule or is left out.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 
 from feedgen.feed import FeedGenerator
@@ -15,6 +23,7 @@ from feedpipe import __version__
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
+from feedpipe.core.urls import safe_url
 from feedpipe.feeds.entries import EPOCH, Entry, EntryCache, prepare_entries, utc
 from feedpipe.feeds.jsonfeed import json_bytes
 from feedpipe.feeds.specs import MEDIA_TYPES, FeedSpec, feed_id, feed_url
@@ -23,6 +32,19 @@ GENERATOR_URI = "https://github.com/feedpipe/feedpipe"
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
+_LOOKS_LIKE_MARKUP = re.compile(r"[<>]|&#?\w+;")
+
+
+def rss_text(text: str) -> str:
+    """Text for an RSS title, which readers (feedparser among them) read as HTML when it looks like
+    markup: escaped when it holds markup or an entity, so "<img onerror=...>" is shown, never rendered.
+    Authors and categories are read as plain text and go in as they are."""
+    return html.escape(text, quote=False) if _LOOKS_LIKE_MARKUP.search(text) else text
+
+
+def _links(*links: dict[str, str]) -> list[dict[str, str]]:
+    """Feed-level links whose href passes the safe-URL rule (the others are left out)."""
+    return [link | {"href": href} for link in links if (href := safe_url(link["href"]))]
 
 
 def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings) -> FeedGenerator:
@@ -42,11 +64,14 @@ def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings)
         fe = fg.add_entry(order="append")
         fe.id(e.id)
         fe.title(e.title)
-        fe.link(href=e.link, rel="alternate")
+        if e.link:  # no public URL: no link at all (never a file: path or a javascript: URL)
+            fe.link(href=e.link, rel="alternate")
         if e.summary:
             fe.summary(e.summary)
         if e.content:
             fe.content(e.content, type="html")
+        elif not e.link:  # RFC 4287: an entry without an alternate link has content (text, as HTML)
+            fe.content(html.escape(e.summary or e.title, quote=False), type="html")
         if e.authors:
             fe.author([{"name": a} for a in e.authors])
         fe.published(e.published)
@@ -55,12 +80,11 @@ def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings)
 
 
 def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
-    links = [
+    links = _links(
         {"href": settings.public_url, "rel": "alternate", "type": "text/html"},
         {"href": feed_url(spec, "atom", settings), "rel": "self", "type": MEDIA_TYPES["atom"]},
-    ]
-    if settings.websub_hub:
-        links.append({"href": settings.websub_hub, "rel": "hub"})
+        *([{"href": settings.websub_hub, "rel": "hub"}] if settings.websub_hub else []),
+    )
     fg.link(links, replace=True)
     root, doc = fg._create_atom()  # feedgen 1.x (pinned < 2)
     sub = etree.SubElement
@@ -75,10 +99,10 @@ def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings
 def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
     # feedgen's RSS <link> is the last link given; the hub link is added below.
     fg.link(
-        [
+        _links(
             {"href": feed_url(spec, "rss", settings), "rel": "self", "type": MEDIA_TYPES["rss"]},
             {"href": settings.public_url, "rel": "alternate"},
-        ],
+        ),
         replace=True,
     )
     old_root: etree._Element = fg._create_rss()[0]  # feedgen 1.x (pinned < 2)
@@ -87,14 +111,16 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
     root = etree.Element("rss", nsmap=nsmap, version="2.0")
     channel = old_root[0]
     root.append(channel)
-    if settings.websub_hub:
+    _rss_channel_text(channel)
+    if hub := safe_url(settings.websub_hub):
         selflink = channel.find(f"{{{_ATOM_NS}}}link")
         if selflink is None:  # feedgen writes <atom:link rel="self"> for the self link given above
             raise RuntimeError("feedgen wrote no atom:link in the RSS channel")
-        selflink.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=settings.websub_hub, rel="hub"))
+        selflink.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=hub, rel="hub"))
     sub = etree.SubElement
     creator = f"{{{_DC_NS}}}creator"
     for node, e in zip(channel.iterfind("item"), entries, strict=True):
+        _rss_text_fields(node, e)
         # <category>: the code with its scheme as domain (for filters), then the label alone (for people).
         for scheme, term, _ in e.categories:
             sub(node, "category", domain=scheme).text = term
@@ -105,6 +131,26 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
         for author in e.authors:
             sub(node, creator).text = author
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+
+
+def _rss_channel_text(channel: etree._Element) -> None:
+    """The channel's title as an RSS title, its description (text: the subtitle) HTML-escaped."""
+    title, description = channel.find("title"), channel.find("description")
+    if title is not None and title.text:
+        title.text = rss_text(title.text)
+    if description is not None and description.text:
+        description.text = html.escape(description.text, quote=False)
+
+
+def _rss_text_fields(item: etree._Element, e: Entry) -> None:
+    """RSS readers render `<description>` as HTML: the (plain-text) summary goes in escaped, and the
+    title too when it holds markup. feedgen wrote them verbatim (shared with the Atom build)."""
+    title = item.find("title")
+    if title is not None:
+        title.text = rss_text(e.title)
+    description = item.find("description")
+    if description is not None and e.summary and description.text == e.summary:
+        description.text = html.escape(e.summary, quote=False)
 
 
 def render_rss(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:

@@ -14,6 +14,7 @@ from flask import abort
 from feedpipe.core.clock import Clock
 from feedpipe.core.model import Subscriber
 from feedpipe.core.settings import Settings
+from feedpipe.core.urls import safe_url
 from feedpipe.mailer import Transport
 from feedpipe.store import Store
 from feedpipe.web.files import FileCache
@@ -62,7 +63,7 @@ class Site:
             day=digest.day.capitalize(),
             public_url=public_url,
             privacy_line=digest.privacy_line,
-            privacy_url=digest.privacy_url or f"{public_url}/privacy",
+            privacy_url=safe_url(digest.privacy_url) or f"{public_url}/privacy",  # the one safe-URL rule
             intro=f"Our weekly newsletter brings you a hand-picked selection of news, features, analysis "
                   f"and more from {outlet}.",
         )
