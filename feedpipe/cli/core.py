@@ -29,7 +29,8 @@ def console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
-STATUS_STYLE = {"ok": "green", "not-modified": "cyan", "error": "red", "waiting": "yellow", "not-due": "dim"}
+STATUS_STYLE = {"ok": "green", "not-modified": "cyan", "error": "red", "waiting": "yellow", "not-due": "dim",
+                "backoff": "yellow", "paused": "magenta", "resumed": "cyan"}
 
 
 @contextlib.contextmanager
@@ -66,7 +67,8 @@ def print_ingest_summary(report: ingest_service.IngestReport, *, quiet: bool) ->
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="Fetch every source now, ignoring per-source intervals and Retry-After.")
+@click.option("--force", is_flag=True, help="Fetch every source now, ignoring per-source intervals, backoff and "
+              "Retry-After; paused sources stay paused (`feedpipe sources --resume NAME`).")
 @click.pass_obj
 def run(obj: Context, force: bool) -> int:
     """One full cycle, for cron: ingest every source, tag, rebuild the feeds that changed, and
@@ -87,7 +89,7 @@ def run(obj: Context, force: bool) -> int:
 
 @click.command()
 @click.argument("locations", nargs=-1, metavar="[PATH|URL]...")
-@click.option("--force", is_flag=True, help="Ignore per-source intervals and Retry-After.")
+@click.option("--force", is_flag=True, help="Ignore per-source intervals, backoff and Retry-After (not a pause).")
 @click.pass_obj
 def ingest(obj: Context, locations: tuple[str, ...], force: bool) -> int:
     """Ingest every configured source, or only the given files, folders and URLs (no config entry
@@ -101,38 +103,92 @@ def ingest(obj: Context, locations: tuple[str, ...], force: bool) -> int:
     return EXIT_SOURCES_FAILED if report.failed_sources else EXIT_OK
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines instead of a table.")
+@click.option("--resume", "resume_name", metavar="NAME",
+              help="Lift a paused source's pause and forget its failures (as `sources resume NAME`).")
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool, resume_name: str | None) -> int | None:
+    """Each configured source with its last fetch time, status (`paused` after too many failures in a
+    row), consecutive failures, next try, error and article counts."""
+    if ctx.invoked_subcommand is not None:
+        return None
+    obj: Context = ctx.obj
+    if resume_name is not None:
+        return _resume(obj, resume_name)
+    _list_sources(obj, as_json)
+    return None
+
+
+@sources.command("resume")
+@click.argument("name")
 @click.pass_obj
-def sources(obj: Context, as_json: bool) -> None:
-    """Each configured source with its last fetch time, status, error and article counts."""
+def resume(obj: Context, name: str) -> int:
+    """Lift a paused source's pause and forget its failures: it is fetched at the next run."""
+    return _resume(obj, name)
+
+
+def _resume(obj: Context, name: str) -> int:
+    app = obj.app
+    before = app.store.sources.state(name)
+    if before is None or app.store.sources.resume(name) is None:
+        if name in {s.name for s in app.settings.sources}:
+            click.echo(f"{name} has never been fetched: nothing to resume")
+            return EXIT_OK
+        known = ", ".join(s.name for s in app.settings.sources) or "none configured"
+        raise click.BadParameter(f"no source is named {name!r} (sources: {known})", param_hint="NAME")
+    if not obj.quiet:
+        if before.paused:
+            click.echo(f"resumed {name}: it is fetched at the next run")
+        else:
+            click.echo(f"{name} was not paused; its {before.failures} failure(s) in a row are forgotten")
+    return EXIT_OK
+
+
+def _list_sources(obj: Context, as_json: bool) -> None:
     app = obj.app
     states = {s.name: s for s in app.store.sources.states()}
-    names = [s.name for s in app.settings.sources] + sorted(set(states) - {s.name for s in app.settings.sources})
+    configured = {s.name: s for s in app.settings.sources}
+    names = [s.name for s in app.settings.sources] + sorted(set(states) - set(configured))
+    every = app.settings.schedule.ingest_minutes
+
+    def next_try(name: str) -> datetime | None:
+        st, src = states.get(name), configured.get(name)
+        if st is None or src is None or ingest_service.is_paused(src, st):
+            return None
+        return ingest_service.next_fetch_at(src, st, default_minutes=every, backoff_minutes=every)
+
     if as_json:
         for name in names:
             st = states.get(name)
+            when = next_try(name)
             click.echo(json.dumps({
                 "name": name, "status": st.status if st else "never-fetched",
                 "last_fetch": st.last_fetch_at.isoformat() if st and st.last_fetch_at else None,
                 "error": redact(st.error) if st and st.error else None, "articles": st.total_articles if st else 0,
                 "last_new": st.last_new if st else 0, "last_updated": st.last_updated if st else 0,
-                "last_failed": st.last_failed if st else 0,
+                "last_failed": st.last_failed if st else 0, "failures": st.failures if st else 0,
+                "paused": bool(st and st.paused),
+                "paused_at": st.paused_at.isoformat() if st and st.paused_at else None,
+                "next_fetch": when.isoformat() if when else None,
             }))
         return
     table = Table(title="sources", title_justify="left")
-    for col in ("name", "kind", "last fetch (UTC)", "status", "articles", "new", "failed", "error"):
+    for col in ("name", "kind", "last fetch (UTC)", "status", "articles", "new", "failed", "failures",
+                "next try (UTC)", "error"):
         table.add_column(col)
-    configured = {s.name: s for s in app.settings.sources}
     for name in names:
         st = states.get(name)
         kind = configured[name].kind if name in configured else (st.kind if st else "")
         status = (st.status if st else None) or "never fetched"
         style = STATUS_STYLE.get(status, "")
+        when = next_try(name)
         table.add_row(
             name, kind, f"{st.last_fetch_at:%Y-%m-%d %H:%M}" if st and st.last_fetch_at else "-",
             f"[{style}]{status}[/]" if style else status, str(st.total_articles if st else 0),
-            str(st.last_new if st else 0), str(st.last_failed if st else 0), redact(st.error or "") if st else "",
+            str(st.last_new if st else 0), str(st.last_failed if st else 0), str(st.failures if st else 0),
+            "-" if name not in configured or (st and st.paused) else f"{when:%Y-%m-%d %H:%M}" if when else "next run",
+            redact(st.error or "") if st else "",
         )
     console().print(table)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from feedpipe.config.reader import Problems, Section, Table
 from feedpipe.core.settings import ScheduleSettings
 
-SCHEDULE_KEYS = ("ingest_minutes", "feeds_after_ingest", "digest", "lease_ttl_seconds")
+SCHEDULE_KEYS = ("ingest_minutes", "feeds_after_ingest", "digest", "lease_ttl_seconds", "pause_after_failures")
 # old [schedule] key -> (what it set, the [digest] key that sets it now, an example)
 MOVED_KEYS = {
     "digest_day": ("day", "day", '"friday"'),
@@ -43,10 +43,18 @@ def parse_schedule_settings(table: Table, *, where: str) -> tuple[ScheduleSettin
         s.add("lease_ttl_seconds", f"{ttl} is too short to renew reliably; use 30 or more", "lease_ttl_seconds = 300")
         ttl = d.lease_ttl_seconds
 
+    pause_after = s.integer("pause_after_failures", d.pause_after_failures,
+                            f"pause_after_failures = {d.pause_after_failures}")
+    if pause_after < 0:
+        s.add("pause_after_failures", f"must be a whole number >= 0 (0: never pause), got {pause_after!r}",
+              f"pause_after_failures = {d.pause_after_failures}")
+        pause_after = d.pause_after_failures
+
     settings = ScheduleSettings(
         ingest_minutes=ingest_minutes,
         feeds_after_ingest=s.flag("feeds_after_ingest", d.feeds_after_ingest, "feeds_after_ingest = true"),
         digest=s.flag("digest", d.digest, "digest = true"),
         lease_ttl_seconds=ttl,
+        pause_after_failures=pause_after,
     )
     return settings, problems.lines

@@ -190,6 +190,7 @@ class ScheduleSettings:
     feeds_after_ingest: bool = True
     digest: bool = True  # send the weekly digest from this process
     lease_ttl_seconds: int = 300
+    pause_after_failures: int = 10  # consecutive failed fetches before a source is paused; 0: never
 
     @property
     def lease_ttl(self) -> timedelta:

@@ -12,49 +12,35 @@ import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from feedpipe.app import App
 from feedpipe.core.model import Source
 from feedpipe.ingest.collect import Collected, adhoc_sources, collect
+from feedpipe.ingest.due import is_paused, next_fetch_at, skip
 from feedpipe.ingest.parse import parser, tag_article
 from feedpipe.ingest.report import IngestReport, Progress, SourceResult
-from feedpipe.store.sources import SourceState
 
-__all__ = ["IngestReport", "Progress", "SourceResult", "adhoc_sources", "ingest", "next_fetch_at", "retag"]
+__all__ = ["IngestReport", "Progress", "SourceResult", "adhoc_sources", "ingest", "is_paused", "next_fetch_at",
+           "retag", "skip"]
 
 log = logging.getLogger(__name__)
 
 
-def next_fetch_at(source: Source, state: SourceState | None, *, default_minutes: int | None = None) -> datetime | None:
-    """When a source may be fetched again (None: now): after the server's Retry-After, and after the
-    longer of its interval (its own, else `default_minutes`) and the feed's own `<ttl>`."""
-    if state is None or state.last_fetch_at is None:
-        return None
-    minutes = max(source.interval_minutes or default_minutes or 0, state.ttl_minutes or 0)
-    when = state.last_fetch_at + timedelta(minutes=minutes) if minutes else None
-    if state.retry_after_until:
-        when = max(when, state.retry_after_until) if when else state.retry_after_until
-    return when
-
-
 def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, force: bool = False,
            progress: Progress | None = None) -> IngestReport:
-    """Ingest the given (default: every configured) source; per-source intervals apply unless `force`."""
+    """Ingest the given (default: every configured) source. Per-source intervals, the backoff of
+    failing sources and Retry-After apply unless `force`; a paused source is skipped even then."""
     store = app.store
     todo: list[Source] = []
     skipped: list[SourceResult] = []
     chosen = list(app.settings.sources if sources is None else sources)
     for source in chosen:
-        state = store.sources.state(source.name)
-        when = None if force else next_fetch_at(source, state)
-        if when is not None and when > now:
-            until = state.retry_after_until if state is not None else None
-            waiting = until is not None and until > now
-            skipped.append(SourceResult(
-                name=source.name, kind=source.kind, status="waiting" if waiting else "not-due",
-                error=f"server asked to wait until {until:%Y-%m-%d %H:%M} UTC" if waiting and until else None,
-            ))
+        why = skip(source, store.sources.state(source.name), now, force=force,
+                   backoff_minutes=app.settings.schedule.ingest_minutes)
+        if why is not None:
+            log.debug("source %s skipped: %s (%s)", source.name, why.status, why.reason)
+            skipped.append(SourceResult(name=source.name, kind=source.kind, status=why.status, error=why.reason))
             continue
         todo.append(source)
     results = list(skipped)
@@ -96,13 +82,22 @@ def _store_collected(app: App, c: Collected, now: datetime) -> SourceResult:
         error = error or first
         if not (new or updated or unchanged) and status == "ok":
             status = "error"
-    if status == "error":
-        log.error("source %s failed: %s", src.name, error)
-    store.sources.record_fetch(
+    pause_after = app.settings.schedule.pause_after_failures
+    state = store.sources.record_fetch(
         name=src.name, kind=src.kind, location=src.location, now=now, status=status, error=error,
         etag=c.etag, last_modified=c.last_modified, retry_after_until=c.retry_after_until,
         ttl_minutes=c.ttl_minutes, new=new, updated=updated, unchanged=unchanged, failed=failed,
+        pause_after=pause_after,
     )
+    if state.paused:  # said once: a paused source is not fetched again until it is resumed
+        log.warning("source %s paused after %d consecutive failures, the last: %s; resume with "
+                    "`feedpipe sources --resume %s`", src.name, state.failures, error, src.name)
+    elif status == "error":  # a warning per attempt, not an error per tick: the attempts back off
+        when = next_fetch_at(src, state, default_minutes=app.settings.schedule.ingest_minutes,
+                             backoff_minutes=app.settings.schedule.ingest_minutes)
+        log.warning("source %s failed (attempt %d%s): %s; next try at %s", src.name, state.failures,
+                    f" of {pause_after} before it is paused" if pause_after else "", error,
+                    f"{when:%Y-%m-%d %H:%M} UTC" if when else "the next run")
     return SourceResult(name=src.name, kind=src.kind, status=status, new=new, updated=updated,
                         unchanged=unchanged, failed=failed, error=error, seconds=c.seconds)
 

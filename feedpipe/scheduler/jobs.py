@@ -109,16 +109,14 @@ def ingest_every(settings: Settings) -> int:
 
 def due_sources(settings: Settings, store: Store, now: datetime) -> list[Source]:
     """The sources to fetch at this tick: each source every `interval_minutes` (its own, else the
-    `[schedule]` one) or its feed's `<ttl>` if longer, never before a server's Retry-After has passed.
+    `[schedule]` one) or its feed's `<ttl>` if longer, never before a server's Retry-After has passed;
+    a failing source backs off (`ingest.due`), a paused one waits for `feedpipe sources --resume`.
     A source never fetched is due."""
     default = settings.schedule.ingest_minutes
     slack = timedelta(seconds=30)  # a tick that comes a little early still counts
-    due = []
-    for source in settings.sources:
-        when = ingest_service.next_fetch_at(source, store.sources.state(source.name), default_minutes=default)
-        if when is None or when - slack <= now:
-            due.append(source)
-    return due
+    return [source for source in settings.sources
+            if ingest_service.skip(source, store.sources.state(source.name), now + slack,
+                                   default_minutes=default, backoff_minutes=default) is None]
 
 
 def run_ingest_job(app: App, *, now: datetime) -> ingest_service.IngestReport | None:

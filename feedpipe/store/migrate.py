@@ -28,6 +28,12 @@ def _add_column(conn: Connection, table: str, column: str, ddl: str) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
 
 
+def _v4(conn: Connection) -> None:
+    """Consecutive failures of a source, and when it was paused for them."""
+    _add_column(conn, "sources", "failures", "INTEGER NOT NULL DEFAULT 0")
+    _add_column(conn, "sources", "paused_at", "TIMESTAMP")
+
+
 CORE = [
     Migration(
         version=1,
@@ -37,6 +43,7 @@ CORE = [
     Migration(version=2, name="covering tag index, dirty-feed change counter", apply=_v2),
     Migration(version=3, name="sources.ttl_minutes", apply=lambda conn: _add_column(conn, "sources", "ttl_minutes",
                                                                                   "INTEGER")),
+    Migration(version=4, name="sources.failures, sources.paused_at", apply=_v4),
 ]
 
 def all_migrations() -> list[Migration]:

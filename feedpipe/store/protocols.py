@@ -77,7 +77,10 @@ class Sources(Protocol):
         updated: int = 0,
         unchanged: int = 0,
         failed: int = 0,
-    ) -> None: ...
+        pause_after: int = 0,
+    ) -> SourceState: ...
+
+    def resume(self, name: str) -> SourceState | None: ...
 
 
 class FeedSnapshot(Protocol):

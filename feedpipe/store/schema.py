@@ -104,7 +104,7 @@ sources = Table(
     Column("last_modified", Text),
     Column("last_fetch_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
-    Column("status", String(32)),  # ok | not-modified | error | waiting
+    Column("status", String(32)),  # ok | not-modified | error | paused | resumed
     Column("error", Text),
     Column("retry_after_until", UTCDateTime),
     Column("ttl_minutes", Integer),  # the feed's own <ttl>
@@ -113,6 +113,8 @@ sources = Table(
     Column("last_unchanged", Integer, nullable=False, default=0),
     Column("last_failed", Integer, nullable=False, default=0),
     Column("total_articles", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),  # consecutive failed fetches
+    Column("paused_at", UTCDateTime),  # paused after too many failures, until resumed
 )
 
 meta = Table(

@@ -1,4 +1,5 @@
-"""Per-source state: validators for conditional GET, last fetch, status, error, counts."""
+"""Per-source state: validators for conditional GET, last fetch, status, error, counts, and the
+run of consecutive failures that backs a source off and, at a threshold, pauses it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ class SourceState:
     last_unchanged: int = 0
     last_failed: int = 0
     total_articles: int = 0
+    failures: int = 0  # consecutive failed fetches; 0 after a success or a resume
+    paused_at: datetime | None = None  # set when `failures` reached the threshold; cleared by resume
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
 
 class SourceRepository:
@@ -63,11 +70,19 @@ class SourceRepository:
         updated: int = 0,
         unchanged: int = 0,
         failed: int = 0,
-    ) -> None:
-        """Record one fetch of a source. Only a full answer ("ok") replaces the stored validators
-        and ttl; an error or a 304 keeps them, so the next conditional GET still works."""
+        pause_after: int = 0,
+    ) -> SourceState:
+        """Record one fetch of a source and return its new state. Only a full answer ("ok") replaces
+        the stored validators and ttl; an error or a 304 keeps them, so the next conditional GET
+        still works. An "error" adds one to the source's consecutive failures (a new location starts
+        again from one), anything else resets them; when they reach `pause_after` (0: never) the
+        source is paused: status "paused", `error` says why, until `resume`."""
         with self._db.write() as conn:
             old = conn.execute(select(sources).where(sources.c.name == name)).first()
+            failures = 0
+            if status == "error":
+                failures = 1 + (old.failures if old is not None and old.location == location else 0)
+            paused = 0 < pause_after <= failures
             total: int = conn.execute(
                 select(func.count()).select_from(articles).where(articles.c.source == name)
             ).scalar_one()
@@ -83,7 +98,13 @@ class SourceRepository:
                 "last_unchanged": unchanged,
                 "last_failed": failed,
                 "total_articles": total,
+                "failures": failures,
+                "paused_at": now if paused else None,
             }
+            if paused:
+                values["status"] = "paused"
+                values["error"] = (f"paused after {failures} consecutive failures, the last: {error}; "
+                                   f"resume with `feedpipe sources --resume {name}`")
             if status in ("ok", "not-modified"):
                 values["last_success_at"] = now
             if status == "ok":
@@ -94,3 +115,20 @@ class SourceRepository:
                 conn.execute(sources.insert().values(name=name, **values))
             else:
                 conn.execute(sources.update().where(sources.c.name == name).values(**values))
+            row = conn.execute(select(sources).where(sources.c.name == name)).one()
+        return SourceState(**row._mapping)
+
+    def resume(self, name: str) -> SourceState | None:
+        """Forget a source's failures and lift its pause: it is due at the next run (status
+        "resumed"), though never before a server's Retry-After. None when the store has never seen
+        the source."""
+        with self._db.write() as conn:
+            old = conn.execute(select(sources).where(sources.c.name == name)).first()
+            if old is None:
+                return None
+            values: dict[str, object] = {"failures": 0, "paused_at": None}
+            if old.paused_at is not None or old.failures:
+                values.update(status="resumed", error=None)
+            conn.execute(sources.update().where(sources.c.name == name).values(**values))
+            row = conn.execute(select(sources).where(sources.c.name == name)).one()
+        return SourceState(**row._mapping)
