@@ -86,3 +86,14 @@ def test_the_cli_warns_once_at_start_and_check_config_lists_the_warnings(capsys,
     assert run(["check-config"]) == EXIT_OK
     captured = capsys.readouterr()
     assert "warning" not in captured.out.lower() and "WARNING" not in captured.err
+
+
+def test_other_commands_say_it_at_info_so_that_a_quiet_cron_job_stays_silent(capsys, monkeypatch, tmp_path):
+    flaws = ["Python 3.11.7 lacks the email header fix for CVE-2024-6923; install Python 3.11.10 or later"]
+    monkeypatch.setattr(cli, "current_platform_warnings", lambda: flaws)
+    monkeypatch.chdir(tmp_path)
+    assert run(["articles"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.count(flaws[0]) == 1 and "INFO" in err and "WARNING" not in err
+    assert run(["-q", "articles"]) == EXIT_OK
+    assert flaws[0] not in capsys.readouterr().err

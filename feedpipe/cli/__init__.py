@@ -6,8 +6,9 @@ one line plus a hint and a documented exit code:
   network or mail server unavailable)
 
 Whatever reaches stderr (errors, hints, log lines) passes through `core.redact.redact`: a password in
-`--store postgresql://user:password@host/db` is never printed. At start the CLI warns once about a
-platform with known flaws (`core.runtime`: an old Expat, a Python without the CVE-2024-6923 fix).
+`--store postgresql://user:password@host/db` is never printed. At start the CLI says once (WARNING in
+`check-config` and `serve`, INFO elsewhere) that the platform has known flaws (`core.runtime`: an
+old Expat, a Python without the CVE-2024-6923 fix).
 """
 
 from __future__ import annotations
@@ -64,9 +65,15 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def _warn_about_the_platform() -> None:
+# The commands that warn about the platform at WARNING; every other command says it at INFO, so that a
+# cron job run every few minutes does not mail the same warning each time (`-q` silences it there).
+WARN_PLATFORM_IN = ("check-config", "serve")
+
+
+def _warn_about_the_platform(command: str | None) -> None:
+    level = logging.WARNING if command in WARN_PLATFORM_IN else logging.INFO
     for warning in current_platform_warnings():
-        log.warning("%s", warning)
+        log.log(level, "%s", warning)
 
 
 def _error(text: str) -> None:
@@ -112,7 +119,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     4 operational error (store, network or mail server unavailable).
     """
     _setup_logging(verbose, quiet, log_format)
-    _warn_about_the_platform()
+    _warn_about_the_platform(ctx.invoked_subcommand)
     ctx.obj = Context(config, store, quiet, now, allow_private_addresses=allow_private_addresses)
     ctx.call_on_close(ctx.obj.close)
 
