@@ -25,6 +25,7 @@ from feedpipe.core.settings import DigestSettings, FetchSettings, OutletSettings
 from feedpipe.scheduler import run_digest_job
 from feedpipe.store import Store
 from feedpipe.web import RateLimiter, Site, WebServer, create_app
+from feedpipe.web.security import MAX_FORM_BYTES
 from tests.conftest import make_article
 
 FRIDAY = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # an hour after the digest's Friday 08:00 (London)
@@ -360,6 +361,12 @@ def test_forms_need_their_csrf_token_but_one_click_needs_none(site):
                               allow_redirects=False, timeout=5)
     assert multipart.status_code == 200
     assert site.store.subscribers.get("a@example.com").status == "unsubscribed"
+
+
+def test_a_form_body_over_the_limit_is_refused_before_it_is_read(site):
+    big = {"email": "big@example.com", "pad": "x" * (MAX_FORM_BYTES * 4)}
+    assert requests.post(site.url + "/subscribe", data=big, timeout=10).status_code == 413
+    assert site.store.subscribers.get("big@example.com") is None
 
 
 def test_unknown_or_guessed_tokens_find_nothing(site):
