@@ -97,7 +97,7 @@ def test_send_sends_the_due_edition_once_and_uncertain_ones_are_resolved(cli):
     # an uncertain message, as a dropped connection would leave it
     cli.store.ledger.transition(WEEK, "anna@example.com", expect="sent", to="uncertain", now=SEND_AT)
     assert "2026-W48  anna@example.com" in cli.run(digest, "uncertain")
-    assert "resolved as sent" in cli.run(digest, "resolve", "anna@example.com", "--sent")
+    assert "resolved as sent" in cli.run(digest, "resolve", "Anna@EXAMPLE.com", "--sent")  # the same person
     assert "no uncertain messages" in cli.run(digest, "uncertain")
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, Text, bindparam, exists, func, literal, select
 
+from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import LEDGER_STATES, LedgerEntry, Subscriber
 from feedpipe.store.digest_schema import send_ledger, subscribers
@@ -266,14 +267,19 @@ class SendLedger:
         return self.entries(edition, "uncertain")
 
     def resolve(self, edition: str, email: str, state: str, *, now: datetime) -> bool:
-        """An operator's verdict on an uncertain message: "sent" (it arrived) or "failed"."""
+        """An operator's verdict on an uncertain message: "sent" (it arrived) or "failed". The address
+        is matched as the subscriber's identity (`identity_key`), so `Anna@Example.ORG` finds anna@example.org."""
         if state not in ("sent", "failed"):
             raise FeedpipeError(
                 f"cannot resolve to {state!r}", "resolve an uncertain message as sent or failed"
             )
+        key = identity_key(normalize_email(email))
+        found = next((e.email for e in self.uncertain(edition) if identity_key(e.email) == key), None)
+        if found is None:
+            return False
         return self.transition(
             edition,
-            normalize_email(email),
+            found,
             expect="uncertain",
             to=state,
             now=now,
