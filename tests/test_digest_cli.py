@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from email import message_from_bytes, policy
-from types import SimpleNamespace
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -14,9 +16,20 @@ from feedpipe.cli.context import Context
 from feedpipe.cli.digest import digest
 from feedpipe.cli.subscribers import subscribers
 from feedpipe.core.settings import MailSettings, OutletSettings, Settings
+from feedpipe.store import Store
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 BEFORE = SEND_AT.replace(day=25)  # Wednesday: building this week's edition
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """The digest and subscriber commands over one store, at a clock each call may move."""
+
+    run: Callable[..., str]
+    obj: Context
+    tmp: Path
+    store: Store
 
 
 @pytest.fixture
@@ -33,7 +46,7 @@ def cli(week_store, tmp_path):
         assert result.exit_code == 0, result.output
         return result.output
 
-    return SimpleNamespace(run=run, obj=obj, tmp=tmp_path, store=week_store)
+    return CliRun(run=run, obj=obj, tmp=tmp_path, store=week_store)
 
 
 def test_subscribers_are_added_imported_listed_and_removed(cli):

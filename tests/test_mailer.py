@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -97,6 +97,14 @@ def test_the_rate_limit_spaces_messages_out(smtp):
     assert pauses == [0.25, 0.25]
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A throwaway certificate's server and client contexts."""
+
+    server: ssl.SSLContext
+    client: ssl.SSLContext
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     if shutil.which("openssl") is None:
@@ -109,7 +117,7 @@ def certificate(tmp_path_factory):
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert, key)
     client = ssl.create_default_context(cafile=str(cert))
-    return SimpleNamespace(server=server, client=client)
+    return Tls(server=server, client=client)
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
