@@ -19,9 +19,8 @@ from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
 from feedpipe.core.model import Article
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import current_platform_warnings
-from feedpipe.feeds import topic_slug
 from feedpipe.scheduler.lease import hold_lease
-from feedpipe.tagging import Tagger
+from feedpipe.tagging.names import UnknownChoice, country_code, country_name
 
 
 def console() -> Console:
@@ -219,9 +218,10 @@ def article_json(a: Article) -> dict[str, object]:
 @click.option("--since", help="Published on or after (YYYY-MM-DD or ISO time, UTC unless given).")
 @click.option("--until", help="Published before (YYYY-MM-DD or ISO time).")
 @click.option("--source", help="Only this source (its name).")
-@click.option("--country", help="Only articles tagged with this ISO code (e.g. UA).")
+@click.option("--country", help="Only articles tagged with this country: an ISO code or a name (UA, ua, Ukraine).")
 @click.option("--focus", is_flag=True, help="With --country: only where it is a focus country.")
-@click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions) or label slug (politics).")
+@click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions), feed slug (politics, sub-sanctions) "
+              "or label.")
 @click.option("--section", help="news, feature, analysis, opinion, ...")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.pass_obj
@@ -229,8 +229,11 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
              country: str | None, focus: bool, topic: str | None, section: str | None, limit: int) -> None:
     """Stored articles, newest first, filterable by date, source, country, topic and section."""
     app = obj.app
-    if topic and ":" not in topic:
-        topic = _topic_code(app.tagger, topic)
+    try:
+        country = country_code(country) if country else None
+        topic = obj.topic_names.code(topic) if topic else None
+    except UnknownChoice as exc:
+        raise click.BadParameter(f"{exc.message}; {exc.hint}", param_hint=f"--{exc.kind}") from None
     rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
                               limit=limit)
@@ -242,21 +245,16 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
     for col in ("published", "section", "countries", "topics", "title"):
         table.add_column(col)
     for a in rows:
-        countries = " ".join(c.code if c.role == "focus" else c.code.lower() for c in a.countries)
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
-                      countries, ", ".join(t.label for t in a.topics[:3]), a.title)
+                      countries_shown(a), ", ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
     console().print(table)
 
 
-def _topic_code(tagger: Tagger, slug: str) -> str:
-    """Resolve a feed slug such as 'politics' or 'sub-sanctions' to its topic code."""
-    labels = {**tagger.taxonomy.labels, **{s.code: s.label for s in tagger.taxonomy.subtopics}}
-    for code, label in labels.items():
-        if topic_slug(code, label) == slug.lower():
-            return code
-    raise click.BadParameter(f"no topic has the slug {slug!r}; use a code such as medtop:11000000 or a slug "
-                             "from the feed paths (politics, conflict-war-and-peace, sub-sanctions)",
-                             param_hint="--topic")
+def countries_shown(article: Article) -> str:
+    """Focus countries by name, then the ones only mentioned in brackets: "Ukraine, (Russia)"."""
+    focus = [country_name(c.code) for c in article.countries if c.role == "focus"]
+    mentions = [f"({country_name(c.code)})" for c in article.countries if c.role != "focus"]
+    return ", ".join(focus + mentions)
 
 
 @click.command()
