@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -280,6 +281,9 @@ def check_config(obj: Context) -> None:
     click.echo(f"public: {s.public_dir}")
     for src in s.sources:
         click.echo(f"source: {src.name} ({src.kind}) {redact(src.location)}")
+        if src.kind == "file" and not Path(src.location).exists():
+            click.echo(f"warning: source {src.name}: {src.location} does not exist; that source fails at ingest "
+                       "(the others are ingested) until it does")
     for warning in current_platform_warnings():
         click.echo(f"warning: {warning}")
     click.echo("configuration is valid")

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
-from feedpipe.config.reader import Problems, Section, Table
+from feedpipe.config.reader import Problems, Section, Table, known
 from feedpipe.core.settings import (
     DAYS,
     DEFAULT_SECTION_LIMITS,
@@ -32,12 +32,12 @@ WORD_KEYS = ("greeting", "reader_name", "intro", "roundup_heading", "picks_headi
              "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off",
              "view_in_browser", "unsubscribe", "sent_to", "privacy_link", "by", "by_country", "by_topic")
 URL_KEYS = ("public_url", "subscribe_url", "privacy_url", "logo_url")
-DIGEST_KEYS = ("outlet", "title", "from", "reply_to", "list_id", "unsubscribe_mailto", *URL_KEYS, "day", "time",
+DIGEST_KEYS = known("digest", ("outlet", "title", "from", "reply_to", "list_id", "unsubscribe_mailto", *URL_KEYS, "day", "time",
                "timezone", "grace_hours", "max_items", "section_limits", "roundup_size", "skip_if_empty", "support",
-               "accent", "max_attempts", "retry_base_seconds", "lease_minutes", *WORD_KEYS, "section_titles")
-SUPPORT_KEYS = ("heading", "text", "url", "button", "options")
-MAIL_KEYS = ("transport", "outbox", "host", "port", "security", "username", "password", "password_env", "timeout",
-             "rate_per_second", "local_hostname")
+               "accent", "max_attempts", "retry_base_seconds", "lease_minutes", *WORD_KEYS, "section_titles"))
+SUPPORT_KEYS = known("digest.support", ("heading", "text", "url", "button", "options"))
+MAIL_KEYS = known("mail", ("transport", "outbox", "host", "port", "security", "username", "password", "password_env", "timeout",
+             "rate_per_second", "local_hostname"))
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
