@@ -240,7 +240,8 @@ def test_the_digest_archive_lists_shows_and_syndicates_the_editions(site):
 def test_healthz(site):
     response = requests.get(site.url + "/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "store": "ok", "scheduler": None, "ingest": None, "digest": None}
+    assert response.json() == {"status": "ok", "store": "ok", "scheduler": None, "ingest": None, "digest": None,
+                               "last_digest": None}
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -256,12 +257,16 @@ def test_healthz_says_ok_and_the_age_of_the_last_runs_nothing_about_hosts_or_pro
                                     now=now - timedelta(seconds=90), status="ok")
     site.store.sources.record_fetch(name="gone", kind="feed", location="https://news.example.org/gone.rss",
                                     now=now - timedelta(seconds=600), status="error", error="HTTP 404")
+    for key, days in (("2026-W46", 8), ("2026-W47", 1)):  # sent by cron `run` or `serve` alike
+        site.store.editions.ensure(key, window_start=None, window_end=None, now=now - timedelta(days=days))
+        site.store.editions.finish(key, "sent", now=now - timedelta(days=days))
     response = requests.get(site.url + "/healthz", timeout=5)
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok", "store": "ok", "scheduler": {"active": True},
         "ingest": {"age_seconds": 90, "failing_sources": 1},
         "digest": {"age_seconds": 3600, "status": "ok", "edition": "2026-W47"},
+        "last_digest": {"edition": "2026-W47", "age_seconds": 86400},
     }
     assert "host-1" not in response.text and "4242" not in response.text
 

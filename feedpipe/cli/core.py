@@ -20,7 +20,7 @@ from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
 from feedpipe.core.model import Article
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import current_platform_warnings
-from feedpipe.scheduler.lease import hold_lease
+from feedpipe.scheduler.lease import hold_lease, make_holder
 from feedpipe.tagging.names import UnknownChoice, country_code, country_name
 
 
@@ -78,7 +78,7 @@ def run(obj: Context, force: bool) -> int:
     sent twice. Refuses to run (exit code 4) while `feedpipe serve` or another `run` holds the
     store's scheduler lease. Exit code 3 when some sources failed (the others were processed)."""
     app = obj.app
-    with hold_lease(app), progress_bar(obj.quiet, "ingest") as progress:
+    with hold_lease(app, holder=make_holder("run")), progress_bar(obj.quiet, "ingest") as progress:
         report = pipeline.run_cycle(app, now=app.now, force=force, progress=progress)
     print_ingest_summary(report.ingest, quiet=obj.quiet)
     if not obj.quiet:
