@@ -53,7 +53,7 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str) -> None:
 class _TextFormatter(logging.Formatter):
     """Log lines (message and traceback) with every secret redacted; times in UTC, said so."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
@@ -62,7 +62,7 @@ class _TextFormatter(logging.Formatter):
 class _JsonFormatter(logging.Formatter):
     """One JSON object per line; `time` in UTC (ISO 8601 with Z)."""
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)
 
     def format(self, record: logging.LogRecord) -> str:
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ"), "level": record.levelname,

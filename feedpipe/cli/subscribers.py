@@ -47,11 +47,12 @@ def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[
     obj = _obj()
     try:
         normalize_email(email)
-        countries, topics = _preferences(obj, countries, topics)
+        country_codes_, topic_codes = _preferences(obj, countries, topics)
     except FeedpipeError as exc:
         raise InputError.of(exc) from None
     existing = obj.store.subscribers.get(email)
-    sub = obj.store.subscribers.add(email, name=name, status=status, countries=countries, topics=topics, now=obj.now)
+    sub = obj.store.subscribers.add(email, name=name, status=status, countries=country_codes_, topics=topic_codes,
+                                    now=obj.now)
     click.echo(f"{'already subscribed' if existing and existing.status != 'unsubscribed' else 'added'}: "
                f"{sub.email} ({sub.status})")
 
