@@ -170,6 +170,12 @@ def run(argv: list[str] | None = None) -> int:
         if exc.hint:
             _error(f"hint: {exc.hint}")
         return EXIT_OPERATIONAL if exc.exit_code == 1 else exc.exit_code
+    except OSError as exc:  # the machine refused: a path that cannot be created, a full disk, a refused socket
+        log.debug("operating system error", exc_info=True)
+        _error(f"error: {exc}")
+        click.echo("hint: check the paths in the configuration or --store, their permissions and free space",
+                   err=True)
+        return EXIT_OPERATIONAL
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
