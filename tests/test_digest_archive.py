@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from feedpipe.app import App
-from feedpipe.cli.context import Context
+from feedpipe.cli.context import Context, InputError
 from feedpipe.cli.digest import digest
 from feedpipe.cli.subscribers import subscribers
 from feedpipe.core.settings import MailSettings, OutletSettings, Settings
@@ -37,7 +37,7 @@ def editor(week_store, tmp_path):
         assert result.exit_code == 0, result.output
         return result.output
 
-    run.app = app
+    run.app, run.obj = app, obj
     return run
 
 
@@ -71,3 +71,14 @@ def test_after_sending_the_archive_page_holds_what_the_email_held(editor, week_s
     sent_links = list(dict.fromkeys(ARTICLE_LINK.findall(email_html)))
     assert late.url in sent_links
     assert sent_links and list(dict.fromkeys(ARTICLE_LINK.findall(page))) == sent_links
+
+
+def test_a_sent_edition_keeps_its_picks_so_its_page_stays_the_email(editor, tmp_path):
+    editor(subscribers, "add", "anna@example.com")
+    assert "1 sent" in editor(digest, "send", now=SEND_AT)
+    before = archive_page(editor.app)
+    result = CliRunner().invoke(digest, ["pick", THEATRE, "--week", WEEK], obj=editor.obj)
+    refused = result.exception  # `feedpipe` (cli.run) turns it into exit code 2 and its message
+    assert isinstance(refused, InputError) and refused.exit_code == 2
+    assert refused.message == "2026-W48 is sent: its picks can no longer change"
+    assert archive_page(editor.app) == before

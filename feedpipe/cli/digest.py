@@ -51,6 +51,16 @@ def _article(obj: Context, url: str) -> Article:
     return article
 
 
+def _open_for_picks(obj: Context, key: str) -> str:
+    """`key`, when its picks may still change: an edition being sent or sent keeps the picks it went out
+    with, so its archive page stays the email that was sent."""
+    edition = obj.store.editions.get(key)
+    if edition is not None and edition.status != "building":
+        raise InputError(f"{key} is {edition.status}: its picks can no longer change",
+                         "pick for the next edition with --week (see `feedpipe digest schedule`)")
+    return key
+
+
 def refresh_web_view(obj: Context, key: str) -> None:
     """Rebuild the edition's web view (`public/digest/<key>.html`, what the archive serves) after its
     picks, order or sending changed, so the page shows what the email holds. A failure is reported and
@@ -188,7 +198,7 @@ def _show_send(key: str, report: SendReport) -> None:
 def pick(url: str, pitch: str | None, week: str | None) -> None:
     """Hand-pick an article (by URL) for the edition; picks come first."""
     obj = _obj()
-    key = _week(obj, week)
+    key = _open_for_picks(obj, _week(obj, week))
     article = _article(obj, url)
     p = obj.store.editions.pick(key, article.id, pitch)
     refresh_web_view(obj, key)
@@ -201,7 +211,7 @@ def pick(url: str, pitch: str | None, week: str | None) -> None:
 def unpick(url: str, week: str | None) -> None:
     """Remove an article from the edition's picks."""
     obj = _obj()
-    key = _week(obj, week)
+    key = _open_for_picks(obj, _week(obj, week))
     article = _article(obj, url)
     if not obj.store.editions.unpick(key, article.id):
         raise InputError(f"{url} is not picked for {key}", "see `feedpipe digest picks`")
@@ -215,7 +225,7 @@ def unpick(url: str, week: str | None) -> None:
 def order(urls: tuple[str, ...], week: str | None) -> None:
     """Put these picked articles first, in this order."""
     obj = _obj()
-    key = _week(obj, week)
+    key = _open_for_picks(obj, _week(obj, week))
     obj.store.editions.order(key, [_article(obj, u).id for u in urls])
     refresh_web_view(obj, key)
     _list_picks(obj, key)
@@ -239,6 +249,7 @@ def picks(week: str | None, file: Path | None) -> None:
     obj = _obj()
     key = _week(obj, week)
     if file is not None:
+        _open_for_picks(obj, key)
         wanted: list[tuple[str, str | None]] = []
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
             line = line.strip()

@@ -19,14 +19,15 @@ bp = flask.Blueprint("preferences", __name__)
 
 
 def choices(feeds_dir: Path, kind: str, current: tuple[str, ...], topics: TopicNames) -> list[str]:
-    """The codes with a published feed (`public/feeds/<kind>/*`) plus those already chosen, by name."""
+    """The known codes with a published feed (`public/feeds/<kind>/*`) plus those already chosen, in the
+    order of their names; a code feedpipe no longer knows is not offered (saving would refuse it)."""
     folder = feeds_dir / kind
     stems = {p.stem for p in folder.glob("*.*")} if folder.is_dir() else set()
     if kind == "country":
-        found = {c for c in (_country(s) for s in stems) if c}
-        return sorted(found | set(current), key=lambda c: country_name(c).casefold())
-    found = {c for c in (topics.find(s) for s in stems) if c}
-    return sorted(found | {topics.find(t) or t for t in current}, key=lambda c: topics.label(c).casefold())
+        found = {c for c in (_country(s) for s in [*stems, *current]) if c}
+        return sorted(found, key=lambda c: country_name(c).casefold())
+    found = {c for c in (topics.find(s) for s in [*stems, *current]) if c}  # a stale choice is dropped
+    return sorted(found, key=lambda c: topics.label(c).casefold())
 
 
 def _country(text: str) -> str | None:
