@@ -112,6 +112,8 @@ def test_articles_reads_a_country_by_name_or_code_and_refuses_an_unknown_one(out
     assert code == EXIT_CONFIG and "unknown country 'Ukrain'" in err and "Ukraine (UA)" in err
     code, _, err = feedpipe(capsys, "articles", "--topic", "nonsense-topic")
     assert code == EXIT_CONFIG and "unknown topic 'nonsense-topic'" in err
+    code, _, err = feedpipe(capsys, "articles", "--source", "locl")
+    assert code == EXIT_CONFIG and "no source is named 'locl'; did you mean local?" in err
     code, _, err = feedpipe(capsys, "articles", "--since", "last tuesday")
     assert code == EXIT_CONFIG and "'last tuesday' is not a date" in err
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from rich.table import Table
 import feedpipe.ingest as ingest_service
 from feedpipe import pipeline
 from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
-from feedpipe.core.model import Article
+from feedpipe.core.model import Article, Source
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import current_platform_warnings
 from feedpipe.scheduler.lease import hold_lease, make_holder
@@ -235,6 +236,8 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
         topic = obj.topic_names.code(topic) if topic else None
     except UnknownChoice as exc:
         raise click.BadParameter(f"{exc.message}; {exc.hint}", param_hint=f"--{exc.kind}") from None
+    if source is not None:
+        _known_source(app.settings.sources, [st.name for st in app.store.sources.states()], source)
     rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
                               limit=limit)
@@ -249,6 +252,16 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
                       countries_shown(a), ", ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
     console().print(table)
+
+
+def _known_source(configured: tuple[Source, ...], stored: list[str], name: str) -> None:
+    """--source names a configured or once-fetched source; else the closest names."""
+    names = list(dict.fromkeys([s.name for s in configured] + stored))
+    if name in names:
+        return
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"sources: {', '.join(names) or 'none yet'}"
+    raise click.BadParameter(f"no source is named {name!r}; {hint}", param_hint="--source")
 
 
 def countries_shown(article: Article) -> str:
