@@ -250,7 +250,7 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
         table.add_column(col)
     for a in rows:
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
-                      countries_shown(a), ", ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
+                      countries_shown(a), "; ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
     console().print(table)
 
 
@@ -265,7 +265,8 @@ def _known_source(configured: tuple[Source, ...], stored: list[str], name: str) 
 
 
 def countries_shown(article: Article) -> str:
-    """Focus countries by name, then the ones only mentioned in brackets: "Ukraine, (Russia)"."""
+    """Focus countries by name, then the ones only mentioned in brackets: "Ukraine, (Russia)" (topics,
+    whose labels hold commas, are separated by semicolons)."""
     focus = [country_name(c.code) for c in article.countries if c.role == "focus"]
     mentions = [f"({country_name(c.code)})" for c in article.countries if c.role != "focus"]
     return ", ".join(focus + mentions)

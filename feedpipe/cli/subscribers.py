@@ -144,7 +144,7 @@ def list_(status: str | None) -> None:
 
 
 def _shown_preferences(obj: Context, sub: Subscriber) -> str:
-    return ", ".join([country_name(c) for c in sub.countries] + [obj.topic_names.label(t) for t in sub.topics])
+    return "; ".join([country_name(c) for c in sub.countries] + [obj.topic_names.label(t) for t in sub.topics])
 
 
 @subscribers.command("remove")
