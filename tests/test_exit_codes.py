@@ -226,3 +226,29 @@ def test_only_a_bug_exits_1(outlet, capsys, monkeypatch):
     monkeypatch.setattr(core.pipeline, "run_cycle", broken)
     code, _, err = feedpipe(capsys, "run")
     assert code == EXIT_UNEXPECTED and "this is a bug in feedpipe" in err
+
+
+# -- messages: log times are UTC, and say so -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("log_format", "stamp"), [("text", r"^\d\d:\d\d:\d\d UTC WARNING feedpipe: probe$"),
+                                                   ("json", r'"time": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"')])
+def test_log_lines_are_stamped_in_utc_and_say_so(outlet, capsys, monkeypatch, log_format, stamp):
+    import logging
+    import re
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Helsinki")  # the host's zone (EET) must not leak into the logs
+    time.tzset()
+    try:
+        assert run(["--log-format", log_format, "sources"]) == EXIT_OK
+        capsys.readouterr()
+        before = time.gmtime()
+        logging.getLogger("feedpipe").warning("probe")
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert re.search(stamp, line), line
+    hour = int(re.search(r"(\d\d):\d\d:\d\d", line).group(1))
+    assert hour in (before.tm_hour, (before.tm_hour + 1) % 24)
