@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import pycountry
@@ -132,7 +132,9 @@ class TopicNames:
         """The feed slug of a code ("medtop:11000000" -> "politics", "sub:sanctions" -> "sub-sanctions")."""
         return topic_slug(code, self.labels.get(code, code))
 
+    @cached_property
     def _lookup(self) -> dict[str, str]:
+        """Folded code, slug, label (and a subtopic's bare slug) -> code, built once."""
         out: dict[str, str] = {}
         for code, label in self.labels.items():
             for form in (code, self.slug(code), label):
@@ -143,7 +145,7 @@ class TopicNames:
 
     def find(self, text: str) -> str | None:
         """The code of a code, feed slug or label, or None."""
-        return self._lookup().get(_fold(text or ""))
+        return self._lookup.get(_fold(text or ""))
 
     def label(self, code_or_slug: str) -> str:
         """The label shown for a code or slug; an unknown one is shown as given."""
@@ -155,7 +157,7 @@ class TopicNames:
         code = self.find(text)
         if code is not None:
             return code
-        lookup = self._lookup()
+        lookup = self._lookup
         close = difflib.get_close_matches(_fold(text or ""), list(lookup), n=SUGGESTIONS * 2, cutoff=0.6)
         codes = list(dict.fromkeys(lookup[n] for n in close))[:SUGGESTIONS]
         raise UnknownChoice("topic", text, [self.shown(c) for c in codes],
