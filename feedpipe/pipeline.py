@@ -71,6 +71,8 @@ def send_due_digest(app: App, *, now: datetime) -> tuple[str | None, SendReport 
     s = app.settings
     report = send_edition(app.store, s.digest, app.transport(), key, now, feeds_public_url=s.feeds_public_url,
                           templates_dir=s.templates_dir)
+    if not report.not_claimed:
+        _build(app, key, now)  # the archive shows the edition as it was sent
     return key, report
 
 

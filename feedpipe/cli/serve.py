@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, timedelta
 
 import click
 
 from feedpipe.cli.context import Context
 from feedpipe.digest.editions import DigestSchedule
 from feedpipe.scheduler.jobs import decide_digest, ingest_every
-from feedpipe.scheduler.lease import LEASE_NAME
+from feedpipe.scheduler.lease import LEASE_NAME, make_holder
 from feedpipe.scheduler.service import Service, next_runs
+from feedpipe.store.leases import describe_holder
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def serve(obj: Context, host: str, port: int, no_web: bool, threads: int, truste
     holds the store's lease. SIGTERM (or Ctrl-C) finishes the current step and exits cleanly.
     """
     app = obj.app
-    service = Service(app)
+    service = Service(app, holder=make_holder("serve"))
     server = None
     if not no_web:
         from feedpipe.web import WebServer, create_app  # Flask: imported only by the commands that serve
@@ -45,8 +47,10 @@ def serve(obj: Context, host: str, port: int, no_web: bool, threads: int, truste
         if server is not None:
             server.start()
             click.echo(f"feedpipe: serving {server.url} (feeds at {server.url}/feeds/all.atom)", err=True)
-        for job, when in service.next_runs():
-            click.echo(f"feedpipe: next {job:<16} {when:%Y-%m-%d %H:%M %Z}", err=True)
+        now = app.clock()
+        for job, when in service.next_runs():  # in UTC, like every log line (docs/service.md)
+            at = "running now" if when <= now + timedelta(seconds=5) else f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            click.echo(f"feedpipe: next {job:<16} {at}", err=True)
 
     try:
         service.run_until_stopped(on_started=started)
@@ -107,6 +111,6 @@ def schedule(obj: Context) -> None:
     click.echo(f"last digest slot {decision.slot.key} at {decision.slot.at:%a %Y-%m-%d %H:%M %Z}: {decision.action}")
     lease = app.store.leases.get(LEASE_NAME)
     if lease and lease.active(now):
-        click.echo(f"scheduler: held by {lease.holder} until {lease.expires_at.astimezone(digest.tz):%H:%M:%S %Z}")
+        click.echo(f"scheduler: held by {describe_holder(lease.holder, lease.acquired_at)} until {lease.expires_at.astimezone(digest.tz):%H:%M:%S %Z}")
     else:
         click.echo("scheduler: not running")

@@ -78,6 +78,7 @@ class Support:
     url: str
     button: str = "Support us"
     options: tuple[str, ...] = ("Once", "Monthly", "Annual")
+    option_urls: tuple[tuple[str, str], ...] = ()  # (option, its URL): those options become links
 
 
 @dataclass(frozen=True, kw_only=True)
