@@ -204,6 +204,9 @@ def test_a_store_that_cannot_be_opened_is_operational(outlet, capsys):
     beside_a_file = outlet / "articles" / "stories.jsonl" / "feedpipe.db"  # its folder is a file
     code, _, err = feedpipe(capsys, "--store", f"sqlite:///{beside_a_file}", "sources")
     assert code == EXIT_OPERATIONAL and err.startswith("error:") and "bug" not in err
+    not_a_database = outlet / "articles" / "stories.jsonl"  # a file, but not SQLite's
+    code, _, err = feedpipe(capsys, "--store", f"sqlite:///{not_a_database}", "sources")
+    assert code == EXIT_OPERATIONAL and "cannot open the store" in err and "bug" not in err
 
 
 # -- success and bugs: 0 and 1 -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
@@ -51,7 +51,7 @@ class Store:
         try:
             with write_tx(engine) as conn:
                 migrate(conn, now)
-        except OperationalError as exc:
+        except DatabaseError as exc:  # OperationalError (server down, locked) or not a database at all
             raise StoreError(
                 f"cannot open the store {url}: {exc.orig}",
                 "check the --store URL / FEEDPIPE_STORE, that the folder is writable and the server is up",
