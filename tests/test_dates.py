@@ -144,10 +144,14 @@ def test_json_lines_and_plain_text_read_dates_in_their_language():
 
 
 @pytest.fixture
-def desk(tmp_path):
-    s = Store.open(f"sqlite:///{tmp_path / 'dates.db'}", now=NOW)
-    yield s
-    s.close()
+def desk(any_store):
+    """A real store: SQLite, and PostgreSQL when FEEDPIPE_TEST_PG_URL names a server."""
+    return any_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'old.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
 def ingest(store: Store, body: bytes, *, source: str = "desk", now: datetime = NOW) -> None:
@@ -212,8 +216,8 @@ def test_undated_items_of_a_first_ingest_sit_below_dated_news_in_all_json(desk, 
     assert shown["undated-new"] == "2026-11-26T20:00:00Z"
 
 
-def test_migration_300_gives_old_made_up_dates_back_their_null(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+def test_migration_300_gives_old_made_up_dates_back_their_null(store_url):
+    url = store_url
     store = Store.open(url, now=NOW)
     ingest(store, rss(item("undated"), item("dated", date=rfc822(NOW - timedelta(days=3)))))
     with store.db.write() as conn:  # as the store wrote them before v300: "published now", no sort_at
