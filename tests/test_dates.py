@@ -68,7 +68,8 @@ def test_the_fast_parsers_never_ask_dateparser(monkeypatch):
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("dateparser asked for a date the fast parsers read")
 
-    monkeypatch.setattr(dates.dateparser, "parse", refuse)
+    monkeypatch.setattr(dates, "_parser", refuse)
+    dates._slow.cache_clear()
     assert parse_date("Thu, 26 Nov 2026 07:40:00 GMT") == datetime(2026, 11, 26, 7, 40, tzinfo=UTC)
     assert parse_date("2026-11-26T07:40:00+01:00") == datetime(2026, 11, 26, 6, 40, tzinfo=UTC)
     assert parse_date("2026-11-26") == datetime(2026, 11, 26, tzinfo=UTC)

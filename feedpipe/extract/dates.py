@@ -28,13 +28,14 @@ from __future__ import annotations
 import calendar
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
-import dateparser
+from dateparser.date import DateDataParser
 from feedparser.datetimes import _parse_date as _feedparser_date
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ _DATEPARSER_SETTINGS = {
     "TO_TIMEZONE": "UTC",
     "RETURN_AS_TIMEZONE_AWARE": True,
 }
+_LOCK = threading.Lock()
 _MAX_SLOW_LENGTH = 80  # longer strings are prose, not dates: never handed to dateparser
 _DIGIT = re.compile(r"\d")
 _URL_DAY = re.compile(r"(?<!\d)((?:19|20)\d\d)([/_-])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
@@ -136,19 +138,28 @@ def _slow(s: str, language: str | None) -> datetime | None:
     """dateparser: the document's language, then the common ones, then its own detection."""
     if not s or len(s) > _MAX_SLOW_LENGTH or not _DIGIT.search(s):
         return None
-    attempts: list[list[str] | None] = []
+    attempts: list[tuple[str, ...] | None] = []
     if language:
-        attempts.append([language])
-    attempts.append([lang for lang in COMMON_LANGUAGES if lang != language])
+        attempts.append((language,))
+    attempts.append(tuple(lang for lang in COMMON_LANGUAGES if lang != language))
     attempts.append(None)
-    for languages in attempts:
-        try:
-            found = dateparser.parse(s, languages=languages, settings=_DATEPARSER_SETTINGS)
-        except (ValueError, TypeError, OverflowError, LookupError):  # an unknown language code, junk
-            found = None
-        if found is not None:
-            return to_utc(found)
+    with _LOCK:  # a parser remembers the locale that worked last; dateparser holds the GIL anyway
+        for languages in attempts:
+            try:
+                found = _parser(languages).get_date_data(s).date_obj
+            except (ValueError, TypeError, OverflowError, LookupError):  # an unknown language code, junk
+                found = None
+            if found is not None:
+                return to_utc(found)
     return None
+
+
+@lru_cache(maxsize=64)
+def _parser(languages: tuple[str, ...] | None) -> DateDataParser:
+    """One dateparser per language list, kept: building one costs more than a parse, and with
+    `try_previous_locales` it tries the locale that read the last date first (a feed's dates share one)."""
+    return DateDataParser(languages=list(languages) if languages else None, settings=_DATEPARSER_SETTINGS,
+                          try_previous_locales=True)
 
 
 def _sane(dt: datetime | None) -> datetime | None:
