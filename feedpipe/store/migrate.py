@@ -1,7 +1,7 @@
 """Schema migrations, recorded in `schema_migrations` so each runs once per database.
 
 Each part of the store contributes its own numbered migrations (articles 1-99, digest
-100-199, service 200-299), so modules can grow their tables without touching each other.
+100-199, service 200-299, article dates 300-309), so modules can grow their tables without touching each other.
 """
 
 from __future__ import annotations
