@@ -233,3 +233,26 @@ def test_migration_300_gives_old_made_up_dates_back_their_null(store_url):
     assert by_guid["undated"].published_at is None
     assert by_guid["dated"].published_at == NOW - timedelta(days=3)
     assert list(by_guid) == ["dated", "undated"]
+
+
+def test_an_undated_item_of_a_full_text_feed_takes_its_pages_date(httpserver, tmp_path):
+    from feedpipe.app import App
+    from feedpipe.config import load_settings
+    from feedpipe.ingest import ingest as run_ingest
+
+    meta = '<meta property="article:published_time" content="2026-11-25T13:30:00Z">'
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    httpserver.expect_request("/news/talks-stall").respond_with_data(PAGE.format(meta=meta),
+                                                                     content_type="text/html")
+    httpserver.expect_request("/rss").respond_with_data(
+        rss(item("talks", link=httpserver.url_for("/news/talks-stall"))), content_type="application/rss+xml")
+    cfg = tmp_path / "feedpipe.toml"
+    cfg.write_text(f'[store]\npath = "var/f.db"\n[fetch]\nallow_private_addresses = true\n'
+                   f'[[sources]]\nname = "desk"\ntype = "feed"\nurl = "{httpserver.url_for("/rss")}"\n'
+                   f"full_text = true\n", encoding="utf-8")
+    app = App(load_settings(cfg, cwd=tmp_path), clock=lambda: NOW)
+
+    run_ingest(app, now=NOW)
+
+    (stored,) = app.store.articles.query(source="desk")
+    assert stored.published_at == datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
