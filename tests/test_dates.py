@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -256,3 +257,15 @@ def test_an_undated_item_of_a_full_text_feed_takes_its_pages_date(httpserver, tm
 
     (stored,) = app.store.articles.query(source="desk")
     assert stored.published_at == datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
+
+
+def test_a_first_ingest_stored_one_by_one_is_still_a_backfill(desk):
+    articles = parse_feed(rss(item("undated"), item("dated", date=rfc822(NOW - timedelta(days=400)))),
+                          "https://desk.example.org/rss", source="desk")
+    bad = replace(articles[1], id="bad", url="https://desk.example.org/bad",
+                  published_at=NOW.replace(tzinfo=None))  # naive: the store refuses the batch, then this one
+
+    _, errors = desk.articles.upsert_each([articles[1], bad, articles[0]], now=NOW)
+
+    assert len(errors) == 1
+    assert [a.guid for a in desk.articles.query()] == ["dated", "undated"]

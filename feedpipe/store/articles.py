@@ -146,6 +146,12 @@ class ArticleRepository:
         (`extract.dates.sort_time`): an undated article of a source's first ingest (no article of that
         source stored before this batch) sorts below every dated one.
         """
+        return self._upsert(items, now=now)
+
+    def _upsert(self, items: Iterable[Article], *, now: datetime, first_ingest: set[str] | None = None
+                ) -> UpsertResult:
+        """`upsert`; `first_ingest` names the sources whose first ingest this is (default: those with no
+        stored article yet)."""
         batch: dict[str, dict[str, Any]] = {}
         for article in items:
             batch[article.id] = article_to_row(article)
@@ -159,14 +165,15 @@ class ArticleRepository:
         dirty: set[tuple[str, str]] = set()
         with self._db.write() as conn:
             existing = _existing(conn, list(batch.values()))
-            known = _known_sources(conn, {row["source"] for row in batch.values()})
+            names = {row["source"] for row in batch.values()}
+            first = first_ingest if first_ingest is not None else names - _known_sources(conn, names)
             for row in batch.values():
                 old = existing.get(row["id"]) or existing.get(("guid", row["source"], row["guid"]))
                 if old is None:
                     row.update(first_seen_at=now, changed_at=now)
                     row["published_at"] = settle(row["published_at"], first_seen=now, label=row["url"])
                     row["sort_at"] = sort_time(row["published_at"], first_seen=now,
-                                               backfill=row["source"] not in known)
+                                               backfill=row["source"] in first)
                     inserts.append(row)
                     tagged.append(row)
                     dirty |= feed_keys(row)
@@ -205,9 +212,12 @@ class ArticleRepository:
         updated: list[str] = []
         unchanged: list[str] = []
         errors: list[str] = []
+        names = {a.source for a in batch}
+        with self._db.read() as conn:  # one by one, a source's first ingest is still its first ingest
+            first = names - _known_sources(conn, names)
         for article in batch:
             try:
-                r = self.upsert([article], now=now)
+                r = self._upsert([article], now=now, first_ingest=first)
             except SQLAlchemyError as exc:
                 reason = (exc.orig if isinstance(exc, StatementError) else None) or exc
                 errors.append(f"{article.url}: not stored: {str(reason)[:200]}")
