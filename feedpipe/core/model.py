@@ -91,6 +91,8 @@ class Article:
     topics: tuple[TopicTag, ...] = ()
     content_hash: str = ""
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)  # source-specific extras
+    # when the store first saw it (set by the store, None before): what an undated article's feed entry shows
+    first_seen_at: datetime | None = field(default=None, compare=False)
 
 
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
