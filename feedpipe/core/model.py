@@ -149,6 +149,8 @@ class LedgerEntry:
     last_error: str | None = None
     message_id: str | None = None
     updated_at: datetime | None = None
+    claimed_by: str | None = None  # the worker whose batch holds the row (scale-out), until claim_expires_at
+    claim_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
