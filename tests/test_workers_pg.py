@@ -4,6 +4,7 @@ still exactly once; kill the leader and a follower leads within 10 seconds, runn
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from feedpipe.app import App
+from feedpipe.cli import run
 from feedpipe.config import load_settings
 from feedpipe.core.clock import clock_from
 from feedpipe.store import Store
@@ -57,7 +59,21 @@ def _done_tasks(store: Store, kind: str) -> int:
                                 .where(tasks.c.kind == kind, tasks.c.done_at.is_not(None))).scalar_one())
 
 
-def test_three_workers_share_ingest_and_send_and_a_killed_one_loses_nothing(farm):
+def _operator_sees_the_workers(config, now: str, capsys) -> None:
+    """`feedpipe workers` lists who works on what; `digest status` who holds rows of the edition."""
+    capsys.readouterr()
+    assert run(["--config", str(config), "--now", now, "workers", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    working = [w for w in listing["workers"] if w["role"] == "worker"]
+    assert len(working) == 3 and all(w["host"] and w["pid"] for w in working)
+    assert any((w["doing"] or "").startswith("send 2026-W48") for w in working)
+    assert run(["--config", str(config), "--now", now, "digest", "status", "--week", "2026-W48"]) == 0
+    status = capsys.readouterr().out
+    assert "edition 2026-W48: sending" in status and "send lease: queue:0:workers" in status
+    assert "holds" in status
+
+
+def test_three_workers_share_ingest_and_send_and_a_killed_one_loses_nothing(farm, capsys):
     app, feeds, sink, config, procs = farm
     store = app.store
     leader = "leader.test:1:lead"
@@ -88,6 +104,8 @@ def test_three_workers_share_ingest_and_send_and_a_killed_one_loses_nothing(farm
     report = tick(app, now=NOW, holder=leader)
     assert report.opened == "2026-W48" and report.feeds
     assert store.work.queued_editions() == ["2026-W48"]
+    wait_for(lambda: sink.total() >= SUBSCRIBERS // 3, timeout=300, what="a third of the send")
+    _operator_sees_the_workers(config, clock(), capsys)
     wait_for(lambda: sink.total() >= SUBSCRIBERS // 2, timeout=300, what="half the send")
     procs[1].send_signal(signal.SIGKILL)
     procs.append(start_worker(config, now=clock()))  # a replacement joins

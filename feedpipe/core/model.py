@@ -130,6 +130,7 @@ class Edition:
     sent_at: datetime | None = None
     subject: str | None = None
     lease_until: datetime | None = None
+    holder: str | None = None  # who sends it: a process (host:pid:random) or the workers (store.work.QUEUE_HOLDER)
 
 
 @dataclass(frozen=True, kw_only=True)
