@@ -174,6 +174,8 @@ def test_a_killed_leader_is_followed_within_ten_seconds_and_no_slot_runs_twice(f
     procs.append(start_worker(config, now=clock()))
     wait_for(lambda: store.editions.get("2026-W48") is not None and store.editions.get("2026-W48").status == "sent",
              timeout=120, what="the edition sent")
+    wait_for(lambda: store.leases.job_run("digest", "2026-W48").status != "running", timeout=30,
+             what="the slot's run recorded")
     assert sorted(sink.got.values()) == [1] * 20
     run = store.leases.job_run("digest", "2026-W48")
     assert run.attempts == 1 and run.status == "ok"  # the slot ran once, across two leaders
