@@ -55,6 +55,11 @@ def build_digest_preview(app: App, *, now: datetime) -> Path:
     return _build(app, key, now)
 
 
+def build_edition_view(app: App, key: str, *, now: datetime) -> Path:
+    """Edition `key`'s web view (the archive page), as the send and the workers' leader build it."""
+    return _build(app, key, now)
+
+
 def _build(app: App, key: str, now: datetime) -> Path:
     """Edition `key`'s web view in the public folder, with the outlet's templates and file mode."""
     s = app.settings

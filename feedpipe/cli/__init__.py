@@ -138,9 +138,10 @@ from feedpipe.cli.feeds import feeds  # noqa: E402
 from feedpipe.cli.serve import schedule, serve, web  # noqa: E402
 from feedpipe.cli.subscribers import subscribers  # noqa: E402
 from feedpipe.cli.tag import tag  # noqa: E402
+from feedpipe.cli.workers import worker, workers  # noqa: E402
 
 for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
-                 schedule):
+                 schedule, worker, workers):
     main.add_command(_command)
 
 

@@ -152,6 +152,9 @@ def _list_sources(obj: Context, as_json: bool) -> None:
     configured = {s.name: s for s in app.settings.sources}
     names = [s.name for s in app.settings.sources] + sorted(set(states) - set(configured))
     every = app.settings.schedule.ingest_minutes
+    # on PostgreSQL with workers: which worker holds a source's ingest now
+    held = {} if app.store.is_sqlite else {t.key: t.claimed_by for t in app.store.work.open_tasks()
+                                           if t.kind == "ingest" and t.claimed_by}
 
     def next_try(name: str) -> datetime | None:
         st, src = states.get(name), configured.get(name)
@@ -172,6 +175,7 @@ def _list_sources(obj: Context, as_json: bool) -> None:
                 "paused": bool(st and st.paused),
                 "paused_at": st.paused_at.isoformat() if st and st.paused_at else None,
                 "next_fetch": when.isoformat() if when else None,
+                "claimed_by": held.get(name),
             }))
         return
     table = Table(title="sources", title_justify="left")
@@ -183,6 +187,8 @@ def _list_sources(obj: Context, as_json: bool) -> None:
         kind = configured[name].kind if name in configured else (st.kind if st else "")
         status = (st.status if st else None) or "never fetched"
         style = STATUS_STYLE.get(status, "")
+        if name in held:
+            status += f" (worker {held[name]})"
         when = next_try(name)
         table.add_row(
             name, kind, f"{st.last_fetch_at:%Y-%m-%d %H:%M}" if st and st.last_fetch_at else "-",

@@ -274,6 +274,27 @@ def picks(week: str | None, file: Path | None) -> None:
 
 @digest.command()
 @week_option
+def status(week: str | None) -> None:
+    """An edition's state: built, sending (and who holds it: a process, or the workers' batches), sent,
+    with the counts of its send ledger."""
+    obj = _obj()
+    key = _week(obj, week)
+    edition = obj.store.editions.get(key)
+    counts = obj.store.ledger.counts(key)
+    state = edition.status if edition else "not built yet"
+    click.echo(f"edition {key}: {state}" + (f", sent {edition.sent_at:%Y-%m-%d %H:%M} UTC" if edition and
+                                             edition.sent_at and edition.status == "sent" else ""))
+    click.echo("ledger: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if edition is not None and edition.status == "sending":
+        until = f" until {edition.lease_until:%H:%M:%S} UTC" if edition.lease_until else ""
+        click.echo(f"send lease: {edition.holder or 'nobody'}{until}")
+        if not obj.store.is_sqlite:
+            for holder, rows in obj.store.work.ledger_claims(key).items():
+                click.echo(f"  worker {holder} holds {rows} row(s)")
+
+
+@digest.command()
+@week_option
 def uncertain(week: str | None) -> None:
     """List messages whose delivery is unknown (connection lost after the message was sent)."""
     obj = _obj()

@@ -132,6 +132,7 @@ class Edition:
     sent_at: datetime | None = None
     subject: str | None = None
     lease_until: datetime | None = None
+    holder: str | None = None  # who sends it: a process (host:pid:random) or the workers (store.work.QUEUE_HOLDER)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +152,8 @@ class LedgerEntry:
     last_error: str | None = None
     message_id: str | None = None
     updated_at: datetime | None = None
+    claimed_by: str | None = None  # the worker whose batch holds the row (scale-out), until claim_expires_at
+    claim_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,7 @@ SQLAlchemy Core. All of feedpipe's SQL lives in this package.
 
 `Store.open(url, now=...)` creates the database on first use, applies pending migrations and hands
 out the repositories: `store.articles`, `store.sources`, `store.catalogue`, `store.subscribers`,
-`store.editions`, `store.ledger`, `store.leases` and `store.meta`. Their Protocols (what the
+`store.editions`, `store.ledger`, `store.leases`, `store.meta` and `store.work` (the scale-out queue). Their Protocols (what the
 services depend on) are in `feedpipe.store.protocols`; the repositories' docstrings are the contract.
 """
 
@@ -26,6 +26,7 @@ from feedpipe.store.meta import MetaRepository
 from feedpipe.store.migrate import migrate
 from feedpipe.store.sources import SourceRepository, SourceState
 from feedpipe.store.subscribers import SubscriberRepository
+from feedpipe.store.work import LeaderLock, Task, WorkerInfo, WorkQueue
 
 
 class Store:
@@ -43,6 +44,7 @@ class Store:
         self.ledger: protocols.Ledger = SendLedger(db)
         self.leases: protocols.Leases = LeaseRepository(db)
         self.meta: protocols.Meta = MetaRepository(db)
+        self.work: protocols.Work = WorkQueue(db)
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:
@@ -83,6 +85,7 @@ __all__ = [
     "EditionRepository",
     "FeedCatalogue",
     "JobRun",
+    "LeaderLock",
     "Lease",
     "LeaseRepository",
     "MetaRepository",
@@ -91,5 +94,8 @@ __all__ = [
     "SourceState",
     "Store",
     "SubscriberRepository",
+    "Task",
     "UpsertResult",
+    "WorkQueue",
+    "WorkerInfo",
 ]
