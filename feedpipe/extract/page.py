@@ -190,6 +190,11 @@ def _body_bylines(kept: list[Block], sitename: str | None, hostname: str | None)
     return out, names
 
 
+def _same_text(kept: list[Block], article_body: str) -> bool:
+    """trafilatura's baseline returned the JSON-LD articleBody as one block: its paragraphs are better."""
+    return bool(article_body) and " ".join(" ".join(b.text for b in kept).split()) == " ".join(article_body.split())
+
+
 def parse_page(body: bytes, url: str, *, source: str) -> Article:
     """One Article from an HTML page: main text as text and (escaped, hence safe) HTML, plus metadata.
 
@@ -209,7 +214,7 @@ def parse_page(body: bytes, url: str, *, source: str) -> Article:
         blocks = blocks[1:]
     kept = _keep(blocks, headlines, url)
     origin = ""
-    if not kept or sum(len(b.text) for b in kept) * 2 < len(meta.article_body):
+    if not kept or sum(len(b.text) for b in kept) * 2 < len(meta.article_body) or _same_text(kept, meta.article_body):
         fallback, found_in = _from_metadata(meta, headlines, url)
         if fallback and (not kept or found_in == "json-ld:articleBody"):
             kept, origin = fallback, found_in

@@ -2,7 +2,8 @@
 
 The fallback when trafilatura finds no main text (pages that render their text with JavaScript keep it
 in JSON-LD, as the South China Morning Post does) and the evidence for the title and the headline
-repeated in the body. trafilatura reads JSON-LD only for author, title and names, never `articleBody`.
+repeated in the body. trafilatura reads `articleBody` only in its baseline, when its main extraction
+finds nothing at all, and then as one block; a photo caption found on the page is enough to skip it.
 """
 
 from __future__ import annotations
