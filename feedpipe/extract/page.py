@@ -228,7 +228,7 @@ def parse_page(body: bytes, url: str, *, source: str) -> Article:
         title = kept[0].text[:120]
     authors, not_people = clean_authors(doc.author if doc else None, sitename=sitename, hostname=hostname)
     kept, credited = _body_bylines(kept, sitename, hostname)
-    authors = authors or credited
+    authors = credited or authors  # the byline readers see beats the meta tag ("Deutsche Welle" on dw.com)
     if not_people:
         log.debug("%s: not authors: %s", url, not_people)
     text = "\n\n".join(b.text for b in kept)

@@ -4,8 +4,8 @@ trafilatura (2.3) takes the title from og:title / <meta name="title"> as the sit
 included ("- BBC News", "| The Japan Times", "- La Tercera"), and only splits the <title> element when
 it has nothing better; it also accepts CMS names ("escenic") as titles. The cleanup here drops a
 trailing or leading segment only when it is the site's own name (as trafilatura reports it, or the
-host name), a date, or a short code made of the site name's initials, so a headline with a dash in
-it ("Brexit - what happens next") keeps both halves.
+host name and its label: "DW" on dw.com) or a date, so a headline with a dash in it ("Brexit - what
+happens next") keeps both halves.
 """
 
 from __future__ import annotations
@@ -38,12 +38,8 @@ def site_names(sitename: str | None, hostname: str | None) -> set[str]:
     return {n for n in names if len(n) >= 2}
 
 
-def _initials(s: str) -> str:
-    return "".join(w[0] for w in re.findall(r"\w+", s)).casefold()
-
-
 def is_site_segment(segment: str, names: set[str]) -> bool:
-    """A title segment that is furniture: the site's name, a date, or the initials of the site's name."""
+    """A title segment that is furniture: the site's name (its host's label, "DW" on dw.com), a date."""
     s = segment.strip()
     if not s:
         return True
@@ -54,9 +50,7 @@ def is_site_segment(segment: str, names: set[str]) -> bool:
         return True
     # "News", "Online", "Nachrichten" after the name: "SPIEGEL ONLINE" on spiegel.de, "BBC News" on bbc.com
     words = s.split()
-    if 1 < len(words) <= 3 and fold(words[0]) in names and all(fold(w) in _BRAND_WORDS for w in words[1:]):
-        return True
-    return len(f) <= 5 and s.isupper() and any(f == _initials(n) for n in names if " " in n)
+    return 1 < len(words) <= 3 and fold(words[0]) in names and all(fold(w) in _BRAND_WORDS for w in words[1:])
 
 
 def clean_title(title: str, *, sitename: str | None, hostname: str | None) -> str:
