@@ -10,7 +10,7 @@ import pytest
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.extract import parse_page, read_document
-from feedpipe.extract.bylines import byline_authors, clean_authors
+from feedpipe.extract.bylines import byline_authors, clean_authors, is_role_line
 from feedpipe.extract.titles import clean_title
 
 FIX = Path(__file__).parent / "fixtures"
@@ -137,3 +137,13 @@ def test_a_page_source_that_serves_a_feed_is_read_as_a_feed_with_a_note():
     [note] = found.notes
     assert "'harbour'" in note and 'type = "feed"' in note
     assert read_document(RSS, "https://h.example/news", source="harbour").notes == []  # sniffed: nothing to say
+
+
+def test_an_authors_role_line_and_run_on_headlines_of_other_stories_are_dropped():
+    html = page(paragraphs=[BODY[0], "Redakteur in der Wirtschaft.", BODY[1],
+                            "-Harbour fees rise again this spring-Ferry strike ends after nine days-New lighthouse "
+                            "keeper starts work", BODY[2]])
+    a = parse_page(html, "https://news.example.org/a", source="t")
+    assert a.text.split("\n\n") == BODY
+    assert is_role_line("Corresponsal en Bruselas") and not is_role_line("Editors said the harbour would reopen soon, "
+                                                                         "after two years of delays and disputes.")

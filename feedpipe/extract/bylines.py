@@ -117,3 +117,19 @@ def byline_authors(line: str, *, sitename: str | None, hostname: str | None) -> 
         return None
     people, _ = clean_authors("; ".join(parts), sitename=sitename, hostname=hostname)
     return people
+
+
+# The line under an author's photo: "Redakteur in der Wirtschaft.", "Corresponsal en Bruselas".
+_ROLE_LINE = re.compile(
+    r"^(?:(?:stellvertretende[rn]?\s+)?(?:chef)?redakteur(?:in)?|korrespondent(?:in)?|reporter(?:in)?|ressortleiter(?:in)?"
+    r"|(?:senior\s+|staff\s+|deputy\s+)?(?:editor|correspondent|reporter|writer)|corresponsal|redactor(?:a)?|periodista"
+    r"|r[ée]dact(?:eur|rice)|journaliste|correspondant(?:e)?|giornalista|corrispondente|rep[oó]rter|jornalista)"
+    r"\b[^.!?]{0,60}\.?$",
+    re.IGNORECASE,
+)
+
+
+def is_role_line(paragraph: str) -> bool:
+    """A short line that says what an author does ("Redakteur in der Wirtschaft."), not body text."""
+    s = paragraph.strip()
+    return 0 < len(s) <= 80 and len(s.split()) <= 7 and bool(_ROLE_LINE.match(s))

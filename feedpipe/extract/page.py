@@ -25,7 +25,7 @@ from feedpipe.core.model import Article
 from feedpipe.core.text import one_line
 
 from .article import absolute, make_article, parse_date
-from .bylines import PLACEHOLDERS, byline_authors, clean_authors
+from .bylines import PLACEHOLDERS, byline_authors, clean_authors, is_role_line
 from .clean import boilerplate_flags, normalize_paragraph
 from .consent import COOKIE_XPATH, is_cookie_notice
 from .pagemeta import PageMeta, read_page_meta
@@ -150,14 +150,31 @@ def _pick_title(doc: Document | None, meta: PageMeta, sitename: str | None, host
     return ""
 
 
+# Headlines of other stories run together into one paragraph: "-Escándalo en Cartagena-La historia de ...".
+_RUN_ON_BREAK = re.compile(r"(?:^|(?<=[^\W_]))[-•]\s?(?=[A-ZÀ-ÖØ-Þ¿¡])")
+
+
+def _run_on_headlines(text: str) -> bool:
+    """Three or more headlines of several words each, glued by dashes ("Anne-Marie" is one name)."""
+    if not text.startswith(("-", "•")):
+        return False
+    parts = [p for p in _RUN_ON_BREAK.split(text) if p.strip()]
+    return len(parts) >= 3 and all(len(p.split()) >= 3 for p in parts)
+
+
 def _keep(blocks: list[Block], headlines: set[str], url: str) -> list[Block]:
-    """The body blocks minus boilerplate (clean.py), cookie notices and the headline repeated in the body."""
+    """The body blocks minus boilerplate (clean.py), cookie notices, the headline repeated in the body, an
+    author's role line and other stories' headlines run together (trafilatura keeps all four)."""
     flags = boilerplate_flags([b.text for b in blocks])
     for k, b in enumerate(blocks):
         if flags[k] is None and len(b.text) <= 300 and b.text.casefold() in headlines:
             flags[k] = "title-repeat"
         elif flags[k] is None and is_cookie_notice(b.text):
             flags[k] = "cookie-notice"
+        elif flags[k] is None and is_role_line(b.text):
+            flags[k] = "author-role"
+        elif flags[k] is None and _run_on_headlines(b.text):
+            flags[k] = "link-list"
     dropped = [(f, b.text[:50]) for f, b in zip(flags, blocks, strict=True) if f]
     if dropped:
         log.debug("%s: boilerplate dropped: %s", url, dropped)
