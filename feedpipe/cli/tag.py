@@ -12,7 +12,7 @@ the extractor that ran. `--source-country` overrides the country.
 JSON Lines input (`--jsonl`): {"id": ..., "title": ..., "body": ...} plus optional "url", "categories" and
 "source_country". Output, one line per good input line: {"id", "countries": [{"code", "name", "role",
 "score"}], "topics": [{"code", "label", "score"}], "section"}. A bad line is reported on stderr with its
-line number and skipped; the exit status is then 1.
+line number and skipped; the exit status is then 2 (bad input), after every good line is written.
 """
 
 from __future__ import annotations
@@ -189,4 +189,5 @@ def tag(ctx: click.Context, paths: tuple[str, ...], jsonl: bool, config_dir: Pat
                     continue
                 click.echo(json.dumps(out, ensure_ascii=False))
     if bad:
-        sys.exit(1)
+        click.echo(f"{bad} bad line(s) skipped", err=True)
+        sys.exit(EXIT_CONFIG)
