@@ -22,6 +22,7 @@ from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, folded
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
 LEAD_MIN, LEAD_MAX = 40, 250  # the lead is the body's first sentence, within these many characters
 FOCUS_SHARE = 0.5  # a country scoring at least this share of the top score is focus
+WORD = "-"  # the reading "a common word, not a country" of a name whose hints list words for it
 LEAD_FOCUS_SHARE = 0.1  # ... or this share, when it is named in the lead: the first sentence says what
 # a story is about, so "refugees from Sudan crossed into South Sudan" makes both focus
 
@@ -87,10 +88,19 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     before = _word_before(text, m.start)
     if before in rules.titles:
         return True
+    if not rules.by_case:
+        return False
     after = _word_after(text, m.end)
     if _is_name_word(after) and after not in rules.place_followers and (m.end + 1) not in match_starts:
         return True
     return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
+
+
+def _institution(full: str, start: int, end: int, gz: Gazetteer) -> bool:
+    """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?"""
+    rules = gz.people
+    after = full[end : end + 1] == " " and full.startswith(rules.institution_after, end + 1)
+    return after or full[max(0, start - 40) : start].rstrip(" ").endswith(rules.institution_before)
 
 
 def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> tuple[list[_Match], set[str], set[str]]:
@@ -127,6 +137,8 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             continue  # "The valley", "new york": not the place's spelling
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
+        if e.kind in ("place", "state", "name", "region") and _institution(full, start, end, gz):
+            continue  # a university named after its town says nothing of the country
         zone = "title" if start < title_end else "lead" if start < lead_end else "body"
         found.append(_Match(start, end, key, e, zone))
     return found, seen, lower_seen
@@ -158,9 +170,12 @@ def _filter_people(found: list[_Match], art: Prepared, gz: Gazetteer, has_body: 
 def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: str | None) -> str:
     """Pick the reading of a shared name: hint words, then other evidence, then the outlet's country."""
     best, best_score = e.codes[0], -1.0
-    for i, code in enumerate(e.codes):
-        s = 0.01 * (len(e.codes) - i)
-        if e.hints and code in e.hints:
+    readings = e.codes + (WORD,) if e.hints and WORD in e.hints else e.codes
+    for i, code in enumerate(readings):
+        s = 0.01 * (len(readings) - i)
+        if code == WORD and e.hints:  # "roast", "stuffing" near "Turkey": the bird, one point a word
+            s += min(len(e.hints[WORD] & seen), 3)
+        elif e.hints and code in e.hints:
             s += 3.0 * len(e.hints[code] & seen)
         s += min(plain.get(code, 0), 3)
         if code == source_country:
@@ -176,7 +191,7 @@ def _assign_codes(
     """Give every match its country code; returns how often each code was named unambiguously."""
     plain: dict[str, int] = {}
     for m in found:
-        if len(m.entry.codes) == 1:
+        if len(m.entry.codes) == 1 and not (m.entry.hints and WORD in m.entry.hints):
             m.code = m.entry.codes[0]
             plain[m.code] = plain.get(m.code, 0) + 1
     if dl:
@@ -206,7 +221,7 @@ def tag_countries(
     found = _filter_people(found, art, gz, has_body=len(art.full) > art.body_start)
     dl = art.dateline
     plain = _assign_codes(found, art.full, seen, dl, source_country)
-    coded = [(m.code, m) for m in found if m.code is not None]  # all of them: _assign_codes coded each
+    coded = [(m.code, m) for m in found if m.code is not None and m.code != WORD]
 
     # a common word seen in lower case ("turkey") makes its capitalised form the word too ("Turkey is
     # best roasted"), unless other evidence points to the country
@@ -226,25 +241,33 @@ def tag_countries(
     scores: dict[str, float] = {}
     evidence: dict[str, dict[str, int]] = {}
     zones_of: dict[str, set[str]] = {}
+    treaty: dict[str, float] = {}  # "Minsk agreements": evidence shown, but a mention at most
     for (code, zone, _key), (n, m) in agg.items():
-        scores[code] = scores.get(code, 0.0) + ZONE_WEIGHT[zone] * m.entry.weight * n
+        weight = ZONE_WEIGHT[zone] * m.entry.weight * n
+        if m.entry.kind == "treaty":
+            treaty[code] = treaty.get(code, 0.0) + weight
+        else:
+            scores[code] = scores.get(code, 0.0) + weight
+            zones_of.setdefault(code, set()).add(zone)
         ev = evidence.setdefault(code, {})
         label = f"{zone}:{' '.join(art.full[m.start : m.end].split())}"
         ev[label] = ev.get(label, 0) + n
-        zones_of.setdefault(code, set()).add(zone)
     if dl:
         scores[dl.code] = scores.get(dl.code, 0.0) + ZONE_WEIGHT["dateline"]
         evidence.setdefault(dl.code, {})[f"dateline:{dl.place}"] = 1
         zones_of.setdefault(dl.code, set()).add("dateline")
-    if not scores:
+    if not scores and not treaty:
         return ()
 
-    top = max(scores.values())
+    capped = {code for code in treaty if code not in scores}
+    for code in capped:
+        scores[code], zones_of[code] = treaty[code], set()
+    top = max((v for c, v in scores.items() if c not in capped), default=0.0) or max(scores.values())
     tags = []
     for code, score in scores.items():
         z = zones_of[code]
-        share = score / top
-        focus = (
+        share = min(score / top, 1.0)
+        focus = code not in capped and (
             "title" in z
             or "dateline" in z
             or share >= FOCUS_SHARE
