@@ -122,8 +122,12 @@ def tag_article(tagger: Tagger, article: Article, source: Source, *, fallback_se
     the source's default, and "news"."""
     recorded = article.extra.get("section_given")
     given = recorded if isinstance(recorded, str) and recorded else article.section
+    said = article.extra.get("language_declared")  # what the feed said, kept when the text said otherwise
+    declared = said if isinstance(said, str) else article.language
     tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
-                      categories=article.categories, source_country=source.country)
+                      categories=article.categories, source_country=source.country, language=declared)
     extra = {**article.extra, "section_given": given} if given else article.extra
-    return replace(article, countries=tags.countries, topics=tags.topics,
+    if declared and tags.language != declared and "language_declared" not in extra:
+        extra = {**extra, "language_declared": declared}
+    return replace(article, countries=tags.countries, topics=tags.topics, language=tags.language or declared,
                    section=given or tags.section or fallback_section or source.section or "news", extra=extra)
