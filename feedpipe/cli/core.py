@@ -209,6 +209,7 @@ def article_json(a: Article) -> dict[str, object]:
         "published": a.published_at.isoformat() if a.published_at else None,
         "updated": a.updated_at.isoformat() if a.updated_at else None,
         "source": a.source, "section": a.section, "authors": list(a.authors), "image": a.image,
+        "language": a.language,
         "countries": [{"code": c.code, "name": c.name, "role": c.role, "score": c.score} for c in a.countries],
         "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in a.topics],
     }
@@ -223,28 +224,30 @@ def article_json(a: Article) -> dict[str, object]:
 @click.option("--focus", is_flag=True, help="With --country: only where it is a focus country.")
 @click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions) or label slug (politics).")
 @click.option("--section", help="news, feature, analysis, opinion, ...")
+@click.option("--language", help="Only articles in this language (e.g. uk; pt also matches pt-BR).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.pass_obj
 def articles(obj: Context, as_json: bool, since: str | None, until: str | None, source: str | None,
-             country: str | None, focus: bool, topic: str | None, section: str | None, limit: int) -> None:
-    """Stored articles, newest first, filterable by date, source, country, topic and section."""
+             country: str | None, focus: bool, topic: str | None, section: str | None, language: str | None,
+             limit: int) -> None:
+    """Stored articles, newest first, filterable by date, source, country, topic, section and language."""
     app = obj.app
     if topic and ":" not in topic:
         topic = _topic_code(app.tagger, topic)
     rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
-                              limit=limit)
+                              limit=limit, language=language)
     if as_json:
         for a in rows:
             click.echo(json.dumps(article_json(a), ensure_ascii=False))
         return
     table = Table(title=f"{len(rows)} articles", title_justify="left")
-    for col in ("published", "section", "countries", "topics", "title"):
+    for col in ("published", "section", "lang", "countries", "topics", "title"):
         table.add_column(col)
     for a in rows:
         countries = " ".join(c.code if c.role == "focus" else c.code.lower() for c in a.countries)
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
-                      countries, ", ".join(t.label for t in a.topics[:3]), a.title)
+                      a.language or "-", countries, ", ".join(t.label for t in a.topics[:3]), a.title)
     console().print(table)
 
 
