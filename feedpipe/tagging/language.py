@@ -63,15 +63,17 @@ def _run(sample: str, hint: str | None, best_effort: bool) -> tuple[bool, int, s
 
 def _cld2(sample: str, hint: str | None) -> tuple[str | None, int, int]:
     """(language code or None, percent of the text in it, bytes of text judged). CLD2 abstains on many
-    short Spanish texts; its best effort is then taken, but only for a common news language (its best
-    effort on 65 bytes of Spanish is Guarani)."""
-    reliable, nbytes, code, percent = _run(sample, hint, False)
+    short Spanish texts; then its best effort is taken, but only for a common news language (its best effort
+    on 65 bytes of Spanish is Guarani), and below BEST_EFFORT_MIN bytes only with the declared language as
+    a hint. A longer text is judged without the hint: a feed that declares every item English must not
+    sway it."""
+    reliable, nbytes, code, percent = _run(sample, None, False)
     if nbytes < MIN_BYTES:
         return None, percent, nbytes
     if not reliable or code in ("un", "xxx"):
-        if nbytes < BEST_EFFORT_MIN:
+        if nbytes < BEST_EFFORT_MIN and not hint:
             return None, percent, nbytes
-        reliable, nbytes, code, percent = _run(sample, hint, True)
+        reliable, nbytes, code, percent = _run(sample, hint if nbytes < BEST_EFFORT_MIN else None, True)
         if not reliable or RENAMED.get(code, code) not in BEST_EFFORT_OK:
             return None, percent, nbytes
     return RENAMED.get(code, code), percent, nbytes
