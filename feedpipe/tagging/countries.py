@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
@@ -99,8 +100,18 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
 def _institution(full: str, start: int, end: int, gz: Gazetteer) -> bool:
     """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?"""
     rules = gz.people
-    after = full[end : end + 1] == " " and full.startswith(rules.institution_after, end + 1)
-    return after or full[max(0, start - 40) : start].rstrip(" ").endswith(rules.institution_before)
+    if full[end : end + 1] == " " and full[end + 1 : end + 2].isupper() and full.startswith(rules.institution_after, end + 1):
+        return True
+    return full[start - 2 : start - 1] in _last_letters(rules.institution_before) and full[
+        max(0, start - 40) : start
+    ].rstrip(" ").endswith(rules.institution_before)
+
+
+@lru_cache(maxsize=8)
+def _last_letters(phrases: tuple[str, ...]) -> frozenset[str]:
+    """The letters the words before an institution's place may end with ("University of" -> "f"): a cheap
+    first test, since most places are not preceded by one."""
+    return frozenset(p[-1] for p in phrases if p)
 
 
 def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> tuple[list[_Match], set[str], set[str]]:
@@ -116,6 +127,7 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
     seen: set[str] = set()
     lower_seen: set[str] = set()
     it: Iterable[GeoHit] = gz.automaton.iter_long(low) if hits is None else hits
+    institutions = bool(gz.people.institution_after or gz.people.institution_before)
     for end, (key, e, back) in it:
         nxt = low[end + 1]
         if nxt != " " and nxt.isalnum():
@@ -137,7 +149,7 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             continue  # "The valley", "new york": not the place's spelling
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
-        if e.kind in ("place", "state", "name", "region") and _institution(full, start, end, gz):
+        if institutions and e.kind in ("place", "state", "name", "region") and _institution(full, start, end, gz):
             continue  # a university named after its town says nothing of the country
         zone = "title" if start < title_end else "lead" if start < lead_end else "body"
         found.append(_Match(start, end, key, e, zone))

@@ -122,6 +122,6 @@ def build_language(files: DataFiles, lang: str, base: Gazetteer) -> Gazetteer | 
     for key, e in entries.items():
         if e.codes and e.kind in ("place", "state", "name"):
             places.setdefault(key, e.codes[0])
-    rules = PersonRules(frozenset(titles), frozenset(), frozenset(), base.people.institution_after,
-                        base.people.institution_before, by_case=False)
+    rules = PersonRules(frozenset(titles), frozenset(), frozenset(), by_case=False)  # English institution words
+    # ("University of") rarely stand in other languages' text
     return _assemble(entries, dict(base.names), places, dict(base.qualifiers), rules)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pycld2  # type: ignore[import-untyped]
 
-SAMPLE = 400  # characters of the body read after the headline
+SAMPLE = 250  # characters of the body read after the headline
 TRUST_BYTES = 120  # a detection on at least this much text overrides a declared language that disagrees
 MIN_BYTES = 40  # below this, CLD2's "reliable" is not trusted at all ("Ein Albtraum" reads as Nynorsk)
 BEST_EFFORT_MIN = 100  # ... and its best effort (when it abstains) not below this
