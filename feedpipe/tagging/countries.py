@@ -18,7 +18,8 @@ from functools import lru_cache
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
-from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, folded
+from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, PersonRules, folded
+from feedpipe.tagging.textnorm import pattern
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
 LEAD_MIN, LEAD_MAX = 40, 250  # the lead is the body's first sentence, within these many characters
@@ -107,6 +108,16 @@ def _institution(full: str, start: int, end: int, gz: Gazetteer) -> bool:
     ].rstrip(" ").endswith(rules.institution_before)
 
 
+_PLACE_KINDS = frozenset({"place", "state", "name", "region"})
+
+
+@lru_cache(maxsize=8)
+def _institution_words(rules: PersonRules) -> frozenset[str]:
+    """Keys of the first words of the institution phrases ("University", "College"): the gazetteer holds
+    them as hint entries, so an article that names none of them skips the institution test."""
+    return frozenset(pattern(p.split()[0]) for p in (*rules.institution_after, *rules.institution_before) if p)
+
+
 @lru_cache(maxsize=8)
 def _last_letters(phrases: tuple[str, ...]) -> frozenset[str]:
     """The letters the words before an institution's place may end with ("University of" -> "f"): a cheap
@@ -127,7 +138,6 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
     seen: set[str] = set()
     lower_seen: set[str] = set()
     it: Iterable[GeoHit] = gz.automaton.iter_long(low) if hits is None else hits
-    institutions = bool(gz.people.institution_after or gz.people.institution_before)
     for end, (key, e, back) in it:
         nxt = low[end + 1]
         if nxt != " " and nxt.isalnum():
@@ -149,10 +159,10 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             continue  # "The valley", "new york": not the place's spelling
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
-        if institutions and e.kind in ("place", "state", "name", "region") and _institution(full, start, end, gz):
-            continue  # a university named after its town says nothing of the country
         zone = "title" if start < title_end else "lead" if start < lead_end else "body"
         found.append(_Match(start, end, key, e, zone))
+    if found and not seen.isdisjoint(_institution_words(gz.people)):  # a university named after its town
+        found = [m for m in found if m.entry.kind not in _PLACE_KINDS or not _institution(full, m.start, m.end, gz)]
     return found, seen, lower_seen
 
 

@@ -263,6 +263,9 @@ def _compile(files: DataFiles) -> _Tables:
         tuple(people.get("institution_after", ())),
         tuple(people.get("institution_before", ())),
     )
+    for phrase in (*rules.institution_after, *rules.institution_before):  # seen-words for countries.scan
+        if phrase.split():
+            entries.setdefault(pattern(phrase.split()[0]), Entry(phrase.split()[0], (), "hint"))
     qualifiers = {
         qualifier_key(q): code
         for code, qs in files.toml("datelines.toml").get("qualifiers", {}).items()
