@@ -89,6 +89,9 @@ def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) ->
 def _show(path: str, tags: Tags, title: str) -> None:
     click.echo(f"{path}: {title}")
     click.echo(f"  section: {tags.section or '-'}")
+    click.echo(f"  language: {tags.language or '-'}")
+    for note in tags.notes:  # how the language was found, and what it meant for the tags
+        click.echo(f"  note: {note}")
     if not tags.countries:
         click.echo("  countries: none found")
     for c in tags.countries:
