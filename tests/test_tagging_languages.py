@@ -162,5 +162,25 @@ def test_garbage_in_the_declared_language_is_ignored():
 
 
 def test_a_language_without_country_names_says_so(tagger):
-    tags = tagger.tag("政府は来年度の予算案を閣議決定した", "財務省によると、歳出の総額は過去最大となり、防衛費と社会保障費が増えた。")
-    assert tags.language == "ja" and tags.topics == ()
+    tags = tagger.tag("Nuntius", "Imperator cum legionibus trans flumen iter fecit et castra prope oppidum "
+                      "posuit, ubi milites per totam hiemem manserunt et frumentum ex agris collegerunt.")
+    assert tags.language == "la" and tags.countries == () and tags.topics == ()
+    assert any("no country names" in note for note in tags.notes)
+
+
+JAPANESE = [  # written without spaces: names are found inside runs of text, the longest one winning
+    ("ロシアとウクライナが捕虜を交換", "ロシア国防省によると、ウクライナ側は兵士九十人を引き渡した。交換は数か月ぶりとなる。", {"RU", "UA"}),
+    ("インドネシアで強い地震", "インドネシアのスマトラ島沖で強い地震があり、沿岸部に津波警報が出された。被害の情報はまだない。", {"ID"}),
+    ("韓国と北朝鮮の協議", "韓国政府は北朝鮮との実務協議を来月ソウルで開くと発表した。議題は離散家族の再会だという。", {"KR", "KP"}),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "expected"), JAPANESE, ids=["ru-ua", "id", "kr-kp"])
+def test_focus_countries_in_japanese(tagger, title, body, expected):
+    tags = tagger.tag(title, body)
+    assert tags.language == "ja" and focus(tags) == expected
+
+
+def test_rice_is_not_america_in_japanese(tagger):
+    tags = tagger.tag("新米の価格が上昇", "今年の新米は猛暑の影響で収穫量が減り、お米の値段が上がっている。農家は対応に追われている。")
+    assert "US" not in {c.code for c in tags.countries}

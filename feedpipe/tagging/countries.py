@@ -47,6 +47,8 @@ class Prepared:
         off = len(title) + 2
         lead_start = off + dl.end if dl else off
         stop = full.find(". ", lead_start + LEAD_MIN, lead_start + LEAD_MAX)
+        if stop < 0:  # Japanese and Chinese end a sentence with "。"
+            stop = full.find("。", lead_start + LEAD_MIN // 4, lead_start + LEAD_MAX)
         lead_end = stop + 1 if stop > 0 else lead_start + LEAD_MAX
         return cls(full, folded(full), len(title), off, dl, lead_end)
 
@@ -138,9 +140,10 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
     seen: set[str] = set()
     lower_seen: set[str] = set()
     it: Iterable[GeoHit] = gz.automaton.iter_long(low) if hits is None else hits
+    spaced = gz.spaced
     for end, (key, e, back) in it:
         nxt = low[end + 1]
-        if nxt != " " and nxt.isalnum():
+        if spaced and nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
         seen.add(key)
         if not e.codes:

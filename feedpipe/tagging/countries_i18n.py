@@ -27,8 +27,9 @@ import pycountry
 
 from feedpipe.tagging.gazetteer import Entry, Gazetteer, PersonRules, _assemble
 from feedpipe.tagging.resources import DataFiles
-from feedpipe.tagging.textnorm import pattern, strip_accents
+from feedpipe.tagging.textnorm import fold, pattern, strip_accents
 
+UNSPACED = frozenset({"ja", "zh"})  # written without spaces between words: names match inside runs of text
 _BRACES = re.compile(r"\{([^{}]*)\}")
 _MACRO = re.compile(r"@(\w+)")
 _VOWELS = {"ru": "аеёиоуыэюя", "uk": "аеєиіїоуюя"}
@@ -67,6 +68,11 @@ def _inflect(name: str, lang: str) -> list[str]:
     return [name + e for e in table[""]]
 
 
+def _key(text: str, lang: str) -> str:
+    """The automaton key: a word start (leading space) where words are spaced; none in Japanese or Chinese."""
+    return fold(text).strip() if lang in UNSPACED else pattern(text)
+
+
 def _catalogue(lang: str) -> tuple[dict[str, Entry], bool]:
     """Names from pycountry's translations (none when it has no catalogue for `lang`)."""
     try:
@@ -90,7 +96,7 @@ def _catalogue(lang: str) -> tuple[dict[str, Entry], bool]:
         code = next(iter(codes))
         for form in _inflect(n, lang):
             for f in {form, strip_accents(form)}:
-                entries.setdefault(pattern(f), Entry(f, (code,), "name"))
+                entries.setdefault(_key(f, lang), Entry(f, (code,), "name"))
     return entries, True
 
 
@@ -102,7 +108,7 @@ def build_language(files: DataFiles, lang: str, base: Gazetteer) -> Gazetteer | 
     rows = list(files.tsv_rows(f"countries.{lang}.tsv"))
     if not known and not rows:
         return None
-    for key, e in base.entries.items():
+    for key, e in base.entries.items() if lang not in UNSPACED else ():
         if e.kind in ("place", "state", "region") or e.acronym:
             entries.setdefault(key, e)
     for row in rows:
@@ -117,11 +123,11 @@ def build_language(files: DataFiles, lang: str, base: Gazetteer) -> Gazetteer | 
         code_t = () if codes == "-" else tuple(codes.split("|"))
         for form in expand(text, macros):
             for n in {form, strip_accents(form)}:
-                entries[pattern(n)] = Entry(n, code_t, kind, "p" in flags, "w" in flags, "a" in flags)
+                entries[_key(n, lang)] = Entry(n, code_t, kind, "p" in flags, "w" in flags, "a" in flags)
     places = dict(base.dateline_places)
     for key, e in entries.items():
         if e.codes and e.kind in ("place", "state", "name"):
             places.setdefault(key, e.codes[0])
     rules = PersonRules(frozenset(titles), frozenset(), frozenset(), by_case=False)  # English institution words
     # ("University of") rarely stand in other languages' text
-    return _assemble(entries, dict(base.names), places, dict(base.qualifiers), rules)
+    return _assemble(entries, dict(base.names), places, dict(base.qualifiers), rules, lang not in UNSPACED)

@@ -89,6 +89,7 @@ class Gazetteer:
     qualifiers: dict[str, str]  # dateline qualifier ("Conn.") -> code
     people: PersonRules
     entries: dict[str, Entry] = field(repr=False)
+    spaced: bool = True  # names are whole words; False for scripts written without spaces (Japanese, Chinese)
 
     def lookup(self, text: str) -> Entry | None:
         return self.entries.get(pattern(text))
@@ -199,12 +200,15 @@ def _assemble(
     dateline_places: dict[str, str],
     qualifiers: dict[str, str],
     rules: PersonRules,
+    spaced: bool = True,
 ) -> Gazetteer:
+    """`spaced=False`: the keys carry no leading space (see countries_i18n), so `back` is one longer."""
     auto = ahocorasick.Automaton()
+    extra = 0 if spaced else 1
     for key, e in entries.items():
-        auto.add_word(key, (key, e, len(key) - 1))
+        auto.add_word(key, (key, e, len(key) - 1 + extra))
     auto.make_automaton()
-    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
+    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries, spaced)
 
 
 def _compile(files: DataFiles) -> _Tables:
