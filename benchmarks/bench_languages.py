@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         ("regex word scan (machine reference)", scan, english),
-        ("detect_language (CLD2 on headline + 400 chars)", lambda t, b: detect_language(t, b), english),
+        ("detect_language (function words, else CLD2 on 250 chars)", lambda t, b: detect_language(t, b), english),
         ("countries only, English (own scan, no topics)", countries_only, english),
         ("tag(), English: language + countries + topics", lambda t, b: tagger.tag(t, b, subtopics=False), english),
         ("tag(subtopics=True), English", lambda t, b: tagger.tag(t, b), english),
