@@ -31,7 +31,7 @@ from feedpipe.core.errors import FeedpipeError, FetchError
 from feedpipe.core.model import Article, Source, Tags
 from feedpipe.extract import read_document
 from feedpipe.ingest.collect import configured_source
-from feedpipe.ingest.parse import tag_article
+from feedpipe.ingest.parse import tag_article_noted
 from feedpipe.tagging import Tagger
 
 
@@ -98,11 +98,14 @@ def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) ->
     return tags_to_json(obj["id"], tags)
 
 
-def _show(location: str, kind: str, article: Article, country: str | None) -> None:
+def _show(location: str, kind: str, article: Article, country: str | None, notes: tuple[str, ...]) -> None:
     click.echo(f"{location}: {article.title}")
     click.echo(f"  extractor: {kind}")
     click.echo(f"  outlet country: {country or '-'}")
     click.echo(f"  section: {article.section or '-'}")
+    click.echo(f"  language: {article.language or '-'}")
+    for note in notes:  # how the language was found, and what it meant for the tags
+        click.echo(f"  note: {note}")
     if not article.countries:
         click.echo("  countries: none found")
     for c in article.countries:
@@ -145,7 +148,8 @@ def _tag_locations(obj: Context, tagger: Tagger, locations: tuple[str, ...], cou
         for err in found.errors:
             click.echo(f"{location}: skipped: {err}", err=True)
         for article in found.articles:
-            _show(location, found.kind, tag_article(tagger, article, source), source.country)
+            tagged, notes = tag_article_noted(tagger, article, source)
+            _show(location, found.kind, tagged, source.country, notes)
     return status
 
 

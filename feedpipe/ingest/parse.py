@@ -109,13 +109,24 @@ def _parse_in_worker(body: bytes, location: str, source: Source, content_type: s
 
 
 def tag_article(tagger: Tagger, article: Article, source: Source, *, fallback_section: str | None = None) -> Article:
+    """`tag_article_noted` without the notes: what ingest and retag store."""
+    return tag_article_noted(tagger, article, source, fallback_section=fallback_section)[0]
+
+
+def tag_article_noted(tagger: Tagger, article: Article, source: Source, *,
+                      fallback_section: str | None = None) -> tuple[Article, tuple[str, ...]]:
     """Add country, topic and section tags. A section the input named itself wins over the
     tagger's guess from categories and URL, then `fallback_section` (the stored one, on retag),
-    the source's default, and "news"."""
+    the source's default, and "news". Also returns the tagger's notes (how the language was found, why
+    there are no topics), which `feedpipe tag` prints."""
     recorded = article.extra.get("section_given")
     given = recorded if isinstance(recorded, str) and recorded else article.section
+    said = article.extra.get("language_declared")  # what the feed said, kept when the text said otherwise
+    declared = said if isinstance(said, str) else article.language
     tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
-                      categories=article.categories, source_country=source.country)
+                      categories=article.categories, source_country=source.country, language=declared)
     extra = {**article.extra, "section_given": given} if given else article.extra
-    return replace(article, countries=tags.countries, topics=tags.topics,
-                   section=given or tags.section or fallback_section or source.section or "news", extra=extra)
+    if declared and tags.language != declared and "language_declared" not in extra:
+        extra = {**extra, "language_declared": declared}
+    return replace(article, countries=tags.countries, topics=tags.topics, language=tags.language or declared,
+                   section=given or tags.section or fallback_section or source.section or "news", extra=extra), tuple(tags.notes)

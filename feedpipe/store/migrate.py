@@ -14,6 +14,7 @@ from sqlalchemy import Connection, inspect, select
 from feedpipe.store import (
     date_migrations,
     digest_schema,
+    language_schema,
     schema,
     service_schema,
     subscriber_identity,
@@ -56,7 +57,7 @@ CORE = [
 
 def all_migrations() -> list[Migration]:
     found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
-             *date_migrations.MIGRATIONS, *work_schema.MIGRATIONS]
+             *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")
