@@ -8,7 +8,9 @@ dirty-feed keys it built are cleared.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -39,6 +41,7 @@ WRITE_THREADS = 8
 MAX_PENDING = 64
 OPML_NAME = "index.opml"
 _FINGERPRINT_KEY = "feeds.fingerprint"  # settings + folder of the last build; a change forces a full build
+_STATS_KEY = "feeds.file_stats"  # {file: [size, mtime_ns]} as the last build left each file
 _RENDER_VERSION = "1"  # bump when the rendering changes, so the next --changed run rebuilds everything
 
 
@@ -135,7 +138,10 @@ def publish_feeds(
     """Build the feeds into `out_dir` (every feed, or only those whose articles changed) and the OPML.
 
     With `only_dirty`, a feed is built when the store marked its key dirty or one of its files is
-    missing; everything is built when the settings (or the folder) differ from the last build's.
+    missing. Without it, a feed is built when its key is dirty or one of its files is not as the last
+    build left it (missing, or its size or mtime differ: edited by hand); so an `--all` run over a store
+    where nothing changed renders nothing (its files count as unchanged). Everything is built when the
+    settings (or the folder) differ from the last build's.
     Dirty keys of the feeds built are cleared afterwards. When `ping` is given and
     `settings.websub_hub` is set, `ping(feed_url)` is called for every feed file that changed; a
     failing ping is reported, never raised.
@@ -144,7 +150,8 @@ def publish_feeds(
     # Source keys are cleared too: there are no per-source feeds, so nothing waits on them.
     dirty = store.catalogue.dirty_keys()
     fingerprint = _fingerprint(settings, out_dir)
-    full = not only_dirty or store.meta.get(_FINGERPRINT_KEY) != fingerprint
+    full = store.meta.get(_FINGERPRINT_KEY) != fingerprint
+    stats = _file_stats(store.meta.get(_STATS_KEY))
 
     # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
     # renders; results are collected in order, so the report does not depend on timing.
@@ -153,7 +160,11 @@ def publish_feeds(
     prepared: EntryCache = {}
     with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         specs, counts = _catalog(snapshot, settings)  # one snapshot for the list of feeds and all entries
-        todo = specs if full else [s for s in specs if s.key in dirty or _missing(out_dir, s)]
+        stale = _missing if only_dirty else functools.partial(_not_as_left, stats)
+        todo = specs if full else [s for s in specs if s.key in dirty or stale(out_dir, s)]
+        # --all reports the files it verified as unchanged; --changed reports only what it rendered
+        current = set() if only_dirty else (
+            expected_files(specs) - {s.path(fmt) for s in todo for fmt in FORMATS} - {OPML_NAME})
         total = counts[("all", "")]
         for spec in todo:
             articles = newest_articles(
@@ -167,8 +178,11 @@ def publish_feeds(
             (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings), mode=mode))
         )
     written = [rel for rel, done in writes if done.result()]
-    unchanged = [rel for rel, done in writes if not done.result()]
+    unchanged = [rel for rel, done in writes if not done.result()] + sorted(current)
     removed = _remove_stale(out_dir, specs)
+    if full or written or removed or len(stats) != len(expected_files(specs)):
+        stats = {rel: _stat(out_dir / rel) for rel in expected_files(specs)}
+        store.meta.set(_STATS_KEY, json.dumps({k: v for k, v in stats.items() if v is not None}, sort_keys=True))
 
     store.catalogue.clear_dirty(dirty)  # built, or gone; a key changed since the snapshot stays dirty
     if full:
@@ -209,6 +223,28 @@ def expected_files(specs: Iterable[FeedSpec]) -> set[str]:
 
 def _missing(out_dir: Path, spec: FeedSpec) -> bool:
     return not all(os.path.exists(out_dir / spec.path(fmt)) for fmt in FORMATS)
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _file_stats(text: str | None) -> dict[str, list[int]]:
+    try:
+        loaded = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _not_as_left(stats: dict[str, list[int]], out_dir: Path, spec: FeedSpec) -> bool:
+    """A file of the feed is missing or not as the last build left it."""
+    return any(stats.get(rel) is None or _stat(out_dir / rel) != stats[rel]
+               for rel in (spec.path(fmt) for fmt in FORMATS))
 
 
 def _remove_stale(out_dir: Path, specs: list[FeedSpec]) -> list[str]:
