@@ -181,8 +181,8 @@ def publish_feeds(
     unchanged = [rel for rel, done in writes if not done.result()] + sorted(current)
     removed = _remove_stale(out_dir, specs)
     if full or written or removed or len(stats) != len(expected_files(specs)):
-        stats = {rel: _stat(out_dir / rel) for rel in expected_files(specs)}
-        store.meta.set(_STATS_KEY, json.dumps({k: v for k, v in stats.items() if v is not None}, sort_keys=True))
+        now_left = {rel: _stat(out_dir / rel) for rel in expected_files(specs)}
+        store.meta.set(_STATS_KEY, json.dumps({k: v for k, v in now_left.items() if v is not None}, sort_keys=True))
 
     store.catalogue.clear_dirty(dirty)  # built, or gone; a key changed since the snapshot stays dirty
     if full:
