@@ -153,6 +153,12 @@ def publish_feeds(
     full = store.meta.get(_FINGERPRINT_KEY) != fingerprint
     stats = _file_stats(store.meta.get(_STATS_KEY))
 
+    if not full and not any(kind in FEED_KINDS for kind, _ in dirty) and _all_as_left(stats, out_dir):
+        # Nothing changed since the last build, which left every file as it is: not even the list of
+        # feeds needs reading.
+        store.catalogue.clear_dirty(dirty)
+        return PublishReport(unchanged=(OPML_NAME,) if only_dirty else tuple(sorted(stats)))
+
     # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
     # renders; results are collected in order, so the report does not depend on timing.
     writes: list[tuple[str, Future[bool]]] = []
@@ -239,6 +245,10 @@ def _file_stats(text: str | None) -> dict[str, list[int]]:
     except ValueError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _all_as_left(stats: dict[str, list[int]], out_dir: Path) -> bool:
+    return OPML_NAME in stats and all(_stat(out_dir / rel) == left for rel, left in stats.items())
 
 
 def _not_as_left(stats: dict[str, list[int]], out_dir: Path, spec: FeedSpec) -> bool:
