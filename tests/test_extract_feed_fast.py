@@ -85,3 +85,15 @@ def test_a_body_that_is_a_url_is_never_fetched_by_the_fast_parser():
     assert fast_parse(b"http://127.0.0.1:9/feed.xml", guarded=False) is None
     with pytest.raises(ExtractError):
         parse_feed(b"http://127.0.0.1:9/feed.xml", BASE, source="news")
+
+
+def test_an_untyped_atom_title_is_text_so_its_escaped_references_stay_as_written():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><id>urn:b</id>
+<entry><title>Use &amp;ldquo;Tell&amp;rdquo; &amp; ask</title><link href="https://blog.example.org/1"/>
+<id>urn:b:1</id><updated>2026-11-20T10:00:00Z</updated><summary>Why &lt;b&gt; is not bold</summary></entry>
+</feed>"""
+    assert fast_parse(atom) is not None
+    fast = parse_feed(atom, BASE, source="blog")
+    assert fast == parse_feed(atom, BASE, source="blog", reader="feedparser")
+    assert fast[0].title == "Use &ldquo;Tell&rdquo; & ask" and fast[0].summary == "Why <b> is not bold"

@@ -9,10 +9,18 @@ that over every feed in the evaluation data). Anything else returns None and fee
   - the parser raised, or reports any problem (bozo): feedparser's recovery from broken XML differs;
   - no entries, or no recognised version: feedparser decides what the error is;
   - the document is not UTF-8, or the HTTP charset disagrees (feedparser's encoding guesses are its own);
-  - the document uses xml:base (feedparser resolves every link against it);
   - a DOCTYPE (entity declarations: feedparser drops them, never expands them);
-  - an entry has no title or no link (feedparser-rs also blanks links to private addresses), or the parser's entry count is below the number of
-    <item>/<entry> start tags in the bytes (an entry was skipped).
+  - constructs feedparser reads its own way (_FEEDPARSER_ONLY): xml:base, itunes elements (keywords
+    become tags, item images), media:description (it becomes the summary), xhtml content, an
+    atom:updated or dcterms:modified inside RSS, raw markup inside <description>/<summary>;
+  - an Atom document whose titles, summaries or contents are partly typed (type="html") and partly
+    not (feedparser-rs reads an untyped one as HTML; where none is typed they are retyped as text);
+  - an entry with no title or no link (feedparser-rs blanks links to private addresses), an author
+    that is a date or a URL (feedparser-rs reads the next element after an empty <dc:creator/>), or
+    fewer entries than <item>/<entry> start tags in the bytes (an entry was skipped).
+Where feedparser-rs differs in a way that can be mended, it is mended here: references left in
+attribute values are decoded, RSS "updated" is dc:date only, an Atom entry does not inherit the feed's
+author, the base feedparser-rs guesses for content is dropped, media type "unknown" is no type.
 
 Security: quick-xml does not read DTDs, expands no declared entity and never fetches; feedparser-rs
 fetches only when given a URL string, and here it is only ever given bytes that start with '<'.
@@ -38,8 +46,7 @@ _ENTRY_KEYS = ("title", "title_detail", "id", "link", "summary", "summary_detail
 _FEEDPARSER_ONLY = re.compile(rb"xml:base|<itunes:|<media:description|type=[\"']xhtml[\"']"
                               rb"|<(?:atom|a|dcterms):(?:updated|modified)[\s>]"
                               rb"|<(?:description|summary|content:encoded)>\s*<[A-Za-z]")
-# feedparser-rs decodes an Atom text construct's escaped references twice (&amp;ldquo; becomes a quote)
-_DOUBLE_ESCAPED = re.compile(rb"&amp;(?:[A-Za-z]+|#[0-9]+|#x[0-9a-fA-F]+);")
+_ELEMENT = {name: re.compile(rb"<" + name + rb"(\s[^>]*)?/?>") for name in (b"title", b"summary", b"content")}
 _XML_REF = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _XML_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _NOT_A_NAME = re.compile(r"\d{4}-\d\d-\d\d|[a-z]+://")
@@ -107,6 +114,26 @@ def _utf8(body: bytes, declared: bytes) -> bool:
     return True
 
 
+def _typing(body: bytes, name: bytes) -> tuple[int, int]:
+    """How many <name> elements of the document carry a type attribute, and how many do not."""
+    typed = untyped = 0
+    for match in _ELEMENT[name].finditer(body):
+        attrs = match.group(1) or b""
+        if b"type=" in attrs:
+            typed += 1
+        else:
+            untyped += 1
+    return typed, untyped
+
+
+def _as_text(detail: object) -> None:
+    if isinstance(detail, dict) and detail.get("type") == "text/html":
+        detail["type"] = "text/plain"
+    elif isinstance(detail, list):
+        for d in detail:
+            _as_text(d)
+
+
 def _charset_differs(content_type: str | None, encoding: str) -> bool:
     match = _CHARSET.search(content_type or "")
     if not match:
@@ -141,8 +168,17 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
         return None
     entries: list[FPDict] = []
     atom = str(result.version).startswith("atom")
-    if guarded and atom and _DOUBLE_ESCAPED.search(body):
-        return None
+    # feedparser-rs types an Atom text construct without a type attribute as HTML; Atom says text.
+    # Per element (title, summary, content): none typed -> all text; all typed -> as read; mixed -> feedparser.
+    as_text: set[str] = set()
+    if atom:
+        for name, key in ((b"title", "title_detail"), (b"summary", "summary_detail"), (b"content", "content")):
+            typed, untyped = _typing(body, name)
+            if typed and untyped:
+                if guarded:
+                    return None
+            elif untyped:
+                as_text.add(key)
     feed_authors = _plain(result.feed.get("authors")) if atom else None
     own_updated = body.count(b"<updated") - (1 if result.feed.get("updated") else 0) >= len(result.entries)
     entry_author_tags = body.count(b"<author") - (1 if feed_authors else 0)
@@ -160,6 +196,8 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
             e["link"] = _attr(e["link"])
         for key in ("title_detail", "summary_detail", "content"):
             _drop_base(e[key])
+            if key in as_text:
+                _as_text(e[key])
         if not atom:  # feedparser's RSS "updated" is dc:date; feedparser-rs copies pubDate there
             e["updated"], e["updated_parsed"] = entry.get("dc_date"), entry.get("dc_date_parsed")
             # an empty <dc:creator/> makes feedparser-rs take the next element's text as the author
