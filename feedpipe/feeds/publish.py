@@ -12,8 +12,9 @@ import functools
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,6 +163,7 @@ def publish_feeds(
     # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
     # renders; results are collected in order, so the report does not depend on timing.
     writes: list[tuple[str, Future[bool]]] = []
+    pending: deque[Future[bool]] = deque()  # submitted writes not yet seen done, oldest first
     cache: dict[str, Article] = {}
     prepared: EntryCache = {}
     with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
@@ -179,7 +181,8 @@ def publish_feeds(
             for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
                 rel = spec.path(fmt)
                 writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data, mode=mode)))
-            _wait_for_backlog(writes)
+                pending.append(writes[-1][1])
+            _wait_for_backlog(pending)
         writes.append(
             (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings), mode=mode))
         )
@@ -216,11 +219,13 @@ def publish_feeds(
     )
 
 
-def _wait_for_backlog(writes: list[tuple[str, Future[bool]]]) -> None:
-    """Keep at most MAX_PENDING rendered files in memory waiting for the disk."""
-    pending = [done for _, done in writes if not done.done()]
-    if len(pending) > MAX_PENDING:
-        wait(pending[: len(pending) - MAX_PENDING])
+def _wait_for_backlog(pending: deque[Future[bool]]) -> None:
+    """Keep at most MAX_PENDING rendered files in memory waiting for the disk (only the oldest writes
+    are looked at: checking every write after every feed made a build quadratic in its files)."""
+    while pending and pending[0].done():
+        pending.popleft()
+    while len(pending) > MAX_PENDING:
+        pending.popleft().result()
 
 
 def expected_files(specs: Iterable[FeedSpec]) -> set[str]:
