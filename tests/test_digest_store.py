@@ -223,3 +223,23 @@ def test_a_batch_import_adds_each_address_once_and_reports_each_refusal(any_stor
     left = any_store.subscribers.get("left@example.org")
     assert left.status == "pending" and left.topics == ("sport",)
     assert any_store.subscribers.count() == 3
+
+
+@pytest.mark.parametrize("address", [
+    "a@example.org", "Anna@EXAMPLE.ORG", " x.y+z@Sub.Example.co.uk ", "a..b@example.org", ".a@example.org",
+    "a@localhost", "a@-bad.org", "a@ex_ample.org", "user@xn--bcher-kva.example", "user@Bücher.example",
+    "ünï@example.org", "a@[127.0.0.1]", "a@example.org.", '"q a"@example.org', "a" * 65 + "@example.org",
+    "a@" + "b" * 250 + ".org", "a@1.2.3.4", "a@example.123", "x@EXAMPLE.org",
+])
+def test_an_address_is_normalised_exactly_as_email_validator_does(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    from feedpipe.store.subscribers import normalize_email
+
+    try:
+        expected = validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        with pytest.raises(FeedpipeError, match="not a valid email address"):
+            normalize_email(address)
+    else:
+        assert normalize_email(address) == expected

@@ -6,7 +6,9 @@ identity key (feedpipe.core.address.identity_key: case-insensitive domain and lo
 
 from __future__ import annotations
 
+import functools
 import hmac
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,10 +30,34 @@ from feedpipe.store.subscriber_identity import token_aliases
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
 
-def normalize_email(email: str) -> str:
-    """The address as stored: validated (syntax only, no DNS) and normalised; FeedpipeError if invalid."""
+# A plain ASCII dot-atom local part: email_validator leaves such a local part as it is, so an address
+# made of one and a domain it accepted is normalised without running the whole validator again.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain(domain: str) -> str | None:
+    """The normalised domain as email_validator gives it, or None when it refuses the domain."""
     try:
-        return validate_email((email or "").strip(), check_deliverability=False).normalized
+        return validate_email(f"a@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
+
+
+def normalize_email(email: str) -> str:
+    """The address as stored: validated (syntax only, no DNS) and normalised; FeedpipeError if invalid.
+
+    An import checks the same few domains over and over: a plain ASCII address whose domain was
+    already accepted is normalised from that (the same result as email_validator, at a fraction of
+    the cost); anything else goes through email_validator."""
+    text = (email or "").strip()
+    local, at, domain = text.rpartition("@")
+    if at and local.isascii() and len(local) <= 64 and len(text) <= 254 and _PLAIN_LOCAL.fullmatch(local):
+        normal = _domain(domain) if domain.isascii() else None
+        if normal is not None:
+            return f"{local}@{normal}"
+    try:
+        return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise FeedpipeError(
             f"{email!r} is not a valid email address: {exc}",
