@@ -56,7 +56,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-STAGES = ("ingest", "tagging", "feeds", "send", "web")
+STAGES = ("ingest", "tagging", "feeds", "send", "web", "peer")
 FLOORS = {
     "ingest": "trafilatura / feedparser alone",
     "tagging": "the issue's fixed targets (5,000 articles per CPU-second, cold load < 1 s) and, as a machine "
@@ -64,6 +64,7 @@ FLOORS = {
     "feeds": "feedgen alone",
     "send": "raw smtplib sendmail of pre-built messages",
     "web": "waitress serving the same bytes from a bare WSGI callable",
+    "peer": "rss2email (`r2e run --no-send`) on the same local feeds, from empty",
 }
 
 Json = dict[str, Any]
@@ -117,6 +118,7 @@ def plan(quick: bool) -> list[Job]:
         jobs.append(Job("send", "bench_send.py", ["--subscribers", str(n), *extra],
                         label=f"{short(n)} subscribers", size=n, timeout=timeout))
     jobs.append(Job("web", "bench_web.py", ["--floor", *(["--seconds", "3"] if quick else [])], timeout=timeout))
+    jobs.append(Job("peer", "bench_peer.py", ["--pairs", "1" if quick else "3"], timeout=timeout))
     return jobs
 
 
