@@ -16,7 +16,7 @@ from feedpipe.cli.context import Context, InputError
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
-from feedpipe.store.subscribers import normalize_email
+from feedpipe.store.subscribers import NewSubscriber, normalize_email
 from feedpipe.tagging.names import UnknownChoice, country_codes, country_name
 
 
@@ -31,6 +31,7 @@ def subscribers() -> None:
 
 
 _SPLIT = re.compile(r"[\s,;]+")
+IMPORT_BATCH = 1000  # rows stored per transaction: memory stays flat however long the file
 
 
 @subscribers.command("add")
@@ -70,7 +71,8 @@ def import_csv(csv_file: Path, status: str) -> None:
     would otherwise get everything); the good rows are imported."""
     obj = _obj()
     counts = {"added": 0, "existing": 0}
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []  # (line, message)
+    batch: list[tuple[int, NewSubscriber]] = []
     with csv_file.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.reader(fh)
         try:
@@ -84,19 +86,23 @@ def import_csv(csv_file: Path, status: str) -> None:
             try:
                 fields = next(reader, None)
             except csv.Error as exc:
-                problems.append(f"{csv_file}:{line}: not a CSV row: {exc}")
+                problems.append((line, f"not a CSV row: {exc}"))
                 line = reader.line_num + 1
                 continue
             if fields is None:
                 break
             try:
                 if any(f.strip() for f in fields):
-                    _import_row(obj, header, fields, status, counts)
+                    batch.append((line, _import_row(obj, header, fields, status)))
             except FeedpipeError as exc:
-                problems.append(f"{csv_file}:{line}: {exc.message}" + (f" - {exc.hint}" if isinstance(exc, UnknownChoice) else ""))
+                problems.append((line, exc.message + (f" - {exc.hint}" if isinstance(exc, UnknownChoice) else "")))
+            if len(batch) >= IMPORT_BATCH:
+                _import_batch(obj, batch, counts, problems)
             line = reader.line_num + 1
+        _import_batch(obj, batch, counts, problems)
+    problems = [(n, f"{csv_file}:{n}: {message}") for n, message in sorted(problems)]
     click.echo(f"{counts['added']} added, {counts['existing']} already there, {len(problems)} skipped")
-    for problem in problems:
+    for _, problem in problems:
         click.echo(f"  {problem}", err=True)
 
 
@@ -111,7 +117,7 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
-def _import_row(obj: Context, header: list[str], fields: list[str], status: str, counts: dict[str, int]) -> None:
+def _import_row(obj: Context, header: list[str], fields: list[str], status: str) -> NewSubscriber:
     extra = [f for f in fields[len(header):] if f.strip()]
     if extra:
         raise FeedpipeError(f"{len(fields)} fields where the header names {len(header)} "
@@ -122,12 +128,22 @@ def _import_row(obj: Context, header: list[str], fields: list[str], status: str,
         raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
     countries, topics = _preferences(obj, _SPLIT.split(row.get("countries", "")),
                                      _SPLIT.split(row.get("topics", "")))
-    before = obj.store.subscribers.get(row.get("email", ""))
-    obj.store.subscribers.add(
-        row.get("email", ""), name=one_line(row.get("name")) or None, status=row_status,
-        countries=countries, topics=topics, now=obj.now,
+    return NewSubscriber(
+        email=row.get("email", ""), name=one_line(row.get("name")) or None, status=row_status,
+        countries=tuple(countries), topics=tuple(topics),
     )
-    counts["existing" if before is not None else "added"] += 1
+
+
+def _import_batch(obj: Context, batch: list[tuple[int, NewSubscriber]], counts: dict[str, int],
+                  problems: list[tuple[int, str]]) -> None:
+    """Store a batch of parsed rows in one transaction (store.subscribers.add_many), then empty it."""
+    outcomes = obj.store.subscribers.add_many([item for _, item in batch], now=obj.now) if batch else []
+    for (line, _), outcome in zip(batch, outcomes, strict=True):
+        if isinstance(outcome, FeedpipeError):
+            problems.append((line, outcome.message))
+        else:
+            counts["added" if outcome else "existing"] += 1
+    batch.clear()
 
 
 @subscribers.command("list")

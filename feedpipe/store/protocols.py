@@ -8,17 +8,19 @@ the same Protocol. The contract of each method is the docstring of the repositor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, Edition, LedgerEntry, Pick, Subscriber
 from feedpipe.store.articles import UpsertResult
 from feedpipe.store.catalogue import FeedKey
 from feedpipe.store.leases import JobRun, Lease
 from feedpipe.store.ledger import LedgerStep
 from feedpipe.store.sources import SourceState
+from feedpipe.store.subscribers import NewSubscriber
 from feedpipe.store.work import Task, WorkerInfo
 
 
@@ -134,6 +136,8 @@ class Subscribers(Protocol):
         topics: Iterable[str] = (),
         now: datetime,
     ) -> Subscriber: ...
+
+    def add_many(self, items: Sequence[NewSubscriber], *, now: datetime) -> list[bool | FeedpipeError]: ...
 
     def get(self, email: str) -> Subscriber | None: ...
 
