@@ -157,4 +157,5 @@ def test_the_desk_passes_axe_and_fits_the_screen(desk, browser, width):  # noqa:
         assert box is not None and box["x"] + box["width"] <= width and box["height"] >= 24, "reachable and tappable"
     folder = os.environ.get("FEEDPIPE_DESK_SCREENSHOTS")
     if folder:
+        page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
         page.screenshot(path=str(Path(folder) / f"desk-{width}.png"), full_page=width == 375)
