@@ -278,3 +278,54 @@ def test_editors_cli_takes_the_password_twice_from_stdin_or_the_environment(tmp_
     assert "passphrase" not in out and "environment" not in out
     assert run([*store, "editors", "remove", "bob@example.org"]) == 0
     assert run([*store, "editors", "remove", "bob@example.org"]) == 4
+
+
+def test_the_desk_names_the_editions_state_and_the_recipients_in_doubt(desk, tmp_path):
+    browser, page = sign_in(desk, ADMIN)
+    assert 'data-state="collecting"' in page.text
+    s = desk.app.settings
+    build_edition(desk.store, s.digest, s.feeds_public_url, WEEK, desk.clock(), tmp_path)
+    assert 'data-state="built"' in browser.get(desk.url + "/desk/", timeout=10).text
+
+    # a send that lost the connection after DATA for one subscriber, and was then stopped
+    now = desk.clock()
+    assert desk.store.editions.claim(WEEK, now)
+    desk.store.ledger.enqueue(WEEK, now=now)
+    desk.store.ledger.transition(WEEK, "una@example.com", expect="pending", to="uncertain", now=now,
+                                 error="connection lost after DATA")
+    desk.store.ledger.transition(WEEK, "rui@example.com", expect="pending", to="sent", now=now)
+    page = browser.get(desk.url + "/desk/", timeout=10).text
+    assert 'data-state="sending"' in page and "1 sent, 0 failed, 1 uncertain" in page
+    assert "una@example.com: uncertain (connection lost after DATA)" in page
+    assert "/desk/pick" not in page, "an edition being sent is no longer edited"
+    assert "No active subscriber is waiting" in browser.get(desk.url + "/desk/send", timeout=10).text
+
+
+def test_the_pick_service_keeps_picks_sensible_and_logs_only_changes(tmp_path):
+    from datetime import UTC, datetime
+
+    from feedpipe.core.errors import FeedpipeError
+    from feedpipe.digest import picks as picking
+    from feedpipe.store import Store
+
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    store = Store.open(f"sqlite:///{tmp_path / 'f.db'}", now=now)
+    store.articles.upsert(week_of_articles(), now=now)
+    a, b = by_title(RUBLE := "Ruble Slides To Two-Year Low"), by_title("Thousands Rally In Tbilisi")
+    for article_id in (a, b):
+        picking.pick(store, WEEK, article_id, actor="anna", now=now)
+    picking.pick(store, WEEK, a, actor="anna", now=now)  # picked already: nothing changes, nothing logged
+    assert [p.article_id for p in picking.move(store, WEEK, a, -1, actor="anna", now=now)] == [a, b], "top stays"
+    with pytest.raises(FeedpipeError, match="only a picked article has a pitch"):
+        picking.set_pitch(store, WEEK, by_title("Grain Corridor Talks Resume"),
+                          "x", actor="anna", now=now)
+    pitch = picking.set_pitch(store, WEEK, a, "  Why\nit\tmatters " + "!" * 400, actor="anna", now=now).pitch
+    assert pitch is not None and pitch.startswith("Why it matters !") and len(pitch) == picking.PITCH_MAX
+    assert [e.action for e in store.edition_log.entries(WEEK)] == ["pick", "pick", "pitch"]
+    assert store.edition_log.entries(WEEK)[0].detail == f"#1 {RUBLE}"
+
+    store.editions.finish(WEEK, "sent", now=now)
+    with pytest.raises(FeedpipeError, match="2026-W48 is sent: its picks can no longer change"):
+        picking.unpick(store, WEEK, a, actor="anna", now=now)
+    assert len(store.editions.picks(WEEK)) == 2
+    store.close()
