@@ -5,7 +5,10 @@ pick service and lands in the edition log, and the edition the desk shaped is th
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -329,3 +332,23 @@ def test_the_pick_service_keeps_picks_sensible_and_logs_only_changes(tmp_path):
         picking.unpick(store, WEEK, a, actor="anna", now=now)
     assert len(store.editions.picks(WEEK)) == 2
     store.close()
+
+
+VNU = Path(__file__).resolve().parent / "vnu" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+@pytest.mark.skipif(not VNU.exists(), reason="vnu.jar absent: run `npm ci --prefix tests/vnu`")
+@pytest.mark.skipif(shutil.which("java") is None, reason="no java to run the Nu HTML checker")
+def test_the_desk_pages_pass_the_nu_html_checker(desk, tmp_path):
+    anonymous = requests.get(desk.url + "/desk/login", timeout=5).text
+    browser, _ = sign_in(desk, ADMIN)
+    post(browser, desk, "/desk/pick", article=by_title("Ruble Slides To Two-Year Low"), pitch="A pitch")
+    files = [tmp_path / "login.html"]
+    files[0].write_text(anonymous, encoding="utf-8")
+    for name in ("", "preview?pc=UA", "send", "log", "?q=ruble&country=RU"):
+        path = tmp_path / f"desk-{len(files)}.html"
+        path.write_text(browser.get(desk.url + "/desk/" + name, timeout=10).text, encoding="utf-8")
+        files.append(path)
+    result = subprocess.run(["java", "-jar", str(VNU), "--errors-only", *map(str, files)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
