@@ -352,3 +352,13 @@ def test_the_desk_pages_pass_the_nu_html_checker(desk, tmp_path):
     result = subprocess.run(["java", "-jar", str(VNU), "--errors-only", *map(str, files)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+
+
+def test_a_form_without_its_csrf_token_changes_nothing_even_when_signed_in(desk):
+    browser, _ = sign_in(desk, ADMIN)
+    for path, fields in (("/desk/pick", {"article": by_title("Ruble Slides To Two-Year Low")}),
+                         ("/desk/send", {"recipients": "2"}), ("/desk/test", {})):
+        answer = browser.post(desk.url + path, data=fields, timeout=10)
+        assert answer.status_code == 400 and "Please try again" in answer.text, path
+    assert desk.store.editions.picks(WEEK) == [] and desk.inbox.messages == []
+    assert desk.store.edition_log.entries(WEEK) == []
