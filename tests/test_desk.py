@@ -69,7 +69,7 @@ def desk_routes(running) -> list[tuple[str, str]]:
 
 def test_the_desk_has_the_routes_an_editor_needs(desk):
     paths = {path for _, path in desk_routes(desk)}
-    assert {"/desk/", "/desk/login", "/desk/pick", "/desk/unpick", "/desk/move", "/desk/pitch", "/desk/preview",
+    assert {"/desk/", "/desk/login", "/desk/editors/", "/desk/editors/add", "/desk/pick", "/desk/unpick", "/desk/move", "/desk/pitch", "/desk/preview",
             "/desk/preview/email", "/desk/test", "/desk/send", "/desk/log", "/desk/desk.js"} <= paths
 
 
@@ -95,7 +95,7 @@ def test_each_role_reaches_its_pages_and_only_an_admin_may_send(desk, email, sen
     for method, path in desk_routes(desk):
         if method != "GET" or path == "/desk/login":
             continue
-        expected = send_status if path == "/desk/send" else 200
+        expected = send_status if path in ("/desk/send", "/desk/editors/") else 200
         assert browser.get(desk.url + path, timeout=10).status_code == expected, path
     assert ("Send now" in browser.get(desk.url + "/desk/", timeout=10).text) == (email == ADMIN)
     refused = post(browser, desk, "/desk/send", recipients="999")
@@ -345,7 +345,7 @@ def test_the_desk_pages_pass_the_nu_html_checker(desk, tmp_path):
     post(browser, desk, "/desk/pick", article=by_title("Ruble Slides To Two-Year Low"), pitch="A pitch")
     files = [tmp_path / "login.html"]
     files[0].write_text(anonymous, encoding="utf-8")
-    for name in ("", "preview?pc=UA", "send", "log", "?q=ruble&country=RU"):
+    for name in ("", "preview?pc=UA", "send", "log", "?q=ruble&country=RU", "editors/"):
         path = tmp_path / f"desk-{len(files)}.html"
         path.write_text(browser.get(desk.url + "/desk/" + name, timeout=10).text, encoding="utf-8")
         files.append(path)
@@ -362,3 +362,25 @@ def test_a_form_without_its_csrf_token_changes_nothing_even_when_signed_in(desk)
         assert answer.status_code == 400 and "Please try again" in answer.text, path
     assert desk.store.editions.picks(WEEK) == [] and desk.inbox.messages == []
     assert desk.store.edition_log.entries(WEEK) == []
+
+
+def test_an_admin_adds_and_removes_editors_on_the_desk_and_an_editor_cannot(desk):
+    editor_browser, _ = sign_in(desk, EDITOR)
+    assert post(editor_browser, desk, "/desk/editors/add", email="x@example.org", role="admin",
+                password=PASSWORD, password2=PASSWORD).status_code == 403
+    admin, _ = sign_in(desk, ADMIN)
+    differ = post(admin, desk, "/desk/editors/add", email="new@example.org", role="editor",
+                  password=PASSWORD, password2=PASSWORD + "!")
+    assert differ.status_code == 400 and "The two passwords differ." in differ.text
+    short = post(admin, desk, "/desk/editors/add", email="new@example.org", role="editor",
+                 password="short", password2="short")
+    assert short.status_code == 400 and "too short" in short.text
+    added = post(admin, desk, "/desk/editors/add", email="new@example.org", role="editor",
+                 password=PASSWORD, password2=PASSWORD)
+    assert "Added new@example.org (editor)." in added.text
+    assert sign_in(desk, "new@example.org")[1].status_code == 200
+    assert post(admin, desk, "/desk/editors/remove", email=ADMIN).status_code == 400, "not yourself"
+    removed = post(admin, desk, "/desk/editors/remove", email=EDITOR)
+    assert "Removed ed@example.org" in removed.text
+    assert editor_browser.get(desk.url + "/desk/", allow_redirects=False, timeout=5).status_code == 303
+    assert [e.email for e in desk.store.editors.all()] == [ADMIN, "new@example.org"]

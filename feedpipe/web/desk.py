@@ -11,11 +11,9 @@ redirect back); `desk.js` only makes it quicker.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 import flask
@@ -27,8 +25,9 @@ from feedpipe.digest import picks as picking
 from feedpipe.digest.editions import edition_key, parse_key
 from feedpipe.digest.send import send_edition, send_test
 from feedpipe.editors import SESSION_LIFETIME, authenticate, open_session
-from feedpipe.store.desk import Editor
+from feedpipe.web import desk_editors
 from feedpipe.web.deps import current
+from feedpipe.web.desk_auth import admin_only, editor
 from feedpipe.web.desk_view import Filters, desk_view, load, preview_html, state
 from feedpipe.web.ratelimit import RateLimiter
 
@@ -41,8 +40,7 @@ PREVIEW_CSP = ("default-src 'none'; img-src https: data:; style-src 'unsafe-inli
                "frame-ancestors 'self'; form-action 'none'")
 
 bp = flask.Blueprint("desk", __name__, url_prefix="/desk", template_folder=str(TEMPLATES))
-P = ParamSpec("P")
-R = TypeVar("R")
+bp.register_blueprint(desk_editors.bp)  # /desk/editors/: admins manage the accounts, behind the same login
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,13 +65,6 @@ def limits() -> DeskLimits:
     return found
 
 
-def editor() -> Editor:
-    found = g.get("editor")
-    if not isinstance(found, Editor):
-        abort(401)
-    return found
-
-
 @bp.before_request
 def _require_session() -> ResponseReturnValue | None:
     """Every desk page but the login needs a live session; no session: to the login page."""
@@ -94,16 +85,6 @@ def _require_session() -> ResponseReturnValue | None:
 def _no_store(response: flask.Response) -> flask.Response:
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def admin_only(view: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        if editor().role != "admin":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _safe_next(target: str | None) -> str:
