@@ -384,3 +384,32 @@ def test_an_admin_adds_and_removes_editors_on_the_desk_and_an_editor_cannot(desk
     assert "Removed ed@example.org" in removed.text
     assert editor_browser.get(desk.url + "/desk/", allow_redirects=False, timeout=5).status_code == 303
     assert [e.email for e in desk.store.editors.all()] == [ADMIN, "new@example.org"]
+
+
+@pytest.mark.postgres
+def test_editors_sessions_and_the_edition_log_on_postgresql(pg_url):
+    from datetime import UTC, datetime
+
+    from feedpipe.digest import picks as picking
+    from feedpipe.editors import authenticate, open_session
+    from feedpipe.store import Store
+
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    store = Store.open(pg_url, now=now)
+    try:
+        assert 340 in store.schema_versions()
+        anna = add_editor(store.editors, "anna@example.org", PASSWORD, role="admin", now=now)
+        assert authenticate(store.editors, "anna@example.org", PASSWORD, now=now) == anna
+        assert authenticate(store.editors, "anna@example.org", "wrong password", now=now) is None
+        sid = open_session(store.editors, anna, now=now)
+        assert store.editors.session_editor(sid, now=now + timedelta(hours=11)) == anna
+        assert store.editors.session_editor(sid, now=now + timedelta(hours=13)) is None
+        store.articles.upsert(week_of_articles(), now=now)
+        for title in ("Ruble Slides To Two-Year Low", "Thousands Rally In Tbilisi"):
+            picking.pick(store, WEEK, by_title(title), actor=anna.email, now=now)
+        picking.move(store, WEEK, by_title("Thousands Rally In Tbilisi"), -1, actor=anna.email, now=now)
+        assert [e.action for e in store.edition_log.entries(WEEK)] == ["pick", "pick", "order"]
+        assert store.edition_log.entries()[2].at == now
+        assert store.editors.remove("anna@example.org") and store.editors.session_editor(sid, now=now) is None
+    finally:
+        store.close()
