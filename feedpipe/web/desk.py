@@ -11,6 +11,7 @@ redirect back); `desk.js` only makes it quicker.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.digest import picks as picking
+from feedpipe.digest.build import build_edition
 from feedpipe.digest.editions import edition_key, parse_key
 from feedpipe.digest.send import send_edition, send_test
 from feedpipe.editors import SESSION_LIFETIME, authenticate, open_session
@@ -39,6 +41,7 @@ OPEN_ENDPOINTS = {"desk.login_form", "desk.login"}
 PREVIEW_CSP = ("default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; "
                "frame-ancestors 'self'; form-action 'none'")
 
+logger = logging.getLogger(__name__)
 bp = flask.Blueprint("desk", __name__, url_prefix="/desk", template_folder=str(TEMPLATES))
 bp.register_blueprint(desk_editors.bp)  # /desk/editors/: admins manage the accounts, behind the same login
 
@@ -182,15 +185,28 @@ def _back(notice: str = "") -> str:
     return target
 
 
+def _refresh(key: str) -> None:
+    """Rebuild the edition's web view after its picks changed or it was sent, as the CLI does
+    (`cli.digest.refresh_web_view`), so the archive page shows what the email holds."""
+    s = current().app.settings
+    try:
+        build_edition(current().app.store, s.digest, s.feeds_public_url, key, current().app.clock(), s.digest_dir,
+                      templates_dir=s.templates_dir, mode=s.file_mode)
+    except FeedpipeError as exc:
+        logger.warning("the web view of %s was not rebuilt: %s", key, exc)
+
+
 def _change(action: Callable[[str, str], object]) -> ResponseReturnValue:
     """Run one change on this week's edition as the signed-in editor, then back to the desk."""
     article_id = request.form.get("article") or ""
     if not article_id:
         abort(400)
+    key = _week()
     try:
-        action(_week(), article_id)
+        action(key, article_id)
     except FeedpipeError as exc:
         return redirect(_back(notice=f"{exc.message}: {exc.hint}" if exc.hint else exc.message), 303)
+    _refresh(key)
     return redirect(_back() + f"#a-{article_id}", 303)
 
 
@@ -290,6 +306,8 @@ def send_now() -> ResponseReturnValue:
                if not report.skipped else "skipped: no articles")
     if report.not_claimed:
         summary = "another process is sending this edition"
+    else:
+        _refresh(key)
     picking.record(app.store, key, "send", summary, actor=who, now=app.clock())
     return redirect(url_for("desk.home", week=key, notice=f"{key}: {summary}."), 303)
 
