@@ -134,6 +134,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
 from feedpipe.cli.core import articles, check_config, ingest, retag, sources  # noqa: E402
 from feedpipe.cli.core import run as run_command  # noqa: E402
 from feedpipe.cli.digest import digest  # noqa: E402
+from feedpipe.cli.editors import digest_log, editors  # noqa: E402
 from feedpipe.cli.feeds import feeds  # noqa: E402
 from feedpipe.cli.serve import schedule, serve, web  # noqa: E402
 from feedpipe.cli.subscribers import subscribers  # noqa: E402
@@ -143,6 +144,8 @@ from feedpipe.cli.workers import worker, workers  # noqa: E402
 for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
                  schedule, worker, workers):
     main.add_command(_command)
+main.add_command(editors)
+digest.add_command(digest_log)
 
 
 def run(argv: list[str] | None = None) -> int:

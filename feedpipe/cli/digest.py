@@ -7,6 +7,7 @@ and `.transport()`. The mailing list's commands are in `feedpipe.cli.subscribers
 
 from __future__ import annotations
 
+import getpass
 import webbrowser
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -17,6 +18,7 @@ import click
 from feedpipe.cli.context import Context, InputError
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
+from feedpipe.digest import picks as picking
 from feedpipe.digest.build import build_edition, load_edition
 from feedpipe.digest.editions import due_edition, edition_key, parse_key, send_time
 from feedpipe.digest.send import dry_run, send_edition, send_test
@@ -49,6 +51,14 @@ def _article(obj: Context, url: str) -> Article:
     if article is None:
         raise InputError(f"no stored article has the URL {url}", "ingest it first (`feedpipe ingest`), then pick it")
     return article
+
+
+def _actor() -> str:
+    """Who the edition log names for a change made on the command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _open_for_picks(obj: Context, key: str) -> str:
@@ -200,7 +210,7 @@ def pick(url: str, pitch: str | None, week: str | None) -> None:
     obj = _obj()
     key = _open_for_picks(obj, _week(obj, week))
     article = _article(obj, url)
-    p = obj.store.editions.pick(key, article.id, pitch)
+    p = picking.pick(obj.store, key, article.id, pitch=pitch, actor=_actor(), now=obj.now)
     refresh_web_view(obj, key)
     click.echo(f"{key}: picked #{p.position + 1} {article.title}")
 
@@ -213,7 +223,7 @@ def unpick(url: str, week: str | None) -> None:
     obj = _obj()
     key = _open_for_picks(obj, _week(obj, week))
     article = _article(obj, url)
-    if not obj.store.editions.unpick(key, article.id):
+    if not picking.unpick(obj.store, key, article.id, actor=_actor(), now=obj.now):
         raise InputError(f"{url} is not picked for {key}", "see `feedpipe digest picks`")
     refresh_web_view(obj, key)
     click.echo(f"{key}: unpicked {article.title}")
@@ -226,7 +236,7 @@ def order(urls: tuple[str, ...], week: str | None) -> None:
     """Put these picked articles first, in this order."""
     obj = _obj()
     key = _open_for_picks(obj, _week(obj, week))
-    obj.store.editions.order(key, [_article(obj, u).id for u in urls])
+    picking.order(obj.store, key, [_article(obj, u).id for u in urls], actor=_actor(), now=obj.now)
     refresh_web_view(obj, key)
     _list_picks(obj, key)
 
@@ -260,14 +270,7 @@ def picks(week: str | None, file: Path | None) -> None:
                 wanted.append((_article(obj, url).id, pitch or None))
             except FeedpipeError as exc:
                 raise InputError(f"{file}:{number}: {exc.message}", exc.hint) from exc
-        ids = [a for a, _ in wanted]
-        for p in obj.store.editions.picks(key):
-            if p.article_id not in ids:
-                obj.store.editions.unpick(key, p.article_id)
-        for article_id, wanted_pitch in wanted:
-            obj.store.editions.pick(key, article_id, wanted_pitch)
-        if ids:
-            obj.store.editions.order(key, ids)
+        picking.replace_all(obj.store, key, wanted, actor=_actor(), now=obj.now)
         refresh_web_view(obj, key)
     _list_picks(obj, key)
 

@@ -195,3 +195,11 @@ def select(
         if lead_topic:
             seen_topics[lead_topic] += 1
     return Selection(picks=pick_items, ranked=tuple(chosen))
+
+
+def rank_rest(candidates: Sequence[Article], selection: Selection, now: datetime) -> tuple[Article, ...]:
+    """Every candidate in the order an editor should see them: the selection's items as it ranked them
+    (picks first), then the candidates it left out, best base score first (freshness and section)."""
+    chosen = set(selection.ids)
+    rest = sorted((a for a in candidates if a.id not in chosen), key=lambda a: (-_base_score(a, now), a.id))
+    return tuple(i.article for i in selection.items) + tuple(rest)

@@ -18,6 +18,7 @@ from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
 from feedpipe.store.articles import ArticleRepository, UpsertResult
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
+from feedpipe.store.desk import EditionLogRepository, EditorRepository
 from feedpipe.store.editions import EditionRepository
 from feedpipe.store.engine import Database, make_engine, write_tx
 from feedpipe.store.leases import JobRun, Lease, LeaseRepository
@@ -45,6 +46,8 @@ class Store:
         self.leases: protocols.Leases = LeaseRepository(db)
         self.meta: protocols.Meta = MetaRepository(db)
         self.work: protocols.Work = WorkQueue(db)
+        self.editors = EditorRepository(db)  # the editors' desk: accounts and sessions
+        self.edition_log = EditionLogRepository(db)  # who changed which edition, and when
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:

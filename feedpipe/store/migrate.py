@@ -13,6 +13,7 @@ from sqlalchemy import Connection, inspect, select
 
 from feedpipe.store import (
     date_migrations,
+    desk,
     digest_schema,
     language_schema,
     schema,
@@ -57,7 +58,8 @@ CORE = [
 
 def all_migrations() -> list[Migration]:
     found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
-             *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS]
+             *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS,
+             *desk.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")

@@ -11,7 +11,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from feedpipe.store import Store
 from feedpipe.tagging.names import TopicNames, country_name
-from feedpipe.web import archive, feeds, health, pages, preferences, signup, unsubscribe
+from feedpipe.web import archive, desk, feeds, health, pages, preferences, signup, unsubscribe
 from feedpipe.web.deps import Site, Web, WebApp
 from feedpipe.web.files import FileCache
 from feedpipe.web.ratelimit import RateLimiter
@@ -21,7 +21,7 @@ SECRET_ENV = "FEEDPIPE_SECRET_KEY"
 SECRET_META_KEY = "web.secret_key"
 # The packaged templates: feedpipe/defaults/templates is a link to the repository's templates/.
 TEMPLATE_DIRS = (Path(__file__).resolve().parent.parent / "defaults" / "templates" / "web",)
-BLUEPRINTS = (feeds.bp, archive.bp, signup.bp, preferences.bp, unsubscribe.bp, health.bp, pages.bp)
+BLUEPRINTS = (feeds.bp, archive.bp, signup.bp, preferences.bp, unsubscribe.bp, health.bp, pages.bp, desk.bp)
 
 
 def create_app(app: WebApp, *, signup_limiter: RateLimiter | None = None,
