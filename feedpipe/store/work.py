@@ -92,12 +92,25 @@ class WorkQueue:
             conn.execute(workers.delete().where(workers.c.holder == holder))
 
     def workers(self, *, now: datetime, live_within: timedelta) -> list[WorkerInfo]:
-        """The processes whose heartbeat is recent; older rows (crashed processes) are removed."""
+        """The processes whose heartbeat is recent, each with what it holds (its claimed task, else its
+        batches of a send, else what it said); older rows (crashed processes) are removed."""
         with self._db.write() as conn:
             conn.execute(workers.delete().where(workers.c.heartbeat_at < now - live_within * 10))
             rows = conn.execute(select(workers).where(workers.c.heartbeat_at >= now - live_within)
                                 .order_by(workers.c.role, workers.c.host, workers.c.pid)).all()
-        return [WorkerInfo(**r._mapping) for r in rows]
+            held = {r.claimed_by: (f"{r.kind} {r.key}", r.claimed_at) for r in conn.execute(
+                select(tasks.c.claimed_by, tasks.c.kind, tasks.c.key, tasks.c.claimed_at)
+                .where(tasks.c.done_at.is_(None), tasks.c.claimed_by.is_not(None)))}
+            for holder, edition, n in conn.execute(
+                    select(send_ledger.c.claimed_by, send_ledger.c.edition, func.count())
+                    .where(send_ledger.c.claimed_by.is_not(None), send_ledger.c.state.in_(("pending", "sending")))
+                    .group_by(send_ledger.c.claimed_by, send_ledger.c.edition)):
+                held.setdefault(holder, (f"send {edition} ({n} rows)", None))
+        out = []
+        for r in rows:
+            doing, since = held.get(r.holder, (r.doing, r.doing_since))
+            out.append(WorkerInfo(**{**r._mapping, "doing": doing, "doing_since": since}))
+        return out
 
     # -- tasks --------------------------------------------------------------------------------------
 

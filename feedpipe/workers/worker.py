@@ -84,7 +84,6 @@ class Worker:
                             "(`feedpipe digest uncertain`)", key, recovered)
             if not emails:
                 continue
-            self._doing(f"send {key} ({len(emails)} rows)")
             s = self.app.settings
             report = send_claimed(store, s.digest, self._mail(), key, now, holder=self.holder, pace=self._pace,
                                   stop=self.stopping.is_set,
@@ -103,7 +102,6 @@ class Worker:
         task = store.work.claim_task(self.holder, now=now, ttl=self.claim_ttl, kinds=TASK_KINDS)
         if task is None:
             return False
-        self._doing(f"{task.kind} {task.key}")
         try:
             outcome = self._do(task, now)
         except Exception as exc:  # one bad task never stops the worker; the task is closed with the reason
@@ -151,14 +149,17 @@ class Worker:
             self._transport = make_transport(replace(mail, rate_per_second=0.0))
         return self._transport
 
-    def _doing(self, what: str | None) -> None:
-        self.app.store.work.heartbeat(self.holder, role="worker", now=self.app.clock(), doing=what)
+    def _heartbeat(self) -> None:
+        """Say this worker is alive. What it holds is read from its claims (`WorkQueue.workers`), so the
+        work itself writes nothing extra per task."""
+        self.app.store.work.heartbeat(self.holder, role="worker", now=self.app.clock())
 
     def _keep_claims(self) -> None:
         every = max(1.0, self.claim_ttl.total_seconds() / 3)
         while not self.stopping.wait(every):
             try:
                 self.app.store.work.renew(self.holder, now=self.app.clock(), ttl=self.claim_ttl)
+                self._heartbeat()
             except Exception:  # the next renewal tries again; claims only lapse after the whole ttl
                 log.exception("could not renew this worker's claims")
 
@@ -170,12 +171,11 @@ class Worker:
         keeper.start()
         idle = 0
         try:
-            self._doing(None)
+            self._heartbeat()
             while not self.stopping.is_set():
                 if self.step():
                     idle = 0
                     continue
-                self._doing(None)
                 idle += 1
                 if max_idle_steps is not None and idle >= max_idle_steps:
                     break
