@@ -12,6 +12,7 @@ import pytest
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.store.leases import make_holder
+from feedpipe.store.suppression import Suppressed
 from tests.digest_support import SEND_AT, WEEK, week_of_articles
 
 NOW = SEND_AT
@@ -37,12 +38,14 @@ def test_a_bad_address_is_refused_with_a_hint(any_store):
         any_store.subscribers.add("x@example.com\r\nBcc: y@evil.example", now=NOW)
 
 
-def test_adding_an_existing_address_changes_nothing_but_an_unsubscribed_one_comes_back_pending(any_store):
+def test_adding_an_existing_address_changes_nothing_and_an_unsubscribed_one_comes_back_only_by_opt_in(any_store):
     first = any_store.subscribers.add("reader@example.com", name="R", status="active", countries=["UA"], now=NOW)
     again = any_store.subscribers.add("reader@example.com", name="Other", countries=["RU"], now=NOW + timedelta(1))
     assert again == first
     any_store.subscribers.set_status("reader@example.com", "unsubscribed", now=NOW)
-    back = any_store.subscribers.add("reader@example.com", countries=["RU"], now=NOW + timedelta(2))
+    with pytest.raises(Suppressed):
+        any_store.subscribers.add("reader@example.com", countries=["RU"], now=NOW + timedelta(2))
+    back = any_store.subscribers.add("reader@example.com", countries=["RU"], now=NOW + timedelta(2), opt_in=True)
     assert back.status == "pending" and back.countries == ("RU",) and back.token == first.token
 
 

@@ -6,6 +6,7 @@ Each command reads the click context's `obj` (a `feedpipe.cli.context.Context`):
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from feedpipe.cli.context import Context
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES
 from feedpipe.core.text import one_line
+from feedpipe.store.suppression import Suppressed
 
 
 def _obj() -> Context:
@@ -41,6 +43,10 @@ def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[
     """Add one subscriber (an operator's add is active unless --status says otherwise)."""
     obj = _obj()
     existing = obj.store.subscribers.get(email)
+    if existing is None:
+        found = obj.store.suppressions.check(email)
+        if found is not None:
+            raise Suppressed(email, found.reason, found.since)
     sub = obj.store.subscribers.add(email, name=name, status=status, countries=countries, topics=topics, now=obj.now)
     click.echo(f"{'already subscribed' if existing and existing.status != 'unsubscribed' else 'added'}: "
                f"{sub.email} ({sub.status})")
@@ -58,6 +64,7 @@ def import_csv(csv_file: Path, status: str) -> None:
     obj = _obj()
     counts = {"added": 0, "existing": 0}
     problems: list[str] = []
+    suppressed: dict[str, int] = {}
     with csv_file.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.reader(fh)
         try:
@@ -79,10 +86,15 @@ def import_csv(csv_file: Path, status: str) -> None:
             try:
                 if any(f.strip() for f in fields):
                     _import_row(obj, header, fields, status, counts)
+            except Suppressed as exc:
+                suppressed[exc.reason] = suppressed.get(exc.reason, 0) + 1
             except FeedpipeError as exc:
                 problems.append(f"{csv_file}:{line}: {exc.message}")
             line = reader.line_num + 1
     click.echo(f"{counts['added']} added, {counts['existing']} already there, {len(problems)} skipped")
+    if suppressed:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(suppressed.items()))
+        click.echo(f"{sum(suppressed.values())} suppressed, not added ({reasons}): only they can sign up again")
     for problem in problems:
         click.echo(f"  {problem}", err=True)
 
@@ -127,11 +139,30 @@ def list_(status: str | None) -> None:
 @subscribers.command("remove")
 @click.argument("email")
 def remove(email: str) -> None:
-    """Delete a subscriber and their preferences."""
+    """Delete a subscriber and their preferences; the address stays suppressed (a keyed hash), so no
+    import or add brings it back: only the person, by signing up again."""
     obj = _obj()
-    if not obj.store.subscribers.remove(email):
+    if not obj.store.suppressions.remove(email, now=obj.now):
         raise FeedpipeError(f"{email} is not a subscriber", "see `feedpipe subscribers list`")
-    click.echo(f"removed {email}")
+    click.echo(f"removed {email} (suppressed: not added again by add or import)")
+
+
+@subscribers.command("export")
+@click.argument("email")
+def export(email: str) -> None:
+    """Print, as JSON, everything stored about one person (for an access request)."""
+    obj = _obj()
+    click.echo(json.dumps(obj.store.suppressions.export(email), indent=2, ensure_ascii=False))
+
+
+@subscribers.command("erase")
+@click.argument("email")
+def erase(email: str) -> None:
+    """Erase everything stored about one person (subscription, send history, bounces' link to them)
+    except a keyed hash that keeps the address suppressed."""
+    obj = _obj()
+    found = obj.store.suppressions.erase(email, now=obj.now)
+    click.echo(f"erased {email}" if found else f"nothing was stored about {email}; it is suppressed from now on")
 
 
 __all__ = ["subscribers"]

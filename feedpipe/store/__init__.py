@@ -26,6 +26,7 @@ from feedpipe.store.meta import MetaRepository
 from feedpipe.store.migrate import migrate
 from feedpipe.store.sources import SourceRepository, SourceState
 from feedpipe.store.subscribers import SubscriberRepository
+from feedpipe.store.suppression import SuppressionRepository
 
 
 class Store:
@@ -43,6 +44,7 @@ class Store:
         self.ledger: protocols.Ledger = SendLedger(db)
         self.leases: protocols.Leases = LeaseRepository(db)
         self.meta: protocols.Meta = MetaRepository(db)
+        self.suppressions = SuppressionRepository(db)  # list hygiene: suppression list, remove, erase, export
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:

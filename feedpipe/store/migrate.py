@@ -10,7 +10,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, inspect, select
 
-from feedpipe.store import digest_schema, schema, service_schema, subscriber_identity
+from feedpipe.store import (
+    digest_schema,
+    hygiene_schema,
+    schema,
+    service_schema,
+    subscriber_identity,
+    suppression,
+)
 from feedpipe.store.migration import Migration, create_tables
 
 
@@ -47,7 +54,8 @@ CORE = [
 ]
 
 def all_migrations() -> list[Migration]:
-    found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS]
+    found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
+             *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")

@@ -131,13 +131,15 @@ class Subscribers(Protocol):
         countries: Iterable[str] = (),
         topics: Iterable[str] = (),
         now: datetime,
+        opt_in: bool = False,
     ) -> Subscriber: ...
 
     def get(self, email: str) -> Subscriber | None: ...
 
     def by_token(self, token: str) -> Subscriber | None: ...
 
-    def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber: ...
+    def set_status(self, email: str, status: str, *, now: datetime, reason: str = "",
+                   opt_in: bool = False) -> Subscriber: ...
 
     def set_preferences(
         self, email: str, *, countries: Iterable[str], topics: Iterable[str], now: datetime

@@ -23,6 +23,7 @@ from feedpipe.core.text import one_line
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
 from feedpipe.store.subscriber_identity import token_aliases
+from feedpipe.store.suppression import SUPPRESSING, Suppressed, check_addable, record_status_change
 
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
@@ -97,17 +98,20 @@ class SubscriberRepository:
         countries: Iterable[str] = (),
         topics: Iterable[str] = (),
         now: datetime,
+        opt_in: bool = False,
     ) -> Subscriber:
         """Add an address (validated and normalised) with a fresh secret token.
 
-        An address already on the list is returned as it is, except that an unsubscribed one
-        signing up again becomes pending (its preferences are then replaced by the new ones).
+        An address already on the list is returned as it is. A suppressed address (unsubscribed,
+        bounced, complained, removed: `store.suppression`) raises `Suppressed`, unless `opt_in`: the
+        person signing up on the web themselves, whose unsubscribed or bounced row then becomes pending
+        (its preferences replaced by the new ones) until they confirm.
         """
         _check_status(status)
         address = normalize_email(email)
         name = one_line(name)[:200] or None  # a name reaches the To header: never a line break
         try:
-            return self._add(address, name, status, countries, topics, now)
+            return self._add(address, name, status, countries, topics, now, opt_in)
         except IntegrityError:  # PostgreSQL: the same address signed up at the same moment
             found = self.get(address)
             if found is None:
@@ -122,13 +126,19 @@ class SubscriberRepository:
         countries: Iterable[str],
         topics: Iterable[str],
         now: datetime,
+        opt_in: bool,
     ) -> Subscriber:
         key = identity_key(address)
         with self._db.write() as conn:
             row = conn.execute(select(subscribers).where(subscribers.c.address_key == key)).first()
             if row is not None:
-                if row.status != "unsubscribed":
+                if row.status not in SUPPRESSING:
                     return subscriber_from_row(row)
+                if not opt_in:
+                    check_addable(conn, address, opt_in=False)  # raises with the list's reason
+                    raise Suppressed(row.email, row.status, row.updated_at)
+                record_status_change(conn, address, row.status, "pending", reason="signed up again on the web",
+                                     now=now, opt_in=True)
                 conn.execute(
                     subscribers.update()
                     .where(subscribers.c.address_key == key)
@@ -141,6 +151,9 @@ class SubscriberRepository:
                     )
                 )
                 return _stored(conn, key)
+            check_addable(conn, address, opt_in=opt_in)
+            record_status_change(conn, address, None, status, now=now, opt_in=opt_in,
+                                 reason="signed up on the web" if opt_in else "added by the operator")
             conn.execute(
                 subscribers.insert().values(
                     email=address,
@@ -184,8 +197,12 @@ class SubscriberRepository:
                     found = conn.execute(select(subscribers).where(subscribers.c.email == alias.email)).first()
         return subscriber_from_row(found) if found is not None else None
 
-    def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber:
-        """Change the status; becoming active records `confirmed_at` the first time."""
+    def set_status(self, email: str, status: str, *, now: datetime, reason: str = "",
+                   opt_in: bool = False) -> Subscriber:
+        """Change the status; becoming active records `confirmed_at` the first time. The change is
+        recorded with its `reason` and time; unsubscribed or bounced suppresses the address, and only
+        the person (`opt_in`: the web sign-up and its confirmation) may bring a suppressed one back
+        (`Suppressed` otherwise). See `store.suppression.record_status_change`."""
         _check_status(status)
         address = normalize_email(email)
         key = identity_key(address)
@@ -193,6 +210,7 @@ class SubscriberRepository:
             row = conn.execute(select(subscribers).where(subscribers.c.address_key == key)).first()
             if row is None:
                 raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
+            record_status_change(conn, address, row.status, status, reason=reason, now=now, opt_in=opt_in)
             values: dict[str, Any] = {"status": status, "updated_at": now}
             if status == "active" and row.confirmed_at is None:
                 values["confirmed_at"] = now
