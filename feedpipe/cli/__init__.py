@@ -124,6 +124,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     ctx.call_on_close(ctx.obj.close)
 
 
+from feedpipe.cli.bounces import bounces  # noqa: E402
 from feedpipe.cli.core import articles, check_config, ingest, retag, sources  # noqa: E402
 from feedpipe.cli.core import run as run_command  # noqa: E402
 from feedpipe.cli.digest import digest  # noqa: E402
@@ -133,7 +134,7 @@ from feedpipe.cli.subscribers import subscribers  # noqa: E402
 from feedpipe.cli.tag import tag  # noqa: E402
 
 for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
-                 schedule):
+                 schedule, bounces):
     main.add_command(_command)
 
 

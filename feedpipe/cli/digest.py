@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from feedpipe.bounces.service import return_paths
 from feedpipe.cli.context import Context
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
@@ -140,7 +141,7 @@ def send(week: str | None, rehearse: bool, to: tuple[str, ...]) -> None:
         click.echo(f"{key}: test copy, {report.sent} sent to {', '.join(to)}")
         return
     report = send_edition(obj.store, s.digest, obj.transport(), key, obj.now, feeds_public_url=s.feeds_public_url,
-                          templates_dir=s.templates_dir)
+                          templates_dir=s.templates_dir, return_paths=return_paths(obj.app))
     _show_send(key, report)
 
 

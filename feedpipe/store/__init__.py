@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
 from feedpipe.store.articles import ArticleRepository, UpsertResult
+from feedpipe.store.bounce_log import BounceLog
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
 from feedpipe.store.editions import EditionRepository
 from feedpipe.store.engine import Database, make_engine, write_tx
@@ -45,6 +46,7 @@ class Store:
         self.leases: protocols.Leases = LeaseRepository(db)
         self.meta: protocols.Meta = MetaRepository(db)
         self.suppressions = SuppressionRepository(db)  # list hygiene: suppression list, remove, erase, export
+        self.bounces = BounceLog(db)  # return path tokens, bounce and complaint events, webhook replay guard
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:
