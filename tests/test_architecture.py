@@ -22,7 +22,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("adapters", ("feedpipe.config", "feedpipe.store", "feedpipe.fetch", "feedpipe.mailer", "feedpipe.files",
                   "feedpipe.feeds.websub", "feedpipe.bounces.mailbox", "feedpipe.bounces.sns")),
     # everything not named elsewhere: app, ingest, pipeline, feeds publishing, digest build and send, scheduler
-    ("services", ("feedpipe", "feedpipe.feeds.publish", "feedpipe.bounces.service")),
+    ("services", ("feedpipe", "feedpipe.feeds.publish", "feedpipe.bounces.service",
+                  "feedpipe.bounces.hooks")),
     ("faces", ("feedpipe.cli", "feedpipe.web", "feedpipe.__main__")),
 ]
 
