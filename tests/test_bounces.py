@@ -13,9 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from feedpipe.bounces import classify
-from feedpipe.cli.bounces import bounces
+from feedpipe.cli.bounces import bounces, complaint_flag
 from feedpipe.cli.context import Context
+from feedpipe.cli.digest import digest
 from feedpipe.digest.message import verp_address
+from feedpipe.store.bounce_log import EditionHealth
 from tests.bounce_support import READERS, maildir_with, sent  # noqa: F401
 from tests.digest_support import WEEK, article
 
@@ -118,3 +120,27 @@ def test_the_next_send_skips_the_address_that_hard_bounced(sent):
     assert "anna@example.com" not in sent.senders and report.sent == len(READERS) - 1
     entries = {e.email for e in sent.store.ledger.entries("2026-W49")}
     assert "anna@example.com" not in entries
+
+
+def test_digest_status_shows_each_editions_delivery_and_warns_about_complaints(sent):
+    fetch(sent, maildir_with(sent.tmp / "Maildir", [
+        sent.report("postfix_hard.eml", "anna@example.com"),
+        sent.report("postfix_delayed.eml", "cara@example.com"),
+        sent.report("arf_abuse.eml", "fay@example.com"),
+    ]))
+    sent.store.editions.finish(WEEK, "sent", now=sent.moment[0])
+    result = CliRunner().invoke(digest, ["status"], obj=Context(None, None, quiet=False, app=sent.app),
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith(WEEK))
+    assert row.split()[:7] == [WEEK, "6", "5", "1", "1", "1", "1"]  # sent, delivered, hard, soft, complaints, unsubs
+    assert "16.67%  ABOVE THE CEILING" in row
+    assert f"warning: {WEEK}: complaint rate 16.67% is above 0.1%" in result.output
+
+
+@pytest.mark.parametrize(("complaints", "sent_count", "flag"), [
+    (0, 1000, ""), (1, 1000, ""), (2, 1000, "  warning"), (3, 1000, "  warning"), (4, 1000, "  ABOVE THE CEILING")])
+def test_the_complaint_rate_warns_above_a_tenth_of_a_percent(complaints, sent_count, flag):
+    health = EditionHealth(edition=WEEK, sent=sent_count, failed=0, hard_bounces=0, soft_bounces=0,
+                           complaints=complaints, unsubscribes=0)
+    assert complaint_flag(health.complaint_rate) == flag

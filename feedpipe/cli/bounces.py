@@ -44,3 +44,34 @@ def suppressed() -> None:
 
 
 __all__ = ["bounces"]
+
+
+COMPLAINT_CEILING = 0.003  # large providers' bulk-sender rules: keep spam complaints under 0.3%
+COMPLAINT_WARNING = 0.001  # warn well before it
+
+
+def complaint_flag(rate: float) -> str:
+    """"" under 0.1%, "  warning" above it, "  ABOVE THE CEILING" above 0.3%."""
+    if rate > COMPLAINT_CEILING:
+        return "  ABOVE THE CEILING"
+    return "  warning" if rate > COMPLAINT_WARNING else ""
+
+
+def show_status(obj: Context, limit: int) -> None:
+    """`feedpipe digest status`: per edition, what is known of its delivery, and the complaint rate."""
+    rows = list(obj.store.bounces.health(limit))
+    if not rows:
+        click.echo("no edition has been sent yet")
+        return
+    click.echo(f"{'edition':<10} {'sent':>6} {'delivered':>9} {'hard':>5} {'soft':>5} {'complaints':>10} "
+               f"{'unsubs':>6}  complaint rate (ceiling {COMPLAINT_CEILING:.1%})")
+    for h in rows:
+        flag = complaint_flag(h.complaint_rate)
+        click.echo(f"{h.edition:<10} {h.sent:>6} {h.delivered:>9} {h.hard_bounces:>5} {h.soft_bounces:>5} "
+                   f"{h.complaints:>10} {h.unsubscribes:>6}  {h.complaint_rate:.2%}{flag}")
+        if flag:
+            click.echo(f"warning: {h.edition}: complaint rate {h.complaint_rate:.2%} is above "
+                       f"{COMPLAINT_WARNING:.1%}; mailbox providers start filtering at {COMPLAINT_CEILING:.1%}: check "
+                       "how the list was collected and that unsubscribing is easy", err=True)
+    click.echo("delivered = sent minus hard bounces reported so far; unsubs = unsubscribes until the next edition",
+               err=True)

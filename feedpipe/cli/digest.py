@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from feedpipe.bounces.service import return_paths
+from feedpipe.cli.bounces import show_status
 from feedpipe.cli.context import Context
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
@@ -281,3 +282,11 @@ def schedule() -> None:
 
 
 __all__ = ["digest"]
+
+
+@digest.command("status")
+@click.option("--limit", type=click.IntRange(1, 520), default=12, show_default=True, help="How many editions.")
+def status(limit: int) -> None:
+    """Per edition: sent, delivered as far as known, bounced hard/soft, complaints, unsubscribes, and the
+    complaint rate against the 0.3% ceiling of large mailbox providers (a warning above 0.1%)."""
+    show_status(_obj(), limit)

@@ -150,11 +150,11 @@ class BounceLog:
                 next_start = row.sent_at or row.created_at
 
     def _health(self, conn: Connection, key: str, start: datetime, end: datetime | None) -> EditionHealth:
-        ledger: dict[str, int] = dict(conn.execute(select(send_ledger.c.state, func.count()).where(send_ledger.c.edition == key)
-                                   .group_by(send_ledger.c.state)).tuples().all())
-        kinds: dict[str, int] = dict(conn.execute(select(bounce_events.c.kind, func.count())
-                                  .where(bounce_events.c.edition == key).group_by(bounce_events.c.kind))
-                     .tuples().all())
+        ledger = {str(r[0]): int(r[1]) for r in conn.execute(
+            select(send_ledger.c.state, func.count()).where(send_ledger.c.edition == key).group_by(send_ledger.c.state))}
+        kinds = {str(r[0]): int(r[1]) for r in conn.execute(
+            select(bounce_events.c.kind, func.count()).where(bounce_events.c.edition == key)
+            .group_by(bounce_events.c.kind))}
         window = [subscriber_events.c.new_status == "unsubscribed", subscriber_events.c.at >= start]
         if end is not None:
             window.append(subscriber_events.c.at < end)
