@@ -144,3 +144,15 @@ def test_the_complaint_rate_warns_above_a_tenth_of_a_percent(complaints, sent_co
     health = EditionHealth(edition=WEEK, sent=sent_count, failed=0, hard_bounces=0, soft_bounces=0,
                            complaints=complaints, unsubscribes=0)
     assert complaint_flag(health.complaint_rate) == flag
+
+
+def test_a_send_that_resumes_after_a_hard_bounce_skips_that_address_and_says_why(sent):
+    sent.store.articles.upsert([article("next-week", "Next Week's Story", hours_before=-24 * 5)], now=sent.moment[0])
+    sent.moment[0] += timedelta(days=7)
+    sent.store.ledger.enqueue("2026-W49", now=sent.moment[0])  # a send that stopped after queueing everyone
+    fetch(sent, maildir_with(sent.tmp / "Maildir", [sent.report("outlook_hard.eml", "dan@example.com")]))
+    sent.senders.clear()
+    report = sent.send("2026-W49")
+    assert "dan@example.com" not in sent.senders
+    assert report.sent == len(READERS) - 1 and report.failed == 1
+    assert report.errors == ("dan@example.com: not sent: bounced, no longer an active subscriber",)

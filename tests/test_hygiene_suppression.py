@@ -132,3 +132,23 @@ def test_export_prints_everything_stored_and_erase_leaves_only_the_hash(op):
     assert after["suppression"]["reason"] == "unsubscribed"  # the first reason stays
     db_text = (op.tmp / "list.db").read_bytes()
     assert b"anna@example.org" not in db_text.lower() and b"Anna" not in db_text
+
+
+def test_addresses_that_said_stop_before_the_suppression_list_existed_are_suppressed_by_the_migration(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store.open(url, now=NOW)
+    store.subscribers.add("old@example.org", status="active", now=NOW)
+    store.subscribers.add("kept@example.org", status="active", now=NOW)
+    with store.db.write() as conn:  # as a store written before migration 350 would hold them
+        conn.exec_driver_sql("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'old@example.org'")
+        conn.exec_driver_sql("DELETE FROM suppressions")
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version = 350")
+    store.close()
+    reopened = Store.open(url, now=NOW + timedelta(days=1))
+    try:
+        assert reopened.suppressions.check("old@example.org").reason == "unsubscribed"
+        assert reopened.suppressions.check("kept@example.org") is None
+        with pytest.raises(Suppressed):
+            reopened.subscribers.add("OLD@example.org", status="active", now=NOW + timedelta(days=1))
+    finally:
+        reopened.close()
