@@ -152,3 +152,28 @@ def test_addresses_that_said_stop_before_the_suppression_list_existed_are_suppre
             reopened.subscribers.add("OLD@example.org", status="active", now=NOW + timedelta(days=1))
     finally:
         reopened.close()
+
+
+def test_the_suppression_list_and_the_bounce_log_work_on_every_database(any_store):
+    store = any_store
+    store.subscribers.add("zed@example.org", status="active", now=NOW)
+    store.subscribers.add("amy@example.org", status="active", now=NOW)
+    store.subscribers.set_status("zed@example.org", "unsubscribed", now=NOW, reason="one-click unsubscribe")
+    with pytest.raises(Suppressed):
+        store.subscribers.add("Zed@example.org", now=NOW)
+    assert store.suppressions.suppressed(["zed@example.org", "amy@example.org", "new@example.org"]).keys() == {
+        "zed@example.org"}
+    store.ledger.enqueue("2026-W47", now=NOW)
+    assert store.bounces.prepare("2026-W47") == 1 and store.bounces.prepare("2026-W47") == 0
+    token = store.bounces.token("2026-W47", "amy@example.org")
+    assert store.bounces.by_token(token).email == "amy@example.org"
+    for ref in ("r1", "r2", "r1"):
+        store.bounces.record("amy@example.org", edition="2026-W47", kind="soft", status="4.2.2", source="dsn",
+                             ref=ref, now=NOW)
+    assert store.bounces.soft_bounces("amy@example.org", since=NOW - timedelta(days=30)) == 2
+    assert store.bounces.first_call("mailgun", "t1", now=NOW) and not store.bounces.first_call("mailgun", "t1", now=NOW)
+    assert store.suppressions.remove("amy@example.org", now=NOW)
+    assert store.suppressions.check("amy@example.org").reason == "removed"
+    assert store.suppressions.erase("amy@example.org", now=NOW)
+    data = store.suppressions.export("amy@example.org")
+    assert data["send_ledger"] == [] and data["bounces_and_complaints"] == [] and data["suppression"] is not None
