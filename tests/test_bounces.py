@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import mailbox
 import re
+import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
 
+from feedpipe.app import App
 from feedpipe.bounces import classify
 from feedpipe.cli.bounces import bounces, complaint_flag
 from feedpipe.cli.context import Context
 from feedpipe.cli.digest import digest
+from feedpipe.core.settings import ScheduleSettings
 from feedpipe.digest.message import verp_address
+from feedpipe.scheduler.service import Service
 from feedpipe.store.bounce_log import EditionHealth
 from tests.bounce_support import READERS, maildir_with, sent  # noqa: F401
 from tests.digest_support import WEEK, article
@@ -156,3 +161,20 @@ def test_a_send_that_resumes_after_a_hard_bounce_skips_that_address_and_says_why
     assert "dan@example.com" not in sent.senders
     assert report.sent == len(READERS) - 1 and report.failed == 1
     assert report.errors == ("dan@example.com: not sent: bounced, no longer an active subscriber",)
+
+
+def test_serve_reads_the_bounce_mailbox_on_its_own_schedule(sent):
+    box = maildir_with(sent.tmp / "Maildir", [sent.report("postfix_hard.eml", "anna@example.com")])
+    settings = replace(sent.app.settings, bounces=replace(sent.app.settings.bounces, maildir=box, fetch_minutes=10),
+                       schedule=ScheduleSettings(digest=False))
+    service = Service(App(settings, clock=sent.app.clock, store=sent.store), holder="bounces-test")
+    service.start(ingest_now=False)
+    try:
+        assert "bounces" in [job for job, _ in service.next_runs()]
+        service.fire("bounces")
+        deadline = time.monotonic() + 10
+        while sent.store.subscribers.get("anna@example.com").status != "bounced" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sent.store.subscribers.get("anna@example.com").status == "bounced"
+    finally:
+        service.stop()
