@@ -18,9 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from feedpipe.bounces.providers import WebhookRefused, sns_string_to_sign
-from feedpipe.bounces.sns import FetchingSnsClient
+from feedpipe.bounces.sns import fetching_sns_client
 from feedpipe.core.settings import FetchSettings
-from feedpipe.fetch import Fetcher
 from feedpipe.web import create_app
 from tests.bounce_support import sent  # noqa: F401
 
@@ -145,7 +144,8 @@ def test_a_subscription_confirmation_is_confirmed_through_the_sns_client(hook):
 
 
 def test_the_certificate_is_fetched_only_from_an_sns_host():
-    client = FetchingSnsClient(Fetcher(FetchSettings(), now=lambda: None))
+    client = fetching_sns_client(FetchSettings(), lambda: datetime(2026, 11, 27, tzinfo=UTC))
+    assert client.fetcher.settings.max_redirects == 0  # a redirect is never followed off the allowed host
     for url in ("https://evil.example.org/cert.pem", "http://sns.eu-west-1.amazonaws.com/cert.pem",
                 "https://sns.eu-west-1.amazonaws.com.evil.org/cert.pem", "https://sns.eu-west-1.amazonaws.com/x.txt",
                 "https://user@evil.org@sns.eu-west-1.amazonaws.com:8443/cert.pem"):

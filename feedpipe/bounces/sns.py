@@ -5,13 +5,17 @@ Tests hand the webhook a `SnsClient` of their own that serves a local certificat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from feedpipe.bounces.providers import WebhookRefused, sns_cert_url_ok, sns_url_ok
+from feedpipe.core.clock import Clock
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.core.settings import FetchSettings
 from feedpipe.fetch import Fetcher
 
 MAX_CERTS = 32
+MAX_CERT_BYTES = 64 * 1024
 
 
 class SnsClient(Protocol):
@@ -53,3 +57,9 @@ class FetchingSnsClient:
             self.fetcher.get(url)
         except FeedpipeError as exc:
             raise WebhookRefused(503, f"cannot confirm the subscription: {exc.message}") from exc
+
+
+def fetching_sns_client(settings: FetchSettings, now: Clock) -> FetchingSnsClient:
+    """An SNS client over feedpipe's fetcher that follows no redirect (so no request ever leaves the
+    allowed hosts) and reads at most 64 KiB."""
+    return FetchingSnsClient(Fetcher(replace(settings, max_redirects=0, max_bytes=MAX_CERT_BYTES), now=now))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
@@ -196,8 +196,7 @@ class SuppressionRepository:
             if row is not None:
                 _delete_subscriber(conn, row.email)
                 ledger_emails.add(row.email)
-            ledger_emails.add(email)
-            done = conn.execute(send_ledger.delete().where(send_ledger.c.email.in_(sorted(ledger_emails))))
+            done = conn.execute(send_ledger.delete().where(_ledger_rows(email, ledger_emails)))
             found = found or done.rowcount > 0
             found = conn.execute(return_paths.delete().where(return_paths.c.key_hash == key)).rowcount > 0 or found
             found = conn.execute(subscriber_events.delete().where(subscriber_events.c.key_hash == key)).rowcount > 0 \
@@ -217,8 +216,7 @@ class SuppressionRepository:
             aliases = [r.token for r in conn.execute(select(token_aliases.c.token)
                                                      .where(token_aliases.c.email.in_(sorted(addresses))))]
             ledger = [_jsonable(dict(r._mapping)) for r in conn.execute(
-                select(send_ledger).where(send_ledger.c.email.in_(sorted(addresses)))
-                .order_by(send_ledger.c.edition))]
+                select(send_ledger).where(_ledger_rows(email, addresses)).order_by(send_ledger.c.edition))]
             events = [_jsonable({k: v for k, v in r._mapping.items() if k not in ("id", "key_hash")})
                       for r in conn.execute(select(subscriber_events).where(subscriber_events.c.key_hash == key)
                                             .order_by(subscriber_events.c.at, subscriber_events.c.id))]
@@ -243,6 +241,12 @@ class SuppressionRepository:
 
 def _subscriber_row(conn: Connection, email: str) -> Any:
     return conn.execute(select(subscribers).where(subscribers.c.address_key == identity_key(email))).first()
+
+
+def _ledger_rows(email: str, known: set[str]) -> ColumnElement[bool]:
+    """The send-ledger rows of a person: the addresses known for them, and any spelling of the address
+    that differs only in case (the ledger keeps the address as it was when the edition was sent)."""
+    return or_(send_ledger.c.email.in_(sorted(known)), func.lower(send_ledger.c.email) == identity_key(email))
 
 
 def _delete_subscriber(conn: Connection, email: str) -> None:

@@ -19,8 +19,7 @@ from flask import request
 
 from feedpipe.bounces.hooks import handle_mailgun, handle_ses
 from feedpipe.bounces.providers import WebhookRefused
-from feedpipe.bounces.sns import FetchingSnsClient, SnsClient
-from feedpipe.fetch import Fetcher
+from feedpipe.bounces.sns import SnsClient, fetching_sns_client
 from feedpipe.web.deps import current
 
 log = logging.getLogger(__name__)
@@ -30,11 +29,12 @@ bp = flask.Blueprint("webhooks", __name__)
 
 
 def sns_client() -> SnsClient:
-    """The SNS client given to `create_app` (tests: a local certificate), else one over feedpipe's fetcher."""
+    """The SNS client given to `create_app` (tests: a local certificate), else one over feedpipe's fetcher
+    (no redirects, certificates only from sns.<region>.amazonaws.com)."""
     found = flask.current_app.extensions.get(SNS_EXTENSION)
     if found is None:
         app = current().app
-        found = FetchingSnsClient(Fetcher(app.settings.fetch, now=app.clock))
+        found = fetching_sns_client(app.settings.fetch, app.clock)
         flask.current_app.extensions[SNS_EXTENSION] = found
     client: SnsClient = found
     return client
