@@ -152,7 +152,7 @@ class SubscriberRepository:
                 )
                 return _stored(conn, key)
             check_addable(conn, address, opt_in=opt_in)
-            record_status_change(conn, address, None, status, now=now, opt_in=opt_in,
+            record_status_change(conn, address, None, status, now=now, opt_in=opt_in, checked=True,
                                  reason="signed up on the web" if opt_in else "added by the operator")
             conn.execute(
                 subscribers.insert().values(

@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
 
 from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
@@ -68,10 +69,18 @@ def ensure_secret(conn: Connection) -> str:
     return value
 
 
+_SECRETS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()  # read once per engine
+
+
 def read_secret(conn: Connection) -> str:
+    """The store's HMAC secret (it never changes once made, so it is read once per engine)."""
+    cached = _SECRETS.get(conn.engine)
+    if cached is not None:
+        return cached
     found = conn.execute(select(meta.c.value).where(meta.c.key == SECRET_KEY)).scalar()
     if not found:
         raise FeedpipeError("the store has no hygiene secret", "run any feedpipe command once to migrate the store")
+    _SECRETS[conn.engine] = str(found)
     return str(found)
 
 
@@ -106,12 +115,15 @@ def check_addable(conn: Connection, address: str, *, opt_in: bool) -> None:
 
 
 def record_status_change(conn: Connection, address: str, old: str | None, new: str, *, reason: str,
-                         now: datetime, opt_in: bool) -> None:
+                         now: datetime, opt_in: bool, checked: bool = False) -> None:
     """Record a status change of `address` and keep the suppression list in step with it:
     unsubscribed or bounced suppresses (a reason starting with "complaint" suppresses as complained);
-    back to pending or active needs the person (`opt_in`), and active by opt-in lifts the suppression."""
+    back to pending or active needs the person (`opt_in`), and active by opt-in lifts the suppression.
+    `checked`: the caller has just run `check_addable` in this transaction (a new row): the list is not
+    read again unless a suppression is to be lifted."""
     key = keyed_hash(read_secret(conn), address)
-    current = suppression_of(conn, key)
+    lookup = new == "active" and opt_in or (new in ("pending", "active") and not checked)
+    current = suppression_of(conn, key) if lookup else None
     if new in ("pending", "active") and current is not None and not opt_in:
         raise Suppressed(address, current.reason, current.since)
     if old != new or reason:
