@@ -200,6 +200,8 @@ class SuppressionRepository:
         """Remove everything stored about the person (row, ledger rows, return paths, history) except the
         suppression hash; bounce counts stay, no longer tied to anyone. True if anything was there."""
         with self._db.write() as conn:
+            if self._db.is_sqlite:  # deleted rows are overwritten with zeros, not left in free pages
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
             key = self._key(conn, email)
             row = _subscriber_row(conn, email)
             found = row is not None
@@ -216,7 +218,10 @@ class SuppressionRepository:
             conn.execute(bounce_events.update().where(bounce_events.c.key_hash == key).values(key_hash=None))
             found = suppression_of(conn, key) is not None or found
             suppress(conn, key, "erased", "subscribers erase", now)
-            return found
+        if self._db.is_sqlite:  # and the write-ahead log, which still holds the old pages, is emptied
+            with self._db.engine.connect() as raw:
+                raw.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return found
 
     def export(self, email: str) -> dict[str, Any]:
         """Everything stored about one person, for an access request (JSON-ready)."""
