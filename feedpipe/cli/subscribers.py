@@ -8,15 +8,18 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
-from feedpipe.cli.context import Context
+from feedpipe.cli.context import Context, InputError
 from feedpipe.core.errors import FeedpipeError
-from feedpipe.core.model import SUBSCRIBER_STATUSES
+from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
+from feedpipe.store.subscribers import normalize_email
 from feedpipe.store.suppression import Suppressed
+from feedpipe.tagging.names import UnknownChoice, country_codes, country_name
 
 
 def _obj() -> Context:
@@ -35,19 +38,27 @@ _SPLIT = re.compile(r"[\s,;]+")
 @subscribers.command("add")
 @click.argument("email")
 @click.option("--name", help="How the greeting addresses them.")
-@click.option("--country", "countries", multiple=True, metavar="CODE", help="ISO country code, repeatable (UA).")
+@click.option("--country", "countries", multiple=True, metavar="COUNTRY",
+              help="ISO country code or name, repeatable (UA, Ukraine).")
 @click.option("--topic", "topics", multiple=True, metavar="TOPIC",
-              help="Topic code or slug, repeatable (medtop:11000000 or politics).")
+              help="Topic code, slug or label, repeatable (medtop:11000000, politics, sub-sanctions).")
 @click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), default="active", show_default=True)
 def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[str, ...], status: str) -> None:
-    """Add one subscriber (an operator's add is active unless --status says otherwise)."""
+    """Add one subscriber (an operator's add is active unless --status says otherwise). A bad address,
+    an unknown country or topic is refused (exit code 2) with the closest valid choices."""
     obj = _obj()
+    try:
+        normalize_email(email)
+        country_codes_, topic_codes = _preferences(obj, countries, topics)
+    except FeedpipeError as exc:
+        raise InputError.of(exc) from None
     existing = obj.store.subscribers.get(email)
     if existing is None:
         found = obj.store.suppressions.check(email)
         if found is not None:
             raise Suppressed(email, found.reason, found.since)
-    sub = obj.store.subscribers.add(email, name=name, status=status, countries=countries, topics=topics, now=obj.now)
+    sub = obj.store.subscribers.add(email, name=name, status=status, countries=country_codes_, topics=topic_codes,
+                                    now=obj.now)
     click.echo(f"{'already subscribed' if existing and existing.status != 'unsubscribed' else 'added'}: "
                f"{sub.email} ({sub.status})")
 
@@ -58,9 +69,11 @@ def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[
               help="Status for rows without a status column.")
 def import_csv(csv_file: Path, status: str) -> None:
     """Import a CSV with a header: email (required), name, countries, topics, status; other columns are
-    ignored. Countries and topics are separated by spaces, commas or semicolons. A bad row (not an
-    address, unknown status, more fields than the header, not UTF-8) is reported with its line number
-    and skipped; the good rows are imported."""
+    ignored. Countries (codes such as UA) and topics (codes, slugs or labels without commas: politics,
+    sub-sanctions) are separated by spaces, commas or semicolons. A bad row (not an address, unknown
+    status, unknown country or topic, more fields than the header, not UTF-8) is reported with its line
+    number and the closest valid choices, and not imported at all (a reader who asked for one country
+    would otherwise get everything); the good rows are imported."""
     obj = _obj()
     counts = {"added": 0, "existing": 0}
     problems: list[str] = []
@@ -70,9 +83,9 @@ def import_csv(csv_file: Path, status: str) -> None:
         try:
             header = [_clean(h).lower() for h in next(reader, [])]
         except (csv.Error, UnicodeError) as exc:
-            raise FeedpipeError(f"{csv_file}:1: cannot read the header: {exc}", "save the file as UTF-8 CSV") from exc
+            raise InputError(f"{csv_file}:1: cannot read the header: {exc}", "save the file as UTF-8 CSV") from exc
         if "email" not in header:
-            raise FeedpipeError(f"{csv_file}: no 'email' column", "the first line must name the columns: email,name,...")
+            raise InputError(f"{csv_file}: no 'email' column", "the first line must name the columns: email,name,...")
         line = reader.line_num + 1
         while True:
             try:
@@ -89,7 +102,7 @@ def import_csv(csv_file: Path, status: str) -> None:
             except Suppressed as exc:
                 suppressed[exc.reason] = suppressed.get(exc.reason, 0) + 1
             except FeedpipeError as exc:
-                problems.append(f"{csv_file}:{line}: {exc.message}")
+                problems.append(f"{csv_file}:{line}: {exc.message}" + (f" - {exc.hint}" if isinstance(exc, UnknownChoice) else ""))
             line = reader.line_num + 1
     click.echo(f"{counts['added']} added, {counts['existing']} already there, {len(problems)} skipped")
     if suppressed:
@@ -97,6 +110,11 @@ def import_csv(csv_file: Path, status: str) -> None:
         click.echo(f"{sum(suppressed.values())} suppressed, not added ({reasons}): only they can sign up again")
     for problem in problems:
         click.echo(f"  {problem}", err=True)
+
+
+def _preferences(obj: Context, countries: Iterable[str], topics: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Countries and topics as codes; UnknownChoice (with did-you-mean) for the first unknown one."""
+    return country_codes(countries), obj.topic_names.codes(topics)
 
 
 def _clean(text: str) -> str:
@@ -114,11 +132,12 @@ def _import_row(obj: Context, header: list[str], fields: list[str], status: str,
     row_status = row.get("status") or status
     if row_status not in SUBSCRIBER_STATUSES:
         raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
+    countries, topics = _preferences(obj, _SPLIT.split(row.get("countries", "")),
+                                     _SPLIT.split(row.get("topics", "")))
     before = obj.store.subscribers.get(row.get("email", ""))
     obj.store.subscribers.add(
         row.get("email", ""), name=one_line(row.get("name")) or None, status=row_status,
-        countries=[c for c in _SPLIT.split(row.get("countries", "")) if c],
-        topics=[t for t in _SPLIT.split(row.get("topics", "")) if t], now=obj.now,
+        countries=countries, topics=topics, now=obj.now,
     )
     counts["existing" if before is not None else "added"] += 1
 
@@ -131,9 +150,13 @@ def list_(status: str | None) -> None:
     count = 0
     for sub in obj.store.subscribers.iter(status):
         count += 1
-        prefs = " ".join(sub.countries + sub.topics) or "everything"
+        prefs = _shown_preferences(obj, sub) or "everything"
         click.echo(f"{sub.email}\t{sub.status}\t{sub.name or ''}\t{prefs}")
     click.echo(f"{count} subscriber(s)", err=True)
+
+
+def _shown_preferences(obj: Context, sub: Subscriber) -> str:
+    return "; ".join([country_name(c) for c in sub.countries] + [obj.topic_names.label(t) for t in sub.topics])
 
 
 @subscribers.command("remove")
@@ -143,7 +166,7 @@ def remove(email: str) -> None:
     import or add brings it back: only the person, by signing up again."""
     obj = _obj()
     if not obj.store.suppressions.remove(email, now=obj.now):
-        raise FeedpipeError(f"{email} is not a subscriber", "see `feedpipe subscribers list`")
+        raise InputError(f"{email} is not a subscriber", "see `feedpipe subscribers list`")
     click.echo(f"removed {email} (suppressed: not added again by add or import)")
 
 

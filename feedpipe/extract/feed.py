@@ -18,6 +18,7 @@ from feedpipe.core.text import one_line, xml_safe
 
 from .article import absolute, from_struct, make_article, parse_date
 from .clean import html_to_text, sanitize_html
+from .dates import date_from_url, entry_published, first_date
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -172,12 +173,12 @@ def _from_feedparser_entry(
     safe_html = sanitize_html(content_html, content_base or base_url)
     text = html_to_text(safe_html)
     summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()
-    published = (from_struct(_struct(_get(entry, "published_parsed")))
-                 or from_struct(_struct(_get(entry, "created_parsed"))))
     # plain lookup: no feedparser fallback warning
     updated = from_struct(_struct(dict.get(entry, "updated_parsed")))
-    if published is None:
-        published = updated
+    published = entry_published(
+        parsed=[_struct(_get(entry, k)) for k in ("published_parsed", "created_parsed", "updated_parsed")],
+        raw=[_str(_get(entry, k)) for k in ("published", "created", "updated")],
+        language=content_lang or feed_language, url=link)
     authors = [_str(_get(a, "name")) or _str(_get(a, "email")) for a in _dicts(_get(entry, "authors"))]
     if not any(authors) and _get(entry, "author"):
         authors = [_str(_get(entry, "author"))]
@@ -283,7 +284,9 @@ def parse_json_feed(body: bytes, base_url: str, *, source: str) -> list[Article]
             summary=summary,
             content_html=safe,
             text=html_to_text(safe),
-            published_at=parse_date(item.get("date_published")),
+            published_at=first_date([item.get("date_published"), item.get("date_modified")],
+                                    language=_str(item.get("language")) or _str(doc.get("language")))
+            or date_from_url(link),
             updated_at=parse_date(item.get("date_modified")),
             authors=_json_authors(item) or feed_authors,
             categories=[t for t in tags if isinstance(t, str)],

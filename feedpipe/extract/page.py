@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import cast
 
 import trafilatura
@@ -18,8 +16,9 @@ from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
 from feedpipe.core.text import one_line
 
-from .article import absolute, make_article, parse_date
+from .article import absolute, make_article
 from .clean import boilerplate_flags, normalize_paragraph
+from .dates import page_published
 
 log = logging.getLogger(__name__)
 
@@ -88,27 +87,6 @@ def _render(blocks: list[Block]) -> str:
     return "\n".join(parts)
 
 
-_META_TIME = re.compile(
-    rb"""<meta\s[^>]*?(?:property|name|itemprop)\s*=\s*["'](?:article:published_time|og:published_time|"""
-    rb"""datePublished|pubdate|publishdate|dc\.date\.issued|sailthru\.date)["'][^>]*?content\s*=\s*["']([^"']{8,40})"""
-    rb"""|<meta\s[^>]*?content\s*=\s*["']([^"']{8,40})["'][^>]*?(?:property|name|itemprop)\s*=\s*["']"""
-    rb"""(?:article:published_time|og:published_time|datePublished|pubdate)["']"""
-    rb'|"datePublished"\s*:\s*"([^"]{8,40})"',
-    re.IGNORECASE,
-)
-
-
-def _published(body: bytes, day: str | None) -> datetime | None:
-    """trafilatura gives the day only; the page's own timestamp adds the time when it is the same day."""
-    when = parse_date(day)
-    m = _META_TIME.search(body[:262_144])
-    if m:
-        exact = parse_date(next(g for g in m.groups() if g).decode("ascii", "replace"))
-        if exact is not None and (when is None or exact.date() == when.date() or abs(exact - when).days <= 1):
-            return exact
-    return when
-
-
 def parse_page(body: bytes, url: str, *, source: str) -> Article:
     """One Article from an HTML page: main text as text and (escaped, hence safe) HTML, plus metadata."""
     try:
@@ -154,7 +132,7 @@ def parse_page(body: bytes, url: str, *, source: str) -> Article:
         summary=summary,
         content_html=_render(kept),
         text=text,
-        published_at=_published(body, doc.date),
+        published_at=page_published(body, day=doc.date, url=url, language=doc.language),
         authors=authors,
         image=absolute(doc.image, url) or None,
         categories=categories,

@@ -114,7 +114,7 @@ def newest_articles(
     tagged: int | None = None,
     total: int | None = None,
 ) -> list[Article]:
-    """The feed's newest `limit` articles, newest published first; an article is read once per `cache`
+    """The feed's newest `limit` articles, newest first (published, else first seen; see the store); an article is read once per `cache`
     (one build). Run every feed of a build in one catalogue snapshot so that they all see the same
     articles. `tagged`/`total`: see `CatalogueSnapshot.newest_ids`."""
     return snapshot.newest_articles(spec.kind, spec.code, limit, cache, tagged=tagged, total=total)

@@ -98,9 +98,10 @@ def _with_full_text(app: App, article: Article, source: Source, errors: list[str
         errors.append(f"{article.url}: full text not fetched: {exc}")
         return article
     if len(page.text) <= len(article.text):
-        return article
+        return replace(article, published_at=article.published_at or page.published_at)
     full = replace(article, text=page.text, content_html=page.content_html, content_hash=page.content_hash,
-                   image=article.image or page.image, authors=article.authors or page.authors)
+                   image=article.image or page.image, authors=article.authors or page.authors,
+                   published_at=article.published_at or page.published_at)  # an undated item: the page's date
     return tag_article(app.tagger, full, source)
 
 

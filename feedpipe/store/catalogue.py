@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, exists, func, select
 
 from feedpipe.core.model import Article
-from feedpipe.store.articles import row_to_article
+from feedpipe.store.articles import NEWEST_FIRST, row_to_article
 from feedpipe.store.engine import Database
 from feedpipe.store.schema import article_tags, articles, dirty_feeds
 
@@ -28,6 +28,7 @@ _FEED_COLUMNS = (
     articles.c.content_html,
     articles.c.published_at,
     articles.c.updated_at,
+    articles.c.first_seen_at,
     articles.c.authors,
     articles.c.image,
     articles.c.image_alt,
@@ -85,15 +86,15 @@ class CatalogueSnapshot:
     def newest_ids(
         self, kind: str, code: str, limit: int, *, tagged: int | None = None, total: int | None = None
     ) -> list[str]:
-        """Ids of the feed's newest `limit` articles, newest published first (then id, as
-        `ArticleRepository.query`).
+        """Ids of the feed's newest `limit` articles, in `NEWEST_FIRST` order (as `ArticleRepository.query`:
+        published, else first seen, undated articles of a source's first ingest last).
 
         Two plans: a rare tag reads its tag rows and sorts them (cost ~ `tagged`); a common one walks the
         published-date index newest first and stops after `limit` hits (cost ~ limit * total / tagged).
         Given the tag's article count `tagged` and the store's `total`, the cheaper one is chosen (SQLite
         cannot tell them apart: it keeps no per-value statistics).
         """
-        order = (articles.c.published_at.desc(), articles.c.id.desc())
+        order = NEWEST_FIRST
         query: Select[tuple[str]]
         if kind == "all":
             query = select(articles.c.id).order_by(*order).limit(limit)

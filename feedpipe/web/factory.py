@@ -11,6 +11,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from feedpipe.bounces.sns import SnsClient
 from feedpipe.store import Store
+from feedpipe.tagging.names import TopicNames, country_name
 from feedpipe.web import archive, feeds, health, pages, preferences, signup, unsubscribe, webhooks
 from feedpipe.web.deps import Site, Web, WebApp
 from feedpipe.web.files import FileCache
@@ -38,8 +39,11 @@ def create_app(app: WebApp, *, signup_limiter: RateLimiter | None = None,
     if sns is not None:
         web.extensions[webhooks.SNS_EXTENSION] = sns
     site = Site.from_settings(app.settings)
-    Web(app=app, site=site, files=FileCache(), limiter=signup_limiter or RateLimiter()).install(web)
+    topics = TopicNames.load(app.settings.tagging_dir)
+    Web(app=app, site=site, files=FileCache(), limiter=signup_limiter or RateLimiter(), topics=topics).install(web)
     web.context_processor(lambda: {"site": site})
+    web.jinja_env.filters["country_name"] = country_name  # names people read (tagging.names)
+    web.jinja_env.filters["topic_label"] = topics.label
     for blueprint in BLUEPRINTS:
         web.register_blueprint(blueprint)
     return web
