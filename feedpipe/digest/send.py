@@ -219,14 +219,16 @@ def send_claimed(
     templates_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    return_paths: ReturnPaths | None = None,
 ) -> SendReport:
     """A worker's share of a send (`feedpipe worker`): the pending rows `holder` claimed
     (`WorkQueue.claim_ledger_batch`), each through the same pending → sending → outcome steps as
     `send_edition`. The edition is opened and finished by the leader; `pace` waits for the shared rate;
-    `stop` ends the batch after the message in hand. The transport stays open for the next batch."""
+    `stop` ends the batch after the message in hand. The transport stays open for the next batch.
+    `return_paths`: each message's VERP envelope sender (the leader prepared them when it queued the rows)."""
     run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, None, templates_dir)
     with store.ledger.session(edition_key) as step:
-        sender_run = _Sender(store, step, run, transport, sleep)
+        sender_run = _Sender(store, step, run, transport, sleep, return_paths)
         try:
             for subscriber in store.ledger.pending_subscribers(edition_key, limit=100_000, claimed_by=holder):
                 if stop is not None and stop():

@@ -81,7 +81,14 @@ class BounceLog:
         return return_path_token(self._secret, edition, email)
 
     def prepare(self, edition: str) -> int:
-        """Store the return path token of every ledger row of `edition` that has none yet; how many."""
+        """Store the return path token of every ledger row of `edition` that has none yet; how many.
+        Two processes preparing at once: the second one's insert fails and it tries once more."""
+        try:
+            return self._prepare(edition)
+        except IntegrityError:
+            return self._prepare(edition)
+
+    def _prepare(self, edition: str) -> int:
         added = 0
         with self._db.write() as conn:
             secret = self._key(conn)
