@@ -216,6 +216,7 @@ def article_json(a: Article) -> dict[str, object]:
         "published": a.published_at.isoformat() if a.published_at else None,
         "updated": a.updated_at.isoformat() if a.updated_at else None,
         "source": a.source, "section": a.section, "authors": list(a.authors), "image": a.image,
+        "language": a.language,
         "countries": [{"code": c.code, "name": c.name, "role": c.role, "score": c.score} for c in a.countries],
         "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in a.topics],
     }
@@ -231,11 +232,13 @@ def article_json(a: Article) -> dict[str, object]:
 @click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions), feed slug (politics, sub-sanctions) "
               "or label.")
 @click.option("--section", help="news, feature, analysis, opinion, ...")
+@click.option("--language", help="Only articles in this language (e.g. uk; pt also matches pt-BR).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.pass_obj
 def articles(obj: Context, as_json: bool, since: str | None, until: str | None, source: str | None,
-             country: str | None, focus: bool, topic: str | None, section: str | None, limit: int) -> None:
-    """Stored articles, newest first, filterable by date, source, country, topic and section."""
+             country: str | None, focus: bool, topic: str | None, section: str | None, language: str | None,
+             limit: int) -> None:
+    """Stored articles, newest first, filterable by date, source, country, topic, section and language."""
     app = obj.app
     try:
         country = country_code(country) if country else None
@@ -246,17 +249,18 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
         _known_source(app.settings.sources, [st.name for st in app.store.sources.states()], source)
     rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
-                              limit=limit)
+                              limit=limit, language=language)
     if as_json:
         for a in rows:
             click.echo(json.dumps(article_json(a), ensure_ascii=False))
         return
     table = Table(title=f"{len(rows)} articles", title_justify="left")
-    for col in ("published", "section", "countries", "topics", "title"):
+    for col in ("published", "section", "lang", "countries", "topics", "title"):
         table.add_column(col)
     for a in rows:
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
-                      countries_shown(a), "; ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
+                      a.language or "-", countries_shown(a),
+                      "; ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
     console().print(table)
 
 

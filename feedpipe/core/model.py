@@ -60,6 +60,8 @@ class Tags:
     countries: tuple[CountryTag, ...] = ()
     topics: tuple[TopicTag, ...] = ()  # best first
     section: str | None = None
+    language: str | None = None  # the text's language (BCP 47, e.g. "pt-BR" or "uk"), detected or declared
+    notes: tuple[str, ...] = ()  # decisions the tags alone do not show (language, topics left empty), for --explain
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
@@ -249,12 +249,14 @@ class ArticleRepository:
         section: str | None = None,
         ids: Iterable[str] | None = None,
         limit: int | None = None,
+        language: str | None = None,
     ) -> list[Article]:
         """Stored articles, newest first (`NEWEST_FIRST`: published, else first seen; then id, so the order
         is stable).
 
-        `since`/`until` bound the published date (until exclusive; an undated article is never inside); `country` matches any role
-        unless `country_role` is given; `topic` is a code such as "medtop:11000000" or "sub:sanctions".
+        `since`/`until` bound the published date (until exclusive; an undated article is never inside);
+        `country` matches any role unless `country_role` is given; `topic` is a code such as
+        "medtop:11000000" or "sub:sanctions"; `language` "pt" matches "pt" and "pt-BR".
         """
         query = select(articles)
         if since is not None:
@@ -265,6 +267,9 @@ class ArticleRepository:
             query = query.where(articles.c.source == source)
         if ids is not None:
             query = query.where(articles.c.id.in_(list(ids)))
+        if language:
+            lang = language.strip().lower()
+            query = query.where(or_(articles.c.language == lang, articles.c.language.like(f"{lang}-%")))
         for kind, code, role in (("country", country, country_role), ("topic", topic, None),
                                  ("section", section, None)):
             if code is None:

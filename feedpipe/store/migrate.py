@@ -15,6 +15,7 @@ from feedpipe.store import (
     date_migrations,
     digest_schema,
     hygiene_schema,
+    language_schema,
     schema,
     service_schema,
     subscriber_identity,
@@ -58,8 +59,8 @@ CORE = [
 
 def all_migrations() -> list[Migration]:
     found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
-             *date_migrations.MIGRATIONS, *work_schema.MIGRATIONS, *suppression.MIGRATIONS,
-             *hygiene_schema.MIGRATIONS]
+             *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS,
+             *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")

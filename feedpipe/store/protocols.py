@@ -45,6 +45,7 @@ class Articles(Protocol):
         section: str | None = None,
         ids: Iterable[str] | None = None,
         limit: int | None = None,
+        language: str | None = None,
     ) -> list[Article]: ...
 
     def iter_batches(self, batch_size: int = 500) -> Iterator[list[Article]]: ...

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from feedpipe.core.model import Tags
+from feedpipe.core.model import CountryTag, Tags
 from feedpipe.tagging import gazetteer, topics
 from feedpipe.tagging.countries import Prepared, tag_countries
+from feedpipe.tagging.countries_i18n import build_language
+from feedpipe.tagging.gazetteer import Gazetteer
+from feedpipe.tagging.language import detect_language
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.scanner import Scanner
 from feedpipe.tagging.sections import SectionRules
@@ -25,6 +28,15 @@ class Tagger:
     taxonomy: topics.Taxonomy
     sections: SectionRules
     scanner: Scanner
+    files: DataFiles | None = None  # where the per-language gazetteers are read from, on first use
+    by_language: dict[str, Gazetteer | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def gazetteer_for(self, lang: str) -> Gazetteer | None:
+        """The country gazetteer for a language other than English, built once; None if none is known."""
+        if lang not in self.by_language:
+            files = self.files or DataFiles.for_config(None)
+            self.by_language[lang] = build_language(files, lang, self.gazetteer)
+        return self.by_language[lang]
 
     @classmethod
     def load(cls, config_dir: Path | None = None, *, cache_dir: Path | None | bool = True) -> Tagger:
@@ -37,7 +49,7 @@ class Tagger:
         if cache_dir is True:
             cache_dir = default_cache_dir()
         gz, tax = gazetteer.build(files, cache_dir or None), topics.build(files)
-        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax))
+        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), files)
 
     def tag(
         self,
@@ -48,8 +60,16 @@ class Tagger:
         categories: tuple[str, ...] = (),
         source_country: str | None = None,
         subtopics: bool = True,
+        language: str | None = None,
     ) -> Tags:
-        art = Prepared.of(self.gazetteer, title or "", text or "")
+        """`language`: what the source declares (e.g. "pt-BR"); the text's own language is detected and
+        wins when the text is long enough to tell."""
+        title, text = title or "", text or ""
+        lang = detect_language(title, text, language)
+        section = self.sections.section(tuple(categories), url)
+        if lang.code not in (None, "en"):
+            return self._tag_other(title, text, lang.code, lang.tag, lang.reason, source_country, section)
+        art = Prepared.of(self.gazetteer, title, text)
         geo_hits, topic_hits = self.scanner.split(art.low)
         countries = tag_countries(self.gazetteer, art, source_country, geo_hits)
         scores, counts = topics.score_topics(
@@ -59,5 +79,20 @@ class Tagger:
         return Tags(
             countries=countries,
             topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics),
-            section=self.sections.section(tuple(categories), url),
+            section=section,
+            language=lang.tag,
+            notes=(lang.reason,),
         )
+
+    def _tag_other(self, title: str, text: str, code: str, tag: str | None, reason: str,
+                   source_country: str | None, section: str | None) -> Tags:
+        """A text not in English: countries from that language's gazetteer; no topics, since the topic
+        lexicon is English and English guesses on other languages are noise."""
+        gz = self.gazetteer_for(code)
+        notes = [reason, f"topics: none, there is no topic lexicon or model for language {code!r} (English only)"]
+        countries: tuple[CountryTag, ...] = ()
+        if gz is None:
+            notes.append(f"countries: none, there are no country names for language {code!r}")
+        else:
+            countries = tag_countries(gz, Prepared.of(gz, title, text), source_country)
+        return Tags(countries=countries, topics=(), section=section, language=tag, notes=tuple(notes))
