@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from feedpipe.app import App
+from feedpipe.bounces.service import return_paths
 from feedpipe.core.model import SendReport
 from feedpipe.digest import build_edition, send_edition
 from feedpipe.digest.editions import current_edition, due_edition
@@ -75,7 +76,7 @@ def send_due_digest(app: App, *, now: datetime) -> tuple[str | None, SendReport 
     _build(app, key, now)
     s = app.settings
     report = send_edition(app.store, s.digest, app.transport(), key, now, feeds_public_url=s.feeds_public_url,
-                          templates_dir=s.templates_dir)
+                          templates_dir=s.templates_dir, return_paths=return_paths(app))
     if not report.not_claimed:
         _build(app, key, now)  # the archive shows the edition as it was sent
     return key, report

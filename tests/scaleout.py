@@ -129,6 +129,7 @@ class SmtpSink:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.got: Counter[str] = Counter()
+        self.senders: dict[str, str] = {}  # recipient -> envelope sender (the VERP return path)
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
 
@@ -140,6 +141,7 @@ class SmtpSink:
         with self._lock:
             for rcpt in envelope.rcpt_tos:  # type: ignore[attr-defined]
                 self.got[rcpt] += 1
+                self.senders[rcpt] = envelope.mail_from  # type: ignore[attr-defined]
         return "250 OK"
 
     def start(self) -> SmtpSink:

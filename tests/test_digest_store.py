@@ -12,6 +12,7 @@ import pytest
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.store.leases import make_holder
+from feedpipe.store.suppression import Suppressed
 from tests.digest_support import SEND_AT, WEEK, week_of_articles
 
 NOW = SEND_AT
@@ -37,12 +38,14 @@ def test_a_bad_address_is_refused_with_a_hint(any_store):
         any_store.subscribers.add("x@example.com\r\nBcc: y@evil.example", now=NOW)
 
 
-def test_adding_an_existing_address_changes_nothing_but_an_unsubscribed_one_comes_back_pending(any_store):
+def test_adding_an_existing_address_changes_nothing_and_an_unsubscribed_one_comes_back_only_by_opt_in(any_store):
     first = any_store.subscribers.add("reader@example.com", name="R", status="active", countries=["UA"], now=NOW)
     again = any_store.subscribers.add("reader@example.com", name="Other", countries=["RU"], now=NOW + timedelta(1))
     assert again == first
     any_store.subscribers.set_status("reader@example.com", "unsubscribed", now=NOW)
-    back = any_store.subscribers.add("reader@example.com", countries=["RU"], now=NOW + timedelta(2))
+    with pytest.raises(Suppressed):
+        any_store.subscribers.add("reader@example.com", countries=["RU"], now=NOW + timedelta(2))
+    back = any_store.subscribers.add("reader@example.com", countries=["RU"], now=NOW + timedelta(2), opt_in=True)
     assert back.status == "pending" and back.countries == ("RU",) and back.token == first.token
 
 
@@ -199,6 +202,7 @@ def test_an_edition_whose_sender_died_on_this_host_is_taken_over_at_once(any_sto
 
 def test_a_batch_import_adds_each_address_once_and_reports_each_refusal(any_store):
     from feedpipe.store.subscribers import NewSubscriber
+    from feedpipe.store.suppression import Suppressed
 
     any_store.subscribers.add("kept@example.org", name="Kept", status="active", now=NOW)
     any_store.subscribers.add("left@example.org", status="active", now=NOW)
@@ -214,14 +218,15 @@ def test_a_batch_import_adds_each_address_once_and_reports_each_refusal(any_stor
 
     outcome = any_store.subscribers.add_many(batch, now=NOW)
 
-    assert outcome[:2] == [True, False] and outcome[3:5] == [False, False]
+    assert outcome[:2] == [True, False] and outcome[3] is False
+    assert isinstance(outcome[4], Suppressed) and outcome[4].reason == "unsubscribed"  # an import never brings it back
     assert isinstance(outcome[2], FeedpipeError) and "not a valid email address" in outcome[2].message
     assert isinstance(outcome[5], FeedpipeError)
     new = any_store.subscribers.get("new@example.org")
     assert new is not None and new.name == "New" and new.countries == ("BY", "UA") and new.status == "active"
     assert any_store.subscribers.get("kept@example.org").name == "Kept"
     left = any_store.subscribers.get("left@example.org")
-    assert left.status == "pending" and left.topics == ("sport",)
+    assert left.status == "unsubscribed" and left.topics == ()
     assert any_store.subscribers.count() == 3
 
 

@@ -117,6 +117,9 @@ def test_three_workers_share_ingest_and_send_and_a_killed_one_loses_nothing(farm
     assert counts["uncertain"] <= 1  # the killed worker's message in flight, if its body had gone out
     assert counts["sent"] + counts["uncertain"] == SUBSCRIBERS
     assert max(sink.got.values()) == 1  # nobody mailed twice
+    reader, sender = sorted(sink.senders.items())[0]  # each message's own return path names its reader
+    assert store.bounces.by_token(sender.partition("+")[2].partition("@")[0]).email == reader
+    assert len(set(sink.senders.values())) == len(sink.senders)
     uncertain = {e.email for e in store.ledger.uncertain("2026-W48")}
     missing = {f"reader{i:05d}@example.org" for i in range(SUBSCRIBERS)} - set(sink.got)
     assert missing <= uncertain  # nobody unmailed except, at most, the one whose fate is unknown

@@ -131,6 +131,7 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     ctx.call_on_close(ctx.obj.close)
 
 
+from feedpipe.cli.bounces import bounces  # noqa: E402
 from feedpipe.cli.core import articles, check_config, ingest, retag, sources  # noqa: E402
 from feedpipe.cli.core import run as run_command  # noqa: E402
 from feedpipe.cli.digest import digest  # noqa: E402
@@ -142,7 +143,7 @@ from feedpipe.cli.tag import tag  # noqa: E402
 from feedpipe.cli.workers import worker, workers  # noqa: E402
 
 for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
-                 schedule, worker, workers):
+                 schedule, worker, workers, bounces):
     main.add_command(_command)
 main.add_command(editors)
 digest.add_command(digest_log)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from feedpipe.bounces.service import return_paths
+from feedpipe.cli.bounces import show_status
 from feedpipe.cli.context import Context, InputError
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
@@ -180,7 +182,7 @@ def send(week: str | None, rehearse: bool, to: tuple[str, ...]) -> None:
         click.echo(f"{key}: test copy, {report.sent} sent to {', '.join(to)}")
         return
     report = send_edition(obj.store, s.digest, obj.transport(), key, obj.now, feeds_public_url=s.feeds_public_url,
-                          templates_dir=s.templates_dir)
+                          templates_dir=s.templates_dir, return_paths=return_paths(obj.app))
     if not report.not_claimed:
         refresh_web_view(obj, key)  # the archive shows the edition that was sent
     _show_send(key, report)
@@ -277,9 +279,13 @@ def picks(week: str | None, file: Path | None) -> None:
 
 @digest.command()
 @week_option
-def status(week: str | None) -> None:
+@click.option("--limit", type=click.IntRange(1, 520), default=12, show_default=True,
+              help="How many sent editions the delivery table shows.")
+def status(week: str | None, limit: int) -> None:
     """An edition's state: built, sending (and who holds it: a process, or the workers' batches), sent,
-    with the counts of its send ledger."""
+    with the counts of its send ledger. Then, per sent edition: sent, delivered as far as known, bounced
+    hard/soft, complaints, unsubscribes, and the complaint rate against the 0.3% ceiling of large mailbox
+    providers (a warning above 0.1%)."""
     obj = _obj()
     key = _week(obj, week)
     edition = obj.store.editions.get(key)
@@ -294,6 +300,8 @@ def status(week: str | None) -> None:
         if not obj.store.is_sqlite:
             for holder, rows in obj.store.work.ledger_claims(key).items():
                 click.echo(f"  worker {holder} holds {rows} row(s)")
+    click.echo("")
+    show_status(obj, limit)
 
 
 @digest.command()

@@ -6,6 +6,7 @@ Each command reads the click context's `obj` (a `feedpipe.cli.context.Context`):
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +18,7 @@ from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
 from feedpipe.store.subscribers import NewSubscriber, normalize_email
+from feedpipe.store.suppression import Suppressed
 from feedpipe.tagging.names import UnknownChoice, country_codes, country_name
 
 
@@ -52,6 +54,10 @@ def add(email: str, name: str | None, countries: tuple[str, ...], topics: tuple[
     except FeedpipeError as exc:
         raise InputError.of(exc) from None
     existing = obj.store.subscribers.get(email)
+    if existing is None:
+        found = obj.store.suppressions.check(email)
+        if found is not None:
+            raise Suppressed(email, found.reason, found.since)
     sub = obj.store.subscribers.add(email, name=name, status=status, countries=country_codes_, topics=topic_codes,
                                     now=obj.now)
     click.echo(f"{'already subscribed' if existing and existing.status != 'unsubscribed' else 'added'}: "
@@ -73,6 +79,7 @@ def import_csv(csv_file: Path, status: str) -> None:
     counts = {"added": 0, "existing": 0}
     problems: list[tuple[int, str]] = []  # (line, message)
     batch: list[tuple[int, NewSubscriber]] = []
+    suppressed: dict[str, int] = {}
     with csv_file.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.reader(fh)
         try:
@@ -97,11 +104,14 @@ def import_csv(csv_file: Path, status: str) -> None:
             except FeedpipeError as exc:
                 problems.append((line, exc.message + (f" - {exc.hint}" if isinstance(exc, UnknownChoice) else "")))
             if len(batch) >= IMPORT_BATCH:
-                _import_batch(obj, batch, counts, problems)
+                _import_batch(obj, batch, counts, problems, suppressed)
             line = reader.line_num + 1
-        _import_batch(obj, batch, counts, problems)
+        _import_batch(obj, batch, counts, problems, suppressed)
     problems = [(n, f"{csv_file}:{n}: {message}") for n, message in sorted(problems)]
     click.echo(f"{counts['added']} added, {counts['existing']} already there, {len(problems)} skipped")
+    if suppressed:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(suppressed.items()))
+        click.echo(f"{sum(suppressed.values())} suppressed, not added ({reasons}): only they can sign up again")
     for _, problem in problems:
         click.echo(f"  {problem}", err=True)
 
@@ -135,11 +145,14 @@ def _import_row(obj: Context, header: list[str], fields: list[str], status: str)
 
 
 def _import_batch(obj: Context, batch: list[tuple[int, NewSubscriber]], counts: dict[str, int],
-                  problems: list[tuple[int, str]]) -> None:
-    """Store a batch of parsed rows in one transaction (store.subscribers.add_many), then empty it."""
+                  problems: list[tuple[int, str]], suppressed: dict[str, int]) -> None:
+    """Store a batch of parsed rows in one transaction (store.subscribers.add_many), then empty it;
+    a suppressed address is counted by its reason, never added."""
     outcomes = obj.store.subscribers.add_many([item for _, item in batch], now=obj.now) if batch else []
     for (line, _), outcome in zip(batch, outcomes, strict=True):
-        if isinstance(outcome, FeedpipeError):
+        if isinstance(outcome, Suppressed):
+            suppressed[outcome.reason] = suppressed.get(outcome.reason, 0) + 1
+        elif isinstance(outcome, FeedpipeError):
             problems.append((line, outcome.message))
         else:
             counts["added" if outcome else "existing"] += 1
@@ -166,11 +179,30 @@ def _shown_preferences(obj: Context, sub: Subscriber) -> str:
 @subscribers.command("remove")
 @click.argument("email")
 def remove(email: str) -> None:
-    """Delete a subscriber and their preferences."""
+    """Delete a subscriber and their preferences; the address stays suppressed (a keyed hash), so no
+    import or add brings it back: only the person, by signing up again."""
     obj = _obj()
-    if not obj.store.subscribers.remove(email):
+    if not obj.store.suppressions.remove(email, now=obj.now):
         raise InputError(f"{email} is not a subscriber", "see `feedpipe subscribers list`")
-    click.echo(f"removed {email}")
+    click.echo(f"removed {email} (suppressed: not added again by add or import)")
+
+
+@subscribers.command("export")
+@click.argument("email")
+def export(email: str) -> None:
+    """Print, as JSON, everything stored about one person (for an access request)."""
+    obj = _obj()
+    click.echo(json.dumps(obj.store.suppressions.export(email), indent=2, ensure_ascii=False))
+
+
+@subscribers.command("erase")
+@click.argument("email")
+def erase(email: str) -> None:
+    """Erase everything stored about one person (subscription, send history, bounces' link to them)
+    except a keyed hash that keeps the address suppressed."""
+    obj = _obj()
+    found = obj.store.suppressions.erase(email, now=obj.now)
+    click.echo(f"erased {email}" if found else f"nothing was stored about {email}; it is suppressed from now on")
 
 
 __all__ = ["subscribers"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedpipe import __version__
+from feedpipe.config.bounces import parse_bounce_settings
 from feedpipe.config.digest import parse_digest_settings, parse_mail_settings
 from feedpipe.config.feeds import parse_feed_settings
 from feedpipe.config.reader import Problems, Section, Table, known
@@ -24,7 +25,8 @@ from feedpipe.core.settings import FetchSettings, OutletSettings, Settings
 
 DEFAULT_CONFIG = Path("config") / "feedpipe.toml"
 PACKAGED_CONFIG = Path(__file__).parent.parent / "defaults" / "feedpipe.toml"
-TOP_KEYS = known("", ("outlet", "store", "fetch", "paths", "sources", "sources_file", "feeds", "digest", "mail", "schedule"))
+TOP_KEYS = known("", ("outlet", "store", "fetch", "paths", "sources", "sources_file", "feeds", "digest", "mail", "schedule",
+                     "bounces"))
 OUTLET_KEYS = known("outlet", ("name", "public_url", "language", "timezone", "country", "contact_url"))
 FETCH_KEYS = known("fetch", ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers",
               "processes", "allow_private_addresses"))
@@ -93,6 +95,9 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
     p.lines.extend(problems)
     schedule, problems = parse_schedule_settings(p.table("schedule", data.get("schedule", {})), where=where)
     p.lines.extend(problems)
+    bounces, problems = parse_bounce_settings(p.table("bounces", data.get("bounces", {})), where=where,
+                                              base_dir=base_dir)
+    p.lines.extend(problems)
     if p.lines:
         files = ([where] if len(p.lines) > len(elsewhere.lines) else []) + ([elsewhere.where] if elsewhere.lines else [])
         raise ConfigError(p.lines, f"fix the keys above in {' and '.join(files)}; see README.md, 'Configuration'")
@@ -100,7 +105,7 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
         path=path, base_dir=base_dir, outlet=outlet, store_url=store_url, sources=tuple(sources), fetch=fetch,
         fetch_workers=fetch_workers, parse_processes=parse_processes,
         public_dir=public_dir, templates_dir=templates_dir, tagging_dir=tagging_dir, feeds=feeds,
-        digest=digest, mail=mail, schedule=schedule, file_mode=file_mode,
+        digest=digest, mail=mail, schedule=schedule, file_mode=file_mode, bounces=bounces,
     )
 
 

@@ -183,6 +183,46 @@ class MailSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BounceSettings:
+    """The `[bounces]` table: where bounces and complaints arrive and what they mean for the list.
+
+    Every digest message goes out with the return path `local+TOKEN@domain` built from `return_path`
+    (default: the digest's From address): that mailbox must accept `+` sub-addresses. Bounces are read
+    from IMAP over TLS (`imap_host`; the password from the environment variable `password_env`) or from
+    a local Maildir (`maildir`)."""
+
+    return_path: str | None = None  # e.g. "bounces@news.example.org"; None: the digest's From address
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_security: str = "tls"  # tls (IMAPS) | starttls
+    imap_user: str | None = None
+    password_env: str = "FEEDPIPE_BOUNCES_PASSWORD"
+    imap_folder: str = "INBOX"
+    ca_file: Path | None = None  # trust this CA (a private server); default: the system's
+    maildir: Path | None = None
+    processed_folder: str | None = None  # move counted reports here (default: delete them)
+    others_folder: str | None = None  # move auto-replies and human mail here (default: leave them)
+    soft_limit: int = 3  # this many soft bounces ...
+    soft_days: int = 30  # ... within this many days count as a hard bounce
+    fetch_minutes: int = 15  # how often `serve` reads the mailbox (0: never)
+    sns_topic_arns: tuple[str, ...] = ()  # accept SES notifications only from these topics (empty: any)
+    mailgun_key_env: str = "FEEDPIPE_MAILGUN_SIGNING_KEY"
+    webhook_max_age_seconds: int = 900  # a signed call older than this is refused (replay)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.imap_host or self.maildir)
+
+    def password(self) -> str:
+        """The IMAP password from the environment (never from the config file)."""
+        value = os.environ.get(self.password_env)
+        if not value:
+            raise FeedpipeError(f"[bounces] imap_host is set but the environment variable {self.password_env} "
+                                "is empty", f"export {self.password_env}=... before running")
+        return value
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScheduleSettings:
     """The `[schedule]` table: what `feedpipe serve` runs and how often. The digest's day, time, zone
     and grace are `DigestSettings`' (`[digest]`), never set here."""
@@ -226,6 +266,7 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    bounces: BounceSettings = field(default_factory=BounceSettings)
     file_mode: int = 0o644  # `[paths] file_mode`: permission bits of every published file
 
     @property

@@ -200,6 +200,14 @@ def envelope_sender(settings: DigestSettings) -> str:
     return _addr_spec(settings.from_address)
 
 
+def verp_address(base: str, token: str) -> str:
+    """The return path of one message, VERP-style: `local+TOKEN@domain` from the base address (the
+    bounce mailbox's, or From's); a bounce comes back to it and names its edition and subscriber."""
+    local, _, domain = _addr_spec(base).rpartition("@")
+    local = local.partition("+")[0]
+    return f"{local}+{header_value(token, limit=32)}@{domain}"
+
+
 def as_bytes(msg: EmailMessage) -> bytes:
     """Wire form of an `EmailMessage`: CRLF line ends, lines within the SMTP limit."""
     return msg.as_bytes(policy=POLICY)

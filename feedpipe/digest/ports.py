@@ -49,6 +49,15 @@ class LedgerStore(EditionStore, Protocol):
     def ledger(self) -> Ledger: ...
 
 
+class ReturnPaths(Protocol):
+    """The envelope sender of each message (VERP: it names the edition and the subscriber, so a bounce
+    finds them again). `prepare` stores what a later bounce needs, once the ledger rows exist."""
+
+    def prepare(self, edition: str) -> int: ...
+
+    def sender(self, edition: str, email: str) -> str: ...
+
+
 @runtime_checkable
 class PipelinedTransport(Protocol):
     """A transport that can hand a message over (`start`) and collect the server's answer later

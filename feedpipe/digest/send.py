@@ -36,7 +36,7 @@ from feedpipe.core.model import SendReport, Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.build import LoadedEdition, load_edition
 from feedpipe.digest.message import envelope_sender
-from feedpipe.digest.ports import EditionStore, LedgerStep, LedgerStore, PipelinedTransport
+from feedpipe.digest.ports import EditionStore, LedgerStep, LedgerStore, PipelinedTransport, ReturnPaths
 from feedpipe.mailer import (
     ConnectionFailure,
     PermanentFailure,
@@ -162,9 +162,11 @@ def send_edition(
     templates_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    return_paths: ReturnPaths | None = None,
 ) -> SendReport:
     """Send edition `edition_key` to every active subscriber who has not had it yet, exactly once each,
-    through the ledger (see the module's notes). `sleep` is used for retry backoff."""
+    through the ledger (see the module's notes). `sleep` is used for retry backoff. `return_paths` gives
+    each message its own envelope sender (VERP, for bounces); without it every message has From's."""
     settings = digest_settings
     run = _start(store, settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
     edition = store.editions.get(edition_key)
@@ -184,10 +186,12 @@ def send_edition(
                           errors=("another process is sending this edition (its lease has not expired)",))
     recovered = store.ledger.recover(edition_key, now=run.now())
     store.ledger.enqueue(edition_key, now=run.now())
+    if return_paths is not None:
+        return_paths.prepare(edition_key)
     before = store.ledger.counts(edition_key)
     already = before["sent"] + before["failed"] + before["uncertain"] - recovered
     with store.ledger.session(edition_key) as step:
-        sender_run = _Sender(store, step, run, transport, sleep)
+        sender_run = _Sender(store, step, run, transport, sleep, return_paths)
         sender_run.tally["uncertain"] = recovered
         _loop(store, sender_run, transport, run, lease, holder)
     counts = store.ledger.counts(edition_key)
@@ -215,14 +219,16 @@ def send_claimed(
     templates_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    return_paths: ReturnPaths | None = None,
 ) -> SendReport:
     """A worker's share of a send (`feedpipe worker`): the pending rows `holder` claimed
     (`WorkQueue.claim_ledger_batch`), each through the same pending → sending → outcome steps as
     `send_edition`. The edition is opened and finished by the leader; `pace` waits for the shared rate;
-    `stop` ends the batch after the message in hand. The transport stays open for the next batch."""
+    `stop` ends the batch after the message in hand. The transport stays open for the next batch.
+    `return_paths`: each message's VERP envelope sender (the leader prepared them when it queued the rows)."""
     run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, None, templates_dir)
     with store.ledger.session(edition_key) as step:
-        sender_run = _Sender(store, step, run, transport, sleep)
+        sender_run = _Sender(store, step, run, transport, sleep, return_paths)
         try:
             for subscriber in store.ledger.pending_subscribers(edition_key, limit=100_000, claimed_by=holder):
                 if stop is not None and stop():
@@ -276,8 +282,9 @@ class _Sender:
     """
 
     def __init__(self, store: LedgerStore, step: LedgerStep, run: _Run, transport: Transport,
-                 sleep: Callable[[float], None]) -> None:
+                 sleep: Callable[[float], None], return_paths: ReturnPaths | None = None) -> None:
         self.store, self.step, self.run, self.transport, self.sleep = store, step, run, transport, sleep
+        self.return_paths = return_paths
         self.key, self.settings, self.sender = run.key, run.settings, run.sender
         self.tally = {"sent": 0, "failed": 0, "uncertain": 0, "retried": 0, "built": 0}
         self.errors: list[str] = []
@@ -320,7 +327,7 @@ class _Sender:
             self.tally["built"] += 1
         self.complete()  # the answer to the message in flight, written before the next one starts
         if built is None:
-            self._done(email, "failed", "not sent: no longer an active subscriber", None)
+            self._done(email, "failed", f"not sent: {subscriber.status}, no longer an active subscriber", None)
             return
         data, mid = built
         self._attempt(email, data, mid, attempt=1)
@@ -328,17 +335,20 @@ class _Sender:
     def _attempt(self, email: str, data: bytes, mid: str, *, attempt: int) -> None:
         try:
             if self.pipelined is not None:
-                if self.pipelined.start(data, sender=self.sender, recipients=[email], message_id=mid,
+                if self.pipelined.start(data, sender=self._sender(email), recipients=[email], message_id=mid,
                                         on_start=lambda: self._claim(email)):
                     self.inflight = (email, data, mid, attempt)
                 return  # (not started: someone else moved the row, and nothing went out)
             if not self._claim(email):
                 return  # never send a row we did not claim
-            self.transport.send(data, sender=self.sender, recipients=[email], message_id=mid)
+            self.transport.send(data, sender=self._sender(email), recipients=[email], message_id=mid)
         except (SendError, TransportSetupError) as exc:
             self._failed(email, data, mid, exc, attempt=attempt)
             return
         self._done(email, "sent", None, mid)
+
+    def _sender(self, email: str) -> str:
+        return self.sender if self.return_paths is None else self.return_paths.sender(self.key, email)
 
     def complete(self) -> None:
         """Read the answer to the message in flight (if any) and write its outcome."""

@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feedpipe import ingest as ingest_service
 from feedpipe.app import App
+from feedpipe.bounces.service import Tally, fetch_bounces
 from feedpipe.core.settings import Settings
 from feedpipe.digest.editions import DigestSchedule
 from feedpipe.scheduler.jobs import DigestRun, DigestSender, ingest_every, run_digest_job, run_ingest_job
@@ -97,6 +98,9 @@ class Service:
             self.digest_runs.append(run)
         return run
 
+    def bounces(self) -> Tally | None:
+        return self._guarded("bounces", lambda now: fetch_bounces(self.app, now=now))
+
     def renew(self) -> None:
         """Runs beside a long job (not under its lock), so a long send never lets the lease lapse."""
         if not self.stopping.is_set() and not self.lease.renew(self.app.clock()):
@@ -124,6 +128,9 @@ class Service:
                               name="weekly digest", misfire_grace_time=int(self.schedule.grace.total_seconds()))
             scheduler.add_job(self.digest, IntervalTrigger(minutes=DIGEST_RECHECK_MINUTES, timezone=tz),
                               id="digest-recheck", name="digest re-check")
+        if settings.bounces.configured and settings.bounces.fetch_minutes:
+            scheduler.add_job(self.bounces, IntervalTrigger(minutes=settings.bounces.fetch_minutes, timezone=tz),
+                              id="bounces", name="bounce mailbox")
         renew_every = max(10, settings.schedule.lease_ttl_seconds // 3)
         scheduler.add_job(self.renew, IntervalTrigger(seconds=renew_every), id="lease", name="renew lease")
         self._scheduler = scheduler

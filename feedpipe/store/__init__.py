@@ -17,6 +17,7 @@ from sqlalchemy.exc import DatabaseError
 from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
 from feedpipe.store.articles import ArticleRepository, UpsertResult
+from feedpipe.store.bounce_log import BounceLog
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
 from feedpipe.store.desk import EditionLogRepository, EditorRepository
 from feedpipe.store.editions import EditionRepository
@@ -27,6 +28,7 @@ from feedpipe.store.meta import MetaRepository
 from feedpipe.store.migrate import migrate
 from feedpipe.store.sources import SourceRepository, SourceState
 from feedpipe.store.subscribers import SubscriberRepository
+from feedpipe.store.suppression import SuppressionRepository
 from feedpipe.store.work import LeaderLock, Task, WorkerInfo, WorkQueue
 
 
@@ -48,6 +50,8 @@ class Store:
         self.work: protocols.Work = WorkQueue(db)
         self.editors = EditorRepository(db)  # the editors' desk: accounts and sessions
         self.edition_log = EditionLogRepository(db)  # who changed which edition, and when
+        self.suppressions = SuppressionRepository(db)  # list hygiene: suppression list, remove, erase, export
+        self.bounces = BounceLog(db)  # return path tokens, bounce and complaint events, webhook replay guard
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:

@@ -15,10 +15,12 @@ from feedpipe.store import (
     date_migrations,
     desk,
     digest_schema,
+    hygiene_schema,
     language_schema,
     schema,
     service_schema,
     subscriber_identity,
+    suppression,
     work_schema,
 )
 from feedpipe.store.migration import Migration, create_tables
@@ -59,7 +61,7 @@ CORE = [
 def all_migrations() -> list[Migration]:
     found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
              *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS,
-             *desk.MIGRATIONS]
+             *desk.MIGRATIONS, *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")

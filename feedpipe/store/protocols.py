@@ -135,6 +135,7 @@ class Subscribers(Protocol):
         countries: Iterable[str] = (),
         topics: Iterable[str] = (),
         now: datetime,
+        opt_in: bool = False,
     ) -> Subscriber: ...
 
     def add_many(self, items: Sequence[NewSubscriber], *, now: datetime) -> list[bool | FeedpipeError]: ...
@@ -143,7 +144,8 @@ class Subscribers(Protocol):
 
     def by_token(self, token: str) -> Subscriber | None: ...
 
-    def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber: ...
+    def set_status(self, email: str, status: str, *, now: datetime, reason: str = "",
+                   opt_in: bool = False) -> Subscriber: ...
 
     def set_preferences(
         self, email: str, *, countries: Iterable[str], topics: Iterable[str], now: datetime

@@ -26,6 +26,13 @@ from feedpipe.core.text import one_line
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
 from feedpipe.store.subscriber_identity import token_aliases
+from feedpipe.store.suppression import (
+    SUPPRESSING,
+    Suppressed,
+    check_addable,
+    record_status_change,
+    suppressed_among,
+)
 
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
@@ -135,17 +142,20 @@ class SubscriberRepository:
         countries: Iterable[str] = (),
         topics: Iterable[str] = (),
         now: datetime,
+        opt_in: bool = False,
     ) -> Subscriber:
         """Add an address (validated and normalised) with a fresh secret token.
 
-        An address already on the list is returned as it is, except that an unsubscribed one
-        signing up again becomes pending (its preferences are then replaced by the new ones).
+        An address already on the list is returned as it is. A suppressed address (unsubscribed,
+        bounced, complained, removed: `store.suppression`) raises `Suppressed`, unless `opt_in`: the
+        person signing up on the web themselves, whose unsubscribed or bounced row then becomes pending
+        (its preferences replaced by the new ones) until they confirm.
         """
         _check_status(status)
         address = normalize_email(email)
         name = one_line(name)[:200] or None  # a name reaches the To header: never a line break
         try:
-            return self._add(address, name, status, countries, topics, now)
+            return self._add(address, name, status, countries, topics, now, opt_in)
         except IntegrityError:  # PostgreSQL: the same address signed up at the same moment
             found = self.get(address)
             if found is None:
@@ -160,13 +170,19 @@ class SubscriberRepository:
         countries: Iterable[str],
         topics: Iterable[str],
         now: datetime,
+        opt_in: bool,
     ) -> Subscriber:
         key = identity_key(address)
         with self._db.write() as conn:
             row = conn.execute(select(subscribers).where(subscribers.c.address_key == key)).first()
             if row is not None:
-                if row.status != "unsubscribed":
+                if row.status not in SUPPRESSING:
                     return subscriber_from_row(row)
+                if not opt_in:
+                    check_addable(conn, address, opt_in=False)  # raises with the list's reason
+                    raise Suppressed(row.email, row.status, row.updated_at)
+                record_status_change(conn, address, row.status, "pending", reason="signed up again on the web",
+                                     now=now, opt_in=True)
                 conn.execute(
                     subscribers.update()
                     .where(subscribers.c.address_key == key)
@@ -179,6 +195,9 @@ class SubscriberRepository:
                     )
                 )
                 return _stored(conn, key)
+            check_addable(conn, address, opt_in=opt_in)
+            record_status_change(conn, address, None, status, now=now, opt_in=opt_in, checked=True,
+                                 reason="signed up on the web" if opt_in else "added by the operator")
             conn.execute(
                 subscribers.insert().values(
                     email=address,
@@ -197,9 +216,11 @@ class SubscriberRepository:
 
     def add_many(self, items: Sequence[NewSubscriber], *, now: datetime) -> list[bool | FeedpipeError]:
         """`add` for a batch in one transaction (an import): per item True (added), False (already on
-        the list: kept as it is, or an unsubscribed address made pending again, as `add` does) or the
-        FeedpipeError that refused it (bad address or status). An address twice in one batch is added
-        once. Memory and queries grow with the batch, not the list: import in batches of ~1,000."""
+        the list, kept as it is) or the FeedpipeError that refused it (bad address or status;
+        `Suppressed` for an address on the suppression list or a row unsubscribed, bounced or
+        complained: an operator never brings it back). Each added row's status change is recorded, as
+        `add` does. An address twice in one batch is added once. Memory and queries grow with the batch,
+        not the list: import in batches of ~1,000."""
         outcome: list[bool | FeedpipeError] = []
         wanted: dict[str, tuple[str, NewSubscriber]] = {}  # identity key -> (address, first item)
         keys: list[str | None] = []
@@ -215,34 +236,43 @@ class SubscriberRepository:
             outcome.append(key not in wanted)
             keys.append(key)
             wanted.setdefault(key, (address, item))
-        existing: dict[str, str] = {}
+        existing: dict[str, tuple[str, datetime | None]] = {}
+        refused: dict[str, Suppressed] = {}
         try:
             with self._db.write() as conn:
                 batch = list(wanted)
                 for start in range(0, len(batch), 500):
-                    for key, status in conn.execute(
-                        select(subscribers.c.address_key, subscribers.c.status)
+                    for key, status, updated in conn.execute(
+                        select(subscribers.c.address_key, subscribers.c.status, subscribers.c.updated_at)
                         .where(subscribers.c.address_key.in_(batch[start : start + 500]))
                     ):
-                        existing[key] = status
+                        existing[key] = (status, updated)
+                held = [address for key, (address, _) in wanted.items()
+                        if key not in existing or existing[key][0] in SUPPRESSING]
+                listed = suppressed_among(conn, held)  # the list's reason wins over the row's status
                 rows = []
                 for key, (address, item) in wanted.items():
-                    name = one_line(item.name)[:200] or None
-                    if key not in existing:
-                        rows.append({"email": address, "address_key": key, "name": name, "status": item.status,
-                                     "countries": _norm_countries(item.countries), "topics": _norm_topics(item.topics),
-                                     "token": secrets.token_urlsafe(32), "created_at": now, "updated_at": now,
-                                     "confirmed_at": now if item.status == "active" else None})
-                    elif existing[key] == "unsubscribed":  # signing up again: rare, one by one
-                        conn.execute(subscribers.update().where(subscribers.c.address_key == key).values(
-                            status="pending", name=func.coalesce(name, subscribers.c.name),
-                            countries=_norm_countries(item.countries), topics=_norm_topics(item.topics),
-                            updated_at=now))
+                    if address in listed:
+                        found = listed[address]
+                        refused[key] = Suppressed(address, found.reason, found.since)
+                        continue
+                    if key in existing:
+                        status, updated = existing[key]
+                        if status in SUPPRESSING:
+                            refused[key] = Suppressed(address, status, updated)
+                        continue
+                    record_status_change(conn, address, None, item.status, now=now, opt_in=False, checked=True,
+                                         reason="added by the operator")
+                    rows.append({"email": address, "address_key": key, "name": one_line(item.name)[:200] or None,
+                                 "status": item.status, "countries": _norm_countries(item.countries),
+                                 "topics": _norm_topics(item.topics), "token": secrets.token_urlsafe(32),
+                                 "created_at": now, "updated_at": now,
+                                 "confirmed_at": now if item.status == "active" else None})
                 if rows:
                     conn.execute(subscribers.insert(), rows)
         except IntegrityError:  # PostgreSQL: an address of the batch signed up meanwhile; one by one
             return self._add_each(items, now)
-        return [o if isinstance(o, FeedpipeError) or k is None else o and k not in existing
+        return [o if isinstance(o, FeedpipeError) or k is None else refused.get(k, o and k not in existing)
                 for o, k in zip(outcome, keys, strict=True)]
 
     def _add_each(self, items: Sequence[NewSubscriber], now: datetime) -> list[bool | FeedpipeError]:
@@ -284,8 +314,12 @@ class SubscriberRepository:
                     found = conn.execute(select(subscribers).where(subscribers.c.email == alias.email)).first()
         return subscriber_from_row(found) if found is not None else None
 
-    def set_status(self, email: str, status: str, *, now: datetime) -> Subscriber:
-        """Change the status; becoming active records `confirmed_at` the first time."""
+    def set_status(self, email: str, status: str, *, now: datetime, reason: str = "",
+                   opt_in: bool = False) -> Subscriber:
+        """Change the status; becoming active records `confirmed_at` the first time. The change is
+        recorded with its `reason` and time; unsubscribed or bounced suppresses the address, and only
+        the person (`opt_in`: the web sign-up and its confirmation) may bring a suppressed one back
+        (`Suppressed` otherwise). See `store.suppression.record_status_change`."""
         _check_status(status)
         address = normalize_email(email)
         key = identity_key(address)
@@ -293,6 +327,7 @@ class SubscriberRepository:
             row = conn.execute(select(subscribers).where(subscribers.c.address_key == key)).first()
             if row is None:
                 raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
+            record_status_change(conn, address, row.status, status, reason=reason, now=now, opt_in=opt_in)
             values: dict[str, Any] = {"status": status, "updated_at": now}
             if status == "active" and row.confirmed_at is None:
                 values["confirmed_at"] = now

@@ -9,9 +9,10 @@ from pathlib import Path
 import flask
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
+from feedpipe.bounces.sns import SnsClient
 from feedpipe.store import Store
 from feedpipe.tagging.names import TopicNames, country_name
-from feedpipe.web import archive, desk, feeds, health, pages, preferences, signup, unsubscribe
+from feedpipe.web import archive, desk, feeds, health, pages, preferences, signup, unsubscribe, webhooks
 from feedpipe.web.deps import Site, Web, WebApp
 from feedpipe.web.files import FileCache
 from feedpipe.web.ratelimit import RateLimiter
@@ -21,18 +22,23 @@ SECRET_ENV = "FEEDPIPE_SECRET_KEY"
 SECRET_META_KEY = "web.secret_key"
 # The packaged templates: feedpipe/defaults/templates is a link to the repository's templates/.
 TEMPLATE_DIRS = (Path(__file__).resolve().parent.parent / "defaults" / "templates" / "web",)
-BLUEPRINTS = (feeds.bp, archive.bp, signup.bp, preferences.bp, unsubscribe.bp, health.bp, pages.bp, desk.bp)
+BLUEPRINTS = (feeds.bp, archive.bp, signup.bp, preferences.bp, unsubscribe.bp, health.bp, pages.bp, desk.bp,
+              webhooks.bp)
 
 
 def create_app(app: WebApp, *, signup_limiter: RateLimiter | None = None,
-               secret_key: str | None = None) -> flask.Flask:
+               secret_key: str | None = None, sns: SnsClient | None = None) -> flask.Flask:
     """The Flask application for `app` (settings, clock, store, transport).
 
-    `secret_key` signs the session cookie; by default FEEDPIPE_SECRET_KEY, else one kept in the store."""
+    `secret_key` signs the session cookie; by default FEEDPIPE_SECRET_KEY, else one kept in the store.
+    `sns` reaches SNS for the SES webhook (default: through feedpipe's fetcher)."""
     web = flask.Flask(__name__, static_folder=None)
     web.jinja_loader = _templates(app.settings.templates_dir)
     csrf = secure(web, secret_key or _secret_key(app.store))
     csrf.exempt(unsubscribe.one_click)
+    csrf.exempt(webhooks.receive)
+    if sns is not None:
+        web.extensions[webhooks.SNS_EXTENSION] = sns
     site = Site.from_settings(app.settings)
     topics = TopicNames.load(app.settings.tagging_dir)
     Web(app=app, site=site, files=FileCache(), limiter=signup_limiter or RateLimiter(), topics=topics).install(web)

@@ -48,12 +48,13 @@ def subscribe() -> ResponseReturnValue:
     address = (request.form.get("email") or "").strip()
     name = " ".join((request.form.get("name") or "").split())[:NAME_MAX] or None
     try:
-        sub = app.store.subscribers.add(address, name=name, status="pending", now=app.clock())
+        sub = app.store.subscribers.add(address, name=name, status="pending", now=app.clock(), opt_in=True)
     except FeedpipeError:
         return render_template("subscribe.html", error="Please enter a valid email address.",
                                email=address, name=name or ""), 400
     if sub.status == "bounced":
-        sub = app.store.subscribers.set_status(sub.email, "pending", now=app.clock())
+        sub = app.store.subscribers.set_status(sub.email, "pending", now=app.clock(),
+                                               reason="signed up again on the web", opt_in=True)
     if sub.status == "pending":
         try:
             deliver(app.transport(), confirmation(web, sub), sub.email)
@@ -77,7 +78,8 @@ def confirm(token: str) -> str:
     app = current().app
     sub = subscriber_or_404(token)
     if sub.status in ("pending", "active"):
-        sub = app.store.subscribers.set_status(sub.email, "active", now=app.clock())
+        sub = app.store.subscribers.set_status(sub.email, "active", now=app.clock(),
+                                               reason="confirmed (double opt-in)", opt_in=True)
     return render_template("confirm.html", subscriber=sub, token=token, done=sub.status == "active")
 
 

@@ -31,5 +31,6 @@ def one_click(token: str) -> tuple[str, int]:
     if request.form.get(field) != value:
         abort(400)
     if sub.status != "unsubscribed":
-        sub = app.store.subscribers.set_status(sub.email, "unsubscribed", now=app.clock())
+        sub = app.store.subscribers.set_status(sub.email, "unsubscribed", now=app.clock(),
+                                               reason="one-click unsubscribe")
     return render_template("unsubscribe.html", subscriber=sub, token=token, done=True), 200

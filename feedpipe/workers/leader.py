@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from feedpipe import pipeline
 from feedpipe.app import App
+from feedpipe.bounces.service import return_paths
 from feedpipe.digest.build import load_edition
 from feedpipe.scheduler.jobs import DIGEST_JOB, decide_digest, due_sources
 from feedpipe.store.leases import make_holder
@@ -99,6 +100,7 @@ def _open_due_edition(app: App, *, now: datetime, holder: str) -> str | None:
                                     detail="another process is sending this edition")
         return None
     added = store.ledger.enqueue(key, now=now)
+    return_paths(app).prepare(key)  # each row's VERP return path, before any worker sends
     log.info("edition %s handed to the workers: %d subscriber(s)", key, added)
     return key
 

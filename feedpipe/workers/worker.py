@@ -22,6 +22,7 @@ from types import FrameType
 from feedpipe import ingest as ingest_service
 from feedpipe import pipeline
 from feedpipe.app import App
+from feedpipe.bounces.service import return_paths
 from feedpipe.digest.send import send_claimed
 from feedpipe.mailer import Transport, make_transport
 from feedpipe.store.leases import make_holder
@@ -87,7 +88,8 @@ class Worker:
             s = self.app.settings
             report = send_claimed(store, s.digest, self._mail(), key, now, holder=self.holder, pace=self._pace,
                                   stop=self.stopping.is_set,
-                                  feeds_public_url=s.feeds_public_url, templates_dir=s.templates_dir)
+                                  feeds_public_url=s.feeds_public_url, templates_dir=s.templates_dir,
+                                  return_paths=return_paths(self.app))
             self.tally.batches += 1
             self.tally.sent += report.sent
             self.tally.failed += report.failed
