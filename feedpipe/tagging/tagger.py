@@ -12,6 +12,7 @@ from feedpipe.tagging.countries import Prepared, tag_countries
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.scanner import Scanner
 from feedpipe.tagging.sections import SectionRules
+from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, TopicScore, features
 
 
 def default_cache_dir() -> Path:
@@ -25,6 +26,7 @@ class Tagger:
     taxonomy: topics.Taxonomy
     sections: SectionRules
     scanner: Scanner
+    model: TopicModel | None = None  # the trained topic model (topic_model.py); None: lexicon only
 
     @classmethod
     def load(cls, config_dir: Path | None = None, *, cache_dir: Path | None | bool = True) -> Tagger:
@@ -37,7 +39,9 @@ class Tagger:
         if cache_dir is True:
             cache_dir = default_cache_dir()
         gz, tax = gazetteer.build(files, cache_dir or None), topics.build(files)
-        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax))
+        model_path = next((d / MODEL_FILE for d in reversed(files.dirs) if (d / MODEL_FILE).is_file()), None)
+        model = TopicModel.load(model_path) if model_path else None
+        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), model)
 
     def tag(
         self,
@@ -56,8 +60,30 @@ class Tagger:
             self.taxonomy, art.full, art.low, art.title_end, art.lead_end, topic_hits
         )
         focus = {c.code for c in countries if c.role == "focus"}
+        calibrated = None
+        if self.model is not None:
+            ranked = self._model_topics(art, scores)
+            calibrated = [(t.code, t.score) for t in ranked if t.score >= self.model.threshold]
         return Tags(
             countries=countries,
-            topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics),
+            topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
             section=self.sections.section(tuple(categories), url),
         )
+
+    def _model_topics(self, art: Prepared, scores: dict[str, float], explain: bool = False) -> list[TopicScore]:
+        if self.model is None:
+            return []
+        feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+        if not feats and not any(s > 0 for s in scores.values()):
+            return []  # no words, no topics
+        return self.model.score(feats, scores, explain=explain)
+
+    def explain_topics(self, title: str, text: str) -> tuple[tuple[TopicScore, tuple[tuple[str, float], ...]], ...]:
+        """Every topic with its calibrated score and why: the model's words (in the TopicScore) and the
+        lexicon entries that counted for it, best first; a topic under the model's threshold is not given."""
+        art = Prepared.of(self.gazetteer, title or "", text or "")
+        _geo, hits = self.scanner.split(art.low)
+        scores, counts = topics.score_topics(
+            self.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits
+        )
+        return tuple((t, topics.lexicon_terms(self.taxonomy, counts, t.code)) for t in self._model_topics(art, scores, True))
