@@ -35,8 +35,10 @@ from feedpipe.tagging.resources import packaged_dir
 from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, features, sigmoid, softmax
 
 ROOT = Path(__file__).resolve().parent.parent
-ALPHA = 0.3  # add-alpha smoothing of word counts
-MIN_DF = 2  # a feature must occur in at least this many training items
+ALPHA = 0.1  # add-alpha smoothing of word counts
+LEXICON_SCALE = 1.0  # the lexicon's counts weigh this much against one word's
+MIN_SPREAD = 0.5  # ... and tell the topics apart by at least this much (log-likelihood)
+MIN_DF = 3  # a feature must occur in at least this many training items
 LEAD_CHARS = 400  # headline plus this many characters of the body are the model's text
 FOLDS = 5
 REUTERS_EVERY = 8  # Reuters has ~9,000 economic stories: a sample keeps it from drowning the rest
@@ -144,9 +146,9 @@ class Counts:
         return c
 
 
-def _centre(xs: Sequence[float]) -> tuple[float, ...]:
+def _centre(xs: Sequence[float], digits: int = 2) -> tuple[float, ...]:
     m = sum(xs) / len(xs)
-    return tuple(round(x - m, 3) for x in xs)
+    return tuple(round(x - m, digits) for x in xs)
 
 
 def fit(items: Sequence[Item], *, calibration: TopicModel | None = None) -> TopicModel:
@@ -165,9 +167,12 @@ def fit(items: Sequence[Item], *, calibration: TopicModel | None = None) -> Topi
     weights = {}
     for f in vocab:
         w = _centre([math.log(logs[cl][0][f] + ALPHA) - logs[cl][2] for cl in classes])
-        if max(w) - min(w) >= 0.05:  # a feature that says nothing about the topic is left out
+        if max(w) - min(w) >= MIN_SPREAD:  # a feature that says nothing about the topic is left out
             weights[f] = w
-    lexicon = {k: _centre([math.log(logs[cl][1][k] + ALPHA) - logs[cl][2] for cl in classes]) for k in codes}
+    lexicon = {
+        k: _centre([LEXICON_SCALE * (math.log(logs[cl][1][k] + ALPHA) - logs[cl][2]) for cl in classes])
+        for k in codes
+    }
     cal = calibration
     return TopicModel(
         classes=classes,

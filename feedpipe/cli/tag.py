@@ -2,6 +2,7 @@
 
     feedpipe tag story.txt other.txt          # plain-text files: the headline is guessed (see plaintext.py)
     feedpipe tag --jsonl - < batch.jsonl      # one JSON object per line in, one per line out
+    feedpipe tag --explain story.txt          # also: which words and lexicon entries decided each topic
 
 JSON Lines input: {"id": ..., "title": ..., "body": ...} plus optional "url", "categories" and
 "source_country". Output, one line per good input line: {"id", "countries": [{"code", "name", "role",
@@ -86,6 +87,25 @@ def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) ->
     return tags_to_json(obj["id"], tags)
 
 
+def explain_lines(tagger: Tagger, title: str, body: str) -> list[str]:
+    """Why each topic: its calibrated score, the model's strongest words, the lexicon entries that hit."""
+    model = tagger.model
+    if model is None:
+        return ["  explain: no topic model loaded (lexicon only)"]
+    lines = []
+    for t, terms in tagger.explain_topics(title, body):
+        if t.score < 0.05 and not terms:
+            continue
+        given = "given" if t.score >= model.threshold else f"below {model.threshold:.2f}, not given"
+        label = tagger.taxonomy.labels.get(t.code, t.code)
+        lines.append(f"  why {t.code} {label} ({t.score:.2f}, {t.source}, {given}):")
+        if t.words:
+            lines.append("    words: " + ", ".join(f"{w} {v:+.2f}" for w, v in t.words))
+        if terms:
+            lines.append("    lexicon: " + ", ".join(f"{w} ({v:g})" for w, v in terms[:8]))
+    return lines
+
+
 def _show(path: str, tags: Tags, title: str) -> None:
     click.echo(f"{path}: {title}")
     click.echo(f"  section: {tags.section or '-'}")
@@ -107,11 +127,16 @@ def _show(path: str, tags: Tags, title: str) -> None:
     help="Outlet config folder; its tagging/ files override the packaged gazetteer and topics.",
 )
 @click.option(
+    "--explain", is_flag=True, help="Show which words and lexicon entries decided each topic (files only)."
+)
+@click.option(
     "--source-country",
     default=None,
     help="The outlet's own country (ISO alpha-2), a weak prior for shared names; a JSON line's own wins.",
 )
-def tag(paths: tuple[str, ...], jsonl: bool, config_dir: Path | None, source_country: str | None) -> None:
+def tag(
+    paths: tuple[str, ...], jsonl: bool, config_dir: Path | None, source_country: str | None, explain: bool
+) -> None:
     """Tag articles by country, topic and section and show the evidence."""
     tagger = Tagger.load(config_dir)
     if jsonl:
@@ -138,3 +163,6 @@ def tag(paths: tuple[str, ...], jsonl: bool, config_dir: Path | None, source_cou
             raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
         title, body = split_title(text)
         _show(path, tagger.tag(title, body, source_country=source_country), title)
+        if explain:
+            for line in explain_lines(tagger, title, body):
+                click.echo(line)

@@ -17,12 +17,22 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 MODEL_FILE = "topic_model.json"
+_SCALE, _BIAS, _BITS = 100, 1 << 15, 32  # weights in hundredths, offset to stay positive, bits per class
+_MASK = (1 << _BITS) - 1
+
+
+def pack(weights: Sequence[float]) -> int:
+    """A feature's class weights as one integer, `_BITS` bits per class: summing the integers of an
+    article's features sums every class's weight at once, in C (see `TopicModel.logits`)."""
+    fmt = f"<{len(weights)}I"
+    return int.from_bytes(struct.pack(fmt, *[round(w * _SCALE) + _BIAS for w in weights]), "little")
 
 
 @dataclass(frozen=True)
@@ -37,13 +47,18 @@ class TopicScore:
 class TopicModel:
     classes: tuple[str, ...]  # IPTC codes the data has, in weight order
     prior: tuple[float, ...]  # log prior per class, centred
-    weights: dict[str, tuple[float, ...]]  # feature -> centred log-likelihood per class
+    weights: Mapping[str, Sequence[float]]  # feature -> centred log-likelihood per class (hundredths)
     lexicon: dict[str, tuple[float, ...]]  # IPTC code -> weight per class of log1p(lexicon score)
     temperature: float
     lexicon_curve: tuple[float, float, float]  # (share, log1p(score), bias): P(lexicon-only topic right)
     lexicon_only: tuple[str, ...]  # topics only the lexicon gives
     threshold: float
     lead_chars: int
+    packed: Mapping[str, int] = field(default_factory=dict)  # feature -> pack(weights[feature])
+
+    def __post_init__(self) -> None:
+        if not self.packed and self.weights:
+            object.__setattr__(self, "packed", {f: pack(w) for f, w in self.weights.items()})
 
     @classmethod
     def load(cls, path: Path) -> TopicModel:
@@ -67,6 +82,10 @@ class TopicModel:
                 raise TypeError("expected an object")
             return {str(k): floats(w) for k, w in v.items()}
 
+        weights = doc["weights"]
+        if not isinstance(weights, dict):
+            raise TypeError("weights: expected an object")
+
         classes = doc["classes"]
         only = doc["lexicon_only"]
         curve = floats(doc["lexicon_curve"])
@@ -75,7 +94,7 @@ class TopicModel:
         return cls(
             classes=tuple(str(c) for c in classes),
             prior=floats(doc["prior"]),
-            weights=table(doc["weights"]),
+            weights=weights,  # lists of numbers as parsed: converted only when explained
             lexicon=table(doc["lexicon"]),
             temperature=float(str(doc["temperature"])),
             lexicon_curve=(curve[0], curve[1], curve[2]),
@@ -86,13 +105,17 @@ class TopicModel:
 
     def logits(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
         """Raw class scores (before the temperature): prior + words + lexicon."""
-        rows = [self.prior, *filter(None, map(self.weights.get, feats))]
+        hits = list(filter(None, map(self.packed.get, feats)))
+        total, off = sum(hits), len(hits) * _BIAS
+        out = [
+            p + (((total >> (_BITS * i)) & _MASK) - off) / _SCALE for i, p in enumerate(self.prior)
+        ]
         for code, s in lex.items():
             w = self.lexicon.get(code)
             if w is not None and s > 0:
                 x = math.log1p(s)
-                rows.append(tuple(x * v for v in w))
-        return list(map(sum, zip(*rows, strict=True)))
+                out = [o + x * v for o, v in zip(out, w, strict=True)]
+        return out
 
     def probabilities(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
         return softmax(self.logits(feats, lex), self.temperature)
