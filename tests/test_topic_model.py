@@ -149,7 +149,9 @@ def test_an_unreadable_model_file_is_named_with_the_fix(tmp_path):
 
 
 @pytest.mark.corpus
-@pytest.mark.skipif(not (DATA / "tagging").is_dir(), reason=f"no eval data at {DATA} (set FEEDPIPE_EVAL_DATA)")
+@pytest.mark.skipif(
+    not (DATA / "tagging").is_dir(), reason=f"no eval data at {DATA} (set FEEDPIPE_EVAL_DATA)"
+)
 def test_the_shipped_model_is_what_the_training_script_makes_from_the_data(tagger):
     sys.path.insert(0, str(ROOT))
     from tools.train_topics import to_json, train  # noqa: PLC0415

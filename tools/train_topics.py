@@ -109,7 +109,9 @@ def load_docs(data: Path) -> list[Doc]:
     return docs
 
 
-def inputs(tagger: Tagger, title: str, body: str, lead_chars: int = LEAD_CHARS) -> tuple[list[str], dict[str, float]]:
+def inputs(
+    tagger: Tagger, title: str, body: str, lead_chars: int = LEAD_CHARS
+) -> tuple[list[str], dict[str, float]]:
     """The model's features and the lexicon's scores for one article, exactly as Tagger.tag makes them."""
     art = Prepared.of(tagger.gazetteer, title, body)
     _geo, hits = tagger.scanner.split(art.low)

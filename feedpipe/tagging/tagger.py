@@ -62,28 +62,22 @@ class Tagger:
         focus = {c.code for c in countries if c.role == "focus"}
         calibrated = None
         if self.model is not None:
-            ranked = self._model_topics(art, scores)
-            calibrated = [(t.code, t.score) for t in ranked if t.score >= self.model.threshold]
+            feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+            calibrated = self.model.given(feats, scores) if feats or any(scores.values()) else []
         return Tags(
             countries=countries,
             topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
             section=self.sections.section(tuple(categories), url),
         )
 
-    def _model_topics(self, art: Prepared, scores: dict[str, float], explain: bool = False) -> list[TopicScore]:
-        if self.model is None:
-            return []
-        feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
-        if not feats and not any(s > 0 for s in scores.values()):
-            return []  # no words, no topics
-        return self.model.score(feats, scores, explain=explain)
-
     def explain_topics(self, title: str, text: str) -> tuple[tuple[TopicScore, tuple[tuple[str, float], ...]], ...]:
-        """Every topic with its calibrated score and why: the model's words (in the TopicScore) and the
-        lexicon entries that counted for it, best first; a topic under the model's threshold is not given."""
+        """Every topic with its calibrated score and why, best first: the model's words (in the
+        TopicScore) and the lexicon entries that counted for it. Only those >= the threshold are given."""
         art = Prepared.of(self.gazetteer, title or "", text or "")
         _geo, hits = self.scanner.split(art.low)
-        scores, counts = topics.score_topics(
-            self.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits
-        )
-        return tuple((t, topics.lexicon_terms(self.taxonomy, counts, t.code)) for t in self._model_topics(art, scores, True))
+        scores, counts = topics.score_topics(self.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits)
+        if self.model is None:
+            return ()
+        feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+        ranked = self.model.score(feats, scores, explain=True) if feats or any(scores.values()) else []
+        return tuple((t, topics.lexicon_terms(self.taxonomy, counts, t.code)) for t in ranked)

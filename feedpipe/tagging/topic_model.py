@@ -24,15 +24,17 @@ from itertools import islice
 from pathlib import Path
 
 MODEL_FILE = "topic_model.json"
-_SCALE, _BIAS, _BITS = 100, 1 << 15, 32  # weights in hundredths, offset to stay positive, bits per class
-_MASK = (1 << _BITS) - 1
+# Packed weights: every class's weight of a feature in one integer, 64 bits per class, in units of
+# 1/10,000 plus an offset that keeps each field positive, so that summing the integers of an article's
+# features (one C-level `sum`) sums all classes at once; `struct` unpacks the fields.
+_WORD_UNIT, _WORD_BIAS = 10_000, 1 << 20
+_LEX_UNIT, _LEX_BIAS, _LEX_STEPS = 1_000, 1 << 16, 10  # lexicon: log1p(score) counted in tenths
 
 
-def pack(weights: Sequence[float]) -> int:
-    """A feature's class weights as one integer, `_BITS` bits per class: summing the integers of an
-    article's features sums every class's weight at once, in C (see `TopicModel.logits`)."""
-    fmt = f"<{len(weights)}I"
-    return int.from_bytes(struct.pack(fmt, *[round(w * _SCALE) + _BIAS for w in weights]), "little")
+def pack(weights: Sequence[float], unit: int = _WORD_UNIT, bias: int = _WORD_BIAS) -> int:
+    """A feature's class weights as one integer (see above)."""
+    fmt = f"<{len(weights)}Q"
+    return int.from_bytes(struct.pack(fmt, *[round(w * unit) + bias for w in weights]), "little")
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,14 @@ class TopicModel:
     threshold: float
     lead_chars: int
     packed: Mapping[str, int] = field(default_factory=dict)  # feature -> pack(weights[feature])
+    lexicon_packed: Mapping[str, int] = field(default_factory=dict)  # code -> pack(lexicon[code], ...)
 
     def __post_init__(self) -> None:
         if not self.packed and self.weights:
             object.__setattr__(self, "packed", {f: pack(w) for f, w in self.weights.items()})
+        if not self.lexicon_packed and self.lexicon:
+            lp = {c: pack(w, _LEX_UNIT, _LEX_BIAS) for c, w in self.lexicon.items()}
+            object.__setattr__(self, "lexicon_packed", lp)
 
     @classmethod
     def load(cls, path: Path) -> TopicModel:
@@ -104,18 +110,18 @@ class TopicModel:
         )
 
     def logits(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
-        """Raw class scores (before the temperature): prior + words + lexicon."""
+        """Raw class scores (before the temperature): prior + words + lexicon (log1p of its score)."""
         hits = list(filter(None, map(self.packed.get, feats)))
-        total, off = sum(hits), len(hits) * _BIAS
-        out = [
-            p + (((total >> (_BITS * i)) & _MASK) - off) / _SCALE for i, p in enumerate(self.prior)
-        ]
+        total, off = sum(hits), len(hits) * _WORD_BIAS
+        lp = self.lexicon_packed
         for code, s in lex.items():
-            w = self.lexicon.get(code)
-            if w is not None and s > 0:
-                x = math.log1p(s)
-                out = [o + x * v for o, v in zip(out, w, strict=True)]
-        return out
+            if s > 0 and code in lp:
+                steps = round(math.log1p(s) * _LEX_STEPS)
+                total += lp[code] * steps
+                off += steps * _LEX_BIAS
+        k = len(self.prior)
+        fields = struct.unpack(f"<{k}Q", total.to_bytes(8 * k, "little")) if total else (off,) * k
+        return [p + (v - off) / _WORD_UNIT for p, v in zip(self.prior, fields, strict=True)]
 
     def probabilities(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
         return softmax(self.logits(feats, lex), self.temperature)
@@ -131,6 +137,14 @@ class TopicModel:
                 out[code] = sigmoid(a * s / total + b * math.log1p(s) + c)
         return out
 
+    def given(self, feats: list[str], lex: Mapping[str, float]) -> list[tuple[str, float]]:
+        """The topics at or over the threshold, (code, calibrated score), best first: what an article gets."""
+        cut = self.threshold
+        out = [(c, p) for c, p in zip(self.classes, self.probabilities(feats, lex), strict=True) if p >= cut]
+        out += [(c, q) for c, q in self.lexicon_confidence(lex).items() if q >= cut]
+        out.sort(key=lambda cs: (-cs[1], cs[0]))
+        return out
+
     def score(self, feats: list[str], lex: Mapping[str, float], *, explain: bool = False) -> list[TopicScore]:
         """Every topic with its calibrated score, best first (the caller keeps those >= threshold)."""
         probs = self.probabilities(feats, lex)
@@ -139,7 +153,9 @@ class TopicModel:
         out.sort(key=lambda t: (-t.score, t.code))
         if explain:
             out = [
-                TopicScore(t.code, t.score, self.top_words(feats, t.code), t.source) if t.source == "model" else t
+                TopicScore(t.code, t.score, self.top_words(feats, t.code), t.source)
+                if t.source == "model"
+                else t
                 for t in out
             ]
         return out
@@ -153,13 +169,14 @@ class TopicModel:
             if w is not None and f not in seen:
                 seen[f] = w[i] - max(v for j, v in enumerate(w) if j != i)
         best = sorted(seen.items(), key=lambda kv: -kv[1])
-        return tuple((f, round(v, 2)) for f, v in islice(best, n) if v > 0)
+        return tuple((f, round(v, 2)) for f, v in islice(best, n) if v >= 0.1)
 
 
 def features(low: str, end: int) -> list[str]:
     """Words and neighbouring word pairs of the folded text up to `end` (headline plus lead), each once."""
     toks = low[:end].split()
-    return list(dict.fromkeys(toks + list(map(" ".join, zip(toks, toks[1:])))))
+    pairs = map(" ".join, zip(toks, toks[1:], strict=False))
+    return list(dict.fromkeys([*toks, *pairs]))
 
 
 def softmax(xs: list[float], temperature: float = 1.0) -> list[float]:
