@@ -130,7 +130,7 @@ def test_explain_shows_the_words_and_lexicon_entries_behind_each_topic(tmp_path,
 
 def test_the_shipped_model_file_is_canonical_and_compact():
     path = packaged_dir() / MODEL_FILE
-    assert path.stat().st_size < 4_000_000
+    assert path.stat().st_size < 5_000_000  # a few MB
     sys.path.insert(0, str(ROOT))
     from tools.train_topics import to_json  # noqa: PLC0415
 
