@@ -26,7 +26,7 @@ demo: setup
 ## test-setup: node packages for the second feed reader and the Nu HTML checker (skipped tests without them)
 test-setup: setup
 	@if command -v npm >/dev/null; then \
-	  for d in tests/node tests/vnu; do [ -f $$d/package.json ] && npm ci --silent --no-audit --no-fund --prefix $$d || true; done; \
+	  for d in tests/node tests/vnu tests/axe; do [ -f $$d/package.json ] && npm ci --silent --no-audit --no-fund --prefix $$d || true; done; \
 	else echo "npm not found: the second-reader and HTML-checker tests will be skipped"; fi
 
 ## test: lint and run the test suite

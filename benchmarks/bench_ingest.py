@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import feedparser
+import feedparser_rs
 import trafilatura
 from benchjson import Figures
 
@@ -202,6 +203,9 @@ print(time.perf_counter() - w, time.process_time() - c, n)
     def feedparser_alone() -> int:
         return sum(len(feedparser.parse(raw[p]).entries) for p in feeds)
 
+    def fast_alone() -> int:
+        return sum(len(feedparser_rs.parse(raw[p]).entries) for p in feeds)
+
     def compare(what: str, paths: list[Path], kind: str, lib_name: str, alone: Callable[[], int]) -> None:
         k = kind  # "pages" or "feeds"
         if args.warmup:
@@ -229,6 +233,12 @@ print(time.perf_counter() - w, time.process_time() - c, n)
         compare("pages", pages, "pages", "trafilatura", trafilatura_alone)
     if feeds:
         compare("feed items", feeds, "feeds", "feedparser", feedparser_alone)
+        # the fast path's own floor: feedparser-rs alone on the same bytes, interleaved with a serial ingest
+        lib, whole = timed_pair(fast_alone, whole_ingest(feeds, "feed", "workers = 1\nprocesses = 0"), args.rounds)
+        r_lib = row("feed items: feedparser-rs alone", *lib, key="feeds_feedparser_rs")
+        r_whole = row("feed items: whole ingest, serial", *whole, key="feeds_ingest_serial_beside_rs")
+        ratio("feed items: whole ingest serial / feedparser-rs (target >= 0.8)", r_whole, r_lib,
+              "feeds_ingest_serial_vs_feedparser_rs", "feeds_ingest_serial_beside_rs", "feeds_feedparser_rs")
     fetcher.close()
     srv.shutdown()
     fig.write(args.json)

@@ -56,7 +56,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-STAGES = ("ingest", "tagging", "feeds", "send", "web")
+STAGES = ("ingest", "tagging", "feeds", "send", "web", "peer", "workers")
 FLOORS = {
     "ingest": "trafilatura / feedparser alone",
     "tagging": "the issue's fixed targets (5,000 articles per CPU-second, cold load < 1 s) and, as a machine "
@@ -64,6 +64,8 @@ FLOORS = {
     "feeds": "feedgen alone",
     "send": "raw smtplib sendmail of pre-built messages",
     "web": "waitress serving the same bytes from a bare WSGI callable",
+    "workers": "one worker on PostgreSQL (speed-up of 2 and 4), beside one process on SQLite",
+    "peer": "rss2email (`r2e run --no-send`) on the same local feeds, from empty",
 }
 
 Json = dict[str, Any]
@@ -117,6 +119,9 @@ def plan(quick: bool) -> list[Job]:
         jobs.append(Job("send", "bench_send.py", ["--subscribers", str(n), *extra],
                         label=f"{short(n)} subscribers", size=n, timeout=timeout))
     jobs.append(Job("web", "bench_web.py", ["--floor", *(["--seconds", "3"] if quick else [])], timeout=timeout))
+    # scale-out on PostgreSQL (skips itself without FEEDPIPE_TEST_PG_URL)
+    jobs.append(Job("workers", "bench_workers.py", ["--subscribers", "1000" if quick else "5000"], timeout=timeout))
+    jobs.append(Job("peer", "bench_peer.py", ["--pairs", "1" if quick else "3"], timeout=timeout))
     return jobs
 
 

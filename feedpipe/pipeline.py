@@ -55,6 +55,11 @@ def build_digest_preview(app: App, *, now: datetime) -> Path:
     return _build(app, key, now)
 
 
+def build_edition_view(app: App, key: str, *, now: datetime) -> Path:
+    """Edition `key`'s web view (the archive page), as the send and the workers' leader build it."""
+    return _build(app, key, now)
+
+
 def _build(app: App, key: str, now: datetime) -> Path:
     """Edition `key`'s web view in the public folder, with the outlet's templates and file mode."""
     s = app.settings
@@ -71,6 +76,8 @@ def send_due_digest(app: App, *, now: datetime) -> tuple[str | None, SendReport 
     s = app.settings
     report = send_edition(app.store, s.digest, app.transport(), key, now, feeds_public_url=s.feeds_public_url,
                           templates_dir=s.templates_dir)
+    if not report.not_claimed:
+        _build(app, key, now)  # the archive shows the edition as it was sent
     return key, report
 
 

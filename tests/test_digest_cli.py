@@ -61,7 +61,7 @@ def test_subscribers_are_added_imported_listed_and_removed(cli):
     assert "list.csv:3: 'not-an-address' is not a valid email address" in output
     assert cli.store.subscribers.get("ben@example.com").countries == ("GE", "KZ")
     listing = cli.run(subscribers, "list")
-    assert "anna@example.com\tactive\tAnna\tUA politics" in listing and "ben@example.com" in listing
+    assert "anna@example.com\tactive\tAnna\tUkraine; politics" in listing and "ben@example.com" in listing
     assert "removed ben@example.com" in cli.run(subscribers, "remove", "ben@example.com")
     assert cli.store.subscribers.get("ben@example.com") is None
 

@@ -195,3 +195,51 @@ def test_an_edition_whose_sender_died_on_this_host_is_taken_over_at_once(any_sto
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_batch_import_adds_each_address_once_and_reports_each_refusal(any_store):
+    from feedpipe.store.subscribers import NewSubscriber
+
+    any_store.subscribers.add("kept@example.org", name="Kept", status="active", now=NOW)
+    any_store.subscribers.add("left@example.org", status="active", now=NOW)
+    any_store.subscribers.set_status("left@example.org", "unsubscribed", now=NOW)
+    batch = [
+        NewSubscriber(email="New@Example.org", name="New", countries=("ua", "BY"), topics=("politics",)),
+        NewSubscriber(email="new@example.org"),  # the same address again
+        NewSubscriber(email="not an address"),
+        NewSubscriber(email="kept@example.org", name="Changed"),
+        NewSubscriber(email="left@example.org", topics=("sport",)),
+        NewSubscriber(email="odd@example.org", status="maybe"),
+    ]
+
+    outcome = any_store.subscribers.add_many(batch, now=NOW)
+
+    assert outcome[:2] == [True, False] and outcome[3:5] == [False, False]
+    assert isinstance(outcome[2], FeedpipeError) and "not a valid email address" in outcome[2].message
+    assert isinstance(outcome[5], FeedpipeError)
+    new = any_store.subscribers.get("new@example.org")
+    assert new is not None and new.name == "New" and new.countries == ("BY", "UA") and new.status == "active"
+    assert any_store.subscribers.get("kept@example.org").name == "Kept"
+    left = any_store.subscribers.get("left@example.org")
+    assert left.status == "pending" and left.topics == ("sport",)
+    assert any_store.subscribers.count() == 3
+
+
+@pytest.mark.parametrize("address", [
+    "a@example.org", "Anna@EXAMPLE.ORG", " x.y+z@Sub.Example.co.uk ", "a..b@example.org", ".a@example.org",
+    "a@localhost", "a@-bad.org", "a@ex_ample.org", "user@xn--bcher-kva.example", "user@Bücher.example",
+    "ünï@example.org", "a@[127.0.0.1]", "a@example.org.", '"q a"@example.org', "a" * 65 + "@example.org",
+    "a@" + "b" * 250 + ".org", "a@1.2.3.4", "a@example.123", "x@EXAMPLE.org",
+])
+def test_an_address_is_normalised_exactly_as_email_validator_does(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    from feedpipe.store.subscribers import normalize_email
+
+    try:
+        expected = validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        with pytest.raises(FeedpipeError, match="not a valid email address"):
+            normalize_email(address)
+    else:
+        assert normalize_email(address) == expected

@@ -291,3 +291,27 @@ def test_publish_reads_sqlite_and_postgresql_alike(any_store, tmp_path):
 def test_the_report_reads_as_one_line(store, tmp_path):
     report = publish_feeds(store, tmp_path / "feeds", SETTINGS, only_dirty=False)
     assert str(report) == "7 feeds built: 22 files written, 0 unchanged, 0 removed"
+
+
+def test_all_over_an_unchanged_store_renders_nothing_and_repairs_a_hand_edited_file(store, tmp_path):
+    out = tmp_path / "feeds"
+    first = publish_feeds(store, out, SETTINGS, only_dirty=False)
+
+    idle = publish_feeds(store, out, SETTINGS, only_dirty=False)
+    (out / "country/ua.rss").write_bytes(b"edited by hand")
+    repaired = publish_feeds(store, out, SETTINGS, only_dirty=False)
+
+    assert idle.built == () and idle.written == () and len(idle.unchanged) == len(first.written)
+    assert repaired.built == ("country/ua",) and repaired.written == ("country/ua.rss",)
+    assert (out / "country/ua.rss").read_bytes().startswith(b"<?xml")
+
+
+def test_all_rebuilds_the_feeds_a_new_article_changed(store, tmp_path):
+    out = tmp_path / "feeds"
+    publish_feeds(store, out, SETTINGS, only_dirty=False)
+    store.articles.upsert([story(40, countries=(focus("UA", "Ukraine"),))], now=NOW)
+
+    report = publish_feeds(store, out, SETTINGS, only_dirty=False)
+
+    assert "all" in report.built and "country/ua" in report.built and "country/by" not in report.built
+    assert "country/ua.rss" in report.written

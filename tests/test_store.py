@@ -41,7 +41,8 @@ def test_an_edited_headline_updates_in_place_and_moves_updated_at(any_store, now
     stored = any_store.articles.get(original.id)
     assert stored.title == "Talks collapse"
     assert stored.updated_at == later
-    assert stored.published_at == now  # first seen, since the source gave no date
+    assert stored.published_at is None  # the source gave no date: none is made up
+    assert stored.first_seen_at == now
     assert any_store.articles.count() == 1
 
 

@@ -65,4 +65,5 @@ def test_tag_jsonl_from_stdin_writes_one_line_per_input_and_reports_bad_lines():
     assert out[1]["section"] == "opinion"
     assert "-:2: not valid JSON" in result.stderr
     assert '-:3: missing "id"' in result.stderr
-    assert result.exit_code == 1  # some lines were bad; the good ones were still written
+    assert result.exit_code == 2  # bad input (README: 1 is only for bugs); the good lines were still written
+    assert "2 bad line(s) skipped" in result.stderr

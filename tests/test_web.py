@@ -240,7 +240,8 @@ def test_the_digest_archive_lists_shows_and_syndicates_the_editions(site):
 def test_healthz(site):
     response = requests.get(site.url + "/healthz", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "store": "ok", "scheduler": None, "ingest": None, "digest": None}
+    assert response.json() == {"status": "ok", "store": "ok", "scheduler": None, "ingest": None, "digest": None,
+                               "last_digest": None}
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -256,12 +257,16 @@ def test_healthz_says_ok_and_the_age_of_the_last_runs_nothing_about_hosts_or_pro
                                     now=now - timedelta(seconds=90), status="ok")
     site.store.sources.record_fetch(name="gone", kind="feed", location="https://news.example.org/gone.rss",
                                     now=now - timedelta(seconds=600), status="error", error="HTTP 404")
+    for key, days in (("2026-W46", 8), ("2026-W47", 1)):  # sent by cron `run` or `serve` alike
+        site.store.editions.ensure(key, window_start=None, window_end=None, now=now - timedelta(days=days))
+        site.store.editions.finish(key, "sent", now=now - timedelta(days=days))
     response = requests.get(site.url + "/healthz", timeout=5)
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok", "store": "ok", "scheduler": {"active": True},
         "ingest": {"age_seconds": 90, "failing_sources": 1},
         "digest": {"age_seconds": 3600, "status": "ok", "edition": "2026-W47"},
+        "last_digest": {"edition": "2026-W47", "age_seconds": 86400},
     }
     assert "host-1" not in response.text and "4242" not in response.text
 
@@ -380,18 +385,34 @@ def test_unknown_or_guessed_tokens_find_nothing(site):
     assert site.store.subscribers.get("a@example.com").status == "active"
 
 
-def test_preferences_choose_countries_and_topics(site):
+def test_preferences_choose_countries_and_topics_by_their_names(site):
+    (site.public / "feeds" / "country" / "kp.atom").write_bytes(ATOM)
+    (site.public / "feeds" / "topic" / "arts-culture-entertainment-and-media.rss").write_bytes(ATOM)
+    (site.public / "feeds" / "topic" / "sub-elections.rss").write_bytes(ATOM)
     sub = site.store.subscribers.add("a@example.com", status="active", now=FRIDAY)
     browser = requests.Session()
     page = browser.get(f"{site.url}/preferences/{sub.token}", timeout=5)
-    assert 'value="UA"' in page.text and 'value="BY"' in page.text and 'value="politics"' in page.text
+    assert 'value="UA"> Ukraine</label>' in page.text and 'value="KP"> North Korea</label>' in page.text
+    assert 'value="medtop:01000000"> arts, culture, entertainment and media</label>' in page.text
+    assert 'value="sub:elections"> elections</label>' in page.text and "sub-elections" not in page.text
     saved = browser.post(f"{site.url}/preferences/{sub.token}",
-                         data={"csrf_token": csrf_token(page), "countries": ["UA", "BY"], "topics": ["politics"]},
-                         timeout=5)
+                         data={"csrf_token": csrf_token(page), "countries": ["UA", "BY"],
+                               "topics": ["medtop:11000000"]}, timeout=5)
     assert saved.status_code == 200 and "Saved." in saved.text
     stored = site.store.subscribers.get("a@example.com")
-    assert set(stored.countries) == {"UA", "BY"} and list(stored.topics) == ["politics"]
-    assert 'value="UA" checked' in saved.text
+    assert set(stored.countries) == {"UA", "BY"} and list(stored.topics) == ["medtop:11000000"]
+    assert 'value="UA" checked' in saved.text and 'value="medtop:11000000" checked' in saved.text
+
+
+def test_preferences_refuse_an_unknown_country_with_the_closest_ones_and_save_nothing(site):
+    sub = site.store.subscribers.add("a@example.com", status="active", countries=["UA"], now=FRIDAY)
+    browser = requests.Session()
+    page = browser.get(f"{site.url}/preferences/{sub.token}", timeout=5)
+    refused = browser.post(f"{site.url}/preferences/{sub.token}",
+                           data={"csrf_token": csrf_token(page), "countries": ["Ukrain"]}, timeout=5)
+    assert refused.status_code == 400 and "Not saved: unknown country" in refused.text
+    assert "Ukraine (UA)" in refused.text
+    assert site.store.subscribers.get("a@example.com").countries == ("UA",)
 
 
 def test_a_sign_up_with_an_internationalised_domain_gets_its_confirmation_idna_encoded(site):

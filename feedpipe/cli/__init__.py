@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import sys
+import time
 from datetime import datetime
 
 import click
@@ -42,7 +43,7 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str) -> None:
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(_TextFormatter("%(asctime)s UTC %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
@@ -50,15 +51,21 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str) -> None:
 
 
 class _TextFormatter(logging.Formatter):
-    """Log lines (message and traceback) with every secret redacted."""
+    """Log lines (message and traceback) with every secret redacted; times in UTC, said so."""
+
+    converter = staticmethod(time.gmtime)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; `time` in UTC (ISO 8601 with Z)."""
+
+    converter = staticmethod(time.gmtime)
+
     def format(self, record: logging.LogRecord) -> str:
-        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ"), "level": record.levelname,
                "logger": record.name, "message": redact(record.getMessage())}
         if record.exc_info:
             out["exc"] = redact(self.formatException(record.exc_info))
@@ -127,14 +134,18 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
 from feedpipe.cli.core import articles, check_config, ingest, retag, sources  # noqa: E402
 from feedpipe.cli.core import run as run_command  # noqa: E402
 from feedpipe.cli.digest import digest  # noqa: E402
+from feedpipe.cli.editors import digest_log, editors  # noqa: E402
 from feedpipe.cli.feeds import feeds  # noqa: E402
 from feedpipe.cli.serve import schedule, serve, web  # noqa: E402
 from feedpipe.cli.subscribers import subscribers  # noqa: E402
 from feedpipe.cli.tag import tag  # noqa: E402
+from feedpipe.cli.workers import worker, workers  # noqa: E402
 
 for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
-                 schedule):
+                 schedule, worker, workers):
     main.add_command(_command)
+main.add_command(editors)
+digest.add_command(digest_log)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -163,6 +174,12 @@ def run(argv: list[str] | None = None) -> int:
         if exc.hint:
             _error(f"hint: {exc.hint}")
         return EXIT_OPERATIONAL if exc.exit_code == 1 else exc.exit_code
+    except OSError as exc:  # the machine refused: a path that cannot be created, a full disk, a refused socket
+        log.debug("operating system error", exc_info=True)
+        _error(f"error: {exc}")
+        click.echo("hint: check the paths in the configuration or --store, their permissions and free space",
+                   err=True)
+        return EXIT_OPERATIONAL
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

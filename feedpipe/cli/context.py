@@ -9,11 +9,24 @@ from pathlib import Path
 from feedpipe.app import App
 from feedpipe.config import find_config, load_settings
 from feedpipe.core.clock import clock_from, system_clock
+from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import Settings
 from feedpipe.mailer import Transport
 from feedpipe.store import Store
+from feedpipe.tagging.names import TopicNames
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SOURCES_FAILED, EXIT_OPERATIONAL = 0, 1, 2, 3, 4
+
+
+class InputError(FeedpipeError):
+    """What the user typed or gave is wrong (an address, a URL that names no article, a country):
+    exit code 2, like a usage error. Operational failures stay FeedpipeError (exit code 4)."""
+
+    exit_code = EXIT_CONFIG
+
+    @classmethod
+    def of(cls, exc: FeedpipeError) -> InputError:
+        return cls(exc.message, exc.hint)
 
 
 class Context:
@@ -28,6 +41,7 @@ class Context:
         self.now_arg = now
         self.allow_private_addresses = allow_private_addresses
         self._app: App | None = app  # given: a test, or an embedding program, built it already
+        self._topics: TopicNames | None = None
 
     @property
     def app(self) -> App:
@@ -51,6 +65,13 @@ class Context:
     @property
     def now(self) -> datetime:
         return self.app.now
+
+    @property
+    def topic_names(self) -> TopicNames:
+        """Topic codes and labels from the lexicon, with the outlet's overrides (read once)."""
+        if self._topics is None:
+            self._topics = TopicNames.load(self.settings.tagging_dir)
+        return self._topics
 
     def transport(self) -> Transport:
         return self.app.transport()

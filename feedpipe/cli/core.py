@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -16,12 +18,11 @@ from rich.table import Table
 import feedpipe.ingest as ingest_service
 from feedpipe import pipeline
 from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
-from feedpipe.core.model import Article
+from feedpipe.core.model import Article, Source
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import current_platform_warnings
-from feedpipe.feeds import topic_slug
-from feedpipe.scheduler.lease import hold_lease
-from feedpipe.tagging import Tagger
+from feedpipe.scheduler.lease import hold_lease, make_holder
+from feedpipe.tagging.names import UnknownChoice, country_code, country_name
 
 
 def console() -> Console:
@@ -78,7 +79,7 @@ def run(obj: Context, force: bool) -> int:
     sent twice. Refuses to run (exit code 4) while `feedpipe serve` or another `run` holds the
     store's scheduler lease. Exit code 3 when some sources failed (the others were processed)."""
     app = obj.app
-    with hold_lease(app), progress_bar(obj.quiet, "ingest") as progress:
+    with hold_lease(app, holder=make_holder("run")), progress_bar(obj.quiet, "ingest") as progress:
         report = pipeline.run_cycle(app, now=app.now, force=force, progress=progress)
     print_ingest_summary(report.ingest, quiet=obj.quiet)
     if not obj.quiet:
@@ -151,6 +152,9 @@ def _list_sources(obj: Context, as_json: bool) -> None:
     configured = {s.name: s for s in app.settings.sources}
     names = [s.name for s in app.settings.sources] + sorted(set(states) - set(configured))
     every = app.settings.schedule.ingest_minutes
+    # on PostgreSQL with workers: which worker holds a source's ingest now
+    held = {} if app.store.is_sqlite else {t.key: t.claimed_by for t in app.store.work.open_tasks()
+                                           if t.kind == "ingest" and t.claimed_by}
 
     def next_try(name: str) -> datetime | None:
         st, src = states.get(name), configured.get(name)
@@ -171,6 +175,7 @@ def _list_sources(obj: Context, as_json: bool) -> None:
                 "paused": bool(st and st.paused),
                 "paused_at": st.paused_at.isoformat() if st and st.paused_at else None,
                 "next_fetch": when.isoformat() if when else None,
+                "claimed_by": held.get(name),
             }))
         return
     table = Table(title="sources", title_justify="left")
@@ -182,6 +187,8 @@ def _list_sources(obj: Context, as_json: bool) -> None:
         kind = configured[name].kind if name in configured else (st.kind if st else "")
         status = (st.status if st else None) or "never fetched"
         style = STATUS_STYLE.get(status, "")
+        if name in held:
+            status += f" (worker {held[name]})"
         when = next_try(name)
         table.add_row(
             name, kind, f"{st.last_fetch_at:%Y-%m-%d %H:%M}" if st and st.last_fetch_at else "-",
@@ -209,6 +216,7 @@ def article_json(a: Article) -> dict[str, object]:
         "published": a.published_at.isoformat() if a.published_at else None,
         "updated": a.updated_at.isoformat() if a.updated_at else None,
         "source": a.source, "section": a.section, "authors": list(a.authors), "image": a.image,
+        "language": a.language,
         "countries": [{"code": c.code, "name": c.name, "role": c.role, "score": c.score} for c in a.countries],
         "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in a.topics],
     }
@@ -219,44 +227,59 @@ def article_json(a: Article) -> dict[str, object]:
 @click.option("--since", help="Published on or after (YYYY-MM-DD or ISO time, UTC unless given).")
 @click.option("--until", help="Published before (YYYY-MM-DD or ISO time).")
 @click.option("--source", help="Only this source (its name).")
-@click.option("--country", help="Only articles tagged with this ISO code (e.g. UA).")
+@click.option("--country", help="Only articles tagged with this country: an ISO code or a name (UA, ua, Ukraine).")
 @click.option("--focus", is_flag=True, help="With --country: only where it is a focus country.")
-@click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions) or label slug (politics).")
+@click.option("--topic", help="Topic code (medtop:11000000, sub:sanctions), feed slug (politics, sub-sanctions) "
+              "or label.")
 @click.option("--section", help="news, feature, analysis, opinion, ...")
+@click.option("--language", help="Only articles in this language (e.g. uk; pt also matches pt-BR).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.pass_obj
 def articles(obj: Context, as_json: bool, since: str | None, until: str | None, source: str | None,
-             country: str | None, focus: bool, topic: str | None, section: str | None, limit: int) -> None:
-    """Stored articles, newest first, filterable by date, source, country, topic and section."""
+             country: str | None, focus: bool, topic: str | None, section: str | None, language: str | None,
+             limit: int) -> None:
+    """Stored articles, newest first, filterable by date, source, country, topic, section and language."""
     app = obj.app
-    if topic and ":" not in topic:
-        topic = _topic_code(app.tagger, topic)
+    try:
+        country = country_code(country) if country else None
+        topic = obj.topic_names.code(topic) if topic else None
+    except UnknownChoice as exc:
+        raise click.BadParameter(f"{exc.message}; {exc.hint}", param_hint=f"--{exc.kind}") from None
+    if source is not None:
+        _known_source(app.settings.sources, [st.name for st in app.store.sources.states()], source)
     rows = app.store.articles.query(since=_date(since), until=_date(until), source=source, country=country,
                               country_role="focus" if focus else None, topic=topic, section=section,
-                              limit=limit)
+                              limit=limit, language=language)
     if as_json:
         for a in rows:
             click.echo(json.dumps(article_json(a), ensure_ascii=False))
         return
     table = Table(title=f"{len(rows)} articles", title_justify="left")
-    for col in ("published", "section", "countries", "topics", "title"):
+    for col in ("published", "section", "lang", "countries", "topics", "title"):
         table.add_column(col)
     for a in rows:
-        countries = " ".join(c.code if c.role == "focus" else c.code.lower() for c in a.countries)
         table.add_row(f"{a.published_at:%Y-%m-%d %H:%M}" if a.published_at else "-", a.section or "",
-                      countries, ", ".join(t.label for t in a.topics[:3]), a.title)
+                      a.language or "-", countries_shown(a),
+                      "; ".join(obj.topic_names.label(t.code) for t in a.topics[:3]), a.title)
     console().print(table)
 
 
-def _topic_code(tagger: Tagger, slug: str) -> str:
-    """Resolve a feed slug such as 'politics' or 'sub-sanctions' to its topic code."""
-    labels = {**tagger.taxonomy.labels, **{s.code: s.label for s in tagger.taxonomy.subtopics}}
-    for code, label in labels.items():
-        if topic_slug(code, label) == slug.lower():
-            return code
-    raise click.BadParameter(f"no topic has the slug {slug!r}; use a code such as medtop:11000000 or a slug "
-                             "from the feed paths (politics, conflict-war-and-peace, sub-sanctions)",
-                             param_hint="--topic")
+def _known_source(configured: tuple[Source, ...], stored: list[str], name: str) -> None:
+    """--source names a configured or once-fetched source; else the closest names."""
+    names = list(dict.fromkeys([s.name for s in configured] + stored))
+    if name in names:
+        return
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"sources: {', '.join(names) or 'none yet'}"
+    raise click.BadParameter(f"no source is named {name!r}; {hint}", param_hint="--source")
+
+
+def countries_shown(article: Article) -> str:
+    """Focus countries by name, then the ones only mentioned in brackets: "Ukraine, (Russia)" (topics,
+    whose labels hold commas, are separated by semicolons)."""
+    focus = [country_name(c.code) for c in article.countries if c.role == "focus"]
+    mentions = [f"({country_name(c.code)})" for c in article.countries if c.role != "focus"]
+    return ", ".join(focus + mentions)
 
 
 @click.command()
@@ -282,6 +305,9 @@ def check_config(obj: Context) -> None:
     click.echo(f"public: {s.public_dir}")
     for src in s.sources:
         click.echo(f"source: {src.name} ({src.kind}) {redact(src.location)}")
+        if src.kind == "file" and not Path(src.location).exists():
+            click.echo(f"warning: source {src.name}: {src.location} does not exist; that source fails at ingest "
+                       "(the others are ingested) until it does")
     for warning in current_platform_warnings():
         click.echo(f"warning: {warning}")
     click.echo("configuration is valid")

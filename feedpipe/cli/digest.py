@@ -7,6 +7,7 @@ and `.transport()`. The mailing list's commands are in `feedpipe.cli.subscribers
 
 from __future__ import annotations
 
+import getpass
 import webbrowser
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import click
 
-from feedpipe.cli.context import Context
+from feedpipe.cli.context import Context, InputError
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, SendReport, Subscriber
+from feedpipe.digest import picks as picking
 from feedpipe.digest.build import build_edition, load_edition
 from feedpipe.digest.editions import due_edition, edition_key, parse_key, send_time
 from feedpipe.digest.send import dry_run, send_edition, send_test
@@ -30,18 +32,56 @@ def _obj() -> Context:
     return obj
 
 
+def _parse_week(week: str) -> str:
+    try:
+        parse_key(week)
+    except FeedpipeError as exc:
+        raise InputError.of(exc) from None
+    return week
+
+
 def _week(obj: Context, week: str | None) -> str:
     if week:
-        parse_key(week)
-        return week
+        return _parse_week(week)
     return edition_key(obj.now, obj.settings.digest)
 
 
 def _article(obj: Context, url: str) -> Article:
     article = obj.store.articles.by_url(canonical_url(url)) or obj.store.articles.by_url(url)
     if article is None:
-        raise FeedpipeError(f"no stored article has the URL {url}", "ingest it first (`feedpipe ingest`), then pick it")
+        raise InputError(f"no stored article has the URL {url}", "ingest it first (`feedpipe ingest`), then pick it")
     return article
+
+
+def _actor() -> str:
+    """Who the edition log names for a change made on the command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _open_for_picks(obj: Context, key: str) -> str:
+    """`key`, when its picks may still change: an edition being sent or sent keeps the picks it went out
+    with, so its archive page stays the email that was sent."""
+    edition = obj.store.editions.get(key)
+    if edition is not None and edition.status != "building":
+        raise InputError(f"{key} is {edition.status}: its picks can no longer change",
+                         "pick for the next edition with --week (see `feedpipe digest schedule`)")
+    return key
+
+
+def refresh_web_view(obj: Context, key: str) -> None:
+    """Rebuild the edition's web view (`public/digest/<key>.html`, what the archive serves) after its
+    picks, order or sending changed, so the page shows what the email holds. A failure is reported and
+    leaves the command's own work done."""
+    s = obj.settings
+    try:
+        build_edition(obj.store, s.digest, s.feeds_public_url, key, obj.now, s.digest_dir,
+                      templates_dir=s.templates_dir, mode=s.file_mode)
+    except FeedpipeError as exc:
+        click.echo(f"warning: the web view of {key} was not rebuilt: {exc.message}"
+                   + (f" (hint: {exc.hint})" if exc.hint else ""), err=True)
 
 
 week_option = click.option("--week", metavar="YYYY-Www", help="The edition, an ISO week such as 2026-W48 "
@@ -93,7 +133,7 @@ def preview(week: str | None, address: str | None, out: Path | None, open_it: bo
     if address:
         subscriber = obj.store.subscribers.get(address)
         if subscriber is None:
-            raise FeedpipeError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
+            raise InputError(f"{address} is not a subscriber", "see `feedpipe subscribers list`")
     subscriber = subscriber or Subscriber(email="reader@example.org", status="active", token="preview")
     data, _ = loaded.message_bytes(subscriber, obj.now)
     msg = message_from_bytes(data, policy=policy.default)
@@ -127,7 +167,7 @@ def send(week: str | None, rehearse: bool, to: tuple[str, ...]) -> None:
     if key is None:
         click.echo("no edition is due now (give --week to send one anyway)")
         return
-    parse_key(key)
+    _parse_week(key)
     if rehearse:
         report = dry_run(obj.store, s.digest, key, obj.now, feeds_public_url=s.feeds_public_url,
                          templates_dir=s.templates_dir)
@@ -141,6 +181,8 @@ def send(week: str | None, rehearse: bool, to: tuple[str, ...]) -> None:
         return
     report = send_edition(obj.store, s.digest, obj.transport(), key, obj.now, feeds_public_url=s.feeds_public_url,
                           templates_dir=s.templates_dir)
+    if not report.not_claimed:
+        refresh_web_view(obj, key)  # the archive shows the edition that was sent
     _show_send(key, report)
 
 
@@ -166,9 +208,10 @@ def _show_send(key: str, report: SendReport) -> None:
 def pick(url: str, pitch: str | None, week: str | None) -> None:
     """Hand-pick an article (by URL) for the edition; picks come first."""
     obj = _obj()
-    key = _week(obj, week)
+    key = _open_for_picks(obj, _week(obj, week))
     article = _article(obj, url)
-    p = obj.store.editions.pick(key, article.id, pitch)
+    p = picking.pick(obj.store, key, article.id, pitch=pitch, actor=_actor(), now=obj.now)
+    refresh_web_view(obj, key)
     click.echo(f"{key}: picked #{p.position + 1} {article.title}")
 
 
@@ -178,10 +221,11 @@ def pick(url: str, pitch: str | None, week: str | None) -> None:
 def unpick(url: str, week: str | None) -> None:
     """Remove an article from the edition's picks."""
     obj = _obj()
-    key = _week(obj, week)
+    key = _open_for_picks(obj, _week(obj, week))
     article = _article(obj, url)
-    if not obj.store.editions.unpick(key, article.id):
-        raise FeedpipeError(f"{url} is not picked for {key}", "see `feedpipe digest picks`")
+    if not picking.unpick(obj.store, key, article.id, actor=_actor(), now=obj.now):
+        raise InputError(f"{url} is not picked for {key}", "see `feedpipe digest picks`")
+    refresh_web_view(obj, key)
     click.echo(f"{key}: unpicked {article.title}")
 
 
@@ -191,8 +235,9 @@ def unpick(url: str, week: str | None) -> None:
 def order(urls: tuple[str, ...], week: str | None) -> None:
     """Put these picked articles first, in this order."""
     obj = _obj()
-    key = _week(obj, week)
-    obj.store.editions.order(key, [_article(obj, u).id for u in urls])
+    key = _open_for_picks(obj, _week(obj, week))
+    picking.order(obj.store, key, [_article(obj, u).id for u in urls], actor=_actor(), now=obj.now)
+    refresh_web_view(obj, key)
     _list_picks(obj, key)
 
 
@@ -214,6 +259,7 @@ def picks(week: str | None, file: Path | None) -> None:
     obj = _obj()
     key = _week(obj, week)
     if file is not None:
+        _open_for_picks(obj, key)
         wanted: list[tuple[str, str | None]] = []
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
             line = line.strip()
@@ -223,16 +269,31 @@ def picks(week: str | None, file: Path | None) -> None:
             try:
                 wanted.append((_article(obj, url).id, pitch or None))
             except FeedpipeError as exc:
-                raise FeedpipeError(f"{file}:{number}: {exc.message}", exc.hint) from exc
-        ids = [a for a, _ in wanted]
-        for p in obj.store.editions.picks(key):
-            if p.article_id not in ids:
-                obj.store.editions.unpick(key, p.article_id)
-        for article_id, wanted_pitch in wanted:
-            obj.store.editions.pick(key, article_id, wanted_pitch)
-        if ids:
-            obj.store.editions.order(key, ids)
+                raise InputError(f"{file}:{number}: {exc.message}", exc.hint) from exc
+        picking.replace_all(obj.store, key, wanted, actor=_actor(), now=obj.now)
+        refresh_web_view(obj, key)
     _list_picks(obj, key)
+
+
+@digest.command()
+@week_option
+def status(week: str | None) -> None:
+    """An edition's state: built, sending (and who holds it: a process, or the workers' batches), sent,
+    with the counts of its send ledger."""
+    obj = _obj()
+    key = _week(obj, week)
+    edition = obj.store.editions.get(key)
+    counts = obj.store.ledger.counts(key)
+    state = edition.status if edition else "not built yet"
+    click.echo(f"edition {key}: {state}" + (f", sent {edition.sent_at:%Y-%m-%d %H:%M} UTC" if edition and
+                                             edition.sent_at and edition.status == "sent" else ""))
+    click.echo("ledger: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if edition is not None and edition.status == "sending":
+        until = f" until {edition.lease_until:%H:%M:%S} UTC" if edition.lease_until else ""
+        click.echo(f"send lease: {edition.holder or 'nobody'}{until}")
+        if not obj.store.is_sqlite:
+            for holder, rows in obj.store.work.ledger_claims(key).items():
+                click.echo(f"  worker {holder} holds {rows} row(s)")
 
 
 @digest.command()
@@ -259,9 +320,9 @@ def resolve(email: str, verdict: str | None, week: str | None) -> None:
         raise click.UsageError("say --sent or --failed")
     rows = [r for r in obj.store.ledger.uncertain(week) if r.email.lower() == email.strip().lower()]
     if not rows:
-        raise FeedpipeError(f"no uncertain message to {email}", "see `feedpipe digest uncertain`")
+        raise InputError(f"no uncertain message to {email}", "see `feedpipe digest uncertain`")
     if len(rows) > 1:
-        raise FeedpipeError(f"{email} has uncertain messages in {len(rows)} editions", "give --week")
+        raise InputError(f"{email} has uncertain messages in {len(rows)} editions", "give --week")
     obj.store.ledger.resolve(rows[0].edition, rows[0].email, verdict, now=obj.now)
     click.echo(f"{rows[0].edition}: {rows[0].email} resolved as {verdict}")
 

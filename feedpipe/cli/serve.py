@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, timedelta
 
 import click
 
 from feedpipe.cli.context import Context
+from feedpipe.core.errors import StoreError
 from feedpipe.digest.editions import DigestSchedule
 from feedpipe.scheduler.jobs import decide_digest, ingest_every
-from feedpipe.scheduler.lease import LEASE_NAME
+from feedpipe.scheduler.lease import LEASE_NAME, make_holder
 from feedpipe.scheduler.service import Service, next_runs
+from feedpipe.store.leases import describe_holder
+from feedpipe.workers import Leader
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +36,15 @@ def serve(obj: Context, host: str, port: int, no_web: bool, threads: int, truste
 
     Only one process per store runs the scheduled work: a second `serve` is refused while the first
     holds the store's lease. SIGTERM (or Ctrl-C) finishes the current step and exits cleanly.
+
+    With `[schedule] workers = true` (PostgreSQL), `serve` only decides what is due and enqueues it for
+    `feedpipe worker` processes; any number of such `serve` may run: one leads (an advisory lock), the
+    others follow and take over within seconds when the leader's connection dies.
     """
     app = obj.app
-    service = Service(app)
+    if app.settings.schedule.workers:
+        return _serve_as_leader(obj, host, port, no_web, threads, trusted_proxy)
+    service = Service(app, holder=make_holder("serve"))
     server = None
     if not no_web:
         from feedpipe.web import WebServer, create_app  # Flask: imported only by the commands that serve
@@ -45,8 +55,10 @@ def serve(obj: Context, host: str, port: int, no_web: bool, threads: int, truste
         if server is not None:
             server.start()
             click.echo(f"feedpipe: serving {server.url} (feeds at {server.url}/feeds/all.atom)", err=True)
-        for job, when in service.next_runs():
-            click.echo(f"feedpipe: next {job:<16} {when:%Y-%m-%d %H:%M %Z}", err=True)
+        now = app.clock()
+        for job, when in service.next_runs():  # in UTC, like every log line (docs/service.md)
+            at = "running now" if when <= now + timedelta(seconds=5) else f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            click.echo(f"feedpipe: next {job:<16} {at}", err=True)
 
     try:
         service.run_until_stopped(on_started=started)
@@ -56,6 +68,30 @@ def serve(obj: Context, host: str, port: int, no_web: bool, threads: int, truste
     if service.lost_lease:
         click.echo("feedpipe: stopped: another process took over the scheduler lease", err=True)
         return 4
+    click.echo("feedpipe: stopped cleanly", err=True)
+    return 0
+
+
+def _serve_as_leader(obj: Context, host: str, port: int, no_web: bool, threads: int,
+                     trusted_proxy: str | None) -> int:
+    """`serve` on a PostgreSQL store with workers: lead or follow, and serve the web side."""
+    if obj.store.is_sqlite:
+        raise StoreError("[schedule] workers = true needs a PostgreSQL store",
+                         "set [store] url = \"postgresql+psycopg://...\", or remove `workers` to run everything here")
+    leader = Leader(obj.app)
+    server = None
+    if not no_web:
+        from feedpipe.web import WebServer, create_app  # Flask: imported only by the commands that serve
+
+        server = WebServer(create_app(obj.app), host=host, port=port, threads=threads, trusted_proxy=trusted_proxy)
+        server.start()
+        click.echo(f"feedpipe: serving {server.url}", err=True)
+    click.echo(f"feedpipe: {leader.holder} enqueues for `feedpipe worker` (leader or follower)", err=True)
+    try:
+        leader.run_until_stopped()
+    finally:
+        if server is not None:
+            server.stop()
     click.echo("feedpipe: stopped cleanly", err=True)
     return 0
 
@@ -107,6 +143,6 @@ def schedule(obj: Context) -> None:
     click.echo(f"last digest slot {decision.slot.key} at {decision.slot.at:%a %Y-%m-%d %H:%M %Z}: {decision.action}")
     lease = app.store.leases.get(LEASE_NAME)
     if lease and lease.active(now):
-        click.echo(f"scheduler: held by {lease.holder} until {lease.expires_at.astimezone(digest.tz):%H:%M:%S %Z}")
+        click.echo(f"scheduler: held by {describe_holder(lease.holder, lease.acquired_at)} until {lease.expires_at.astimezone(digest.tz):%H:%M:%S %Z}")
     else:
         click.echo("scheduler: not running")

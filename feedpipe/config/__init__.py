@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feedpipe import __version__
 from feedpipe.config.digest import parse_digest_settings, parse_mail_settings
 from feedpipe.config.feeds import parse_feed_settings
-from feedpipe.config.reader import Problems, Section, Table
+from feedpipe.config.reader import Problems, Section, Table, known
 from feedpipe.config.schedule import parse_schedule_settings
 from feedpipe.config.sources import country_code, is_http_url, parse_sources, resolve_path
 from feedpipe.core.errors import ConfigError
@@ -24,11 +24,11 @@ from feedpipe.core.settings import FetchSettings, OutletSettings, Settings
 
 DEFAULT_CONFIG = Path("config") / "feedpipe.toml"
 PACKAGED_CONFIG = Path(__file__).parent.parent / "defaults" / "feedpipe.toml"
-TOP_KEYS = ("outlet", "store", "fetch", "paths", "sources", "sources_file", "feeds", "digest", "mail", "schedule")
-OUTLET_KEYS = ("name", "public_url", "language", "timezone", "country", "contact_url")
-FETCH_KEYS = ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers",
-              "processes", "allow_private_addresses")
-PATHS_KEYS = ("public", "templates", "file_mode")
+TOP_KEYS = known("", ("outlet", "store", "fetch", "paths", "sources", "sources_file", "feeds", "digest", "mail", "schedule"))
+OUTLET_KEYS = known("outlet", ("name", "public_url", "language", "timezone", "country", "contact_url"))
+FETCH_KEYS = known("fetch", ("user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes", "max_redirects", "workers",
+              "processes", "allow_private_addresses"))
+PATHS_KEYS = known("paths", ("public", "templates", "file_mode"))
 DEFAULT_FILE_MODE = 0o644
 _FILE_MODE = re.compile(r"0?[0-7]{3}")
 
@@ -68,16 +68,20 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
     file_mode = _file_mode(paths)
     tagging_dir = base_dir if path is not None else None  # the outlet's overrides live in <config dir>/tagging/
 
-    source_tables = _list(p, "sources", data.get("sources", []))
-    if "sources_file" in data:
+    seen: set[str] = set()
+    elsewhere = Problems("")  # the problems found in the sources_file, which name that file
+    sources = parse_sources(p, _list(p, "sources", data.get("sources", [])), base_dir, seen=seen)
+    if "sources_file" in data:  # its problems name that file, not this one
         sources_path = resolve_path(base_dir, data["sources_file"])
         if not sources_path.is_file():
             p.add("", "sources_file", f"file {sources_path} does not exist", 'sources_file = "sources.toml"')
         else:
-            in_file = Problems(str(sources_path))
-            source_tables += _list(in_file, "sources", _read_toml(sources_path).get("sources", []))
+            elsewhere = in_file = Problems(str(sources_path))
+            in_data = _read_toml(sources_path)
+            in_file.unknown_keys("", in_data, ("sources",))
+            sources += parse_sources(in_file, _list(in_file, "sources", in_data.get("sources", [])), base_dir,
+                                     seen=seen)
             p.lines.extend(in_file.lines)
-    sources = parse_sources(p, source_tables, base_dir)
 
     feeds_defaults = {"public_url": outlet.public_url, "title": outlet.name, "language": outlet.language}
     feeds, problems = parse_feed_settings({**feeds_defaults, **p.table("feeds", data.get("feeds", {}))}, where=where)
@@ -90,7 +94,8 @@ def load_settings(path: Path | None, *, cwd: Path, store_override: str | None = 
     schedule, problems = parse_schedule_settings(p.table("schedule", data.get("schedule", {})), where=where)
     p.lines.extend(problems)
     if p.lines:
-        raise ConfigError(p.lines, f"fix the keys above in {where}; see README.md, 'Configuration'")
+        files = ([where] if len(p.lines) > len(elsewhere.lines) else []) + ([elsewhere.where] if elsewhere.lines else [])
+        raise ConfigError(p.lines, f"fix the keys above in {' and '.join(files)}; see README.md, 'Configuration'")
     return Settings(
         path=path, base_dir=base_dir, outlet=outlet, store_url=store_url, sources=tuple(sources), fetch=fetch,
         fetch_workers=fetch_workers, parse_processes=parse_processes,

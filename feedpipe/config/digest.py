@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
-from feedpipe.config.reader import Problems, Section, Table
+from feedpipe.config.reader import Problems, Section, Table, known
 from feedpipe.core.settings import (
     DAYS,
     DEFAULT_SECTION_LIMITS,
@@ -32,12 +32,12 @@ WORD_KEYS = ("greeting", "reader_name", "intro", "roundup_heading", "picks_headi
              "by_tag_heading", "read_more", "forward_line", "subscribe_line", "privacy_line", "sign_off",
              "view_in_browser", "unsubscribe", "sent_to", "privacy_link", "by", "by_country", "by_topic")
 URL_KEYS = ("public_url", "subscribe_url", "privacy_url", "logo_url")
-DIGEST_KEYS = ("outlet", "title", "from", "reply_to", "list_id", "unsubscribe_mailto", *URL_KEYS, "day", "time",
+DIGEST_KEYS = known("digest", ("outlet", "title", "from", "reply_to", "list_id", "unsubscribe_mailto", *URL_KEYS, "day", "time",
                "timezone", "grace_hours", "max_items", "section_limits", "roundup_size", "skip_if_empty", "support",
-               "accent", "max_attempts", "retry_base_seconds", "lease_minutes", *WORD_KEYS, "section_titles")
-SUPPORT_KEYS = ("heading", "text", "url", "button", "options")
-MAIL_KEYS = ("transport", "outbox", "host", "port", "security", "username", "password", "password_env", "timeout",
-             "rate_per_second", "local_hostname")
+               "accent", "max_attempts", "retry_base_seconds", "lease_minutes", *WORD_KEYS, "section_titles"))
+SUPPORT_KEYS = known("digest.support", ("heading", "text", "url", "button", "options", "option_urls"))
+MAIL_KEYS = known("mail", ("transport", "outbox", "host", "port", "security", "username", "password", "password_env", "timeout",
+             "rate_per_second", "local_hostname"))
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
@@ -149,11 +149,29 @@ def _support(problems: Problems, table: Table | None) -> Support | None:
     url = _url(s, "url", 'url = "https://news.example.org/support"')
     button = s.text("button", "Support us", 'button = "Support us"')
     options = s.strings("options", _OPTIONS, 'options = ["Once", "Monthly", "Annual"]')
+    option_urls = _option_urls(s, options)
     if not url or not text:
         s.add("url" if not url else "text", "a support appeal needs both text and url",
               '[digest.support] text = "...", url = "https://news.example.org/support"')
         return None
-    return Support(heading=heading, text=text, url=url, button=button, options=options)
+    return Support(heading=heading, text=text, url=url, button=button, options=options, option_urls=option_urls)
+
+
+def _option_urls(s: Section, options: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """`option_urls = { Once = "https://...", Monthly = "https://..." }`: the options that become links;
+    each key one of `options`, each value an http(s) URL (the safe-URL rule is applied again when rendering)."""
+    example = 'option_urls = { Monthly = "https://news.example.org/support?monthly" }'
+    table = s.mapping("option_urls", example)
+    if table is None:
+        return ()
+    out: list[tuple[str, str]] = []
+    urls = Section(s.problems, "digest.support.option_urls", table)
+    urls.unknown_keys(options)
+    for option in options:
+        found = _url(urls, option, example)
+        if found:
+            out.append((option, found))
+    return tuple(out)
 
 
 def parse_digest_settings(

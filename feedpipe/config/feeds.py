@@ -6,13 +6,14 @@ import re
 from dataclasses import fields
 from urllib.parse import urlsplit
 
-from feedpipe.config.reader import Problems, Section, Table
+from feedpipe.config.reader import Problems, Section, Table, known
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _TAG_AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?$")
 _URL_EXAMPLES = {"public_url": '"https://news.example.org"', "websub_hub": '"https://pubsubhubbub.appspot.com/"'}
+FEED_KEYS = known("feeds", [f.name for f in fields(FeedSettings)])
 _TEXT_EXAMPLES = {"title": '"Example News"', "subtitle": '"News from Eastern Europe"',
                   "author": '"Example News desk"', "generator": '"feedpipe"'}
 
@@ -25,7 +26,7 @@ def parse_feed_settings(table: Table, *, where: str) -> tuple[FeedSettings, list
     """
     problems = Problems(where)
     s = Section(problems, "feeds", table)
-    s.unknown_keys([f.name for f in fields(FeedSettings)])
+    s.unknown_keys(FEED_KEYS)
     d = FeedSettings()
     public_url = _url(s, "public_url")
     author = _text(s, "author")

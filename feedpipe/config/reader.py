@@ -11,6 +11,29 @@ from collections.abc import Collection, Mapping
 
 Table = dict[str, object]
 
+KNOWN_TABLES: dict[str, tuple[str, ...]] = {}
+"""Every table's keys ("digest" -> ("outlet", "title", ...)), registered by the module that reads the
+table, so a key put in the wrong table is pointed to the table that has it."""
+
+
+def known(table: str, keys: Collection[str]) -> tuple[str, ...]:
+    """Register `table`'s keys for did-you-mean across tables; returns them as a tuple."""
+    KNOWN_TABLES[table] = tuple(keys)
+    return KNOWN_TABLES[table]
+
+
+def did_you_mean(table: str, key: str, keys: Collection[str]) -> str | None:
+    """The advice for an unknown `key` in `table`: the closest key of that table, else a close key of
+    another table ("'max_items' in [digest]"); None when nothing is close."""
+    same = difflib.get_close_matches(key, list(keys), n=1, cutoff=0.6)
+    if same:
+        return f"'{same[0]}'"
+    for other, other_keys in KNOWN_TABLES.items():
+        if other != table and (found := difflib.get_close_matches(key, list(other_keys), n=1, cutoff=0.8)):
+            return f"'{found[0]}' in [{other}]" if other else f"'{found[0]}' at the top level"
+    return None
+
+
 _KINDS: dict[type, str] = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                            dict: "a table", list: "a list"}
 
@@ -37,10 +60,10 @@ class Problems:
         for key in data:
             if key in known:
                 continue
-            close = difflib.get_close_matches(key, list(known), n=1)
-            if close:
-                self.add(table, key, f"unknown key; did you mean '{close[0]}'?")
-            else:
+            advice = did_you_mean(table, key, known)
+            if advice:
+                self.add(table, key, f"unknown key; did you mean {advice}?")
+            else:  # nothing close: what the table does hold
                 self.add(table, key, "unknown key", "one of " + ", ".join(sorted(known)))
 
     def table(self, name: str, value: object) -> Table:

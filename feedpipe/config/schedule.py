@@ -6,10 +6,11 @@ sets one of the old `[schedule] digest_*` keys is told which `[digest]` key to u
 
 from __future__ import annotations
 
-from feedpipe.config.reader import Problems, Section, Table
+from feedpipe.config.reader import Problems, Section, Table, known
 from feedpipe.core.settings import ScheduleSettings
 
-SCHEDULE_KEYS = ("ingest_minutes", "feeds_after_ingest", "digest", "lease_ttl_seconds", "pause_after_failures")
+SCHEDULE_KEYS = known("schedule", ("ingest_minutes", "feeds_after_ingest", "digest", "lease_ttl_seconds",
+                                   "pause_after_failures", "workers"))
 # old [schedule] key -> (what it set, the [digest] key that sets it now, an example)
 MOVED_KEYS = {
     "digest_day": ("day", "day", '"friday"'),
@@ -56,5 +57,6 @@ def parse_schedule_settings(table: Table, *, where: str) -> tuple[ScheduleSettin
         digest=s.flag("digest", d.digest, "digest = true"),
         lease_ttl_seconds=ttl,
         pause_after_failures=pause_after,
+        workers=s.flag("workers", d.workers, "workers = true"),
     )
     return settings, problems.lines

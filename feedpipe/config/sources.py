@@ -8,11 +8,11 @@ from urllib.parse import urlparse
 
 import pycountry
 
-from feedpipe.config.reader import Problems
+from feedpipe.config.reader import Problems, known
 from feedpipe.core.model import Source, SourceKind
 
 SOURCE_KINDS: dict[str, SourceKind] = {"feed": "feed", "page": "page", "file": "file"}
-SOURCE_KEYS = ("name", "type", "url", "path", "full_text", "country", "section", "interval_minutes")
+SOURCE_KEYS = known("sources", ("name", "type", "url", "path", "full_text", "country", "section", "interval_minutes"))
 _URL_EXAMPLE = 'url = "https://example.org/feed.xml"'
 
 
@@ -41,10 +41,14 @@ def country_code(p: Problems, table: str, key: str, value: object) -> str | None
     return value.upper()
 
 
-def parse_sources(p: Problems, tables: list[object], base_dir: Path) -> list[Source]:
-    """Every valid source; a bad one is reported and left out, names must be unique."""
+def parse_sources(p: Problems, tables: list[object], base_dir: Path, *, seen: set[str] | None = None) -> list[Source]:
+    """Every valid source; a bad one is reported (against the file `p` names) and left out. Names must be
+    unique: pass the same `seen` for the config and its `sources_file`.
+
+    A file source whose path does not exist (yet) is valid: that source fails at ingest, with the
+    reason, and the other sources are ingested (`check-config` warns about it)."""
     out: list[Source] = []
-    seen: set[str] = set()
+    seen = set() if seen is None else seen
     for i, table in enumerate(tables):
         label = f"[[sources]] #{i + 1}"
         if not isinstance(table, dict):
@@ -80,8 +84,6 @@ def _source(p: Problems, label: str, table: dict[str, object], i: int, seen: set
             p.add(label, "path", "a file source needs a path (a file or a folder)", 'path = "../samples"')
             return None
         location = str(resolve_path(base_dir, raw))
-        if not Path(location).exists():
-            p.add(label, "path", f"{location} does not exist", 'path = "../samples/articles"')
     else:
         url = table.get("url")
         if not isinstance(url, str):

@@ -60,6 +60,8 @@ class Tags:
     countries: tuple[CountryTag, ...] = ()
     topics: tuple[TopicTag, ...] = ()  # best first
     section: str | None = None
+    language: str | None = None  # the text's language (BCP 47, e.g. "pt-BR" or "uk"), detected or declared
+    notes: tuple[str, ...] = ()  # decisions the tags alone do not show (language, topics left empty), for --explain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +93,8 @@ class Article:
     topics: tuple[TopicTag, ...] = ()
     content_hash: str = ""
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)  # source-specific extras
+    # when the store first saw it (set by the store, None before): what an undated article's feed entry shows
+    first_seen_at: datetime | None = field(default=None, compare=False)
 
 
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]
@@ -130,6 +134,7 @@ class Edition:
     sent_at: datetime | None = None
     subject: str | None = None
     lease_until: datetime | None = None
+    holder: str | None = None  # who sends it: a process (host:pid:random) or the workers (store.work.QUEUE_HOLDER)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +154,8 @@ class LedgerEntry:
     last_error: str | None = None
     message_id: str | None = None
     updated_at: datetime | None = None
+    claimed_by: str | None = None  # the worker whose batch holds the row (scale-out), until claim_expires_at
+    claim_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

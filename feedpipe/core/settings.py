@@ -78,6 +78,7 @@ class Support:
     url: str
     button: str = "Support us"
     options: tuple[str, ...] = ("Once", "Monthly", "Annual")
+    option_urls: tuple[tuple[str, str], ...] = ()  # (option, its URL): those options become links
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +192,7 @@ class ScheduleSettings:
     digest: bool = True  # send the weekly digest from this process
     lease_ttl_seconds: int = 300
     pause_after_failures: int = 10  # consecutive failed fetches before a source is paused; 0: never
+    workers: bool = False  # serve leads (or follows) and enqueues; `feedpipe worker` processes do the work
 
     @property
     def lease_ttl(self) -> timedelta:

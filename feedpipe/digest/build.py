@@ -62,8 +62,10 @@ class LoadedEdition:
             end = self.edition.window_end or max(
                 (a.published_at for a in self.candidates if a.published_at), default=None
             )
+            start = self.edition.window_start
+            window = (start, self.edition.window_end) if start and self.edition.window_end else None
             found = select(self.candidates, self.picks, self.settings, end or self.as_of,
-                           countries=key[0], topics=key[1])
+                           countries=key[0], topics=key[1], window=window)
             self._selections[key] = found
             if len(self._selections) > 1024:
                 self._selections.popitem(last=False)

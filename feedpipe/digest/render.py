@@ -27,6 +27,7 @@ from feedpipe.core.urls import safe_url as safe_url  # the one safe-URL rule (re
 from feedpipe.digest.editions import send_time
 from feedpipe.digest.select import Item, Selection
 from feedpipe.feeds import topic_slug
+from feedpipe.tagging.names import country_name
 
 # feedpipe/defaults/templates is a link to the repository's templates/, so a wheel carries them.
 PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "defaults" / "templates"
@@ -67,12 +68,14 @@ def make_env(templates_dir: Path | None = None) -> Environment:
     if templates_dir is not None and Path(templates_dir).is_dir():
         loaders.append(FileSystemLoader(str(templates_dir)))
     loaders.append(FileSystemLoader(str(PACKAGED_TEMPLATES)))
-    return Environment(
+    env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=lambda name: bool(name and name.endswith((".html.j2", ".html"))),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["country_name"] = country_name  # {{ "KP" | country_name }} -> North Korea (tagging.names)
+    return env
 
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -201,7 +204,7 @@ def _item_url(item: Item, links: Links) -> str:
 def _item(item: Item, links: Links) -> dict[str, object]:
     a = item.article
     url = _item_url(item, links)
-    labels = [{"text": one_line(c.name or c.code), "feed": links.country_feed(c.code)} for c in item.countries]
+    labels = [{"text": one_line(country_name(c.code)), "feed": links.country_feed(c.code)} for c in item.countries]
     labels += [{"text": one_line(t.label), "feed": links.topic_feed(t.code, t.label)} for t in item.topics
                if topic_slug(t.code, t.label)]
     return {
@@ -250,8 +253,10 @@ def context(
     support = None
     if settings.support is not None and (support_url := safe_url(settings.support.url)):
         s = settings.support
+        option_urls = {option: safe_url(url) for option, url in s.option_urls}  # the one safe-URL rule
         support = {"heading": w(s.heading), "text": w(s.text), "url": support_url, "button": w(s.button),
-                   "options": list(s.options)}
+                   "options": list(s.options),
+                   "links": [{"text": o, "url": option_urls.get(o)} for o in s.options]}
     lead_items = selection.roundup(settings.roundup_size)[:3]
     preheader = " · ".join(one_line(i.article.title) or _item_url(i, links) for i in lead_items) or w(settings.intro)
     return {
@@ -269,8 +274,8 @@ def context(
         "roundup": roundup,
         "sections": sections,
         "picks": picks,
-        "by_country": [{"text": one_line(name), "feed": links.country_feed(code)}
-                       for code, name in selection.countries()[:12]],
+        "by_country": [{"text": one_line(country_name(code)), "feed": links.country_feed(code)}
+                       for code, _name in selection.countries()[:12]],
         "by_topic": [{"text": one_line(label), "feed": links.topic_feed(code, label)}
                      for code, label in selection.topics()[:12] if topic_slug(code, label)],
         "sign_off": w(settings.sign_off).splitlines(),

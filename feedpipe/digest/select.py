@@ -109,6 +109,16 @@ def matches(article: Article, countries: Iterable[str], topics: Iterable[str]) -
     return any(t.code in topics or topic_slug(t.code, t.label) in topics for t in article.topics)
 
 
+def eligible(article: Article, window: tuple[datetime, datetime] | None) -> bool:
+    """May the automatic selection take this article? Only when it has a published date, inside the
+    edition's window [start, end) when one is given: an undated article, or one a source's first ingest
+    brought from earlier weeks, enters an edition only when an editor picks it."""
+    published = article.published_at
+    if published is None:
+        return False
+    return window is None or window[0] <= published < window[1]
+
+
 def _base_score(article: Article, now: datetime) -> float:
     published = article.published_at or now
     age_hours = max(0.0, (now - published).total_seconds() / 3600)
@@ -136,8 +146,12 @@ def select(
     *,
     countries: Iterable[str] = (),
     topics: Iterable[str] = (),
+    window: tuple[datetime, datetime] | None = None,
 ) -> Selection:
     """Picks first (in the editor's order, all of them), then greedy ranking of the rest.
+
+    Only `eligible` candidates are ranked: dated, and published inside `window` (the edition's
+    [start, end)) when it is given.
 
     Each step takes the candidate with the best score: freshness (half-life 72 h) times a section
     weight, minus a cost for sharing focus countries or the lead topic with items already chosen and for
@@ -146,7 +160,8 @@ def select(
     countries, topics = tuple(countries), tuple(topics)
     picked_ids = {a.id for a, _ in picks}
     pick_items = tuple(Item(article=a, pitch=p, picked=True) for a, p in picks)
-    pool = [a for a in candidates if a.id not in picked_ids and matches(a, countries, topics)]
+    pool = [a for a in candidates
+            if a.id not in picked_ids and eligible(a, window) and matches(a, countries, topics)]
     room = max(0, settings.max_items - len(pick_items))
     limits = settings.section_limits
     per_section: Counter[str] = Counter(i.section for i in pick_items)
@@ -180,3 +195,11 @@ def select(
         if lead_topic:
             seen_topics[lead_topic] += 1
     return Selection(picks=pick_items, ranked=tuple(chosen))
+
+
+def rank_rest(candidates: Sequence[Article], selection: Selection, now: datetime) -> tuple[Article, ...]:
+    """Every candidate in the order an editor should see them: the selection's items as it ranked them
+    (picks first), then the candidates it left out, best base score first (freshness and section)."""
+    chosen = set(selection.ids)
+    rest = sorted((a for a in candidates if a.id not in chosen), key=lambda a: (-_base_score(a, now), a.id))
+    return tuple(i.article for i in selection.items) + tuple(rest)

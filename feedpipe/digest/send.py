@@ -201,6 +201,43 @@ def send_edition(
                       retried=t["retried"], already=already, built=t["built"], errors=tuple(sender_run.errors[:50]))
 
 
+def send_claimed(
+    store: LedgerStore,
+    digest_settings: DigestSettings,
+    transport: Transport,
+    edition_key: str,
+    now: datetime,
+    *,
+    holder: str,
+    pace: Callable[[], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+    feeds_public_url: str | None = None,
+    templates_dir: Path | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> SendReport:
+    """A worker's share of a send (`feedpipe worker`): the pending rows `holder` claimed
+    (`WorkQueue.claim_ledger_batch`), each through the same pending → sending → outcome steps as
+    `send_edition`. The edition is opened and finished by the leader; `pace` waits for the shared rate;
+    `stop` ends the batch after the message in hand. The transport stays open for the next batch."""
+    run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, None, templates_dir)
+    with store.ledger.session(edition_key) as step:
+        sender_run = _Sender(store, step, run, transport, sleep)
+        try:
+            for subscriber in store.ledger.pending_subscribers(edition_key, limit=100_000, claimed_by=holder):
+                if stop is not None and stop():
+                    break
+                if pace is not None:
+                    pace()
+                sender_run.one(subscriber)
+            sender_run.complete()
+        finally:
+            sender_run.close()
+    t = sender_run.tally
+    return SendReport(edition=edition_key, sent=t["sent"], failed=t["failed"], uncertain=t["uncertain"],
+                      retried=t["retried"], built=t["built"], errors=tuple(sender_run.errors[:50]))
+
+
 def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _Run, lease: timedelta,
           holder: str) -> None:
     """The send loop: pages of pending subscribers, one message each, the lease renewed as it goes."""

@@ -1,89 +1,77 @@
-"""Bytes + location → Articles. Parsers take bytes and never fetch; `extract` picks the right one."""
+"""Bytes + location → Articles. Parsers take bytes and never fetch; `read_document` picks the right one.
+
+`read_document` is the one path from bytes to articles: ingestion and `feedpipe tag` both call it, so
+a file or URL is sniffed and extracted the same way wherever it is read.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-from typing import Literal
+from dataclasses import dataclass, field
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
 
-from .feed import looks_like_json_feed, parse_feed
+from .feed import parse_feed
 from .jsonl import parse_jsonl
 from .page import parse_page
+from .sniff import KINDS, Kind, serves_feed, sniff_kind
 from .text import parse_text
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["feed", "jsonl", "page", "text"]
-KINDS: tuple[str, ...] = ("feed", "jsonl", "page", "text")
-
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",
-               "application/xml", "text/xml")
-_FEED_EXT = (".rss", ".atom", ".xml", ".rdf", ".feed")
-_PROLOG = re.compile(
-    rb"^(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype\s+(?!html)[^\[>]*(?:\[.*?\])?\s*>)*", re.IGNORECASE | re.DOTALL
-)
-# A feed wrapped in an HTML document (it happens); feedparser still reads it.
-_EMBEDDED_FEED = re.compile(
-    rb"<feed\s[^>]*xmlns=[\"']http://(?:www\.w3\.org/2005/Atom|purl\.org/atom/ns#)|<rss[\s>]|<rdf:RDF\b"
-)
-_ROOT = re.compile(rb"<(?:([\w.-]+):)?([\w.-]+)")
-_FEED_ROOTS = {b"rss", b"feed", b"rdf", b"channel", b"rss:rss"}
-_BOMS = (
-    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
-    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
-)
-
-__all__ = ["KINDS", "extract", "parse_feed", "parse_jsonl", "parse_page", "parse_text", "sniff_kind"]
+__all__ = ["KINDS", "Extraction", "Kind", "extract", "parse_feed", "parse_jsonl", "parse_page", "parse_text",
+           "read_document", "sniff_kind"]
 
 
-def _head_bytes(body: bytes) -> bytes:
-    """The first 16 KiB as UTF-8-compatible bytes (UTF-16/32 documents decoded) for sniffing."""
-    head = body[:16384]
-    for bom, enc in _BOMS:
-        if head.startswith(bom):
-            return head.decode(enc, errors="ignore").lstrip("\ufeff").encode("utf-8")
-    return head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+@dataclass(frozen=True, kw_only=True)
+class Extraction:
+    """What one document held: its articles, the extractor that read them, and what happened on the way."""
+
+    articles: list[Article]
+    kind: Kind  # the extractor that ran: feed, page, text or jsonl
+    errors: list[str] = field(default_factory=list)  # items that could not be read; the others still count
+    notes: list[str] = field(default_factory=list)  # for the operator: the source is not what it says it is
 
 
-def _root_element(head: bytes) -> bytes | None:
-    """Local name of the first element after the XML prolog (comments, PIs, DOCTYPE), lower-cased."""
-    m = _PROLOG.match(head)
-    rest = head[m.end():] if m else head
-    if rest[:9].lower() == b"<!doctype":
-        return b"html"
-    r = _ROOT.match(rest)
-    return r.group(2).lower() if r else None
+def read_document(
+    body: bytes,
+    location: str,
+    *,
+    source: str,
+    content_type: str | None = None,
+    expected: str | None = None,
+) -> Extraction:
+    """Sniff and extract one document; ExtractError with a readable message when nothing can be read.
 
-
-def sniff_kind(body: bytes, location: str, content_type: str | None = None) -> Kind:
-    """Decide the format from the bytes first, then the content type, then the file extension."""
-    ctype = (content_type or "").split(";")[0].strip().lower()
-    path = location.lower().split("?")[0].split("#")[0]
-    head = _head_bytes(body).lstrip(b" \t\r\n")
-    if path.endswith((".jsonl", ".ndjson")) or ctype in ("application/x-ndjson", "application/jsonl"):
-        return "jsonl"
-    if head.startswith(b"{"):
-        if looks_like_json_feed(body):
-            return "feed"
-        first = head.split(b"\n", 1)[0].strip()
-        return "jsonl" if first.endswith(b"}") else "feed"
-    if head.startswith(b"<"):
-        root = _root_element(head)
-        if root in _FEED_ROOTS:
-            return "feed"
-        if root in (b"html", b"head", b"body") or ctype in ("text/html", "application/xhtml+xml"):
-            return "feed" if _EMBEDDED_FEED.search(head) else "page"
-        if root is not None and not path.endswith((".html", ".htm")):
-            return "feed"  # some other XML: the feed parser says what is wrong with it
-    if ctype in _FEED_TYPES or path.endswith(_FEED_EXT):
-        return "feed"
-    if ctype in ("text/html", "application/xhtml+xml") or path.endswith((".html", ".htm")):
-        return "page"
-    return "text"
+    `expected` is what the source was configured as ("feed", "page", "text", "jsonl"; None: sniff).
+    A configured page that serves a feed is read as the feed it is, with a note telling the operator
+    to set `type = "feed"`; every other expectation is obeyed (a feed that is not one fails as a feed).
+    """
+    if not body or not body.strip():
+        raise ExtractError(f"{location}: empty document", "the server or file returned no content")
+    if expected is not None and expected not in KINDS:
+        raise ExtractError(f"{location}: unknown kind {expected!r}", f"use one of {', '.join(KINDS)}")
+    notes: list[str] = []
+    kind: Kind
+    if expected == "page" and serves_feed(body):
+        kind = "feed"
+        notes.append(f'source {source!r}: {location} is configured as a page but serves a feed; it was read '
+                     f'as a feed (set type = "feed" for this source in the config)')
+    elif expected is not None:
+        kind = next(k for k in KINDS if k == expected)
+    else:
+        kind = sniff_kind(body, location, content_type)
+    log.debug("%s: extracting as %s", location, kind)
+    if kind == "feed":
+        return Extraction(articles=parse_feed(body, location, source=source, content_type=content_type),
+                          kind=kind, notes=notes)
+    if kind == "page":
+        return Extraction(articles=[parse_page(body, location, source=source)], kind=kind)
+    if kind == "jsonl":
+        articles, line_errors = parse_jsonl(body, location, source=source)
+        return Extraction(articles=articles, kind=kind, errors=[f"{location}: {e}" for e in line_errors])
+    return Extraction(articles=[parse_text(body, location, source=source)], kind=kind)
 
 
 def extract(
@@ -94,27 +82,17 @@ def extract(
     content_type: str | None = None,
     kind_hint: str | None = None,
 ) -> list[Article]:
-    """Articles in `body` (read from `location`); ExtractError with a readable message when there are none.
+    """Articles in `body` (read from `location`), by `read_document`; ExtractError when there are none.
 
-    `kind_hint` ("feed", "page", "text", "jsonl") skips sniffing. JSON Lines line errors are logged;
-    call `parse_jsonl` directly to get them back.
+    JSON Lines line errors and notes are logged; call `read_document` to get them back.
     """
-    if not body or not body.strip():
-        raise ExtractError(f"{location}: empty document", "the server or file returned no content")
-    if kind_hint is not None and kind_hint not in KINDS:
-        raise ExtractError(f"{location}: unknown kind {kind_hint!r}", f"use one of {', '.join(KINDS)}")
-    kind = kind_hint or sniff_kind(body, location, content_type)
-    log.debug("%s: extracting as %s", location, kind)
-    if kind == "feed":
-        return parse_feed(body, location, source=source, content_type=content_type)
-    if kind == "page":
-        return [parse_page(body, location, source=source)]
-    if kind == "jsonl":
-        articles, errors = parse_jsonl(body, location, source=source)
-        for err in errors:
-            log.warning("%s: %s", location, err)
-        if not articles and errors:
-            raise ExtractError(f"{location}: no usable lines ({errors[0]})",
-                               "each line must be a JSON object with at least url and title")
-        return articles
-    return [parse_text(body, location, source=source)]
+    found = read_document(body, location, source=source, content_type=content_type, expected=kind_hint)
+    for note in found.notes:
+        log.warning("%s", note)
+    for err in found.errors:
+        log.warning("%s", err)
+    if not found.articles and found.errors:
+        first = found.errors[0].removeprefix(f"{location}: ")
+        raise ExtractError(f"{location}: no usable lines ({first})",
+                           "each line must be a JSON object with at least url and title")
+    return found.articles

@@ -2,63 +2,18 @@
 
 from __future__ import annotations
 
-import calendar
-import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urljoin
-
-from feedparser.datetimes import _parse_date as _feedparser_date
 
 from feedpipe.core.model import Article
 from feedpipe.core.text import one_line, xml_safe
 
+from .dates import from_struct, parse_date, to_utc
 from .urls import article_id, canonical_url, content_hash
 
-
-def to_utc(dt: datetime | None) -> datetime | None:
-    """Timezone-aware UTC; a naive datetime is taken to be UTC already."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def from_struct(t: time.struct_time | None) -> datetime | None:
-    """feedparser's *_parsed values are struct_time in UTC."""
-    if not t:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(t), UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
-def parse_date(value: object) -> datetime | None:
-    """Parse ISO 8601 / RFC 3339, RFC 822 and the many formats feedparser knows; None when unreadable."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return to_utc(value)
-    if isinstance(value, (int, float)):
-        try:
-            return datetime.fromtimestamp(float(value), UTC)
-        except (OverflowError, ValueError, OSError):
-            return None
-    s = str(value).strip()
-    try:
-        return to_utc(datetime.fromisoformat(s))
-    except ValueError:
-        pass
-    try:
-        return to_utc(parsedate_to_datetime(s))
-    except (TypeError, ValueError, IndexError):
-        pass
-    try:
-        return from_struct(_feedparser_date(s))
-    except Exception:  # feedparser's date handlers raise assorted errors on junk
-        return None
+__all__ = ["absolute", "from_struct", "make_article", "parse_date", "to_utc"]  # dates: see .dates
 
 
 def absolute(url: str | None, base: str | None) -> str:

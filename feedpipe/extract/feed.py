@@ -1,4 +1,5 @@
-"""Feed adapters: RSS 0.9x/1.0/2.0 and Atom via feedparser, JSON Feed 1.0/1.1 via json. Never fetches."""
+"""Feed adapters: RSS 0.9x/1.0/2.0 and Atom via feedparser-rs with feedparser as the fallback
+(extract/feed_fast.py decides which reads a document), JSON Feed 1.0/1.1 via json. Never fetches."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping, Set
-from typing import Protocol, overload
+from typing import Literal, Protocol, overload
 
 import feedparser
 
@@ -18,10 +19,13 @@ from feedpipe.core.text import one_line, xml_safe
 
 from .article import absolute, from_struct, make_article, parse_date
 from .clean import html_to_text, sanitize_html
+from .dates import date_from_url, entry_published, first_date
+from .feed_fast import fast_parse
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
+Reader = Literal["auto", "feedparser", "fast"]
 FPDict = dict[str, object]
 """One of feedparser's result mappings (a FeedParserDict, a dict subclass). feedparser ships no types,
 so this is the boundary: values are narrowed where they are read (_str, _dicts, _struct)."""
@@ -74,27 +78,19 @@ def looks_like_json_feed(body: bytes) -> bool:
     return head.startswith(b"{") and (b"jsonfeed.org" in head or b'"items"' in body[:65536])
 
 
-def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | None = None) -> list[Article]:
-    """Articles of one feed document; ExtractError when it is not a feed or hopelessly malformed."""
+def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | None = None,
+               reader: Reader = "auto") -> list[Article]:
+    """Articles of one feed document; ExtractError when it is not a feed or hopelessly malformed.
+
+    `reader`: "auto" reads with the fast parser where it agrees with feedparser, else feedparser;
+    "feedparser" and "fast" (unguarded, feedparser where it reads nothing) are for comparing them.
+    """
     ctype = (content_type or "").split(";")[0].strip().lower()
     if looks_like_json_feed(body) or (ctype in _JSON_TYPES and body.lstrip()[:1] == b"{"):
         return parse_json_feed(body, base_url, source=source)
-    # The document URL is the base for relative links (feedparser reads it from Content-Location).
-    headers = {"content-location": base_url} if base_url.startswith(("http://", "https://")) else {}
-    if content_type:
-        headers["content-type"] = content_type
-    try:
-        result: FPDict = feedparser.parse(
-            body,
-            response_headers=headers or None,
-            # nh3 sanitises and absolutises below (against the content's xml:base); feedparser's own
-            # passes over embedded HTML would be wasted work.
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
-    except Exception as exc:  # feedparser is robust, but a parser crash must stay one source's problem
-        raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {one_line(str(exc))[:160]})",
-                           "the feed is badly malformed; validate it at https://validator.w3.org/feed/") from exc
+    result = None if reader == "feedparser" else fast_parse(body, content_type, guarded=reader == "auto")
+    if result is None:
+        result = _feedparser_result(body, base_url, content_type)
     entries = _dicts(result.get("entries"))
     looks_html = _HTML_START.search(body[:4096]) is not None
     if looks_html and not entries and not result.get("version"):
@@ -126,6 +122,27 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
             seen_guids.add(art.guid)
         out.append(art)
     return out
+
+
+def _feedparser_result(body: bytes, base_url: str, content_type: str | None) -> FPDict:
+    """feedparser's reading of the document: the reference, for every feed the fast path declines."""
+    # The document URL is the base for relative links (feedparser reads it from Content-Location).
+    headers = {"content-location": base_url} if base_url.startswith(("http://", "https://")) else {}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        result: FPDict = feedparser.parse(
+            body,
+            response_headers=headers or None,
+            # nh3 sanitises and absolutises below (against the content's xml:base); feedparser's own
+            # passes over embedded HTML would be wasted work.
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser is robust, but a parser crash must stay one source's problem
+        raise ExtractError(f"{base_url}: the feed parser failed ({type(exc).__name__}: {one_line(str(exc))[:160]})",
+                           "the feed is badly malformed; validate it at https://validator.w3.org/feed/") from exc
+    return result
 
 
 def _shared_links(entries: list[FPDict], base_url: str) -> set[str]:
@@ -172,12 +189,12 @@ def _from_feedparser_entry(
     safe_html = sanitize_html(content_html, content_base or base_url)
     text = html_to_text(safe_html)
     summary = html_to_text(summary_raw) if summary_is_html else summary_raw.strip()
-    published = (from_struct(_struct(_get(entry, "published_parsed")))
-                 or from_struct(_struct(_get(entry, "created_parsed"))))
     # plain lookup: no feedparser fallback warning
     updated = from_struct(_struct(dict.get(entry, "updated_parsed")))
-    if published is None:
-        published = updated
+    published = entry_published(
+        parsed=[_struct(_get(entry, k)) for k in ("published_parsed", "created_parsed", "updated_parsed")],
+        raw=[_str(_get(entry, k)) for k in ("published", "created", "updated")],
+        language=content_lang or feed_language, url=link)
     authors = [_str(_get(a, "name")) or _str(_get(a, "email")) for a in _dicts(_get(entry, "authors"))]
     if not any(authors) and _get(entry, "author"):
         authors = [_str(_get(entry, "author"))]
@@ -283,7 +300,9 @@ def parse_json_feed(body: bytes, base_url: str, *, source: str) -> list[Article]
             summary=summary,
             content_html=safe,
             text=html_to_text(safe),
-            published_at=parse_date(item.get("date_published")),
+            published_at=first_date([item.get("date_published"), item.get("date_modified")],
+                                    language=_str(item.get("language")) or _str(doc.get("language")))
+            or date_from_url(link),
             updated_at=parse_date(item.get("date_modified")),
             authors=_json_authors(item) or feed_authors,
             categories=[t for t in tags if isinstance(t, str)],

@@ -9,6 +9,7 @@ from feedpipe.core.model import Article
 
 from .article import absolute, make_article, parse_date
 from .clean import filter_paragraphs, html_to_text, sanitize_html
+from .dates import date_from_url, first_date
 from .text import split_paragraphs
 
 _REQUIRED = ("url", "title")
@@ -67,10 +68,12 @@ def parse_jsonl(body: bytes, base: str, *, source: str) -> tuple[list[Article], 
             paras = filter_paragraphs(split_paragraphs(raw_body))
             body_text = "\n\n".join(paras)
             safe = "\n".join(f"<p>{html_lib.escape(p, quote=False)}</p>" for p in paras)
-        published = parse_date(obj.get("published") or obj.get("date") or obj.get("published_at"))
-        if obj.get("published") and published is None:
+        given = first_date([obj.get(k) for k in ("published", "date", "published_at")],
+                           language=_str(obj.get("language")) or None)
+        published = given or date_from_url(url)
+        if obj.get("published") and given is None:
             errors.append(f"line {n}: 'published' value {obj['published']!r} is not a date — use ISO 8601, e.g. "
-                          "2026-11-27T09:30:00Z (article kept without a date)")
+                          f"2026-11-27T09:30:00Z (article kept {'dated by its URL' if published else 'without a date'})")
         art = make_article(
             source=source,
             url=url,

@@ -20,6 +20,7 @@ from .clean import (
     is_photo_credit,
     normalize_paragraph,
 )
+from .dates import date_from_url, parse_date
 
 _DATELINE = re.compile(
     r"^(?:(?:published|updated|posted|last updated)\s*(?:on|at)?:?\s*)?"
@@ -91,7 +92,8 @@ def parse_dateline(line: str) -> datetime | None:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
-    return None
+    found = parse_date(m.group("date"))  # another language: "24 septembre 2018"
+    return found.replace(hour=0, minute=0, second=0, microsecond=0) if found else None
 
 
 def location_url(path_or_url: str) -> str:
@@ -151,6 +153,6 @@ def parse_text(body: bytes, path_or_url: str, *, source: str) -> Article:
         content_html="\n".join(html_parts),  # built from escaped text: already safe
         text="\n\n".join(text_parts),
         authors=authors,
-        published_at=published,
+        published_at=published or date_from_url(location_url(path_or_url)),
         extra=extra,
     )

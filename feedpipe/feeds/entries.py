@@ -4,7 +4,8 @@ Ids: every entry's id (Atom `id`, RSS `guid isPermaLink="false"`, JSON Feed `id`
 (RFC 4151) built from the article's stable id, so an edited headline or a URL that gained tracking
 parameters is the same entry to a reader.
 
-Dates are UTC to the second; a feed's `updated` is its newest entry's date, never the build time.
+Dates are UTC to the second; a feed's `updated` is its newest entry's date, never the build time. An
+undated article's entry shows the time feedpipe first saw it (see `_dates`).
 
 Nothing active is published: the link and the image pass the one safe-URL rule (`core.urls`) or are
 left out (an article without a public URL, such as a local file's, gets no link at all), and the
@@ -53,8 +54,12 @@ def rfc3339(value: datetime) -> str:
 
 
 def _dates(article: Article) -> tuple[datetime, datetime]:
-    """(published, updated), both UTC to the second; updated is never before published."""
-    first = article.published_at or article.updated_at
+    """(published, updated), both UTC to the second; updated is never before published.
+
+    An article no date was found for shows when feedpipe first saw it: every format needs a date per
+    entry, and that is the one true thing known about it (its place in the feed is decided by the store,
+    see `extract.dates.sort_time`)."""
+    first = article.published_at or article.first_seen_at or article.updated_at
     published = utc(first if first is not None else EPOCH)
     updated = utc(article.updated_at) if article.updated_at is not None else published
     return published, max(published, updated)

@@ -8,10 +8,13 @@ dirty-feed keys it built are cleared.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,7 @@ WRITE_THREADS = 8
 MAX_PENDING = 64
 OPML_NAME = "index.opml"
 _FINGERPRINT_KEY = "feeds.fingerprint"  # settings + folder of the last build; a change forces a full build
+_STATS_KEY = "feeds.file_stats"  # {file: [size, mtime_ns]} as the last build left each file
 _RENDER_VERSION = "1"  # bump when the rendering changes, so the next --changed run rebuilds everything
 
 
@@ -114,7 +118,7 @@ def newest_articles(
     tagged: int | None = None,
     total: int | None = None,
 ) -> list[Article]:
-    """The feed's newest `limit` articles, newest published first; an article is read once per `cache`
+    """The feed's newest `limit` articles, newest first (published, else first seen; see the store); an article is read once per `cache`
     (one build). Run every feed of a build in one catalogue snapshot so that they all see the same
     articles. `tagged`/`total`: see `CatalogueSnapshot.newest_ids`."""
     return snapshot.newest_articles(spec.kind, spec.code, limit, cache, tagged=tagged, total=total)
@@ -135,7 +139,10 @@ def publish_feeds(
     """Build the feeds into `out_dir` (every feed, or only those whose articles changed) and the OPML.
 
     With `only_dirty`, a feed is built when the store marked its key dirty or one of its files is
-    missing; everything is built when the settings (or the folder) differ from the last build's.
+    missing. Without it, a feed is built when its key is dirty or one of its files is not as the last
+    build left it (missing, or its size or mtime differ: edited by hand); so an `--all` run over a store
+    where nothing changed renders nothing (its files count as unchanged). Everything is built when the
+    settings (or the folder) differ from the last build's.
     Dirty keys of the feeds built are cleared afterwards. When `ping` is given and
     `settings.websub_hub` is set, `ping(feed_url)` is called for every feed file that changed; a
     failing ping is reported, never raised.
@@ -144,16 +151,28 @@ def publish_feeds(
     # Source keys are cleared too: there are no per-source feeds, so nothing waits on them.
     dirty = store.catalogue.dirty_keys()
     fingerprint = _fingerprint(settings, out_dir)
-    full = not only_dirty or store.meta.get(_FINGERPRINT_KEY) != fingerprint
+    full = store.meta.get(_FINGERPRINT_KEY) != fingerprint
+    stats = _file_stats(store.meta.get(_STATS_KEY))
+
+    if not full and not any(kind in FEED_KINDS for kind, _ in dirty) and _all_as_left(stats, out_dir):
+        # Nothing changed since the last build, which left every file as it is: not even the list of
+        # feeds needs reading.
+        store.catalogue.clear_dirty(dirty)
+        return PublishReport(unchanged=(OPML_NAME,) if only_dirty else tuple(sorted(stats)))
 
     # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
     # renders; results are collected in order, so the report does not depend on timing.
     writes: list[tuple[str, Future[bool]]] = []
+    pending: deque[Future[bool]] = deque()  # submitted writes not yet seen done, oldest first
     cache: dict[str, Article] = {}
     prepared: EntryCache = {}
     with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         specs, counts = _catalog(snapshot, settings)  # one snapshot for the list of feeds and all entries
-        todo = specs if full else [s for s in specs if s.key in dirty or _missing(out_dir, s)]
+        stale = _missing if only_dirty else functools.partial(_not_as_left, stats)
+        todo = specs if full else [s for s in specs if s.key in dirty or stale(out_dir, s)]
+        # --all reports the files it verified as unchanged; --changed reports only what it rendered
+        current = set() if only_dirty else (
+            expected_files(specs) - {s.path(fmt) for s in todo for fmt in FORMATS} - {OPML_NAME})
         total = counts[("all", "")]
         for spec in todo:
             articles = newest_articles(
@@ -162,13 +181,17 @@ def publish_feeds(
             for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
                 rel = spec.path(fmt)
                 writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data, mode=mode)))
-            _wait_for_backlog(writes)
+                pending.append(writes[-1][1])
+            _wait_for_backlog(pending)
         writes.append(
             (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings), mode=mode))
         )
     written = [rel for rel, done in writes if done.result()]
-    unchanged = [rel for rel, done in writes if not done.result()]
+    unchanged = [rel for rel, done in writes if not done.result()] + sorted(current)
     removed = _remove_stale(out_dir, specs)
+    if full or written or removed or len(stats) != len(expected_files(specs)):
+        now_left = {rel: _stat(out_dir / rel) for rel in expected_files(specs)}
+        store.meta.set(_STATS_KEY, json.dumps({k: v for k, v in now_left.items() if v is not None}, sort_keys=True))
 
     store.catalogue.clear_dirty(dirty)  # built, or gone; a key changed since the snapshot stays dirty
     if full:
@@ -196,11 +219,13 @@ def publish_feeds(
     )
 
 
-def _wait_for_backlog(writes: list[tuple[str, Future[bool]]]) -> None:
-    """Keep at most MAX_PENDING rendered files in memory waiting for the disk."""
-    pending = [done for _, done in writes if not done.done()]
-    if len(pending) > MAX_PENDING:
-        wait(pending[: len(pending) - MAX_PENDING])
+def _wait_for_backlog(pending: deque[Future[bool]]) -> None:
+    """Keep at most MAX_PENDING rendered files in memory waiting for the disk (only the oldest writes
+    are looked at: checking every write after every feed made a build quadratic in its files)."""
+    while pending and pending[0].done():
+        pending.popleft()
+    while len(pending) > MAX_PENDING:
+        pending.popleft().result()
 
 
 def expected_files(specs: Iterable[FeedSpec]) -> set[str]:
@@ -209,6 +234,32 @@ def expected_files(specs: Iterable[FeedSpec]) -> set[str]:
 
 def _missing(out_dir: Path, spec: FeedSpec) -> bool:
     return not all(os.path.exists(out_dir / spec.path(fmt)) for fmt in FORMATS)
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _file_stats(text: str | None) -> dict[str, list[int]]:
+    try:
+        loaded = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _all_as_left(stats: dict[str, list[int]], out_dir: Path) -> bool:
+    return OPML_NAME in stats and all(_stat(out_dir / rel) == left for rel, left in stats.items())
+
+
+def _not_as_left(stats: dict[str, list[int]], out_dir: Path, spec: FeedSpec) -> bool:
+    """A file of the feed is missing or not as the last build left it."""
+    return any(stats.get(rel) is None or _stat(out_dir / rel) != stats[rel]
+               for rel in (spec.path(fmt) for fmt in FORMATS))
 
 
 def _remove_stale(out_dir: Path, specs: list[FeedSpec]) -> list[str]:

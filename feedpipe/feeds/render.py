@@ -33,6 +33,16 @@ GENERATOR_URI = "https://github.com/feedpipe/feedpipe"
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
 _LOOKS_LIKE_MARKUP = re.compile(r"[<>]|&#?\w+;")
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*\Z")
+
+
+def entry_language(e: Entry, settings: FeedSettings) -> str | None:
+    """An entry's own language, when it is a valid tag and not the feed's (which it then inherits)."""
+    lang = e.language.strip()
+    if not lang or not _LANGUAGE_TAG.match(lang) or lang.lower() == (settings.language or "").lower():
+        return None
+    return lang
 
 
 def rss_text(text: str) -> str:
@@ -89,6 +99,8 @@ def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings
     root, doc = fg._create_atom()  # feedgen 1.x (pinned < 2)
     sub = etree.SubElement
     for node, e in zip(root.iterfind("entry"), entries, strict=True):
+        if lang := entry_language(e, settings):
+            node.set(_XML_LANG, lang)  # Atom: xml:lang on the entry (feedgen 1.x has no per-entry language)
         if e.image:
             sub(node, "link", href=e.image, rel="enclosure", type=e.image_type)
         for scheme, term, label in e.categories:
@@ -130,6 +142,8 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
             sub(node, "enclosure", url=e.image, length="0", type=e.image_type)
         for author in e.authors:
             sub(node, creator).text = author
+        if lang := entry_language(e, settings):
+            sub(node, f"{{{_DC_NS}}}language").text = lang  # RSS has <language> per channel only
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,8 @@ from feedpipe.core.model import Article, Source
 from feedpipe.extract.page import parse_page
 from feedpipe.extract.ttl import feed_ttl
 from feedpipe.ingest.parse import Parse, tag_article
+
+log = logging.getLogger(__name__)
 
 FILE_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".json", ".jsonl", ".ndjson", ".html", ".htm", ".txt", ".md")
 
@@ -47,6 +50,22 @@ def adhoc_sources(locations: Iterable[str]) -> list[Source]:
     return out
 
 
+def configured_source(sources: Iterable[Source], location: str) -> Source | None:
+    """The configured source a file or URL belongs to: the same URL, else a feed or page source on the
+    same host (www. aside); a file inside a file source's folder. None when no source claims it."""
+    if urlparse(location).scheme in ("http", "https"):
+        urls = [s for s in sources if s.kind != "file"]
+        same = next((s for s in urls if s.location == location), None)
+        host = _host(location)
+        return same or next((s for s in urls if host and _host(s.location) == host), None)
+    path = Path(location).resolve()
+    return next((s for s in sources if s.kind == "file" and path.is_relative_to(Path(s.location).resolve())), None)
+
+
+def _host(url: str) -> str:
+    return (urlparse(url).hostname or "").removeprefix("www.")
+
+
 def collect(app: App, source: Source, now: datetime, parse: Parse) -> Collected:
     """Fetch or read one source and parse and tag what came; runs in a worker thread."""
     started = time.monotonic()
@@ -76,12 +95,15 @@ def _collect_url(app: App, source: Source, parse: Parse) -> Collected:
         return Collected(source=source, status="not-modified")
     # a configured feed must be a feed, a page a page; an ad hoc URL may be either
     kind = {"page": "page", "feed": "feed"}.get(source.kind)
-    articles, errors = parse(fetched.body, fetched.final_url, source, fetched.content_type, kind)
+    found = parse(fetched.body, fetched.final_url, source, fetched.content_type, kind)
+    for note in found.notes:  # said on every fetch until the config is fixed
+        log.warning("%s", note)
+    articles, errors = found.articles, list(found.errors)
     if source.full_text:
         articles = [_with_full_text(app, a, source, errors) for a in articles]
     return Collected(source=source, articles=articles, errors=errors, etag=fetched.etag,
                       last_modified=fetched.last_modified,
-                      ttl_minutes=feed_ttl(fetched.body) if source.kind != "page" else None)
+                      ttl_minutes=feed_ttl(fetched.body) if found.kind == "feed" else None)
 
 
 def _with_full_text(app: App, article: Article, source: Source, errors: list[str]) -> Article:
@@ -98,9 +120,10 @@ def _with_full_text(app: App, article: Article, source: Source, errors: list[str
         errors.append(f"{article.url}: full text not fetched: {exc}")
         return article
     if len(page.text) <= len(article.text):
-        return article
+        return replace(article, published_at=article.published_at or page.published_at)
     full = replace(article, text=page.text, content_html=page.content_html, content_hash=page.content_hash,
-                   image=article.image or page.image, authors=article.authors or page.authors)
+                   image=article.image or page.image, authors=article.authors or page.authors,
+                   published_at=article.published_at or page.published_at)  # an undated item: the page's date
     return tag_article(app.tagger, full, source)
 
 
@@ -125,9 +148,9 @@ def _collect_files(app: App, source: Source, parse: Parse) -> Collected:
             if path.stat().st_size > cap:
                 raise ExtractError(f"{path}: larger than the {cap:,}-byte cap",
                                    "raise [fetch] max_bytes or split the file")
-            found, file_errors = parse(path.read_bytes(), path.as_uri(), source, None, None)
-            articles.extend(found)
-            errors.extend(file_errors)
+            found = parse(path.read_bytes(), path.as_uri(), source, None, None)
+            articles.extend(found.articles)
+            errors.extend(found.errors)
         except FeedpipeError as exc:
             errors.append(str(exc))
         except OSError as exc:

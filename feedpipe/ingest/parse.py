@@ -23,31 +23,23 @@ from pathlib import Path
 from feedpipe.app import App
 from feedpipe.core.errors import ExtractError, FeedpipeError
 from feedpipe.core.model import Article, Source
-from feedpipe.extract import extract, sniff_kind
-from feedpipe.extract.jsonl import parse_jsonl
-from feedpipe.extract.page import parse_page
+from feedpipe.extract import Extraction, read_document
 from feedpipe.tagging import Tagger
 
 log = logging.getLogger(__name__)
 
-# (body, location, source, content type, kind "feed" | "page" | None to sniff) -> (tagged articles, errors)
-Parse = Callable[[bytes, str, Source, str | None, str | None], tuple[list[Article], list[str]]]
+# (body, location, source, content type, kind "feed" | "page" | None to sniff) -> tagged articles, errors, notes
+Parse = Callable[[bytes, str, Source, str | None, str | None], Extraction]
 AUTO_PROCESSES_FROM = 8  # sources in one run before worker processes pay for their start-up
 
 
 def parse_and_tag(tagger: Tagger, body: bytes, location: str, source: Source, content_type: str | None,
-                  kind: str | None) -> tuple[list[Article], list[str]]:
-    """Turn one document into tagged articles; a JSON Lines file's bad lines become errors (the good
-    ones still count). Raises ExtractError when nothing can be read."""
-    errors: list[str] = []
-    if kind == "page":
-        articles = [parse_page(body, location, source=source.name)]
-    elif kind is None and sniff_kind(body, location, content_type) == "jsonl":
-        articles, line_errors = parse_jsonl(body, location, source=source.name)
-        errors = [f"{location}: {e}" for e in line_errors]
-    else:
-        articles = extract(body, location, source=source.name, content_type=content_type, kind_hint=kind)
-    return [tag_article(tagger, a, source) for a in articles], errors
+                  kind: str | None) -> Extraction:
+    """Turn one document into tagged articles by `read_document` (the one sniffing and extraction
+    path); a JSON Lines file's bad lines are its errors (the good ones still count). Raises
+    ExtractError when nothing can be read."""
+    found = read_document(body, location, source=source.name, content_type=content_type, expected=kind)
+    return replace(found, articles=[tag_article(tagger, a, source) for a in found.articles])
 
 
 def _processes(app: App, sources: int) -> int:
@@ -71,7 +63,7 @@ def parser(app: App, sources: int) -> Iterator[Parse]:
                              initargs=(app.settings.tagging_dir, os.getpid())) as pool:
 
         def parse(body: bytes, location: str, source: Source, content_type: str | None,
-                  kind: str | None) -> tuple[list[Article], list[str]]:
+                  kind: str | None) -> Extraction:
             try:
                 outcome = pool.submit(_parse_in_worker, body, location, source, content_type, kind).result()
             except BrokenProcessPool:  # a worker died (killed, out of memory): parse here instead
@@ -107,7 +99,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _parse_in_worker(body: bytes, location: str, source: Source, content_type: str | None,
-                     kind: str | None) -> tuple[list[Article], list[str]] | str:
+                     kind: str | None) -> Extraction | str:
     """In a worker process: the parse and tag, or the error's text (errors with hints do not pickle)."""
     assert _worker_tagger is not None, "the pool initializer builds the tagger"
     try:
@@ -117,13 +109,24 @@ def _parse_in_worker(body: bytes, location: str, source: Source, content_type: s
 
 
 def tag_article(tagger: Tagger, article: Article, source: Source, *, fallback_section: str | None = None) -> Article:
+    """`tag_article_noted` without the notes: what ingest and retag store."""
+    return tag_article_noted(tagger, article, source, fallback_section=fallback_section)[0]
+
+
+def tag_article_noted(tagger: Tagger, article: Article, source: Source, *,
+                      fallback_section: str | None = None) -> tuple[Article, tuple[str, ...]]:
     """Add country, topic and section tags. A section the input named itself wins over the
     tagger's guess from categories and URL, then `fallback_section` (the stored one, on retag),
-    the source's default, and "news"."""
+    the source's default, and "news". Also returns the tagger's notes (how the language was found, why
+    there are no topics), which `feedpipe tag` prints."""
     recorded = article.extra.get("section_given")
     given = recorded if isinstance(recorded, str) and recorded else article.section
+    said = article.extra.get("language_declared")  # what the feed said, kept when the text said otherwise
+    declared = said if isinstance(said, str) else article.language
     tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
-                      categories=article.categories, source_country=source.country)
+                      categories=article.categories, source_country=source.country, language=declared)
     extra = {**article.extra, "section_given": given} if given else article.extra
-    return replace(article, countries=tags.countries, topics=tags.topics,
-                   section=given or tags.section or fallback_section or source.section or "news", extra=extra)
+    if declared and tags.language != declared and "language_declared" not in extra:
+        extra = {**extra, "language_declared": declared}
+    return replace(article, countries=tags.countries, topics=tags.topics, language=tags.language or declared,
+                   section=given or tags.section or fallback_section or source.section or "news", extra=extra), tuple(tags.notes)

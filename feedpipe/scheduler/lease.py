@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from feedpipe.app import App
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.store import Store
-from feedpipe.store.leases import make_holder
+from feedpipe.store.leases import describe_holder, make_holder
 
 __all__ = ["LEASE_NAME", "LeaseBusy", "SchedulerLease", "busy_error", "hold_lease", "make_holder"]
 
@@ -31,13 +31,14 @@ class LeaseBusy(FeedpipeError):
 def busy_error(store: Store, now: datetime) -> LeaseBusy:
     """The error for a refused lease, naming the holder and until when it holds it."""
     lease = store.leases.get(LEASE_NAME)
-    who = lease.holder if lease else "another process"
-    until = f" (lease valid until {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC)" if lease else ""
+    who = describe_holder(lease.holder, lease.acquired_at) if lease else "another process"
+    until = f"; its lease runs until {lease.expires_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if lease else ""
+    other = "a `feedpipe run` finishes on its own; wait for it" if lease and ":run-" in lease.holder else \
+        "stop the other process first"
     return LeaseBusy(
         f"the scheduled work of this store is already being run by {who}{until}",
-        "stop the other `feedpipe serve` first (a dead process on this host is taken over at once; one on "
-        "another host when its lease expires); "
-        "`feedpipe web` serves the web side without the scheduled work",
+        f"{other} (a dead process on this host is taken over at once; one on another host when its lease "
+        "expires); `feedpipe web` serves the web side without the scheduled work",
     )
 
 

@@ -3,7 +3,7 @@ SQLAlchemy Core. All of feedpipe's SQL lives in this package.
 
 `Store.open(url, now=...)` creates the database on first use, applies pending migrations and hands
 out the repositories: `store.articles`, `store.sources`, `store.catalogue`, `store.subscribers`,
-`store.editions`, `store.ledger`, `store.leases` and `store.meta`. Their Protocols (what the
+`store.editions`, `store.ledger`, `store.leases`, `store.meta` and `store.work` (the scale-out queue). Their Protocols (what the
 services depend on) are in `feedpipe.store.protocols`; the repositories' docstrings are the contract.
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
 from feedpipe.store.articles import ArticleRepository, UpsertResult
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
+from feedpipe.store.desk import EditionLogRepository, EditorRepository
 from feedpipe.store.editions import EditionRepository
 from feedpipe.store.engine import Database, make_engine, write_tx
 from feedpipe.store.leases import JobRun, Lease, LeaseRepository
@@ -26,6 +27,7 @@ from feedpipe.store.meta import MetaRepository
 from feedpipe.store.migrate import migrate
 from feedpipe.store.sources import SourceRepository, SourceState
 from feedpipe.store.subscribers import SubscriberRepository
+from feedpipe.store.work import LeaderLock, Task, WorkerInfo, WorkQueue
 
 
 class Store:
@@ -43,6 +45,9 @@ class Store:
         self.ledger: protocols.Ledger = SendLedger(db)
         self.leases: protocols.Leases = LeaseRepository(db)
         self.meta: protocols.Meta = MetaRepository(db)
+        self.work: protocols.Work = WorkQueue(db)
+        self.editors = EditorRepository(db)  # the editors' desk: accounts and sessions
+        self.edition_log = EditionLogRepository(db)  # who changed which edition, and when
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:
@@ -51,7 +56,7 @@ class Store:
         try:
             with write_tx(engine) as conn:
                 migrate(conn, now)
-        except OperationalError as exc:
+        except DatabaseError as exc:  # OperationalError (server down, locked) or not a database at all
             raise StoreError(
                 f"cannot open the store {url}: {exc.orig}",
                 "check the --store URL / FEEDPIPE_STORE, that the folder is writable and the server is up",
@@ -83,6 +88,7 @@ __all__ = [
     "EditionRepository",
     "FeedCatalogue",
     "JobRun",
+    "LeaderLock",
     "Lease",
     "LeaseRepository",
     "MetaRepository",
@@ -91,5 +97,8 @@ __all__ = [
     "SourceState",
     "Store",
     "SubscriberRepository",
+    "Task",
     "UpsertResult",
+    "WorkQueue",
+    "WorkerInfo",
 ]

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.extract.dates import settle, sort_time
 from feedpipe.store.engine import Database
 from feedpipe.store.schema import article_tags, articles, dirty_feeds
 
@@ -94,6 +95,7 @@ def row_to_article(row: Row[*tuple[Any, ...]]) -> Article:
         ),
         content_hash=m.get("content_hash") or "",
         extra=dict(m.get("extra") or {}),
+        first_seen_at=m.get("first_seen_at"),
     )
 
 
@@ -121,6 +123,10 @@ def _tag_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+# Newest first: by sort_at (the published date, else first seen), undated backfill (NULL) last, then id.
+NEWEST_FIRST = (articles.c.sort_at.desc().nulls_last(), articles.c.id.desc())
+
+
 class ArticleRepository:
     """Stored articles: upsert keyed by canonical URL (or source + guid), reads, the tag index.
 
@@ -134,8 +140,18 @@ class ArticleRepository:
 
         An article is the same as a stored one when its id (hash of canonical URL) matches, or its
         source and guid match. An edited article keeps its id and `first_seen_at`; its `updated_at`
-        becomes the source's updated date or `now`. A missing published date becomes `now`.
+        becomes the source's updated date or `now`. A missing published date stays missing (None: never
+        eligible for a digest's automatic selection); a published date in the future beyond
+        `FUTURE_SKEW` becomes the first-seen time. `sort_at` places each article in the feeds
+        (`extract.dates.sort_time`): an undated article of a source's first ingest (no article of that
+        source stored before this batch) sorts below every dated one.
         """
+        return self._upsert(items, now=now)
+
+    def _upsert(self, items: Iterable[Article], *, now: datetime, first_ingest: set[str] | None = None
+                ) -> UpsertResult:
+        """`upsert`; `first_ingest` names the sources whose first ingest this is (default: those with no
+        stored article yet)."""
         batch: dict[str, dict[str, Any]] = {}
         for article in items:
             batch[article.id] = article_to_row(article)
@@ -149,18 +165,24 @@ class ArticleRepository:
         dirty: set[tuple[str, str]] = set()
         with self._db.write() as conn:
             existing = _existing(conn, list(batch.values()))
+            names = {row["source"] for row in batch.values()}
+            first = first_ingest if first_ingest is not None else names - _known_sources(conn, names)
             for row in batch.values():
                 old = existing.get(row["id"]) or existing.get(("guid", row["source"], row["guid"]))
                 if old is None:
                     row.update(first_seen_at=now, changed_at=now)
-                    row["published_at"] = row["published_at"] or now
+                    row["published_at"] = settle(row["published_at"], first_seen=now, label=row["url"])
+                    row["sort_at"] = sort_time(row["published_at"], first_seen=now,
+                                               backfill=row["source"] in first)
                     inserts.append(row)
                     tagged.append(row)
                     dirty |= feed_keys(row)
                     new.append(row["id"])
                     continue
                 row["id"] = old["id"]
-                row["published_at"] = row["published_at"] or old["published_at"]
+                row["published_at"] = settle(row["published_at"] or old["published_at"],
+                                             first_seen=old["first_seen_at"], label=row["url"])
+                row["sort_at"] = row["published_at"] or old["sort_at"]
                 if all(row[k] == old[k] for k in _COMPARED):
                     unchanged.append(row["id"])
                     continue
@@ -190,9 +212,12 @@ class ArticleRepository:
         updated: list[str] = []
         unchanged: list[str] = []
         errors: list[str] = []
+        names = {a.source for a in batch}
+        with self._db.read() as conn:  # one by one, a source's first ingest is still its first ingest
+            first = names - _known_sources(conn, names)
         for article in batch:
             try:
-                r = self.upsert([article], now=now)
+                r = self._upsert([article], now=now, first_ingest=first)
             except SQLAlchemyError as exc:
                 reason = (exc.orig if isinstance(exc, StatementError) else None) or exc
                 errors.append(f"{article.url}: not stored: {str(reason)[:200]}")
@@ -224,11 +249,14 @@ class ArticleRepository:
         section: str | None = None,
         ids: Iterable[str] | None = None,
         limit: int | None = None,
+        language: str | None = None,
     ) -> list[Article]:
-        """Stored articles, newest published first (then id, so the order is stable).
+        """Stored articles, newest first (`NEWEST_FIRST`: published, else first seen; then id, so the order
+        is stable).
 
-        `since`/`until` bound the published date (until exclusive); `country` matches any role
-        unless `country_role` is given; `topic` is a code such as "medtop:11000000" or "sub:sanctions".
+        `since`/`until` bound the published date (until exclusive; an undated article is never inside);
+        `country` matches any role unless `country_role` is given; `topic` is a code such as
+        "medtop:11000000" or "sub:sanctions"; `language` "pt" matches "pt" and "pt-BR".
         """
         query = select(articles)
         if since is not None:
@@ -239,6 +267,9 @@ class ArticleRepository:
             query = query.where(articles.c.source == source)
         if ids is not None:
             query = query.where(articles.c.id.in_(list(ids)))
+        if language:
+            lang = language.strip().lower()
+            query = query.where(or_(articles.c.language == lang, articles.c.language.like(f"{lang}-%")))
         for kind, code, role in (("country", country, country_role), ("topic", topic, None),
                                  ("section", section, None)):
             if code is None:
@@ -247,7 +278,7 @@ class ArticleRepository:
             if role:
                 cond = and_(cond, article_tags.c.role == role)
             query = query.where(articles.c.id.in_(select(article_tags.c.article_id).where(cond)))
-        query = query.order_by(articles.c.published_at.desc(), articles.c.id.desc())
+        query = query.order_by(*NEWEST_FIRST)
         if limit is not None:
             query = query.limit(limit)
         with self._db.read() as conn:
@@ -280,6 +311,15 @@ class ArticleRepository:
             query = query.where(article_tags.c.role == role)
         with self._db.read() as conn:
             return sorted(conn.execute(query).scalars())
+
+
+def _known_sources(conn: Connection, names: set[str]) -> set[str]:
+    """The sources among `names` with at least one stored article (not a first ingest)."""
+    found: set[str] = set()
+    for name in names:
+        if conn.execute(select(articles.c.id).where(articles.c.source == name).limit(1)).first() is not None:
+            found.add(name)
+    return found
 
 
 def _existing(conn: Connection, rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:

@@ -4,13 +4,13 @@ newest entries, and the feed keys whose articles changed since the last build.""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, func, select
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, select
 
-from feedpipe.core.model import Article
-from feedpipe.store.articles import row_to_article
+from feedpipe.core.model import Article, CountryTag, TopicTag
+from feedpipe.store.articles import NEWEST_FIRST
 from feedpipe.store.engine import Database
 from feedpipe.store.schema import article_tags, articles, dirty_feeds
 
@@ -28,6 +28,7 @@ _FEED_COLUMNS = (
     articles.c.content_html,
     articles.c.published_at,
     articles.c.updated_at,
+    articles.c.first_seen_at,
     articles.c.authors,
     articles.c.image,
     articles.c.image_alt,
@@ -36,6 +37,48 @@ _FEED_COLUMNS = (
     articles.c.countries,
     articles.c.topics,
 )
+# Built once: building and caching a statement per feed cost more than running it.
+_ROWS_BY_ID = select(*_FEED_COLUMNS).where(articles.c.id.in_(bindparam("ids", expanding=True)))
+_ORDER = NEWEST_FIRST  # published, else first seen; undated articles of a source's first ingest last
+_NEWEST_ALL = select(articles.c.id).order_by(*_ORDER).limit(bindparam("limit"))
+
+
+def _newest_tagged(role: bool, walk_dates: bool) -> Select[tuple[str]]:
+    """The newest ids carrying one tag (kind, code[, role]): join the tag rows and sort them, or walk
+    the published-date index and test each article (see `CatalogueSnapshot.newest_ids`)."""
+    cond = [article_tags.c.kind == bindparam("kind"), article_tags.c.code == bindparam("code")]
+    if role:
+        cond.append(article_tags.c.role == "focus")
+    if walk_dates:
+        query = select(articles.c.id).where(exists().where(article_tags.c.article_id == articles.c.id, *cond))
+    else:
+        query = select(articles.c.id).join(article_tags, article_tags.c.article_id == articles.c.id).where(*cond)
+    return query.order_by(*_ORDER).limit(bindparam("limit"))
+
+
+_NEWEST_TAGGED = {(role, walk): _newest_tagged(role, walk) for role in (False, True) for walk in (False, True)}
+
+
+def _feed_article(row: Sequence[Any]) -> Article:
+    """An Article from a row of `_FEED_COLUMNS`, by position (the hot path of a feed build: no
+    name lookups, no missing-column fallbacks); what a feed does not show stays empty: the plain
+    text, categories, extra data, content hash, tag evidence and the countries that are not in focus."""
+    (aid, url, canonical, guid, source, title, summary, content_html, published_at, updated_at, first_seen_at,
+     authors, image, image_alt, language, section, countries, topics) = row
+    return Article(
+        id=aid, url=url, canonical_url=canonical, guid=guid, source=source, title=title,
+        summary=summary or "", content_html=content_html or "", published_at=published_at,
+        updated_at=updated_at, first_seen_at=first_seen_at, authors=tuple(authors or ()), image=image, image_alt=image_alt,
+        language=language, section=section,
+        countries=tuple(
+            CountryTag(code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0)
+            for c in countries or () if c["role"] == "focus"
+        ),
+        topics=tuple(
+            TopicTag(code=t["code"], label=t.get("label") or t["code"], score=t.get("score") or 0.0)
+            for t in topics or ()
+        ),
+    )
 
 
 class CatalogueSnapshot:
@@ -85,34 +128,21 @@ class CatalogueSnapshot:
     def newest_ids(
         self, kind: str, code: str, limit: int, *, tagged: int | None = None, total: int | None = None
     ) -> list[str]:
-        """Ids of the feed's newest `limit` articles, newest published first (then id, as
-        `ArticleRepository.query`).
+        """Ids of the feed's newest `limit` articles, in `NEWEST_FIRST` order (as `ArticleRepository.query`:
+        published, else first seen, undated articles of a source's first ingest last).
 
         Two plans: a rare tag reads its tag rows and sorts them (cost ~ `tagged`); a common one walks the
         published-date index newest first and stops after `limit` hits (cost ~ limit * total / tagged).
         Given the tag's article count `tagged` and the store's `total`, the cheaper one is chosen (SQLite
         cannot tell them apart: it keeps no per-value statistics).
         """
-        order = (articles.c.published_at.desc(), articles.c.id.desc())
-        query: Select[tuple[str]]
+        params: dict[str, str | int] = {"kind": kind, "code": code, "limit": limit}
         if kind == "all":
-            query = select(articles.c.id).order_by(*order).limit(limit)
+            query = _NEWEST_ALL
         else:
-            cond = [article_tags.c.kind == kind, article_tags.c.code == code]
-            if kind == "country":
-                cond.append(article_tags.c.role == "focus")
-            if tagged is not None and total is not None and tagged * tagged > limit * total:
-                query = select(articles.c.id).where(
-                    exists().where(article_tags.c.article_id == articles.c.id, *cond)
-                )
-            else:
-                query = (
-                    select(articles.c.id)
-                    .join(article_tags, article_tags.c.article_id == articles.c.id)
-                    .where(*cond)
-                )
-            query = query.order_by(*order).limit(limit)
-        return [str(article_id) for article_id in self._conn.execute(query).scalars()]
+            walk = tagged is not None and total is not None and tagged * tagged > limit * total
+            query = _NEWEST_TAGGED[kind == "country", walk]
+        return [str(article_id) for article_id in self._conn.execute(query, params).scalars()]
 
     def newest_articles(
         self,
@@ -131,10 +161,8 @@ class CatalogueSnapshot:
         ids = self.newest_ids(kind, code, limit, tagged=tagged, total=total)
         missing = [i for i in ids if i not in cache]
         for start in range(0, len(missing), 500):
-            for row in self._conn.execute(
-                select(*_FEED_COLUMNS).where(articles.c.id.in_(missing[start : start + 500]))
-            ):
-                cache[row.id] = row_to_article(row)
+            for row in self._conn.execute(_ROWS_BY_ID, {"ids": missing[start : start + 500]}):
+                cache[row[0]] = _feed_article(row)
         return [cache[i] for i in ids]
 
 

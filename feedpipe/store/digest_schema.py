@@ -58,6 +58,9 @@ send_ledger = Table(
     Column("last_error", Text),
     Column("message_id", Text),
     Column("updated_at", UTCDateTime, nullable=False),
+    # a worker's batch of pending rows (scale-out, migration 401): held until claim_expires_at
+    Column("claimed_by", String(200)),
+    Column("claim_expires_at", UTCDateTime),
 )
 Index("ix_send_ledger_state", send_ledger.c.edition, send_ledger.c.state)
 

@@ -22,7 +22,7 @@ from feedpipe.store.leases import holder_is_dead
 
 
 def edition_from_row(row: Row[*tuple[Any, ...]]) -> Edition:
-    return Edition(**{k: v for k, v in row._mapping.items() if k != "holder"})
+    return Edition(**row._mapping)
 
 
 class EditionRepository:

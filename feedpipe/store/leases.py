@@ -19,7 +19,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, or_, select
@@ -29,9 +29,25 @@ from feedpipe.store.engine import Database
 from feedpipe.store.service_schema import job_runs, leases
 
 
-def make_holder() -> str:
-    """A name for this process in a lease (the scheduler's, an edition's send): host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def make_holder(role: str = "") -> str:
+    """A name for this process in a lease (the scheduler's, an edition's send): host, pid and a random
+    part, which starts with the command when one is given ("host:4242:run-1a2b3c4d"), so a refused
+    process is told who holds the lease (`describe_holder`)."""
+    tag = uuid.uuid4().hex[:8]
+    return f"{socket.gethostname()}:{os.getpid()}:{f'{role}-{tag}' if role else tag}"
+
+
+def describe_holder(holder: str, since: datetime | None = None) -> str:
+    """A lease holder for people: "`feedpipe serve` (pid 4242 on host web-1, since 2026-11-27 08:00 UTC)";
+    a holder of another form is named as it is."""
+    parts = holder.rsplit(":", 2)
+    when = f", since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if since is not None else ""
+    if len(parts) != 3 or not parts[1].isdigit():
+        return f"{holder}{' (' + when[2:] + ')' if when else ''}"
+    host, pid, tag = parts
+    role, _, _ = tag.rpartition("-")
+    what = f"`feedpipe {role}`" if role else "another feedpipe process"
+    return f"{what} (pid {pid} on host {host}{when})"
 
 
 def holder_is_dead(holder: str | None) -> bool:

@@ -164,9 +164,11 @@ class SendLedger:
             )
             return done.rowcount == 1
 
-    def pending_subscribers(self, edition: str, *, after: str = "", limit: int = 500) -> list[Subscriber]:
+    def pending_subscribers(self, edition: str, *, after: str = "", limit: int = 500,
+                            claimed_by: str | None = None) -> list[Subscriber]:
         """The subscribers whose rows are pending, in address order after `after`, with their current
-        status (a row whose subscriber has gone comes back with status "removed")."""
+        status (a row whose subscriber has gone comes back with status "removed"); with `claimed_by`,
+        only the rows of that worker's batch (`WorkQueue.claim_ledger_batch`)."""
         query = (
             select(send_ledger.c.email, subscribers)
             .select_from(send_ledger.outerjoin(subscribers, subscribers.c.email == send_ledger.c.email))
@@ -178,6 +180,8 @@ class SendLedger:
             .order_by(send_ledger.c.email)
             .limit(limit)
         )
+        if claimed_by is not None:
+            query = query.where(send_ledger.c.claimed_by == claimed_by)
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         out = []

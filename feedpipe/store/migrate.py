@@ -1,7 +1,8 @@
 """Schema migrations, recorded in `schema_migrations` so each runs once per database.
 
 Each part of the store contributes its own numbered migrations (articles 1-99, digest
-100-199, service 200-299), so modules can grow their tables without touching each other.
+100-199, service 200-299, article dates 300-309, scale-out 400-499 in `work_schema`), so modules can
+grow their tables without touching each other.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from datetime import datetime
 
 from sqlalchemy import Connection, inspect, select
 
-from feedpipe.store import digest_schema, schema, service_schema, subscriber_identity
+from feedpipe.store import (
+    date_migrations,
+    desk,
+    digest_schema,
+    language_schema,
+    schema,
+    service_schema,
+    subscriber_identity,
+    work_schema,
+)
 from feedpipe.store.migration import Migration, create_tables
 
 
@@ -47,7 +57,9 @@ CORE = [
 ]
 
 def all_migrations() -> list[Migration]:
-    found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS]
+    found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
+             *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS,
+             *desk.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")

@@ -8,17 +8,20 @@ the same Protocol. The contract of each method is the docstring of the repositor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, Edition, LedgerEntry, Pick, Subscriber
 from feedpipe.store.articles import UpsertResult
 from feedpipe.store.catalogue import FeedKey
 from feedpipe.store.leases import JobRun, Lease
 from feedpipe.store.ledger import LedgerStep
 from feedpipe.store.sources import SourceState
+from feedpipe.store.subscribers import NewSubscriber
+from feedpipe.store.work import Task, WorkerInfo
 
 
 class Articles(Protocol):
@@ -44,6 +47,7 @@ class Articles(Protocol):
         section: str | None = None,
         ids: Iterable[str] | None = None,
         limit: int | None = None,
+        language: str | None = None,
     ) -> list[Article]: ...
 
     def iter_batches(self, batch_size: int = 500) -> Iterator[list[Article]]: ...
@@ -133,6 +137,8 @@ class Subscribers(Protocol):
         now: datetime,
     ) -> Subscriber: ...
 
+    def add_many(self, items: Sequence[NewSubscriber], *, now: datetime) -> list[bool | FeedpipeError]: ...
+
     def get(self, email: str) -> Subscriber | None: ...
 
     def by_token(self, token: str) -> Subscriber | None: ...
@@ -206,7 +212,8 @@ class Ledger(Protocol):
         count_attempt: bool = False,
     ) -> bool: ...
 
-    def pending_subscribers(self, edition: str, *, after: str = "", limit: int = 500) -> list[Subscriber]: ...
+    def pending_subscribers(self, edition: str, *, after: str = "", limit: int = 500,
+                            claimed_by: str | None = None) -> list[Subscriber]: ...
 
     def session(self, edition: str) -> AbstractContextManager[LedgerStep]: ...
 
@@ -260,6 +267,41 @@ class Leases(Protocol):
     def job_run(self, job: str, slot: str) -> JobRun | None: ...
 
     def job_runs(self, job: str | None = None, *, limit: int = 50) -> list[JobRun]: ...
+
+
+class Work(Protocol):
+    """The scale-out queue: workers, tasks, batches of a send, the shared rate. Implemented by `WorkQueue`."""
+
+    def heartbeat(self, holder: str, *, role: str, now: datetime, doing: str | None = None) -> None: ...
+
+    def unregister(self, holder: str) -> None: ...
+
+    def workers(self, *, now: datetime, live_within: timedelta) -> list[WorkerInfo]: ...
+
+    def enqueue(self, kind: str, key: str, *, now: datetime, host: str | None = None) -> bool: ...
+
+    def claim_task(self, holder: str, *, now: datetime, ttl: timedelta, kinds: Iterable[str]) -> Task | None: ...
+
+    def finish_task(self, task_id: int, holder: str, *, now: datetime, outcome: str) -> bool: ...
+
+    def renew(self, holder: str, *, now: datetime, ttl: timedelta) -> None: ...
+
+    def release(self, holder: str) -> int: ...
+
+    def open_tasks(self) -> list[Task]: ...
+
+    def prune_tasks(self, *, before: datetime) -> int: ...
+
+    def claim_ledger_batch(self, edition: str, holder: str, *, now: datetime, ttl: timedelta,
+                           limit: int) -> tuple[list[str], int]: ...
+
+    def queued_editions(self) -> list[str]: ...
+
+    def ledger_claims(self, edition: str) -> dict[str, int]: ...
+
+    def unclaimed_work(self, edition: str) -> int: ...
+
+    def take_tokens(self, name: str, want: int, *, rate: float, burst: float, now: datetime) -> tuple[int, float]: ...
 
 
 class Meta(Protocol):

@@ -64,11 +64,15 @@ articles = Table(
     Column("extra", JSON, nullable=False, default=dict),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
+    # Where the article sits in the feeds (extract.dates.sort_time): published_at, else first_seen_at,
+    # NULL for an undated article of a source's first ingest (below every dated one). Migration 300.
+    Column("sort_at", UTCDateTime),
 )
 # Not unique: podcast-style feeds give many items one link, told apart by their guids.
 Index("ix_articles_canonical_url", articles.c.canonical_url)
 Index("ix_articles_published", articles.c.published_at)
 Index("ix_articles_changed", articles.c.changed_at)
+Index("ix_articles_sort", articles.c.sort_at)
 Index("ix_articles_source_guid", articles.c.source, articles.c.guid)
 
 # One row per (article, tag) so that per-country / per-topic / per-section queries use an index.

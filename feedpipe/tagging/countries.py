@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
-from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, folded
+from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, PersonRules, folded
+from feedpipe.tagging.textnorm import pattern
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
 LEAD_MIN, LEAD_MAX = 40, 250  # the lead is the body's first sentence, within these many characters
 FOCUS_SHARE = 0.5  # a country scoring at least this share of the top score is focus
+WORD = "-"  # the reading "a common word, not a country" of a name whose hints list words for it
 LEAD_FOCUS_SHARE = 0.1  # ... or this share, when it is named in the lead: the first sentence says what
 # a story is about, so "refugees from Sudan crossed into South Sudan" makes both focus
 
@@ -44,6 +47,8 @@ class Prepared:
         off = len(title) + 2
         lead_start = off + dl.end if dl else off
         stop = full.find(". ", lead_start + LEAD_MIN, lead_start + LEAD_MAX)
+        if stop < 0:  # Japanese and Chinese end a sentence with "。"
+            stop = full.find("。", lead_start + LEAD_MIN // 4, lead_start + LEAD_MAX)
         lead_end = stop + 1 if stop > 0 else lead_start + LEAD_MAX
         return cls(full, folded(full), len(title), off, dl, lead_end)
 
@@ -87,10 +92,39 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     before = _word_before(text, m.start)
     if before in rules.titles:
         return True
+    if not rules.by_case:
+        return False
     after = _word_after(text, m.end)
     if _is_name_word(after) and after not in rules.place_followers and (m.end + 1) not in match_starts:
         return True
     return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
+
+
+def _institution(full: str, start: int, end: int, gz: Gazetteer) -> bool:
+    """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?"""
+    rules = gz.people
+    if full[end : end + 1] == " " and full[end + 1 : end + 2].isupper() and full.startswith(rules.institution_after, end + 1):
+        return True
+    return full[start - 2 : start - 1] in _last_letters(rules.institution_before) and full[
+        max(0, start - 40) : start
+    ].rstrip(" ").endswith(rules.institution_before)
+
+
+_PLACE_KINDS = frozenset({"place", "state", "name", "region"})
+
+
+@lru_cache(maxsize=8)
+def _institution_words(rules: PersonRules) -> frozenset[str]:
+    """Keys of the first words of the institution phrases ("University", "College"): the gazetteer holds
+    them as hint entries, so an article that names none of them skips the institution test."""
+    return frozenset(pattern(p.split()[0]) for p in (*rules.institution_after, *rules.institution_before) if p)
+
+
+@lru_cache(maxsize=8)
+def _last_letters(phrases: tuple[str, ...]) -> frozenset[str]:
+    """The letters the words before an institution's place may end with ("University of" -> "f"): a cheap
+    first test, since most places are not preceded by one."""
+    return frozenset(p[-1] for p in phrases if p)
 
 
 def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> tuple[list[_Match], set[str], set[str]]:
@@ -106,9 +140,10 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
     seen: set[str] = set()
     lower_seen: set[str] = set()
     it: Iterable[GeoHit] = gz.automaton.iter_long(low) if hits is None else hits
+    spaced = gz.spaced
     for end, (key, e, back) in it:
         nxt = low[end + 1]
-        if nxt != " " and nxt.isalnum():
+        if spaced and nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
         seen.add(key)
         if not e.codes:
@@ -129,6 +164,8 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             continue  # the dateline is read on its own
         zone = "title" if start < title_end else "lead" if start < lead_end else "body"
         found.append(_Match(start, end, key, e, zone))
+    if found and not seen.isdisjoint(_institution_words(gz.people)):  # a university named after its town
+        found = [m for m in found if m.entry.kind not in _PLACE_KINDS or not _institution(full, m.start, m.end, gz)]
     return found, seen, lower_seen
 
 
@@ -158,9 +195,12 @@ def _filter_people(found: list[_Match], art: Prepared, gz: Gazetteer, has_body: 
 def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: str | None) -> str:
     """Pick the reading of a shared name: hint words, then other evidence, then the outlet's country."""
     best, best_score = e.codes[0], -1.0
-    for i, code in enumerate(e.codes):
-        s = 0.01 * (len(e.codes) - i)
-        if e.hints and code in e.hints:
+    readings = e.codes + (WORD,) if e.hints and WORD in e.hints else e.codes
+    for i, code in enumerate(readings):
+        s = 0.01 * (len(readings) - i)
+        if code == WORD and e.hints:  # "roast", "stuffing" near "Turkey": the bird, one point a word
+            s += min(len(e.hints[WORD] & seen), 3)
+        elif e.hints and code in e.hints:
             s += 3.0 * len(e.hints[code] & seen)
         s += min(plain.get(code, 0), 3)
         if code == source_country:
@@ -176,7 +216,7 @@ def _assign_codes(
     """Give every match its country code; returns how often each code was named unambiguously."""
     plain: dict[str, int] = {}
     for m in found:
-        if len(m.entry.codes) == 1:
+        if len(m.entry.codes) == 1 and not (m.entry.hints and WORD in m.entry.hints):
             m.code = m.entry.codes[0]
             plain[m.code] = plain.get(m.code, 0) + 1
     if dl:
@@ -206,7 +246,7 @@ def tag_countries(
     found = _filter_people(found, art, gz, has_body=len(art.full) > art.body_start)
     dl = art.dateline
     plain = _assign_codes(found, art.full, seen, dl, source_country)
-    coded = [(m.code, m) for m in found if m.code is not None]  # all of them: _assign_codes coded each
+    coded = [(m.code, m) for m in found if m.code is not None and m.code != WORD]
 
     # a common word seen in lower case ("turkey") makes its capitalised form the word too ("Turkey is
     # best roasted"), unless other evidence points to the country
@@ -226,25 +266,33 @@ def tag_countries(
     scores: dict[str, float] = {}
     evidence: dict[str, dict[str, int]] = {}
     zones_of: dict[str, set[str]] = {}
+    treaty: dict[str, float] = {}  # "Minsk agreements": evidence shown, but a mention at most
     for (code, zone, _key), (n, m) in agg.items():
-        scores[code] = scores.get(code, 0.0) + ZONE_WEIGHT[zone] * m.entry.weight * n
+        weight = ZONE_WEIGHT[zone] * m.entry.weight * n
+        if m.entry.kind == "treaty":
+            treaty[code] = treaty.get(code, 0.0) + weight
+        else:
+            scores[code] = scores.get(code, 0.0) + weight
+            zones_of.setdefault(code, set()).add(zone)
         ev = evidence.setdefault(code, {})
         label = f"{zone}:{' '.join(art.full[m.start : m.end].split())}"
         ev[label] = ev.get(label, 0) + n
-        zones_of.setdefault(code, set()).add(zone)
     if dl:
         scores[dl.code] = scores.get(dl.code, 0.0) + ZONE_WEIGHT["dateline"]
         evidence.setdefault(dl.code, {})[f"dateline:{dl.place}"] = 1
         zones_of.setdefault(dl.code, set()).add("dateline")
-    if not scores:
+    if not scores and not treaty:
         return ()
 
-    top = max(scores.values())
+    capped = {code for code in treaty if code not in scores}
+    for code in capped:
+        scores[code], zones_of[code] = treaty[code], set()
+    top = max((v for c, v in scores.items() if c not in capped), default=0.0) or max(scores.values())
     tags = []
     for code, score in scores.items():
         z = zones_of[code]
-        share = score / top
-        focus = (
+        share = min(score / top, 1.0)
+        focus = code not in capped and (
             "title" in z
             or "dateline" in z
             or share >= FOCUS_SHARE

@@ -28,13 +28,15 @@ KIND_WEIGHT = {
     "name": 1.0,
     "place": 0.9,
     "state": 0.9,
+    "region": 0.9,  # a landmark or region of one country (Great Barrier Reef, Siberia)
     "metonym": 1.0,
     "demonym": 0.7,
+    "treaty": 0.3,  # "Minsk agreements", "Paris Agreement": a mention at most (see countries.py)
     "hint": 0.0,
     "stop": 0.0,
 }
 BIG_CITY = 1_000_000
-CACHE_FORMAT = 2  # bump when the cached tables change shape (this file's own stat counts too)
+CACHE_FORMAT = 3  # bump when the cached tables change shape (this file's own stat counts too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,10 @@ class PersonRules:
     titles: frozenset[str]
     place_followers: frozenset[str]
     place_preceders: frozenset[str]
+    # "Georgetown University", "University of Tokyo": an institution named after a place is not evidence
+    institution_after: tuple[str, ...] = ()
+    institution_before: tuple[str, ...] = ()
+    by_case: bool = True  # capitalised neighbours mean a person (English; not German, where nouns are capitalised)
 
 
 GeoValue = tuple[str, Entry, int]
@@ -83,6 +89,7 @@ class Gazetteer:
     qualifiers: dict[str, str]  # dateline qualifier ("Conn.") -> code
     people: PersonRules
     entries: dict[str, Entry] = field(repr=False)
+    spaced: bool = True  # names are whole words; False for scripts written without spaces (Japanese, Chinese)
 
     def lookup(self, text: str) -> Entry | None:
         return self.entries.get(pattern(text))
@@ -193,12 +200,15 @@ def _assemble(
     dateline_places: dict[str, str],
     qualifiers: dict[str, str],
     rules: PersonRules,
+    spaced: bool = True,
 ) -> Gazetteer:
+    """`spaced=False`: the keys carry no leading space (see countries_i18n), so `back` is one longer."""
     auto = ahocorasick.Automaton()
+    extra = 0 if spaced else 1
     for key, e in entries.items():
-        auto.add_word(key, (key, e, len(key) - 1))
+        auto.add_word(key, (key, e, len(key) - 1 + extra))
     auto.make_automaton()
-    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries)
+    return Gazetteer(auto, names, dateline_places, qualifiers, rules, entries, spaced)
 
 
 def _compile(files: DataFiles) -> _Tables:
@@ -230,6 +240,7 @@ def _compile(files: DataFiles) -> _Tables:
         code_t = () if codes == "-" else tuple(codes.split("|"))
         for n in {text, strip_accents(text)}:
             entries[pattern(n)] = Entry(n, code_t, kind, "p" in flags, "w" in flags, "a" in flags)
+    add_plurals(entries)
 
     for name, table in files.toml("disambiguation.toml").items():
         hint_keys = {
@@ -253,13 +264,31 @@ def _compile(files: DataFiles) -> _Tables:
         frozenset(people.get("titles", ())),
         frozenset(people.get("place_followers", ())),
         frozenset(people.get("place_preceders", ())),
+        tuple(people.get("institution_after", ())),
+        tuple(people.get("institution_before", ())),
     )
+    for phrase in (*rules.institution_after, *rules.institution_before):  # seen-words for countries.scan
+        if phrase.split():
+            entries.setdefault(pattern(phrase.split()[0]), Entry(phrase.split()[0], (), "hint"))
     qualifiers = {
         qualifier_key(q): code
         for code, qs in files.toml("datelines.toml").get("qualifiers", {}).items()
         for q in qs
     }
     return entries, names, dateline_places, qualifiers, rules
+
+
+_NO_PLURAL = ("s", "sh", "ch", "x", "z", "ese", "ish")
+
+
+def add_plurals(entries: dict[str, Entry]) -> None:
+    """'Estonians', 'Kyrgyzstanis', 'Filipinos': the plural of every demonym that takes an -s, unless
+    aliases.tsv lists that spelling itself (then its row wins). Plurals are not people's names."""
+    for e in list(entries.values()):
+        if e.kind != "demonym" or not e.codes or e.surface.endswith(_NO_PLURAL) or e.acronym:
+            continue
+        plural = e.surface + "s"
+        entries.setdefault(pattern(plural), Entry(plural, e.codes, "demonym", False, e.word, False, e.hints))
 
 
 def folded(text: str) -> str:

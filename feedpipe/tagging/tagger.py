@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from feedpipe.core.model import Tags
+from feedpipe.core.model import CountryTag, Tags
 from feedpipe.tagging import gazetteer, topics
 from feedpipe.tagging.countries import Prepared, tag_countries
+from feedpipe.tagging.countries_i18n import build_language
+from feedpipe.tagging.gazetteer import Gazetteer
+from feedpipe.tagging.language import detect_language
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.scanner import Scanner
 from feedpipe.tagging.sections import SectionRules
@@ -26,7 +29,16 @@ class Tagger:
     taxonomy: topics.Taxonomy
     sections: SectionRules
     scanner: Scanner
+    files: DataFiles | None = None  # where the per-language gazetteers are read from, on first use
     model: TopicModel | None = None  # the trained topic model (topic_model.py); None: lexicon only
+    by_language: dict[str, Gazetteer | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def gazetteer_for(self, lang: str) -> Gazetteer | None:
+        """The country gazetteer for a language other than English, built once; None if none is known."""
+        if lang not in self.by_language:
+            files = self.files or DataFiles.for_config(None)
+            self.by_language[lang] = build_language(files, lang, self.gazetteer)
+        return self.by_language[lang]
 
     @classmethod
     def load(cls, config_dir: Path | None = None, *, cache_dir: Path | None | bool = True) -> Tagger:
@@ -41,7 +53,7 @@ class Tagger:
         gz, tax = gazetteer.build(files, cache_dir or None), topics.build(files)
         model_path = next((d / MODEL_FILE for d in reversed(files.dirs) if (d / MODEL_FILE).is_file()), None)
         model = TopicModel.load(model_path) if model_path else None
-        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), model)
+        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), files, model)
 
     def tag(
         self,
@@ -52,8 +64,16 @@ class Tagger:
         categories: tuple[str, ...] = (),
         source_country: str | None = None,
         subtopics: bool = True,
+        language: str | None = None,
     ) -> Tags:
-        art = Prepared.of(self.gazetteer, title or "", text or "")
+        """`language`: what the source declares (e.g. "pt-BR"); the text's own language is detected and
+        wins when the text is long enough to tell."""
+        title, text = title or "", text or ""
+        lang = detect_language(title, text, language)
+        section = self.sections.section(tuple(categories), url)
+        if lang.code not in (None, "en"):
+            return self._tag_other(title, text, lang.code, lang.tag, lang.reason, source_country, section)
+        art = Prepared.of(self.gazetteer, title, text)
         geo_hits, topic_hits = self.scanner.split(art.low)
         countries = tag_countries(self.gazetteer, art, source_country, geo_hits)
         scores, counts = topics.score_topics(
@@ -67,12 +87,16 @@ class Tagger:
         return Tags(
             countries=countries,
             topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
-            section=self.sections.section(tuple(categories), url),
+            section=section,
+            language=lang.tag,
+            notes=(lang.reason,),
         )
 
     def explain_topics(self, title: str, text: str) -> tuple[tuple[TopicScore, tuple[tuple[str, float], ...]], ...]:
         """Every topic with its calibrated score and why, best first: the model's words (in the
         TopicScore) and the lexicon entries that counted for it. Only those >= the threshold are given."""
+        if detect_language(title or "", text or "", None).code not in (None, "en"):
+            return ()  # as tag(): no topics for other languages
         art = Prepared.of(self.gazetteer, title or "", text or "")
         _geo, hits = self.scanner.split(art.low)
         scores, counts = topics.score_topics(self.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits)
@@ -81,3 +105,16 @@ class Tagger:
         feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
         ranked = self.model.score(feats, scores, explain=True) if feats or any(scores.values()) else []
         return tuple((t, topics.lexicon_terms(self.taxonomy, counts, t.code)) for t in ranked)
+
+    def _tag_other(self, title: str, text: str, code: str, tag: str | None, reason: str,
+                   source_country: str | None, section: str | None) -> Tags:
+        """A text not in English: countries from that language's gazetteer; no topics, since the topic
+        lexicon is English and English guesses on other languages are noise."""
+        gz = self.gazetteer_for(code)
+        notes = [reason, f"topics: none, there is no topic lexicon or model for language {code!r} (English only)"]
+        countries: tuple[CountryTag, ...] = ()
+        if gz is None:
+            notes.append(f"countries: none, there are no country names for language {code!r}")
+        else:
+            countries = tag_countries(gz, Prepared.of(gz, title, text), source_country)
+        return Tags(countries=countries, topics=(), section=section, language=tag, notes=tuple(notes))

@@ -10,12 +10,15 @@ longest-match scan (`iter_long`) does the "South Sudan hides Sudan" work in C.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _BLANK = "\t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7"
 _PUNCT = {i: " " for i in range(0x2000, 0x2070)}  # unicode punctuation and spaces (dashes, quotes, ...)
 _PUNCT.update({ord(c): " " for c in _BLANK})
-_TABLE = str.maketrans(_PUNCT)
+# str.translate with a dict is slow on text that is mostly outside the table (Cyrillic, Greek, CJK: a
+# failed lookup per character), so other scripts blank the same characters with one regex instead.
+_PUNCT_RE = re.compile("[" + re.escape("".join(chr(k) for k in _PUNCT)) + "]")
 # Most articles are Latin-1 once their typographic punctuation is blanked, and bytes.translate is ten
 # times faster than str.translate on non-ASCII text, so that is the usual path.
 _BYTES = bytes(32 if chr(i) in _BLANK else i for i in range(256))
@@ -37,7 +40,7 @@ def fold(text: str) -> str:
     try:
         return low.encode("latin-1").translate(_BYTES).decode("latin-1")
     except UnicodeEncodeError:
-        return low.translate(_TABLE)  # other scripts: the general (slower) path
+        return _PUNCT_RE.sub(" ", low)  # other scripts: the general (slower) path
 
 
 def strip_accents(text: str) -> str:

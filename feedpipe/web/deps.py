@@ -17,6 +17,7 @@ from feedpipe.core.settings import Settings
 from feedpipe.core.urls import safe_url
 from feedpipe.mailer import Transport
 from feedpipe.store import Store
+from feedpipe.tagging.names import TopicNames
 from feedpipe.web.files import FileCache
 from feedpipe.web.ratelimit import RateLimiter
 
@@ -71,12 +72,14 @@ class Site:
 
 @dataclass(frozen=True, kw_only=True)
 class Web:
-    """One web application's dependencies: the running app, its words, the file cache, the sign-up limiter."""
+    """One web application's dependencies: the running app, its words, the file cache, the sign-up limiter,
+    the topics' labels (with the outlet's overrides)."""
 
     app: WebApp
     site: Site
     files: FileCache
     limiter: RateLimiter
+    topics: TopicNames
 
     def install(self, flask_app: flask.Flask) -> None:
         flask_app.extensions[EXTENSION] = self

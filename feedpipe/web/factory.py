@@ -10,7 +10,8 @@ import flask
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from feedpipe.store import Store
-from feedpipe.web import archive, feeds, health, pages, preferences, signup, unsubscribe
+from feedpipe.tagging.names import TopicNames, country_name
+from feedpipe.web import archive, desk, feeds, health, pages, preferences, signup, unsubscribe
 from feedpipe.web.deps import Site, Web, WebApp
 from feedpipe.web.files import FileCache
 from feedpipe.web.ratelimit import RateLimiter
@@ -20,7 +21,7 @@ SECRET_ENV = "FEEDPIPE_SECRET_KEY"
 SECRET_META_KEY = "web.secret_key"
 # The packaged templates: feedpipe/defaults/templates is a link to the repository's templates/.
 TEMPLATE_DIRS = (Path(__file__).resolve().parent.parent / "defaults" / "templates" / "web",)
-BLUEPRINTS = (feeds.bp, archive.bp, signup.bp, preferences.bp, unsubscribe.bp, health.bp, pages.bp)
+BLUEPRINTS = (feeds.bp, archive.bp, signup.bp, preferences.bp, unsubscribe.bp, health.bp, pages.bp, desk.bp)
 
 
 def create_app(app: WebApp, *, signup_limiter: RateLimiter | None = None,
@@ -33,8 +34,11 @@ def create_app(app: WebApp, *, signup_limiter: RateLimiter | None = None,
     csrf = secure(web, secret_key or _secret_key(app.store))
     csrf.exempt(unsubscribe.one_click)
     site = Site.from_settings(app.settings)
-    Web(app=app, site=site, files=FileCache(), limiter=signup_limiter or RateLimiter()).install(web)
+    topics = TopicNames.load(app.settings.tagging_dir)
+    Web(app=app, site=site, files=FileCache(), limiter=signup_limiter or RateLimiter(), topics=topics).install(web)
     web.context_processor(lambda: {"site": site})
+    web.jinja_env.filters["country_name"] = country_name  # names people read (tagging.names)
+    web.jinja_env.filters["topic_label"] = topics.label
     for blueprint in BLUEPRINTS:
         web.register_blueprint(blueprint)
     return web

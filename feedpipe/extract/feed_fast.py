@@ -1,0 +1,216 @@
+"""The fast path for RSS/Atom: feedparser-rs read into feedparser's result shape, or None to fall back.
+
+feedparser-rs (Rust, quick-xml; a feedparser-compatible API) reads the same bytes about 20x faster
+than feedparser. Its result is turned into the plain mappings feedparser returns, so that one
+function (`feed._from_feedparser_entry`) maps an entry to an Article whichever parser read it.
+
+It is used only where it reads a feed the way feedparser would (benchmarks/feed_agreement.py measures
+that over every feed in the evaluation data). Anything else returns None and feedparser reads the feed:
+  - the parser raised, or reports any problem (bozo): feedparser's recovery from broken XML differs;
+  - no entries, or no recognised version: feedparser decides what the error is;
+  - the document is not UTF-8, or the HTTP charset disagrees (feedparser's encoding guesses are its own);
+  - a DOCTYPE (entity declarations: feedparser drops them, never expands them);
+  - constructs feedparser reads its own way (_FEEDPARSER_ONLY): xml:base, itunes elements (keywords
+    become tags, item images), media:description (it becomes the summary), xhtml content, an
+    atom:updated or dcterms:modified inside RSS, raw markup inside <description>/<summary>;
+  - an Atom document whose titles, summaries or contents are partly typed (type="html") and partly
+    not (feedparser-rs reads an untyped one as HTML; where none is typed they are retyped as text);
+  - an entry with no title or no link (feedparser-rs blanks links to private addresses), an author
+    that is a date or a URL (feedparser-rs reads the next element after an empty <dc:creator/>), or
+    fewer entries than <item>/<entry> start tags in the bytes (an entry was skipped).
+Where feedparser-rs differs in a way that can be mended, it is mended here: references left in
+attribute values are decoded, RSS "updated" is dc:date only, an Atom entry does not inherit the feed's
+author, the base feedparser-rs guesses for content is dropped, media type "unknown" is no type.
+
+Security: quick-xml does not read DTDs, expands no declared entity and never fetches; feedparser-rs
+fetches only when given a URL string, and here it is only ever given bytes that start with '<'.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import feedparser_rs as _rs
+
+FPDict = dict[str, object]
+
+_ITEM_TAG = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(?:item|entry)[\s>/]")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# The keys feed._from_feedparser_entry reads, with the raw date strings a date parser may prefer.
+_ENTRY_KEYS = ("title", "title_detail", "id", "link", "summary", "summary_detail", "content",
+               "published", "published_parsed", "created", "created_parsed", "updated", "updated_parsed",
+               "authors", "author", "tags", "media_content", "media_thumbnail", "enclosures", "links")
+# Constructs feedparser reads its own way (see the module docstring and benchmarks/feed_agreement.md).
+_FEEDPARSER_ONLY = re.compile(rb"xml:base|<itunes:|<media:description|type=[\"']xhtml[\"']"
+                              rb"|<(?:atom|a|dcterms):(?:updated|modified)[\s>]"
+                              rb"|<(?:description|summary|content:encoded)>\s*<[A-Za-z]")
+_ELEMENT = {name: re.compile(rb"<" + name + rb"(\s[^>]*)?/?>") for name in (b"title", b"summary", b"content")}
+_XML_REF = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
+_XML_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_NOT_A_NAME = re.compile(r"\d{4}-\d\d-\d\d|[a-z]+://")
+_DECLARED = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
+_START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
+
+
+def _plain(value: object) -> object:
+    """feedparser-rs's objects (TextConstruct, Person, Tag, Link, ...) as plain dicts and lists."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    items: Callable[[], object] | None = getattr(value, "items", None)
+    if items is not None and not isinstance(value, (str, bytes, time.struct_time)):
+        pairs = items()
+        if isinstance(pairs, list):
+            return {str(k): _plain(v) for k, v in pairs}
+    return value
+
+
+def _xml_ref(match: re.Match[str]) -> str:
+    ref = match.group(1)
+    if ref[0] != "#":
+        return _XML_NAMED[ref]
+    try:
+        return chr(int(ref[2:], 16) if ref[1] in "xX" else int(ref[1:]))
+    except (ValueError, OverflowError):
+        return match.group(0)
+
+
+def _attr(value: object) -> object:
+    """feedparser-rs leaves character references in attribute values (href="a?b=1&amp;c=2"): decode them."""
+    return _XML_REF.sub(_xml_ref, value) if isinstance(value, str) and "&" in value else value
+
+
+def _unescape_attrs(items: object, *keys: str) -> object:
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict):
+                for key in keys:
+                    if key in item:
+                        item[key] = _attr(item[key])
+    return items
+
+
+def _drop_base(detail: object) -> object:
+    """feedparser-rs reports the channel link as a content block's base; feedpipe resolves against the
+    document URL unless the document says xml:base (which this path leaves to feedparser)."""
+    if isinstance(detail, dict):
+        detail.pop("base", None)
+    elif isinstance(detail, list):
+        for d in detail:
+            _drop_base(d)
+    return detail
+
+
+def _utf8(body: bytes, declared: bytes) -> bool:
+    """Only UTF-8 documents take the fast path: feedparser's guesses for the rest (a Latin-1 feed with no
+    declaration is read as windows-1252) are its own."""
+    if declared.lower() not in (b"utf-8", b"utf8"):
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _typing(body: bytes, name: bytes) -> tuple[int, int]:
+    """How many <name> elements of the document carry a type attribute, and how many do not."""
+    typed = untyped = 0
+    for match in _ELEMENT[name].finditer(body):
+        attrs = match.group(1) or b""
+        if b"type=" in attrs:
+            typed += 1
+        else:
+            untyped += 1
+    return typed, untyped
+
+
+def _as_text(detail: object) -> None:
+    if isinstance(detail, dict) and detail.get("type") == "text/html":
+        detail["type"] = "text/plain"
+    elif isinstance(detail, list):
+        for d in detail:
+            _as_text(d)
+
+
+def _charset_differs(content_type: str | None, encoding: str) -> bool:
+    match = _CHARSET.search(content_type or "")
+    if not match:
+        return False
+    norm = {"latin-1": "iso-8859-1", "latin1": "iso-8859-1", "utf8": "utf-8", "us-ascii": "utf-8",
+            "ascii": "utf-8"}
+    header = match.group(1).lower()
+    return norm.get(header, header) != norm.get(encoding.lower(), encoding.lower())
+
+
+def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = True) -> FPDict | None:
+    """feedparser's result shape ({"entries", "feed", "version", "bozo"}) or None: use feedparser.
+
+    `guarded=False` (for the agreement report only) skips every check but "the parser read something".
+    """
+    if not _START.match(body):
+        return None
+    if guarded and (b"<!DOCTYPE" in body[:4096].upper() or _FEEDPARSER_ONLY.search(body)):
+        return None
+    declared = _DECLARED.match(body)
+    if guarded and not _utf8(body, declared.group(1) if declared else b"utf-8"):
+        return None
+    try:
+        result = _rs.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    except Exception:  # any failure of the fast parser is feedparser's to judge
+        return None
+    if not result.entries:
+        return None
+    if guarded and (result.bozo or not result.version
+                    or _charset_differs(content_type, str(result.encoding or "utf-8"))
+                    or len(result.entries) < len(_ITEM_TAG.findall(body))):
+        return None
+    entries: list[FPDict] = []
+    atom = str(result.version).startswith("atom")
+    # feedparser-rs types an Atom text construct without a type attribute as HTML; Atom says text.
+    # Per element (title, summary, content): none typed -> all text; all typed -> as read; mixed -> feedparser.
+    as_text: set[str] = set()
+    if atom:
+        for name, key in ((b"title", "title_detail"), (b"summary", "summary_detail"), (b"content", "content")):
+            typed, untyped = _typing(body, name)
+            if typed and untyped:
+                if guarded:
+                    return None
+            elif untyped:
+                as_text.add(key)
+    feed_authors = _plain(result.feed.get("authors")) if atom else None
+    own_updated = body.count(b"<updated") - (1 if result.feed.get("updated") else 0) >= len(result.entries)
+    entry_author_tags = body.count(b"<author") - (1 if feed_authors else 0)
+    for entry in result.entries:
+        e = {key: _plain(entry.get(key)) for key in _ENTRY_KEYS}
+        _unescape_attrs(e["tags"], "term", "label", "scheme")
+        _unescape_attrs(e["links"], "href")
+        _unescape_attrs(e["enclosures"], "href")
+        _unescape_attrs(e["media_content"], "url")
+        for media in e["media_content"] if isinstance(e["media_content"], list) else ():
+            if isinstance(media, dict) and media.get("type") == "unknown":  # feedparser: no type at all
+                del media["type"]
+        _unescape_attrs(e["media_thumbnail"], "url")
+        if atom:
+            e["link"] = _attr(e["link"])
+        for key in ("title_detail", "summary_detail", "content"):
+            _drop_base(e[key])
+            if key in as_text:
+                _as_text(e[key])
+        if not atom:  # feedparser's RSS "updated" is dc:date; feedparser-rs copies pubDate there
+            e["updated"], e["updated_parsed"] = entry.get("dc_date"), entry.get("dc_date_parsed")
+            # an empty <dc:creator/> makes feedparser-rs take the next element's text as the author
+            if isinstance(e["author"], str) and _NOT_A_NAME.match(e["author"]):
+                return None
+        elif not own_updated and e["updated"] == e["published"]:  # feedparser-rs copies <published>
+            e["updated"] = e["updated_parsed"] = None
+        if atom and feed_authors and e["authors"] == feed_authors and entry_author_tags < len(result.entries):
+            e["authors"], e["author"] = [], None  # feedparser does not copy the feed's author into entries
+        # feedparser-rs blanks links to private addresses (localhost, 10.x): feedparser keeps them
+        if guarded and not (e["title"] and e["link"]):
+            return None
+        entries.append({k: v for k, v in e.items() if v is not None})
+    language = result.feed.get("language")
+    return {"entries": entries, "version": str(result.version), "bozo": False,
+            "feed": {"language": language} if isinstance(language, str) else {}}

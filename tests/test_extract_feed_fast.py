@@ -1,0 +1,99 @@
+"""The fast feed path (feedparser-rs) stores what feedparser would, declines what it would read
+differently, and stays inert on hostile input like the feedparser path (tests/test_hostile_input.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedpipe.core.errors import ExtractError
+from feedpipe.extract import parse_feed
+from feedpipe.extract.feed_fast import fast_parse
+from tests.test_hostile_input import LAUGHS, _feed_with_entity
+
+BASE = "https://news.example.org/feed.xml"
+
+NEWS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title>News</title><link>https://news.example.org/</link><language>en-gb</language>
+<item><title>Ferry &amp; bus strike ends</title><link>https://news.example.org/a/1?x=1&amp;y=2</link>
+<guid isPermaLink="false">n-1</guid><pubDate>Tue, 24 Nov 2026 08:30:00 +0000</pubDate>
+<dc:creator>Ana Lima</dc:creator><category>Transport &amp; travel</category>
+<media:content url="https://cdn.example.org/ferry.jpg?w=1&amp;h=2" medium="image"/>
+<description><![CDATA[<p>Crews return <a href="/more">on Monday</a>.</p><script>alert(1)</script>]]></description></item>
+<item><title>Market day moves</title><link>https://news.example.org/a/2</link>
+<pubDate>Mon, 23 Nov 2026 10:00:00 +0000</pubDate><description>Plain words only.</description></item>
+</channel></rss>"""
+
+
+def test_a_plain_utf8_feed_takes_the_fast_path_and_stores_what_feedparser_would():
+    assert fast_parse(NEWS) is not None
+    fast = parse_feed(NEWS, BASE, source="news")
+    assert fast == parse_feed(NEWS, BASE, source="news", reader="feedparser")
+    first = fast[0]
+    assert first.title == "Ferry & bus strike ends" and first.url == "https://news.example.org/a/1?x=1&y=2"
+    assert first.categories == ("Transport & travel",) and first.authors == ("Ana Lima",)
+    assert first.image == "https://cdn.example.org/ferry.jpg?w=1&h=2"
+    assert "<script" not in first.content_html and 'href="https://news.example.org/more"' in first.content_html
+    assert first.updated_at is None  # RSS has no updated date unless dc:date says so
+
+
+def test_a_link_to_a_private_address_is_kept_by_falling_back_to_feedparser():
+    local = NEWS.replace(b"https://news.example.org/a/2", b"http://127.0.0.1:8080/a/2")
+    assert fast_parse(local) is None
+    assert parse_feed(local, BASE, source="news")[1].url == "http://127.0.0.1:8080/a/2"
+
+
+@pytest.mark.parametrize("marker", [b"xml:base", b"<itunes:", b"<media:description", b'type="xhtml"'])
+def test_constructs_feedparser_reads_its_own_way_go_to_feedparser(marker: bytes):
+    assert fast_parse(NEWS.replace(b"</channel>", b"<!-- " + marker + b" --></channel>")) is None
+
+
+def test_a_latin1_feed_without_a_declaration_is_read_as_feedparser_reads_it():
+    latin = NEWS.replace(b'<?xml version="1.0" encoding="utf-8"?>', b"").replace(
+        b"Market day", "Marché day".encode("latin-1"))
+    assert fast_parse(latin) is None
+    assert parse_feed(latin, BASE, source="news")[1].title == "Marché day moves"
+
+
+def test_the_fast_parser_itself_expands_no_entity_bomb():
+    """Guarded ingest sends a DOCTYPE to feedparser; the fast parser alone must be inert too."""
+    result = fast_parse(LAUGHS, guarded=False)
+    text = repr(result)
+    assert "lollollol" not in text and len(text) < 10_000
+
+
+def test_the_fast_parser_itself_never_reads_an_external_entity(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER")
+    for system_id in (secret.as_uri(), "file:///etc/passwd"):
+        text = repr(fast_parse(_feed_with_entity(system_id), guarded=False))
+        assert "TOP-SECRET-MARKER" not in text and "root:" not in text
+
+
+def test_an_undeclared_entity_without_a_doctype_stays_inert_on_the_fast_path():
+    body = NEWS.replace(b"Plain words only.", b"Plain &xxe; words &#x1F600; only.")
+    try:
+        arts = parse_feed(body, BASE, source="news")
+    except ExtractError:
+        return
+    assert all("root:" not in a.text for a in arts)
+
+
+def test_a_body_that_is_a_url_is_never_fetched_by_the_fast_parser():
+    assert fast_parse(b"http://127.0.0.1:9/feed.xml", guarded=False) is None
+    with pytest.raises(ExtractError):
+        parse_feed(b"http://127.0.0.1:9/feed.xml", BASE, source="news")
+
+
+def test_an_untyped_atom_title_is_text_so_its_escaped_references_stay_as_written():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><id>urn:b</id>
+<entry><title>Use &amp;ldquo;Tell&amp;rdquo; &amp; ask</title><link href="https://blog.example.org/1"/>
+<id>urn:b:1</id><updated>2026-11-20T10:00:00Z</updated><summary>Why &lt;b&gt; is not bold</summary></entry>
+</feed>"""
+    assert fast_parse(atom) is not None
+    fast = parse_feed(atom, BASE, source="blog")
+    assert fast == parse_feed(atom, BASE, source="blog", reader="feedparser")
+    assert fast[0].title == "Use &ldquo;Tell&rdquo; & ask" and fast[0].summary == "Why <b> is not bold"
