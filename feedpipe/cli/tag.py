@@ -3,6 +3,7 @@
     feedpipe tag story.txt page.html feed.xml     # files, read exactly as `feedpipe ingest` reads them
     feedpipe tag https://news.example.org/a/1     # a URL: fetched, then read the same way
     feedpipe tag --jsonl - < batch.jsonl          # one JSON object per line in, one per line out
+    feedpipe tag --explain story.txt              # also: which words and lexicon entries decided each topic
 
 A file or URL goes through the ingestion path (`feedpipe.extract.read_document`: the same sniffing of
 feed, HTML page, plain text or JSON Lines, the same extractors) and is tagged as ingestion tags it, with
@@ -98,6 +99,25 @@ def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) ->
     return tags_to_json(obj["id"], tags)
 
 
+def explain_lines(tagger: Tagger, title: str, body: str) -> list[str]:
+    """Why each topic: its calibrated score, the model's strongest words, the lexicon entries that hit."""
+    model = tagger.model
+    if model is None:
+        return ["  explain: no topic model loaded (lexicon only)"]
+    lines = []
+    for t, terms in tagger.explain_topics(title, body):
+        if t.score < 0.05 and not terms:
+            continue
+        given = "given" if t.score >= model.threshold else f"below {model.threshold:.2f}, not given"
+        label = tagger.taxonomy.labels.get(t.code, t.code)
+        lines.append(f"  why {t.code} {label} ({t.score:.2f}, {t.source}, {given}):")
+        if t.words:
+            lines.append("    words: " + ", ".join(f"{w} {v:+.2f}" for w, v in t.words))
+        if terms:
+            lines.append("    lexicon: " + ", ".join(f"{w} ({v:g})" for w, v in terms[:8]))
+    return lines
+
+
 def _show(location: str, kind: str, article: Article, country: str | None, notes: tuple[str, ...]) -> None:
     click.echo(f"{location}: {article.title}")
     click.echo(f"  extractor: {kind}")
@@ -126,7 +146,9 @@ def _read(obj: Context, location: str, source: Source) -> tuple[bytes, str, str 
         raise FeedpipeError(f"{location}: cannot read: {exc.strerror}", "check the path") from None
 
 
-def _tag_locations(obj: Context, tagger: Tagger, locations: tuple[str, ...], country: str | None) -> int:
+def _tag_locations(
+    obj: Context, tagger: Tagger, locations: tuple[str, ...], country: str | None, explain: bool = False
+) -> int:
     """Tag each file or URL as ingestion would; the exit status (2 unreadable input, 4 a fetch failed)."""
     settings = obj.settings
     status = 0
@@ -150,6 +172,9 @@ def _tag_locations(obj: Context, tagger: Tagger, locations: tuple[str, ...], cou
         for article in found.articles:
             tagged, notes = tag_article_noted(tagger, article, source)
             _show(location, found.kind, tagged, source.country, notes)
+            if explain:
+                for line in explain_lines(tagger, article.title, article.text or article.summary):
+                    click.echo(line)
     return status
 
 
@@ -163,18 +188,21 @@ def _tag_locations(obj: Context, tagger: Tagger, locations: tuple[str, ...], cou
     help="Outlet config folder; its tagging/ files override the packaged gazetteer and topics.",
 )
 @click.option(
+    "--explain", is_flag=True, help="Show which words and lexicon entries decided each topic (files only)."
+)
+@click.option(
     "--source-country",
     default=None,
     help="The outlet's own country (ISO alpha-2), a weak prior for shared names; a JSON line's own wins.",
 )
 @click.pass_context
 def tag(ctx: click.Context, paths: tuple[str, ...], jsonl: bool, config_dir: Path | None,
-        source_country: str | None) -> None:
+        source_country: str | None, explain: bool) -> None:
     """Tag files or URLs (read as `ingest` reads them) by country, topic and section and show the evidence."""
     obj = ctx.find_object(Context) or Context(None, None, quiet=True)
     tagger = Tagger.load(config_dir) if config_dir is not None else obj.app.tagger
     if not jsonl:
-        status = _tag_locations(obj, tagger, paths, source_country.upper() if source_country else None)
+        status = _tag_locations(obj, tagger, paths, source_country.upper() if source_country else None, explain)
         if status:
             sys.exit(status)
         return

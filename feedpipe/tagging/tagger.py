@@ -15,6 +15,7 @@ from feedpipe.tagging.language import detect_language
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.scanner import Scanner
 from feedpipe.tagging.sections import SectionRules
+from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, TopicScore, features
 
 
 def default_cache_dir() -> Path:
@@ -29,6 +30,7 @@ class Tagger:
     sections: SectionRules
     scanner: Scanner
     files: DataFiles | None = None  # where the per-language gazetteers are read from, on first use
+    model: TopicModel | None = None  # the trained topic model (topic_model.py); None: lexicon only
     by_language: dict[str, Gazetteer | None] = field(default_factory=dict, compare=False, repr=False)
 
     def gazetteer_for(self, lang: str) -> Gazetteer | None:
@@ -49,7 +51,9 @@ class Tagger:
         if cache_dir is True:
             cache_dir = default_cache_dir()
         gz, tax = gazetteer.build(files, cache_dir or None), topics.build(files)
-        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), files)
+        model_path = next((d / MODEL_FILE for d in reversed(files.dirs) if (d / MODEL_FILE).is_file()), None)
+        model = TopicModel.load(model_path) if model_path else None
+        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), files, model)
 
     def tag(
         self,
@@ -76,13 +80,31 @@ class Tagger:
             self.taxonomy, art.full, art.low, art.title_end, art.lead_end, topic_hits
         )
         focus = {c.code for c in countries if c.role == "focus"}
+        calibrated = None
+        if self.model is not None:
+            feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+            calibrated = self.model.given(feats, scores) if feats or any(scores.values()) else []
         return Tags(
             countries=countries,
-            topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics),
+            topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
             section=section,
             language=lang.tag,
             notes=(lang.reason,),
         )
+
+    def explain_topics(self, title: str, text: str) -> tuple[tuple[TopicScore, tuple[tuple[str, float], ...]], ...]:
+        """Every topic with its calibrated score and why, best first: the model's words (in the
+        TopicScore) and the lexicon entries that counted for it. Only those >= the threshold are given."""
+        if detect_language(title or "", text or "", None).code not in (None, "en"):
+            return ()  # as tag(): no topics for other languages
+        art = Prepared.of(self.gazetteer, title or "", text or "")
+        _geo, hits = self.scanner.split(art.low)
+        scores, counts = topics.score_topics(self.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits)
+        if self.model is None:
+            return ()
+        feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+        ranked = self.model.score(feats, scores, explain=True) if feats or any(scores.values()) else []
+        return tuple((t, topics.lexicon_terms(self.taxonomy, counts, t.code)) for t in ranked)
 
     def _tag_other(self, title: str, text: str, code: str, tag: str | None, reason: str,
                    source_country: str | None, section: str | None) -> Tags:

@@ -9,7 +9,7 @@ it does not also count as labour), and a capitalised term ("Labour") overrides t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -180,15 +180,26 @@ def score_topics(
 
 
 def pick_topics(
-    tax: Taxonomy, scores: Mapping[str, float], counts: Mapping[str, int], focus: set[str], subtopics: bool
+    tax: Taxonomy,
+    scores: Mapping[str, float],
+    counts: Mapping[str, int],
+    focus: set[str],
+    subtopics: bool,
+    calibrated: Sequence[tuple[str, float]] | None = None,
 ) -> tuple[TopicTag, ...]:
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-    if not ranked or ranked[0][1] <= 0:
-        return ()
-    total = sum(s for _, s in ranked)
-    best = ranked[0][1]
-    chosen = [(c, s) for c, s in ranked[:MAX_TOPICS] if s >= SECOND_SHARE * best]
-    tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
+    """IPTC topics best first, then subtopics. `calibrated`: (code, probability) already cut at the
+    model's threshold (see topic_model.py); without it, the lexicon's own shares decide."""
+    if calibrated is not None:
+        chosen = list(calibrated[:MAX_TOPICS])
+        tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s, 3)) for c, s in chosen]
+    else:
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not ranked or ranked[0][1] <= 0:
+            return ()
+        total = sum(s for _, s in ranked)
+        best = ranked[0][1]
+        chosen = [(c, s) for c, s in ranked[:MAX_TOPICS] if s >= SECOND_SHARE * best]
+        tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
     if subtopics:
         codes = {c for c, _ in chosen}
         for sub in tax.subtopics:
@@ -203,3 +214,15 @@ def pick_topics(
                 TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3))
             )
     return tuple(tags)
+
+
+def lexicon_terms(tax: Taxonomy, counts: Mapping[str, int], code: str) -> tuple[tuple[str, float], ...]:
+    """The lexicon entries that counted for `code` in an article, (term, weight), strongest first."""
+    out: dict[str, float] = {}
+    for key, n in counts.items():
+        for c, w in tax.weights.get(key, ()):
+            if c == code and n:
+                term = key.strip().replace("$", "").replace("^", "")
+                term += "" if key.rstrip("^").endswith("$") else "*"
+                out[term] = max(w, out.get(term, 0.0))
+    return tuple(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
