@@ -219,3 +219,18 @@ def wait_for(condition: object, *, timeout: float, every: float = 0.1, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(every)
+
+
+def serve_in_this_process(hosts: int, latency: float, smtp_delay: float) -> None:
+    """Run the feed hosts and the SMTP sink until killed, printing their ports as one JSON line: a
+    benchmark runs them in a process of their own, so that its own work never delays a response."""
+    import json
+
+    feeds = FeedHosts(hosts=hosts, latency=latency).start()
+    sink = SmtpSink(delay=smtp_delay).start()
+    print(json.dumps({"ports": feeds.ports, "smtp": sink.port}), flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve_in_this_process(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]))

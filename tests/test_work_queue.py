@@ -38,6 +38,15 @@ def test_a_task_is_enqueued_once_while_open_and_claimed_by_one_worker(any_store:
     assert work.enqueue("ingest", "bbc", now=now + TTL, host="feeds.bbci.co.uk")  # done: due again later
 
 
+def test_a_leader_tick_enqueues_many_in_one_go_and_skips_the_open_ones(any_store: Store, now):
+    work = any_store.work
+    assert work.enqueue("ingest", "b", now=now, host="b.example")
+    added = work.enqueue_many("ingest", [("a", "a.example"), ("b", "b.example"), ("c", None)], now=now)
+    assert added == ["a", "c"]
+    assert [(t.key, t.host) for t in work.open_tasks()] == [("b", "b.example"), ("a", "a.example"), ("c", None)]
+    assert work.enqueue_many("ingest", [], now=now) == []
+
+
 def test_a_host_with_a_request_in_flight_is_skipped_until_its_claim_ends(any_store: Store, now):
     work = any_store.work
     for name, host in (("a1", "a.example"), ("a2", "a.example"), ("b1", "b.example")):

@@ -125,28 +125,49 @@ class WorkQueue:
             return True
 
     def claim_task(self, holder: str, *, now: datetime, ttl: timedelta, kinds: Iterable[str]) -> Task | None:
-        """The oldest open task of `kinds` that nobody holds (or whose holder's claim lapsed), and whose
-        host has no request in flight by another holder; claimed for `holder` until now + ttl."""
+        """The oldest open task of `kinds` that nobody holds (or whose holder's claim lapsed, or whose
+        holder is a dead process of this host), and whose host has no request in flight by another
+        holder; claimed for `holder` until now + ttl. Two small queries and one update: the claimed
+        tasks (one per worker at most) say which holders are gone and which hosts are busy, and the
+        database picks the first free row (SKIP LOCKED)."""
         with self._db.write() as conn:
             self._serialise(conn)
-            busy_hosts = {
-                r.host for r in conn.execute(
-                    select(tasks.c.host, tasks.c.claimed_by).where(
-                        tasks.c.done_at.is_(None), tasks.c.host.is_not(None), tasks.c.claimed_by.is_not(None),
-                        tasks.c.claimed_by != holder, tasks.c.claim_expires_at > now))
-                if not holder_is_dead(r.claimed_by)
-            }
-            query = (select(tasks).where(tasks.c.done_at.is_(None), tasks.c.kind.in_(list(kinds)))
-                     .order_by(tasks.c.id).limit(200).with_for_update(skip_locked=True))
-            for row in conn.execute(query).all():
-                free = row.claimed_by is None or row.claim_expires_at <= now or holder_is_dead(row.claimed_by)
-                if not free or (row.host is not None and row.host in busy_hosts):
-                    continue
-                conn.execute(tasks.update().where(tasks.c.id == row.id).values(
-                    claimed_by=holder, claimed_at=now, claim_expires_at=now + ttl, attempts=row.attempts + 1))
-                done = conn.execute(select(tasks).where(tasks.c.id == row.id)).one()
-                return Task(**done._mapping)
-        return None
+            claimed = conn.execute(select(tasks.c.host, tasks.c.claimed_by, tasks.c.claim_expires_at).where(
+                tasks.c.done_at.is_(None), tasks.c.claimed_by.is_not(None))).all()
+            dead = {r.claimed_by for r in claimed if r.claimed_by != holder and holder_is_dead(r.claimed_by)}
+            busy = {r.host for r in claimed if r.host is not None and r.claimed_by != holder
+                    and r.claim_expires_at > now and r.claimed_by not in dead}
+            free = or_(tasks.c.claimed_by.is_(None), tasks.c.claim_expires_at <= now,
+                       tasks.c.claimed_by.in_(sorted(dead) or [""]))
+            query = select(tasks.c.id, tasks.c.attempts).where(tasks.c.done_at.is_(None), tasks.c.kind.in_(list(kinds)),
+                                                                free)
+            if busy:
+                query = query.where(or_(tasks.c.host.is_(None), tasks.c.host.not_in(sorted(busy))))
+            row = conn.execute(query.order_by(tasks.c.id).limit(1).with_for_update(skip_locked=True)).first()
+            if row is None:
+                return None
+            conn.execute(tasks.update().where(tasks.c.id == row.id).values(
+                claimed_by=holder, claimed_at=now, claim_expires_at=now + ttl, attempts=row.attempts + 1))
+            done = conn.execute(select(tasks).where(tasks.c.id == row.id)).one()
+            return Task(**done._mapping)
+
+    def enqueue_many(self, kind: str, items: Iterable[tuple[str, str | None]], *, now: datetime) -> list[str]:
+        """`enqueue` for many (key, host) pairs in one transaction (a leader's tick over thousands of
+        sources); returns the keys added."""
+        wanted = dict(items)
+        if not wanted:
+            return []
+        with self._db.write() as conn:
+            keys = list(wanted)
+            open_keys: set[str] = set()
+            for start in range(0, len(keys), 500):
+                open_keys.update(conn.execute(select(tasks.c.key).where(
+                    tasks.c.kind == kind, tasks.c.done_at.is_(None), tasks.c.key.in_(keys[start:start + 500]))).scalars())
+            added = [k for k in keys if k not in open_keys]
+            if added:
+                conn.execute(tasks.insert(), [{"kind": kind, "key": k, "host": wanted[k], "enqueued_at": now,
+                                               "attempts": 0} for k in added])
+            return added
 
     def finish_task(self, task_id: int, holder: str, *, now: datetime, outcome: str) -> bool:
         """Close a task this holder still holds; False when its claim was taken over meanwhile."""

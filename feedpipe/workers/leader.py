@@ -61,9 +61,8 @@ def tick(app: App, *, now: datetime, holder: str) -> TickReport:
     """One leader tick: enqueue what is due, open or finish the digest. Safe to repeat."""
     store, settings = app.store, app.settings
     report = TickReport()
-    for source in due_sources(settings, store, now):
-        if store.work.enqueue("ingest", source.name, now=now, host=source_host(source.location)):
-            report.ingest.append(source.name)
+    due = due_sources(settings, store, now)
+    report.ingest = store.work.enqueue_many("ingest", [(s.name, source_host(s.location)) for s in due], now=now)
     if store.catalogue.dirty_keys():
         report.feeds = store.work.enqueue("feeds", "dirty", now=now)
     if settings.schedule.digest:
