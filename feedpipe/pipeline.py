@@ -3,6 +3,7 @@ refresh the digest preview, send the due edition."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from feedpipe.feeds.publish import PublishReport
 from feedpipe.feeds.publish import publish_feeds as publish
 from feedpipe.feeds.websub import hub_pinger
 from feedpipe.ingest import IngestReport, Progress, ingest
+from feedpipe.store.catalogue import FeedKey
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,14 +42,16 @@ class CycleReport:
         return out
 
 
-def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True, out_dir: Path | None = None) -> PublishReport:
-    """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false) into the public
-    folder (or `out_dir`), and ping the WebSub hub for each feed that changed."""
+def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True, out_dir: Path | None = None,
+                  keys: Collection[FeedKey] | None = None) -> PublishReport:
+    """Rebuild the feeds whose articles changed (all of them when `only_dirty` is false; only `keys`, a
+    worker's claim, when given) into the public folder (or `out_dir`), and ping the WebSub hub for each
+    feed that changed."""
     settings = app.settings
     hub = settings.feeds.websub_hub
     ping = hub_pinger(hub) if hub else None
     return publish(app.store, out_dir or settings.feeds_dir, settings.feeds, only_dirty=only_dirty, ping=ping,
-                   mode=settings.file_mode)
+                   mode=settings.file_mode, keys=keys)
 
 
 def build_digest_preview(app: App, *, now: datetime) -> Path:

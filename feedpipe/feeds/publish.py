@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ from feedpipe.feeds import (
 )
 from feedpipe.files import FILE_MODE, write_if_changed
 from feedpipe.store import Store
+from feedpipe.store.catalogue import FeedKey
 from feedpipe.store.protocols import FeedSnapshot
 
 FEED_KINDS = ("all", "country", "topic", "section")
@@ -135,6 +136,7 @@ def publish_feeds(
     only_dirty: bool,
     ping: Callable[[str], None] | None = None,
     mode: int = FILE_MODE,
+    keys: Collection[FeedKey] | None = None,
 ) -> PublishReport:
     """Build the feeds into `out_dir` (every feed, or only those whose articles changed) and the OPML.
 
@@ -146,15 +148,22 @@ def publish_feeds(
     Dirty keys of the feeds built are cleared afterwards. When `ping` is given and
     `settings.websub_hub` is set, `ping(feed_url)` is called for every feed file that changed; a
     failing ping is reported, never raised.
+
+    With `keys` (a worker's claim, `feedpipe worker`), only those feeds are built, if dirty, and the
+    OPML; the whole-folder upkeep (a changed configuration, feeds no longer in use, the record of the
+    files) is left to a publish without `keys`.
     """
     out_dir = Path(out_dir)
     # Source keys are cleared too: there are no per-source feeds, so nothing waits on them.
     dirty = store.catalogue.dirty_keys()
+    if keys is not None:
+        dirty = {k: v for k, v in dirty.items() if k in set(keys)}
     fingerprint = _fingerprint(settings, out_dir)
-    full = store.meta.get(_FINGERPRINT_KEY) != fingerprint
+    full = keys is None and store.meta.get(_FINGERPRINT_KEY) != fingerprint
     stats = _file_stats(store.meta.get(_STATS_KEY))
 
-    if not full and not any(kind in FEED_KINDS for kind, _ in dirty) and _all_as_left(stats, out_dir):
+    if not full and not any(kind in FEED_KINDS for kind, _ in dirty) and (
+            keys is not None or _all_as_left(stats, out_dir)):
         # Nothing changed since the last build, which left every file as it is: not even the list of
         # feeds needs reading.
         store.catalogue.clear_dirty(dirty)
@@ -169,7 +178,7 @@ def publish_feeds(
     with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         specs, counts = _catalog(snapshot, settings)  # one snapshot for the list of feeds and all entries
         stale = _missing if only_dirty else functools.partial(_not_as_left, stats)
-        todo = specs if full else [s for s in specs if s.key in dirty or stale(out_dir, s)]
+        todo = specs if full else [s for s in specs if s.key in dirty or (keys is None and stale(out_dir, s))]
         # --all reports the files it verified as unchanged; --changed reports only what it rendered
         current = set() if only_dirty else (
             expected_files(specs) - {s.path(fmt) for s in todo for fmt in FORMATS} - {OPML_NAME})
@@ -188,8 +197,8 @@ def publish_feeds(
         )
     written = [rel for rel, done in writes if done.result()]
     unchanged = [rel for rel, done in writes if not done.result()] + sorted(current)
-    removed = _remove_stale(out_dir, specs)
-    if full or written or removed or len(stats) != len(expected_files(specs)):
+    removed = _remove_stale(out_dir, specs) if keys is None else []
+    if keys is None and (full or written or removed or len(stats) != len(expected_files(specs))):
         now_left = {rel: _stat(out_dir / rel) for rel in expected_files(specs)}
         store.meta.set(_STATS_KEY, json.dumps({k: v for k, v in now_left.items() if v is not None}, sort_keys=True))
 

@@ -11,7 +11,8 @@ is opened for the workers once (its rows are inserted once per subscriber).
 Each tick (every `tick_seconds`):
 - every due source (`ingest.due`, the one owner of "due") without an open task becomes an `ingest`
   task carrying its host, so that workers keep to one request in flight per host;
-- changed feeds become one `feeds` task;
+- each changed feed becomes a `feed` task (key "country:UA"), claimed by one worker; when only
+  bookkeeping keys are left, one whole-folder `feeds` pass (feeds no longer in use, the file record);
 - the digest: at its slot the edition is built, its send ledger filled and the edition handed to the
   workers (editions.holder = QUEUE_HOLDER); while rows remain its lease is renewed, and once none
   remain it is finished (sent) and the slot's run recorded ok.
@@ -32,6 +33,7 @@ from feedpipe import pipeline
 from feedpipe.app import App
 from feedpipe.bounces.service import return_paths
 from feedpipe.digest.build import load_edition
+from feedpipe.feeds.publish import FEED_KINDS
 from feedpipe.scheduler.jobs import DIGEST_JOB, decide_digest, due_sources
 from feedpipe.store.leases import make_holder
 from feedpipe.store.work import QUEUE_HOLDER, LeaderLock
@@ -63,7 +65,11 @@ def tick(app: App, *, now: datetime, holder: str) -> TickReport:
     report = TickReport()
     due = due_sources(settings, store, now)
     report.ingest = store.work.enqueue_many("ingest", [(s.name, source_host(s.location)) for s in due], now=now)
-    if store.catalogue.dirty_keys():
+    dirty = store.catalogue.dirty_keys()
+    per_feed = [(f"{kind}:{code}", None) for kind, code in dirty if kind in FEED_KINDS]
+    if per_feed:  # one claim per changed feed, so that several workers rebuild them side by side
+        report.feeds = bool(store.work.enqueue_many("feed", per_feed, now=now))
+    elif dirty:  # only bookkeeping keys left: one whole-folder pass (unused feeds, the record of the files)
         report.feeds = store.work.enqueue("feeds", "dirty", now=now)
     if settings.schedule.digest:
         report.finished = _finish_editions(app, now=now, holder=holder)

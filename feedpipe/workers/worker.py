@@ -2,7 +2,7 @@
 
 Each step it looks, in this order, for: a batch of an edition the workers are sending (rows claimed
 with FOR UPDATE SKIP LOCKED, sent at the shared rate), then a task the leader enqueued (a due source
-to ingest, whose host has no other request in flight; the changed feeds to rebuild). Its claims carry
+to ingest, whose host has no other request in flight; a changed feed to rebuild). Its claims carry
 an expiry it renews while it works (a thread beside the work), so a killed worker's claims return to
 the pool: at once for the workers on its host (its pid is gone), after the expiry elsewhere. SIGTERM
 finishes the message or source in hand, gives every claim back at once and exits.
@@ -30,7 +30,7 @@ from feedpipe.store.work import Task
 
 log = logging.getLogger(__name__)
 
-TASK_KINDS = ("ingest", "feeds")
+TASK_KINDS = ("ingest", "feed", "feeds")
 SEND_RATE_BUCKET = "send"
 
 
@@ -123,6 +123,11 @@ class Worker:
             self.tally.sources += 1
             result = report.results[0] if report.results else None
             return f"{result.status}: {result.new} new, {result.updated} updated" if result else "nothing"
+        if task.kind == "feed":  # one changed feed, "kind:code"
+            kind, _, code = task.key.partition(":")
+            published = pipeline.publish_feeds(self.app, now=now, only_dirty=True, keys=[(kind, code)])
+            self.tally.feeds += 1
+            return published.summary()
         if task.kind == "feeds":
             published = pipeline.publish_feeds(self.app, now=now, only_dirty=True)
             self.tally.feeds += 1
