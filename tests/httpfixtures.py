@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -78,3 +79,23 @@ def local_server() -> Iterator[LocalServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def local_config(folder: Path, tables: str = "") -> Path:
+    """A feedpipe.toml in `folder` for sources served from this machine: a SQLite store and the public
+    folder inside it, fetches allowed to reach 127.0.0.1 and cut short (2 s) when a test server stalls;
+    `tables` adds the test's own ([[sources]], [outlet] ...)."""
+    cfg = folder / "feedpipe.toml"
+    cfg.write_text(f"""
+[store]
+path = "var/feedpipe.db"
+[paths]
+public = "public"
+[fetch]
+allow_private_addresses = true  # the test servers listen on 127.0.0.1
+connect_timeout = 2
+read_timeout = 2
+deadline = 5
+{tables}
+""", encoding="utf-8")
+    return cfg

@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from feedpipe.cli import run
 from feedpipe.cli.context import EXIT_OK
 from feedpipe.store.migrate import all_migrations
+from tests.httpfixtures import local_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Mixed desk</title><link>http://example.org/</link><description>d</description>
@@ -33,23 +34,7 @@ reduz tarifas sobre carros, trigo e vinho a partir do próximo ano.</description
 
 
 def write_config(tmp_path: Path, url: str) -> Path:
-    cfg = tmp_path / "feedpipe.toml"
-    cfg.write_text(f"""
-[store]
-path = "var/feedpipe.db"
-[paths]
-public = "public"
-[fetch]
-allow_private_addresses = true  # the test server listens on 127.0.0.1
-connect_timeout = 2
-read_timeout = 2
-deadline = 5
-[[sources]]
-name = "mixed"
-type = "feed"
-url = "{url}"
-""", encoding="utf-8")
-    return cfg
+    return local_config(tmp_path, f'[[sources]]\nname = "mixed"\ntype = "feed"\nurl = "{url}"\n')
 
 
 def test_each_article_gets_its_own_language_stored_filtered_and_published(httpserver: HTTPServer, tmp_path,

@@ -21,6 +21,7 @@ from feedpipe.cli import run
 from feedpipe.cli.context import EXIT_CONFIG, EXIT_OK, EXIT_SOURCES_FAILED
 from feedpipe.config import load_settings
 from feedpipe.store import Store
+from tests.httpfixtures import local_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,20 +36,7 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def write_config(tmp_path: Path, sources: str) -> Path:
-    cfg = tmp_path / "feedpipe.toml"
-    cfg.write_text(f"""
-[store]
-path = "var/feedpipe.db"
-[paths]
-public = "public"
-[fetch]
-allow_private_addresses = true  # the test servers listen on 127.0.0.1
-connect_timeout = 2
-read_timeout = 2
-deadline = 5
-{sources}
-""", encoding="utf-8")
-    return cfg
+    return local_config(tmp_path, sources)
 
 
 def feed_source(name: str, url: str) -> str:

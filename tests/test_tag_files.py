@@ -17,6 +17,7 @@ from feedpipe.app import App
 from feedpipe.cli.context import Context
 from feedpipe.cli.tag import tag
 from feedpipe.config import load_settings
+from tests.httpfixtures import local_config
 
 FIX = Path(__file__).parent / "fixtures"
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -42,22 +43,7 @@ def cli() -> click.Group:
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:
-    cfg = tmp_path / "feedpipe.toml"
-    cfg.write_text(f"""
-[outlet]
-country = "GB"
-[store]
-path = "var/feedpipe.db"
-[paths]
-public = "public"
-[fetch]
-allow_private_addresses = true  # the test servers listen on 127.0.0.1
-connect_timeout = 2
-read_timeout = 2
-deadline = 5
-{extra}
-""", encoding="utf-8")
-    return cfg
+    return local_config(tmp_path, f'[outlet]\ncountry = "GB"\n{extra}')
 
 
 def run_tag(cfg: Path, *args: str):
