@@ -1,4 +1,4 @@
-"""Train the packaged topic model (feedpipe/defaults/tagging/topic_model.json) from labelled news.
+"""Train the packaged topic model (feedpipe/defaults/tagging/topic_model.json.gz) from labelled news.
 
     FEEDPIPE_EVAL_DATA=../shared/data python tools/train_topics.py            # writes the packaged file
     FEEDPIPE_EVAL_DATA=../shared/data python tools/train_topics.py --out m.json
@@ -32,7 +32,7 @@ from types import ModuleType
 from feedpipe.tagging import Tagger, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.resources import packaged_dir
-from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, features, sigmoid, softmax
+from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, features, model_file_bytes, sigmoid, softmax
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHA = 0.1  # add-alpha smoothing of word counts
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(packaged_dir() / MODEL_FILE), help="where to write the model")
     args = ap.parse_args(argv)
     model, items = train(Path(args.data))
-    Path(args.out).write_text(to_json(model), encoding="utf-8")
+    Path(args.out).write_bytes(model_file_bytes(to_json(model)))
     print(
         f"{args.out}: {len(items)} items, {len(model.weights)} features, {len(model.classes)} classes, "
         f"temperature {model.temperature}, lexicon curve {model.lexicon_curve}"
