@@ -39,7 +39,24 @@ class Mailbox(Protocol):
     def close(self) -> None: ...
 
 
-class MaildirMailbox:
+class _Folders:
+    """What both mailboxes do with a message once it is read; each moves (or deletes) it its own way."""
+
+    processed_folder: str | None
+    others_folder: str | None
+
+    def _move(self, ident: str, folder: str | None) -> None:
+        raise NotImplementedError
+
+    def processed(self, ident: str) -> None:
+        self._move(ident, self.processed_folder)
+
+    def set_aside(self, ident: str) -> None:
+        if self.others_folder is not None:
+            self._move(ident, self.others_folder)
+
+
+class MaildirMailbox(_Folders):
     """A local Maildir (its `new` and `cur`); folders are Maildir++ sub-folders (`.Processed`)."""
 
     def __init__(self, path: Path, *, processed_folder: str | None = None, others_folder: str | None = None) -> None:
@@ -66,18 +83,11 @@ class MaildirMailbox:
             target.add(self.box.get_bytes(key))
         self.box.discard(key)
 
-    def processed(self, ident: str) -> None:
-        self._move(ident, self.processed_folder)
-
-    def set_aside(self, ident: str) -> None:
-        if self.others_folder is not None:
-            self._move(ident, self.others_folder)
-
     def close(self) -> None:
         self.box.close()
 
 
-class ImapMailbox:
+class ImapMailbox(_Folders):
     """One IMAP folder over TLS (IMAPS or STARTTLS, certificates verified); the password comes from the
     environment (`BounceSettings.password`)."""
 
@@ -128,13 +138,6 @@ class ImapMailbox:
                 raise FeedpipeError(f"bounce mailbox: cannot copy a message to {folder!r}",
                                     "check that the IMAP account may create and write that folder")
         self.imap.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
-
-    def processed(self, ident: str) -> None:
-        self._move(ident, self.processed_folder)
-
-    def set_aside(self, ident: str) -> None:
-        if self.others_folder is not None:
-            self._move(ident, self.others_folder)
 
     def close(self) -> None:
         try:

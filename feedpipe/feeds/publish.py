@@ -157,7 +157,8 @@ def publish_feeds(
     # Source keys are cleared too: there are no per-source feeds, so nothing waits on them.
     dirty = store.catalogue.dirty_keys()
     if keys is not None:
-        dirty = {k: v for k, v in dirty.items() if k in set(keys)}
+        wanted = set(keys)
+        dirty = {k: v for k, v in dirty.items() if k in wanted}
     fingerprint = _fingerprint(settings, out_dir)
     full = keys is None and store.meta.get(_FINGERPRINT_KEY) != fingerprint
     stats = _file_stats(store.meta.get(_STATS_KEY))

@@ -142,7 +142,7 @@ class Worker:
         if rate <= 0:
             return
         while self._allowance <= 0 and not self.stopping.is_set():
-            granted, wait = self.app.store.work.take_tokens(SEND_RATE_BUCKET, max(1, int(rate // 4) or 1),
+            granted, wait = self.app.store.work.take_tokens(SEND_RATE_BUCKET, max(1, int(rate // 4)),
                                                             rate=rate, burst=max(1.0, rate), now=self.app.clock())
             self._allowance += granted
             if not granted:
