@@ -11,12 +11,14 @@ from pathlib import Path
 from feedpipe.app import App
 from feedpipe.bounces.service import return_paths
 from feedpipe.core.model import SendReport
+from feedpipe.core.settings import Settings
 from feedpipe.digest import build_edition, send_edition
 from feedpipe.digest.editions import current_edition, due_edition
 from feedpipe.feeds.publish import PublishReport
 from feedpipe.feeds.publish import publish_feeds as publish
 from feedpipe.feeds.websub import hub_pinger
 from feedpipe.ingest import IngestReport, Progress, ingest
+from feedpipe.store import Store
 from feedpipe.store.catalogue import FeedKey
 
 
@@ -57,18 +59,14 @@ def publish_feeds(app: App, *, now: datetime, only_dirty: bool = True, out_dir: 
 def build_digest_preview(app: App, *, now: datetime) -> Path:
     """The web view of the edition being collected now, so an editor can look at it any day."""
     key = current_edition(now, app.settings.digest)
-    return _build(app, key, now)
+    return build_edition_view(app.store, app.settings, key, now=now)
 
 
-def build_edition_view(app: App, key: str, *, now: datetime) -> Path:
-    """Edition `key`'s web view (the archive page), as the send and the workers' leader build it."""
-    return _build(app, key, now)
-
-
-def _build(app: App, key: str, now: datetime) -> Path:
-    """Edition `key`'s web view in the public folder, with the outlet's templates and file mode."""
-    s = app.settings
-    return build_edition(app.store, s.digest, s.feeds_public_url, key, now, s.digest_dir,
+def build_edition_view(store: Store, settings: Settings, key: str, *, now: datetime) -> Path:
+    """Edition `key`'s web view in the public folder (the archive page), with the outlet's templates and
+    file mode: built by the send, the workers' leader, and after every change of the picks (CLI, desk)."""
+    s = settings
+    return build_edition(store, s.digest, s.feeds_public_url, key, now, s.digest_dir,
                          templates_dir=s.templates_dir, mode=s.file_mode)
 
 
@@ -77,12 +75,12 @@ def send_due_digest(app: App, *, now: datetime) -> tuple[str | None, SendReport 
     key = due_edition(now, app.settings.digest, app.store)
     if key is None:
         return None, None
-    _build(app, key, now)
+    build_edition_view(app.store, app.settings, key, now=now)
     s = app.settings
     report = send_edition(app.store, s.digest, app.transport(), key, now, feeds_public_url=s.feeds_public_url,
                           templates_dir=s.templates_dir, return_paths=return_paths(app))
     if not report.not_claimed:
-        _build(app, key, now)  # the archive shows the edition as it was sent
+        build_edition_view(app.store, app.settings, key, now=now)  # the archive shows the edition as it was sent
     return key, report
 
 

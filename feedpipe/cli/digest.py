@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from feedpipe import pipeline
 from feedpipe.bounces.service import return_paths
 from feedpipe.cli.bounces import show_status
 from feedpipe.cli.context import Context, InputError
@@ -77,10 +78,8 @@ def refresh_web_view(obj: Context, key: str) -> None:
     """Rebuild the edition's web view (`public/digest/<key>.html`, what the archive serves) after its
     picks, order or sending changed, so the page shows what the email holds. A failure is reported and
     leaves the command's own work done."""
-    s = obj.settings
     try:
-        build_edition(obj.store, s.digest, s.feeds_public_url, key, obj.now, s.digest_dir,
-                      templates_dir=s.templates_dir, mode=s.file_mode)
+        pipeline.build_edition_view(obj.store, obj.settings, key, now=obj.now)
     except FeedpipeError as exc:
         click.echo(f"warning: the web view of {key} was not rebuilt: {exc.message}"
                    + (f" (hint: {exc.hint})" if exc.hint else ""), err=True)

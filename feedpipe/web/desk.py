@@ -21,9 +21,9 @@ import flask
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from feedpipe import pipeline
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.digest import picks as picking
-from feedpipe.digest.build import build_edition
 from feedpipe.digest.editions import edition_key, parse_key
 from feedpipe.digest.send import send_edition, send_test
 from feedpipe.editors import SESSION_LIFETIME, authenticate, open_session
@@ -188,10 +188,9 @@ def _back(notice: str = "") -> str:
 def _refresh(key: str) -> None:
     """Rebuild the edition's web view after its picks changed or it was sent, as the CLI does
     (`cli.digest.refresh_web_view`), so the archive page shows what the email holds."""
-    s = current().app.settings
+    app = current().app
     try:
-        build_edition(current().app.store, s.digest, s.feeds_public_url, key, current().app.clock(), s.digest_dir,
-                      templates_dir=s.templates_dir, mode=s.file_mode)
+        pipeline.build_edition_view(app.store, app.settings, key, now=app.clock())
     except FeedpipeError as exc:
         logger.warning("the web view of %s was not rebuilt: %s", key, exc)
 

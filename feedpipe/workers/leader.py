@@ -88,7 +88,7 @@ def _open_due_edition(app: App, *, now: datetime, holder: str) -> str | None:
     stale = max(settings.schedule.lease_ttl * 2, timedelta(minutes=10))
     if not store.leases.claim_job_run(DIGEST_JOB, key, holder=holder, now=now, stale_after=stale):
         return None
-    pipeline.build_edition_view(app, key, now=now)
+    pipeline.build_edition_view(store, settings, key, now=now)
     loaded = load_edition(store, settings.digest, key, now, feeds_public_url=settings.feeds_public_url,
                           templates_dir=settings.templates_dir)
     edition = store.editions.get(key)
