@@ -10,10 +10,10 @@ from urllib.parse import urljoin
 from feedpipe.core.model import Article
 from feedpipe.core.text import one_line, xml_safe
 
-from .dates import from_struct, parse_date, to_utc
+from .dates import to_utc
 from .urls import article_id, canonical_url, content_hash
 
-__all__ = ["absolute", "from_struct", "make_article", "parse_date", "to_utc"]  # dates: see .dates
+__all__ = ["absolute", "make_article"]
 
 
 def absolute(url: str | None, base: str | None) -> str:

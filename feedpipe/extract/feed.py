@@ -17,9 +17,9 @@ from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
 from feedpipe.core.text import one_line, xml_safe
 
-from .article import absolute, from_struct, make_article, parse_date
+from .article import absolute, make_article
 from .clean import html_to_text, sanitize_html
-from .dates import date_from_url, entry_published, first_date
+from .dates import date_from_url, entry_published, first_date, from_struct, parse_date
 from .feed_fast import fast_parse
 from .urls import canonical_url
 

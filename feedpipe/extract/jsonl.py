@@ -7,9 +7,9 @@ import json
 
 from feedpipe.core.model import Article
 
-from .article import absolute, make_article, parse_date
+from .article import absolute, make_article
 from .clean import filter_paragraphs, html_to_text, sanitize_html
-from .dates import date_from_url, first_date
+from .dates import date_from_url, first_date, parse_date
 from .text import split_paragraphs
 
 _REQUIRED = ("url", "title")
