@@ -10,14 +10,13 @@ is the safe place).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection
 
-from feedpipe.store.migration import Migration
+from feedpipe.store.migration import Migration, add_column
 
 
 def _v300(conn: Connection) -> None:
-    if "sort_at" not in {c["name"] for c in inspect(conn).get_columns("articles")}:
-        conn.exec_driver_sql("ALTER TABLE articles ADD COLUMN sort_at TIMESTAMP")
+    add_column(conn, "articles", "sort_at", "TIMESTAMP")
     conn.exec_driver_sql("UPDATE articles SET published_at = NULL WHERE published_at = first_seen_at")
     conn.exec_driver_sql("UPDATE articles SET sort_at = published_at WHERE sort_at IS NULL")
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_articles_sort ON articles (sort_at)")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Connection, Index, Integer, String, Table, Text, inspect
+from sqlalchemy import JSON, Column, Connection, Index, Integer, String, Table, Text
 
-from feedpipe.store.migration import Migration, create_tables
+from feedpipe.store.migration import Migration, add_column, create_tables
 from feedpipe.store.schema import UTCDateTime, metadata
 
 subscribers = Table(
@@ -65,8 +65,7 @@ send_ledger = Table(
 Index("ix_send_ledger_state", send_ledger.c.edition, send_ledger.c.state)
 
 def _edition_holder(conn: Connection) -> None:
-    if "holder" not in {c["name"] for c in inspect(conn).get_columns("editions")}:
-        conn.exec_driver_sql("ALTER TABLE editions ADD COLUMN holder VARCHAR(200)")
+    add_column(conn, "editions", "holder", "VARCHAR(200)")
 
 
 MIGRATIONS = [

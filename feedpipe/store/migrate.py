@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, select
 
 from feedpipe.store import (
     date_migrations,
@@ -23,7 +23,7 @@ from feedpipe.store import (
     suppression,
     work_schema,
 )
-from feedpipe.store.migration import Migration, create_tables
+from feedpipe.store.migration import Migration, add_column, create_tables
 
 
 def _v2(conn: Connection) -> None:
@@ -32,18 +32,13 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql(
         "CREATE INDEX IF NOT EXISTS ix_article_tags_lookup ON article_tags (kind, code, role, article_id)"
     )
-    _add_column(conn, "dirty_feeds", "seq", "INTEGER NOT NULL DEFAULT 0")
-
-
-def _add_column(conn: Connection, table: str, column: str, ddl: str) -> None:
-    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
-        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+    add_column(conn, "dirty_feeds", "seq", "INTEGER NOT NULL DEFAULT 0")
 
 
 def _v4(conn: Connection) -> None:
     """Consecutive failures of a source, and when it was paused for them."""
-    _add_column(conn, "sources", "failures", "INTEGER NOT NULL DEFAULT 0")
-    _add_column(conn, "sources", "paused_at", "TIMESTAMP")
+    add_column(conn, "sources", "failures", "INTEGER NOT NULL DEFAULT 0")
+    add_column(conn, "sources", "paused_at", "TIMESTAMP")
 
 
 CORE = [
@@ -53,7 +48,7 @@ CORE = [
         apply=create_tables(schema.articles, schema.article_tags, schema.dirty_feeds, schema.sources, schema.meta),
     ),
     Migration(version=2, name="covering tag index, dirty-feed change counter", apply=_v2),
-    Migration(version=3, name="sources.ttl_minutes", apply=lambda conn: _add_column(conn, "sources", "ttl_minutes",
+    Migration(version=3, name="sources.ttl_minutes", apply=lambda conn: add_column(conn, "sources", "ttl_minutes",
                                                                                   "INTEGER")),
     Migration(version=4, name="sources.failures, sources.paused_at", apply=_v4),
 ]

@@ -26,11 +26,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, String, Table, inspect, select
+from sqlalchemy import Column, Connection, String, Table, select
 
 from feedpipe.core.address import identity_key
 from feedpipe.store.digest_schema import subscribers
-from feedpipe.store.migration import Migration
+from feedpipe.store.migration import Migration, add_column
 from feedpipe.store.schema import metadata
 
 token_aliases = Table(
@@ -65,8 +65,7 @@ def merge_group(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _merge_duplicates(conn: Connection) -> None:
-    if "address_key" not in {c["name"] for c in inspect(conn).get_columns("subscribers")}:
-        conn.exec_driver_sql("ALTER TABLE subscribers ADD COLUMN address_key VARCHAR(320)")
+    add_column(conn, "subscribers", "address_key", "VARCHAR(320)")
     token_aliases.create(conn, checkfirst=True)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(select(subscribers)):

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, or_, select, text
 
 from feedpipe.core.errors import StoreError
-from feedpipe.store.digest_schema import editions
+from feedpipe.store.digest_schema import editions, send_ledger
 from feedpipe.store.engine import Database
 from feedpipe.store.leases import holder_is_dead
-from feedpipe.store.work_schema import rate_buckets, send_ledger, tasks, workers
+from feedpipe.store.work_schema import rate_buckets, tasks, workers
 
 CLAIM_LOCK = 0x66656564  # pg_advisory_xact_lock key serialising task claims ("feed")
 LEADER_LOCK = 0x6C656164  # pg_try_advisory_lock key of the one leader ("lead")

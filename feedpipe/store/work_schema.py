@@ -8,10 +8,9 @@ renews its claims while it works, and a dead worker's claims return to the pool 
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table, Text, inspect
+from sqlalchemy import Column, Connection, Float, Index, Integer, String, Table, Text
 
-from feedpipe.store.digest_schema import send_ledger
-from feedpipe.store.migration import Migration, create_tables
+from feedpipe.store.migration import Migration, add_column, create_tables
 from feedpipe.store.schema import UTCDateTime, metadata
 
 # One row per live worker (and per leader or follower `serve`), refreshed by its heartbeat.
@@ -60,11 +59,8 @@ rate_buckets = Table(
 
 def _ledger_claims(conn: Connection) -> None:
     """Which worker holds a pending row of an edition's send, and until when."""
-    have = {c["name"] for c in inspect(conn).get_columns("send_ledger")}
-    if "claimed_by" not in have:
-        conn.exec_driver_sql("ALTER TABLE send_ledger ADD COLUMN claimed_by VARCHAR(200)")
-    if "claim_expires_at" not in have:
-        conn.exec_driver_sql("ALTER TABLE send_ledger ADD COLUMN claim_expires_at TIMESTAMP")
+    add_column(conn, "send_ledger", "claimed_by", "VARCHAR(200)")
+    add_column(conn, "send_ledger", "claim_expires_at", "TIMESTAMP")
 
 
 MIGRATIONS = [
@@ -73,4 +69,4 @@ MIGRATIONS = [
     Migration(version=401, name="scale-out: send_ledger.claimed_by, claim_expires_at", apply=_ledger_claims),
 ]
 
-__all__ = ["MIGRATIONS", "rate_buckets", "send_ledger", "tasks", "workers"]
+__all__ = ["MIGRATIONS", "rate_buckets", "tasks", "workers"]
