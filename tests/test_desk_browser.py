@@ -9,7 +9,6 @@ FEEDPIPE_DESK_SCREENSHOTS=<folder> also saves desk-1280.png and desk-375.png the
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,25 +18,11 @@ from tests.digest_support import WEEK, week_of_articles
 from tests.test_desk import EDITOR, PASSWORD, desk  # noqa: F401 - the desk fixture
 from tests.test_web import site, smtp  # noqa: F401 - the fixtures of the HTTP tests
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 pytestmark = pytest.mark.browser
 
 RUBLE, OIL, TBILISI = ("Ruble Slides To Two-Year Low", "Kazakhstan Reroutes Oil Exports",
                        "Thousands Rally In Tbilisi")
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: pip install playwright (no browser download needed)"
-    )
-    if not shutil.which(CHROMIUM):
-        pytest.skip("no chromium on this machine: apt-get install -y chromium")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def id_of(title: str) -> str:

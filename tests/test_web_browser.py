@@ -4,28 +4,17 @@ executable path set) and follows the confirmation link from the email."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from tests.test_web import local, site, smtp  # noqa: F401 - the fixtures of the HTTP tests
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: pip install playwright (no browser download needed)"
-    )
-    if not shutil.which(CHROMIUM):
-        pytest.skip("no chromium on this machine: apt-get install -y chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page()
-        yield page
-        browser.close()
+def page(browser):
+    return browser.new_page()
 
 
 def test_a_reader_signs_up_in_a_browser_and_confirms_from_the_email(site, page):  # noqa: F811
