@@ -94,7 +94,7 @@ def _plainly_english(sample: str) -> bool:
     text; it costs several times more, mostly by pushing the tagger's tables out of the CPU cache.
     Anything else goes to CLD2."""
     words = _WORDS.findall(sample.lower())
-    return len(words) >= 30 and sum(w in _ENGLISH for w in words) * 5 >= len(words)
+    return len(words) >= 30 and sum(map(_ENGLISH.__contains__, words)) * 5 >= len(words)
 
 
 def detect_language(title: str, body: str, declared: str | None = None) -> Language:
