@@ -54,7 +54,8 @@ class Scanner:
         add_geo = geo.append
         tally: dict[str, int] = {}
         get = tally.get
-        for end, (g, t) in self.automaton.iter_long(low):
+        it = self.automaton.iter_long(low)
+        for end, (g, t) in it:  # headline and lead: zones to tell apart
             if g is not None:
                 add_geo((end, g))
             if t is None:
@@ -72,5 +73,25 @@ class Scanner:
             start = end - back
             if cased_form and full.startswith(cased_form, start):
                 key += "^"
-            tally[key] = get(key, 0) + (1 if start >= lead_end else _TITLE if start < title_end else _LEAD)
+            if start >= lead_end:
+                tally[key] = get(key, 0) + 1
+                break
+            tally[key] = get(key, 0) + (_TITLE if start < title_end else _LEAD)
+        for end, (g, t) in it:  # the rest of the body: all one zone (the same iterator goes on)
+            if g is not None:
+                add_geo((end, g))
+            if t is None:
+                continue
+            kw, key, cased_form, back = t
+            if kw is not None:
+                nxt = low[end + 1]
+                if nxt == " " or not nxt.isalnum():
+                    key = kw
+                elif key is None:
+                    continue
+            if key is None:
+                continue  # not reached (see above)
+            if cased_form and full.startswith(cased_form, end - back):
+                key += "^"
+            tally[key] = get(key, 0) + 1
         return geo, tally

@@ -174,12 +174,16 @@ def scores_from_tally(tax: Taxonomy, tally: Mapping[str, int]) -> tuple[dict[str
     table = tax.weights
     by_title, by_lead, by_body = _ZONE_REPEAT
     for key, v in tally.items():
-        n_title, n_lead, n_body = v >> 40, (v >> 20) & _MASK, v & _MASK
-        n = n_title + n_lead + n_body
+        if v <= _MASK:  # the body only: the commonest case
+            n, by_zone = v, by_body
+        else:
+            n_title, n_lead = v >> 40, (v >> 20) & _MASK
+            n = n_title + n_lead + (v & _MASK)
+            by_zone = by_title if n_title else by_lead
         counts[key] = n
         weights = table.get(key)
         if weights:
-            z = (by_title if n_title else by_lead if n_lead else by_body)[n - 1 if n <= MAX_REPEATS else MAX_REPEATS]
+            z = by_zone[n - 1 if n <= MAX_REPEATS else MAX_REPEATS]
             for code, w in weights:
                 scores[code] += w * z
     return scores, counts
