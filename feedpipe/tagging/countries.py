@@ -150,7 +150,8 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             continue  # a hint word, or a stop entry that hides the names inside it
         start = end - back  # the word starts here in the original (low has one pad char)
         if e.acronym:
-            if any(c.islower() for c in full[start:end]):
+            span = full[start:end]
+            if not span.isupper() and any(c.islower() for c in span):  # isupper(): none is lower case
                 continue
         elif e.initial_only:
             if not full[start].isupper():
