@@ -23,8 +23,8 @@ _PUNCT_RE = re.compile("[" + re.escape("".join(chr(k) for k in _PUNCT)) + "]")
 # times faster than str.translate on non-ASCII text, so that is the usual path.
 _BYTES = bytes(32 if chr(i) in _BLANK else i for i in range(256))
 _LOWER_BYTES = bytes(32 if chr(i) in _BLANK else ord(chr(i).lower()) for i in range(256))  # stays in Latin-1
-# characters above Latin-1 that folding keeps (everything but the unicode punctuation block)
-_KEPT_RE = re.compile("[^\\x00-\\xff\u2000-\u206f]")
+_TYPOGRAPHY = tuple(chr(i) for i in (0x2018, 0x2019, 0x201C, 0x201D, 0x2013, 0x2014, 0x2026, 0x2022, 0x2032))
+_MAX_KEPT = 64  # more characters above Latin-1 than this: another script, folded by the general path
 
 
 def fold(text: str) -> str:
@@ -36,23 +36,28 @@ def fold(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # e.g. "İ" lower-cases to two code points; keep offsets aligned instead
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    for ch in _TYPOGRAPHY:  # curly quotes and dashes: the commonest characters above Latin-1 in news
+        if ch in low:
+            low = low.replace(ch, " ")
     try:
         return low.encode("latin-1").translate(_BYTES).decode("latin-1")
     except UnicodeEncodeError:
         pass
-    # Mostly Latin-1 with a few other characters (curly quotes, dashes, "€", "\ufffd"): every one of them
-    # becomes "?" and then a space, and those that are not punctuation are put back where they were.
-    out = low.encode("latin-1", "replace").translate(_BYTES).decode("latin-1")
-    kept = [m.start() for m in _KEPT_RE.finditer(low)]
-    if not kept:
-        return out
-    if len(kept) > len(low) // 8:
-        return _PUNCT_RE.sub(" ", low)  # other scripts (Cyrillic, CJK): the general path
+    # Mostly Latin-1 with a few other characters ("€", "ğ", "\ufffd", other punctuation): every one of
+    # them becomes "?" and then a space, and those that are not punctuation are put back where they were.
+    raw = low.encode("latin-1", "replace")
+    if raw.count(63) > _MAX_KEPT:  # 63 is "?": another script (Cyrillic, CJK), folded by the general path
+        return _PUNCT_RE.sub(" ", low)
+    out = raw.translate(_BYTES).decode("latin-1")
     parts: list[str] = []
     prev = 0
-    for i in kept:
-        parts += (out[prev:i], low[i])
-        prev = i + 1
+    i = raw.find(63)
+    while i >= 0:
+        c = low[i]
+        if c != "?" and not "\u2000" <= c <= "\u206f":
+            parts += (out[prev:i], c)
+            prev = i + 1
+        i = raw.find(63, i + 1)
     parts.append(out[prev:])
     return "".join(parts)
 
