@@ -21,6 +21,8 @@ TEXTS = [
     "Straße, Ärzte und Öl: Deutschland\u00a0streitet.",
     "A broken byte \ufffd in the middle, and a lone \ud800 surrogate.",
     "Россия и Украина обменялись пленными — сообщил Кремль.",
+    "Москва, Киев и Минск: переговоры продолжатся в понедельник, сообщили дипломаты. " * 3,
+    "Prices: €1, €2, €3? " * 6 + "Erdoğan’s “plan” — costs €5bn.",
     "İstanbul'da seçim: İYİ Parti açıkladı.",
     "東京で地震、日本政府が発表。",
     "",
