@@ -47,7 +47,7 @@ def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, 
     if not todo:
         return IngestReport(results=tuple(results))
     workers = max(1, min(app.settings.fetch_workers, len(todo)))
-    with parser(app, len(todo)) as parse, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+    with parser(app, todo) as parse, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
         futures = {pool.submit(collect, app, source, now, parse): source for source in todo}
         for done, future in enumerate(as_completed(futures), 1):
             source = futures[future]
