@@ -152,3 +152,26 @@ def test_itunes_elements_in_an_atom_feed_go_to_feedparser():
 <updated>2026-11-20T10:00:00Z</updated><itunes:keywords>x, y</itunes:keywords></entry></feed>"""
     assert fast_parse(atom) is None
     assert parse_feed(atom, BASE, source="a")[0].categories == ("x", "y")
+
+
+def test_a_declared_latin1_feed_takes_the_fast_path_unless_it_has_windows_1252_bytes():
+    latin = NEWS.replace(b'encoding="utf-8"', b'encoding="ISO-8859-1"').replace(
+        b"Market day", "Marché day".encode("latin-1"))
+    assert fast_parse(latin) is not None
+    assert parse_feed(latin, BASE, source="news") == parse_feed(latin, BASE, source="news", reader="feedparser")
+    quoted = latin.replace(b"Plain words", b"\x93Plain\x94 words")  # feedparser reads these as curly quotes
+    assert fast_parse(quoted) is None
+
+
+def test_one_xml_base_on_atom_content_is_the_base_of_its_links():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><id>urn:b</id>
+<entry><title>One</title><link href="https://blog.example.org/1"/><id>urn:b:1</id><updated>2026-11-20T10:00:00Z</updated>
+<content type="html" xml:base="https://static.example.net/posts/">&lt;a href="two"&gt;next&lt;/a&gt;</content></entry>
+</feed>"""
+    assert fast_parse(atom) is not None
+    fast = parse_feed(atom, BASE, source="blog")
+    assert fast == parse_feed(atom, BASE, source="blog", reader="feedparser")
+    assert 'href="https://static.example.net/posts/two"' in fast[0].content_html
+    on_entry = atom.replace(b"<entry>", b'<entry xml:base="https://other.example.net/">')
+    assert fast_parse(on_entry) is None

@@ -46,7 +46,7 @@ _ENTRY_KEYS = ("title", "title_detail", "id", "link", "summary", "summary_detail
                "published", "published_parsed", "created", "created_parsed", "updated", "updated_parsed",
                "authors", "author", "tags", "media_content", "media_thumbnail", "enclosures", "links")
 # Constructs feedparser reads its own way (see the module docstring and benchmarks/feed_agreement.md).
-_FEEDPARSER_ONLY = re.compile(rb"xml:base|<media:description|type=[\"']xhtml[\"']"
+_FEEDPARSER_ONLY = re.compile(rb"<media:description|type=[\"']xhtml[\"']"
                               rb"|<(?:atom|a|dcterms):(?:updated|modified)[\s>]"
                               rb"|<(?:description|summary|content:encoded)>\s*<[A-Za-z]")
 _ELEMENT = {name: re.compile(rb"<" + name + rb"(\s[^>]*)?/?>") for name in (b"title", b"summary", b"content")}
@@ -57,6 +57,7 @@ _DECLARED = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*["']
 _NOT_PERMALINK = re.compile(rb"""isPermaLink\s*=\s*["']false""", re.IGNORECASE)
 _EMPTY_CREATOR = re.compile(rb"<dc:creator\s*/>|<dc:creator>\s*</dc:creator>")
 _CATEGORY = re.compile(rb"<category[\s>]")
+_C1 = re.compile(rb"[\x80-\x9f]")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
 
@@ -109,10 +110,43 @@ def _drop_base(detail: object) -> object:
     return detail
 
 
+_XML_BASE = re.compile(rb"""<([A-Za-z][\w:.-]*)\s[^>]*?xml:base\s*=\s*(["'])(.*?)\2""", re.DOTALL)
+
+
+def _xml_base(body: bytes) -> tuple[str, set[str]] | bool:
+    """The one absolute xml:base a document gives its Atom content and summaries, and which of the two
+    carry it; False when xml:base sits elsewhere (entry, feed: feedparser resolves links against it too)
+    or says several things; True when there is none."""
+    if b"xml:base" not in body:
+        return True
+    found = [(m.group(1), m.group(3)) for m in _XML_BASE.finditer(body)]
+    if len(found) != body.count(b"xml:base") or any(name not in (b"content", b"summary") for name, _ in found):
+        return False
+    values = {value for _, value in found}
+    if len(values) != 1:
+        return False
+    base = _attr(values.pop().decode("utf-8", "replace"))
+    if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+        return False
+    return base, {"content" if name == b"content" else "summary_detail" for name, _ in found}
+
+
+def _set_base(detail: object, base: str) -> None:
+    if isinstance(detail, dict):
+        detail["base"] = base
+    elif isinstance(detail, list):
+        for d in detail:
+            _set_base(d, base)
+
+
 def _utf8(body: bytes, declared: bytes) -> bool:
-    """Only UTF-8 documents take the fast path: feedparser's guesses for the rest (a Latin-1 feed with no
-    declaration is read as windows-1252) are its own."""
-    if declared.lower() not in (b"utf-8", b"utf8"):
+    """Only documents both parsers decode alike take the fast path: UTF-8, or declared Latin-1 without a
+    byte in 0x80-0x9f (feedparser maps those to windows-1252's characters). feedparser's guesses for the
+    rest (a Latin-1 feed with no declaration is read as windows-1252) are its own."""
+    name = declared.lower()
+    if name in (b"iso-8859-1", b"latin-1", b"latin1", b"iso8859-1"):
+        return _C1.search(body) is None
+    if name not in (b"utf-8", b"utf8"):
         return False
     try:
         body.decode("utf-8")
@@ -162,6 +196,8 @@ def _well_formed(body: bytes) -> bool:
         parser.Parse(body, True)
     except expat.ExpatError:
         return False
+    except ValueError:  # an encoding expat does not read (never on the guarded path: UTF-8 only)
+        return True
     return True
 
 
@@ -187,8 +223,9 @@ def _loose_raw(value: object) -> object:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _as_loose(e: FPDict) -> None:
-    """Turn feedparser-rs's text into what feedparser's loose parser stores (see `_loose_text`)."""
+def _as_loose(e: FPDict, *, atom: bool) -> None:
+    """Turn feedparser-rs's text into what feedparser's loose parser stores (see `_loose_text`); an
+    Atom category's term is an attribute, which it decodes."""
     for key in ("title", "summary"):
         e[key] = _loose_text(e[key])
     for key in ("title_detail", "summary_detail"):
@@ -198,7 +235,7 @@ def _as_loose(e: FPDict) -> None:
     for block in e["content"] if isinstance(e["content"], list) else ():
         if isinstance(block, dict) and "value" in block:
             block["value"] = _loose_text(block["value"])
-    for tag in e["tags"] if isinstance(e["tags"], list) else ():
+    for tag in e["tags"] if isinstance(e["tags"], list) and not atom else ():
         if isinstance(tag, dict):
             tag["term"], tag["label"] = _loose_raw(tag.get("term")), _loose_raw(tag.get("label"))
     for person in e["authors"] if isinstance(e["authors"], list) else ():
@@ -272,6 +309,9 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
         spans = None
     if guarded and spans is None and b"<itunes:" in body:
         return None
+    xml_base = _xml_base(body)
+    if guarded and xml_base is False:
+        return None
     feed_authors = _plain(result.feed.get("authors")) if atom else None
     loose = not _well_formed(body)
     own_updated = body.count(b"<updated") - (1 if result.feed.get("updated") else 0) >= len(result.entries)
@@ -299,6 +339,8 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
             e["link"] = _attr(e["link"])
         for key in ("title_detail", "summary_detail", "content"):
             _drop_base(e[key])
+            if isinstance(xml_base, tuple) and key in xml_base[1]:
+                _set_base(e[key], xml_base[0])
             if key in as_text:
                 _as_text(e[key])
         # feedparser takes a guid as a permalink unless it says isPermaLink="false" (feedparser-rs: unless
@@ -332,7 +374,7 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
         if guarded and not (e["title"] and e["link"]):
             return None
         if loose:
-            _as_loose(e)
+            _as_loose(e, atom=atom)
         entries.append({k: v for k, v in e.items() if v is not None})
     language = result.feed.get("language")
     return {"entries": entries, "version": str(result.version), "bozo": False,

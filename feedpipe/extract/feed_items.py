@@ -65,7 +65,15 @@ def _ref(match: re.Match[str]) -> str:
 
 
 def _text(raw: bytes) -> str | None:
-    """An element's text: CDATA kept as written, references decoded; None when it holds markup."""
+    """An element's text: CDATA kept as written, references decoded; None when it holds markup (or is
+    not UTF-8: a Latin-1 document's items are not replayed)."""
+    try:
+        return _text_of(raw)
+    except UnicodeDecodeError:
+        return None
+
+
+def _text_of(raw: bytes) -> str | None:
     parts = []
     pos = 0
     for m in _CDATA.finditer(raw):
@@ -224,7 +232,10 @@ def _tags(e: FPDict, found: list[tuple[str, bytes, bytes]]) -> bool:
             attr = _TEXT_ATTR.search(attrs)
             if _TAGS.sub(b"", inner).strip():
                 return False  # text inside itunes:category: feedparser makes it a tag of its own
-            add(_XML_REF.sub(_ref, attr.group(2).decode("utf-8")) if attr else None, ITUNES, None)
+            category = _text(attr.group(2)) if attr else None
+            if attr and category is None:
+                return False
+            add(category, ITUNES, None)
     e["tags"] = tags
     return True
 
@@ -249,10 +260,10 @@ def rss_dc_date(item: bytes) -> tuple[str, time.struct_time] | None:
     m = _DC_DATE.search(item)
     if m is None:
         return None
-    text = m.group(1).decode("utf-8").strip()
     try:
+        text = m.group(1).decode("utf-8").strip()
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError included
         return None
     if when.tzinfo is None:
         return None
