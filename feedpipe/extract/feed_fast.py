@@ -59,11 +59,14 @@ _EMPTY_CREATOR = re.compile(rb"<dc:creator\s*/>|<dc:creator>\s*</dc:creator>")
 _CATEGORY = re.compile(rb"<category[\s>]")
 _C1 = re.compile(rb"[\x80-\x9f]")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_SCALARS = frozenset({str, int, float, bool, bytes, time.struct_time})
 _START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
 
 
 def _plain(value: object) -> object:
     """feedparser-rs's objects (TextConstruct, Person, Tag, Link, ...) as plain dicts and lists."""
+    if value is None or type(value) in _SCALARS:
+        return value
     if isinstance(value, list):
         return [_plain(v) for v in value]
     items: Callable[[], object] | None = getattr(value, "items", None)
