@@ -8,22 +8,31 @@ It is used only where it reads a feed the way feedparser would (benchmarks/feed_
 that over every feed in the evaluation data). Anything else returns None and feedparser reads the feed:
   - the parser raised, or reports any problem (bozo): feedparser's recovery from broken XML differs;
   - no entries, or no recognised version: feedparser decides what the error is;
-  - the document is not UTF-8, or the HTTP charset disagrees (feedparser's encoding guesses are its own);
+  - the document is neither UTF-8 nor declared Latin-1 without windows-1252 bytes, or the HTTP charset
+    disagrees (feedparser's encoding guesses are its own);
   - a DOCTYPE (entity declarations: feedparser drops them, never expands them);
-  - constructs feedparser reads its own way (_FEEDPARSER_ONLY): xml:base, itunes elements (keywords
-    become tags, item images), media:description (it becomes the summary), xhtml content, an
-    atom:updated or dcterms:modified inside RSS, raw markup inside <description>/<summary>;
+  - constructs feedparser reads its own way (_FEEDPARSER_ONLY): xhtml content (feedparser rebuilds the
+    markup: `<br/>` becomes two breaks), an atom:updated or dcterms:modified inside RSS, raw markup inside
+    <description>/<summary>; xml:base anywhere but on Atom content/summary, or more than one of it;
+    itunes elements in Atom; media:description in RSS or beside an Atom summary or content;
   - an Atom document whose titles, summaries or contents are partly typed (type="html") and partly
     not (feedparser-rs reads an untyped one as HTML; where none is typed they are retyped as text);
-  - an entry with no title or no link (feedparser-rs blanks links to private addresses), an author
-    that is a date or a URL (feedparser-rs reads the next element after an empty <dc:creator/>), or
-    fewer entries than <item>/<entry> start tags in the bytes (an entry was skipped).
+  - an entry with no title or no link (feedparser-rs blanks links to private addresses), an RSS item
+    whose iTunes elements, authors or dates cannot be replayed from its bytes (feed_items.py), or fewer
+    entries than <item>/<entry> start tags in the bytes (an entry was skipped).
 Where feedparser-rs differs in a way that can be mended, it is mended here: references left in
-attribute values are decoded, RSS "updated" is dc:date only, an Atom entry does not inherit the feed's
-author, the base feedparser-rs guesses for content is dropped, media type "unknown" is no type.
+attribute values are decoded, RSS "updated" is dc:date only (read from the item when feedparser-rs
+left it out), an Atom entry does not inherit the feed's author, the base feedparser-rs guesses for
+content is dropped (one xml:base on Atom content is used), media type "unknown" is no type, a relative
+permalink guid is resolved against the document URL, an RSS item's iTunes elements are folded in as
+feedparser folds them (feed_items.py), an empty <dc:creator/> does not take the next element's text,
+and a document feedparser would read with its loose parser (not well-formed for expat: a blank line
+before the XML declaration is enough) gets that parser's decoding of text (`_as_loose`).
 
 Security: quick-xml does not read DTDs, expands no declared entity and never fetches; feedparser-rs
-fetches only when given a URL string, and here it is only ever given bytes that start with '<'.
+fetches only when given a URL string, and here it is only ever given bytes that start with '<'. The
+well-formedness check runs Python's expat only on documents without a DOCTYPE (nothing to expand, nothing
+external to read); the item replays only order elements with regular expressions, they parse nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ _ENTRY_KEYS = ("title", "title_detail", "id", "link", "summary", "summary_detail
                "published", "published_parsed", "created", "created_parsed", "updated", "updated_parsed",
                "authors", "author", "tags", "media_content", "media_thumbnail", "enclosures", "links")
 # Constructs feedparser reads its own way (see the module docstring and benchmarks/feed_agreement.md).
-_FEEDPARSER_ONLY = re.compile(rb"<media:description|type=[\"']xhtml[\"']"
+_FEEDPARSER_ONLY = re.compile(rb"type=[\"']xhtml[\"']"
                               rb"|<(?:atom|a|dcterms):(?:updated|modified)[\s>]"
                               rb"|<(?:description|summary|content:encoded)>\s*<[A-Za-z]")
 _ELEMENT = {name: re.compile(rb"<" + name + rb"(\s[^>]*)?/?>") for name in (b"title", b"summary", b"content")}
@@ -306,6 +315,10 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
             elif untyped:
                 as_text.add(key)
     if guarded and atom and b"<itunes:" in body:  # itunes in Atom: feedparser's own reading
+        return None
+    # media:description is a second description to feedparser (the summary, or content after one): the
+    # same for both only in an Atom document with no summary or content of its own
+    if guarded and b"<media:description" in body and (not atom or b"<summary" in body or b"<content" in body):
         return None
     spans = None if atom else item_spans(body)  # item i's bytes, for what is read from them
     if spans is not None and len(spans) != len(result.entries):
