@@ -150,10 +150,11 @@ feed_items.py are for: feedparser-rs copies pubDate into `updated` (and leaves d
 equals pubDate), leaves character references in attributes, decodes Atom text twice, drops raw markup
 inside `<description>`, blanks links to private addresses, takes the next element's text for an empty
 `<dc:creator/>` (losing the guid), keeps a relative permalink guid unresolved, and guesses encodings
-differently; feedparser folds iTunes elements into summary, content, authors, tags and image in document
-order (replayed on the fast path), decodes text its own way when expat finds the document ill-formed
-(its loose parser: emulated), reads xhtml content (`<br/>` twice), `media:description` (a second
-description) and xml:base on entries its own way. Feeds with what is not mended go to feedparser.
+differently; feedparser folds iTunes elements and `media:description` (a second description: a photo
+caption after the description becomes the content) into summary, content, authors, tags and image in
+document order (replayed on the fast path for RSS items), decodes text its own way when expat finds the
+document ill-formed (its loose parser: emulated), and reads xhtml content (`<br/>` twice) and xml:base
+on entries its own way. Feeds with what is not mended go to feedparser.
 """
 
 

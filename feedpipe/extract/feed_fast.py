@@ -14,7 +14,7 @@ that over every feed in the evaluation data). Anything else returns None and fee
   - constructs feedparser reads its own way (_FEEDPARSER_ONLY): xhtml content (feedparser rebuilds the
     markup: `<br/>` becomes two breaks), an atom:updated or dcterms:modified inside RSS, raw markup inside
     <description>/<summary>; xml:base anywhere but on Atom content/summary, or more than one of it;
-    itunes elements in Atom; media:description in RSS or beside an Atom summary or content;
+    itunes elements in Atom; media:description beside an Atom summary or content;
   - an Atom document whose titles, summaries or contents are partly typed (type="html") and partly
     not (feedparser-rs reads an untyped one as HTML; where none is typed they are retyped as text);
   - an entry with no title or no link (feedparser-rs blanks links to private addresses), an RSS item
@@ -318,12 +318,12 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
         return None
     # media:description is a second description to feedparser (the summary, or content after one): the
     # same for both only in an Atom document with no summary or content of its own
-    if guarded and b"<media:description" in body and (not atom or b"<summary" in body or b"<content" in body):
+    if guarded and b"<media:description" in body and atom and (b"<summary" in body or b"<content" in body):
         return None
     spans = None if atom else item_spans(body)  # item i's bytes, for what is read from them
     if spans is not None and len(spans) != len(result.entries):
         spans = None
-    if guarded and spans is None and b"<itunes:" in body:
+    if guarded and not atom and spans is None and (b"<itunes:" in body or b"<media:description" in body):
         return None
     xml_base = _xml_base(body)
     if guarded and xml_base is False:
@@ -339,7 +339,7 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
         _unescape_attrs(e["tags"], "term", "label", "scheme")
         if spans is not None and index < len(spans):
             item = item_text[index]
-            replayed = b"<itunes:" not in item or itunes_item(
+            replayed = (b"<itunes:" not in item and b"<media:description" not in item) or itunes_item(
                 item, e, entry.get("itunes"), _looks_like_html,
                 has_content=index == 0 and channel_has_content(body[:spans[0][0]]))
             if guarded and not replayed:

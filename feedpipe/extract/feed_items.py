@@ -28,10 +28,10 @@ ITUNES = "http://www.itunes.com/"
 _ITEM_START = re.compile(rb"<item[\s>]")
 _ITEM_END = re.compile(rb"</item\s*>")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
-_ELEMENT = re.compile(rb"<(description|content:encoded|itunes:summary|itunes:author|author|dc:creator|category"
+_ELEMENT = re.compile(rb"<(description|media:description|content:encoded|itunes:summary|itunes:author|author|dc:creator|category"
                       rb"|itunes:keywords|itunes:category|itunes:image)(?=[\s/>])([^>]*)>")
 # Elements whose effect on summary, content, authors or tags this module does not replay.
-_NOT_REPLAYED = re.compile(rb"<!--|<(?:media:description|dc:description|summary|abstract|xhtml:body|body"
+_NOT_REPLAYED = re.compile(rb"<!--|<(?:dc:description|summary|abstract|xhtml:body|body"
                            rb"|fullitem|dc:subject|dc:author|managingEditor|keywords|itunes:owner)[\s/>]")
 _EMAIL = re.compile(r"[^\s@()<>]+@[^\s@()<>]+")  # a bare address: feedparser keeps it whole
 _TAGS = re.compile(rb"<[^>]*>")
@@ -131,50 +131,57 @@ def itunes_item(item: bytes, e: FPDict, itunes: object, looks_like_html: Callabl
         return False
     names = [n for n, _, _ in found]
     get: Callable[[str], object] = getattr(itunes, "get", lambda _k: None)
-    if names.count("description") > 1 or names.count("content:encoded") > 1 or names.count("itunes:summary") > 1 \
-            or names.count("itunes:image") > 1:
+    if any(names.count(n) > 1 for n in (*_SUMMARY_LIKE, "content:encoded", "itunes:image")):
         return False
-    descriptions = [_text(inner) for n, _, inner in found if n == "description"]
-    return _texts(e, names, descriptions, get, looks_like_html, has_content) and _authors(e, found) and _tags(e, found) and _image(e, names, get)
+    return (_texts(e, found, get, looks_like_html, has_content) and _authors(e, found) and _tags(e, found)
+            and _image(e, names, get))
 
 
-def _texts(e: FPDict, names: list[str], descriptions: list[str | None], get: Callable[[str], object],
+_TYPE_ATTR = re.compile(rb"""\btype\s*=\s*(["'])(.*?)\1""")
+_SUMMARY_LIKE = ("description", "media:description", "itunes:summary")
+
+
+def _texts(e: FPDict, found: list[tuple[str, bytes, bytes]], get: Callable[[str], object],
            looks_like_html: Callable[[str], bool], has_content: bool) -> bool:
-    values: dict[str, str] = {}
+    """feedparser's summary and content from the item's description-like elements, in document order:
+    the first is the summary; a later one while no content has started is content; content:encoded is
+    content (and the summary when there is none yet); a later one after content replaces the summary."""
     detail = e.get("summary_detail")
     language = detail.get("language") if isinstance(detail, dict) else None
-    if "description" in names:  # its own text: feedparser-rs may have taken itunes:summary as the summary
-        text = descriptions[0] if descriptions else None
-        if text is None:
-            return False
-        values["description"] = text
-    if "content:encoded" in names:
-        content = e.get("content")
-        if not (isinstance(content, list) and len(content) == 1 and isinstance(content[0], dict)):
-            return False
-        values["content:encoded"] = str(content[0].get("value") or "")
-    if "itunes:summary" in names:
-        summary = get("summary")
-        values["itunes:summary"] = summary if isinstance(summary, str) else ""
     summary_value: str | None = None
     summary_detail: FPDict | None = None
     contents: list[FPDict] = []
-    for name in names:
-        if name not in values:
-            continue
-        value = values[name]
+    for name, attrs, inner in found:
         if name == "content:encoded":
+            content = e.get("content")
+            if not (isinstance(content, list) and len(content) == 1 and isinstance(content[0], dict)):
+                return False
+            value = str(content[0].get("value") or "")
             has_content = True
             contents.append({"type": "text/html", "language": language, "value": value})
             summary_value = value if summary_value is None else summary_value
             continue
-        typed = "text/html" if name == "description" else "text/html" if looks_like_html(value) else "text/plain"
-        if summary_value is not None and not has_content:  # a second summary is content
-            has_content = True
-            kind = "text/html" if looks_like_html(value) else "text/plain"
-            contents.append({"type": kind, "language": language, "value": value})
+        if name not in _SUMMARY_LIKE:
             continue
-        summary_value, summary_detail = value, {"type": typed, "language": language, "value": value}
+        given = _TYPE_ATTR.search(attrs)
+        if name == "itunes:summary":
+            summary = get("summary")
+            text: str | None = summary if isinstance(summary, str) else ""
+        else:  # its own text: feedparser-rs may have taken another element as the summary
+            text = _text(inner)
+        if text is None or (given and name == "description"):
+            return False
+        declared = given.group(2).decode("ascii", "replace").lower() if given else ""
+        plain = "text/html" if looks_like_html(text) else "text/plain"
+        if summary_value is not None and not has_content:  # a second summary is content (typed as text)
+            has_content = True
+            kind = "text/html" if declared == "html" else plain
+            contents.append({"type": kind, "language": language, "value": text})
+            continue
+        if summary_value is not None and name == "media:description":
+            return False  # deeper than the summary: feedparser replaces its detail but not its value
+        kind = "text/html" if declared == "html" or (not declared and name == "description") else plain
+        summary_value, summary_detail = text, {"type": kind, "language": language, "value": text}
     e["summary"], e["summary_detail"], e["content"] = summary_value, summary_detail, contents or None
     return True
 
