@@ -73,7 +73,8 @@ _START = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<")
 
 
 def _plain(value: object) -> object:
-    """feedparser-rs's objects (TextConstruct, Person, Tag, Link, ...) as plain dicts and lists."""
+    """feedparser-rs's objects (TextConstruct, Person, Tag, Link, ...) as plain dicts and lists; a key
+    whose value is None is left out, as feedparser has no such key."""
     if value is None or type(value) in _SCALARS:
         return value
     if isinstance(value, list):
@@ -82,7 +83,7 @@ def _plain(value: object) -> object:
     if items is not None and not isinstance(value, (str, bytes, time.struct_time)):
         pairs = items()
         if isinstance(pairs, list):
-            return {str(k): _plain(v) for k, v in pairs if v is not None}  # feedparser: no key
+            return {str(k): v if type(v) in _SCALARS else _plain(v) for k, v in pairs if v is not None}
     return value
 
 
