@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from email.utils import format_datetime
+from functools import lru_cache
 
 from feedpipe.core.settings import FeedSettings
 from feedpipe.feeds.entries import Entry
@@ -59,6 +60,22 @@ def content_html(e: Entry) -> str:
     return "" if e.link else html.escape(e.summary or e.title, quote=False)
 
 
+# Categories repeat across entries (a few countries and topics are in most of them): each line once.
+@lru_cache(maxsize=4096)
+def _rss_category(scheme: str, term: str) -> str:
+    return f'      <category domain="{attr(scheme)}">{text(term)}</category>\n'
+
+
+@lru_cache(maxsize=4096)
+def _rss_label(label: str) -> str:
+    return f"      <category>{text(label)}</category>\n"
+
+
+@lru_cache(maxsize=4096)
+def _atom_category(scheme: str, term: str, label: str) -> str:
+    return f'    <category term="{attr(term)}" scheme="{attr(scheme)}" label="{attr(label)}"/>\n'
+
+
 def rss_item(e: Entry, settings: FeedSettings) -> bytes:
     """`<item>` at its depth in `<rss><channel>` (four spaces), with its line end. RSS readers render
     `<description>` as HTML: the (plain-text) summary goes in escaped."""
@@ -75,8 +92,8 @@ def rss_item(e: Entry, settings: FeedSettings) -> bytes:
     out.append(f'      <guid isPermaLink="false">{text(e.id)}</guid>\n')
     out.append(f"      <pubDate>{format_datetime(e.published)}</pubDate>\n")
     # <category>: the code with its scheme as domain (for filters), then the label alone (for people).
-    out += [f'      <category domain="{attr(scheme)}">{text(term)}</category>\n' for scheme, term, _ in e.categories]
-    out += [f"      <category>{text(label)}</category>\n"
+    out += [_rss_category(scheme, term) for scheme, term, _ in e.categories]
+    out += [_rss_label(label)
             for label in dict.fromkeys(label for _, term, label in e.categories if label and label != term)]
     if e.image:
         out.append(f'      <enclosure url="{attr(e.image)}" length="0" type="{attr(e.image_type)}"/>\n')
@@ -104,7 +121,6 @@ def atom_entry(e: Entry, settings: FeedSettings) -> bytes:
     out.append(f"    <published>{e.published.isoformat()}</published>\n")
     if e.image:
         out.append(f'    <link href="{attr(e.image)}" rel="enclosure" type="{attr(e.image_type)}"/>\n')
-    out += [f'    <category term="{attr(term)}" scheme="{attr(scheme)}" label="{attr(label)}"/>\n'
-            for scheme, term, label in e.categories]
+    out += [_atom_category(scheme, term, label) for scheme, term, label in e.categories]
     out.append("  </entry>\n")
     return "".join(out).encode()
