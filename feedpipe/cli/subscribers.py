@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
@@ -88,6 +88,7 @@ def import_csv(csv_file: Path, status: str) -> None:
             raise InputError(f"{csv_file}:1: cannot read the header: {exc}", "save the file as UTF-8 CSV") from exc
         if "email" not in header:
             raise InputError(f"{csv_file}: no 'email' column", "the first line must name the columns: email,name,...")
+        rows = _RowReader(obj, header, status)
         line = reader.line_num + 1
         while True:
             try:
@@ -98,11 +99,12 @@ def import_csv(csv_file: Path, status: str) -> None:
                 continue
             if fields is None:
                 break
-            try:
-                if any(f.strip() for f in fields):
-                    batch.append((line, _import_row(obj, header, fields, status)))
-            except FeedpipeError as exc:
-                problems.append((line, exc.message + (f" - {exc.hint}" if isinstance(exc, UnknownChoice) else "")))
+            if "".join(fields).strip():
+                parsed = rows.parse(fields)
+                if isinstance(parsed, str):
+                    problems.append((line, parsed))
+                else:
+                    batch.append((line, parsed))
             if len(batch) >= IMPORT_BATCH:
                 _import_batch(obj, batch, counts, problems, suppressed)
             line = reader.line_num + 1
@@ -127,21 +129,63 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
-def _import_row(obj: Context, header: list[str], fields: list[str], status: str) -> NewSubscriber:
-    extra = [f for f in fields[len(header):] if f.strip()]
-    if extra:
-        raise FeedpipeError(f"{len(fields)} fields where the header names {len(header)} "
-                            "(an unquoted comma in a name?)", "quote fields that hold commas")
-    row = {name: _clean(value) for name, value in zip(header, fields, strict=False)}
-    row_status = row.get("status") or status
-    if row_status not in SUBSCRIBER_STATUSES:
-        raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
-    countries, topics = _preferences(obj, _SPLIT.split(row.get("countries", "")),
-                                     _SPLIT.split(row.get("topics", "")))
-    return NewSubscriber(
-        email=row.get("email", ""), name=one_line(row.get("name")) or None, status=row_status,
-        countries=tuple(countries), topics=tuple(topics),
-    )
+class _RowReader:
+    """One CSV row -> a NewSubscriber, or the problem to report for its line. The countries and topics
+    cells of a list repeat (a few choices over many rows): each distinct cell is looked up once (a
+    bounded cache, so memory stays flat however long the file)."""
+
+    _CACHE = 4096
+
+    def __init__(self, obj: Context, header: list[str], status: str) -> None:
+        self.obj, self.status = obj, status
+        self.width = len(header)
+        at = {name: i for i, name in enumerate(header)}  # a column named twice: the last one counts
+        self.email, self.name, self.country, self.topic, self.state = (
+            at.get(name, self.width) for name in ("email", "name", "countries", "topics", "status"))
+        self.countries: dict[str, tuple[str, ...] | str] = {}
+        self.topics: dict[str, tuple[str, ...] | str] = {}
+
+    def parse(self, fields: list[str]) -> NewSubscriber | str:
+        try:
+            return self._parse(fields)
+        except FeedpipeError as exc:
+            return exc.message
+
+    def _parse(self, fields: list[str]) -> NewSubscriber | str:
+        width = self.width
+        if len(fields) > width and any(f.strip() for f in fields[width:]):
+            raise FeedpipeError(f"{len(fields)} fields where the header names {width} "
+                                "(an unquoted comma in a name?)", "quote fields that hold commas")
+        cells = fields[:width]
+        if not "".join(cells).isascii():
+            cells = [_clean(c) for c in cells]  # raises for a cell that is not UTF-8
+        cells += [""] * (width + 1 - len(cells))  # a missing column (or cell) reads as empty
+        row_status = cells[self.state].strip() or self.status
+        if row_status not in SUBSCRIBER_STATUSES:
+            raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
+        countries = self._codes(self.countries, cells[self.country].strip(), country_codes)
+        if isinstance(countries, str):
+            return countries
+        topics = self._codes(self.topics, cells[self.topic].strip(), self.obj.topic_names.codes)
+        if isinstance(topics, str):
+            return topics
+        return NewSubscriber(email=cells[self.email].strip(), name=one_line(cells[self.name].strip()) or None,
+                             status=row_status, countries=countries, topics=topics)
+
+    def _codes(self, cache: dict[str, tuple[str, ...] | str], cell: str,
+               lookup: Callable[[Iterable[str]], list[str]]) -> tuple[str, ...] | str:
+        """The codes of a countries or topics cell, or the problem (with did-you-mean) of its first
+        unknown choice."""
+        found = cache.get(cell)
+        if found is None:
+            try:
+                found = tuple(lookup(_SPLIT.split(cell)))
+            except UnknownChoice as exc:
+                found = f"{exc.message} - {exc.hint}"
+            if len(cache) >= self._CACHE:
+                cache.clear()
+            cache[cell] = found
+        return found
 
 
 def _import_batch(obj: Context, batch: list[tuple[int, NewSubscriber]], counts: dict[str, int],

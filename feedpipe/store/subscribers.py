@@ -6,6 +6,7 @@ identity key (feedpipe.core.address.identity_key: case-insensitive domain and lo
 
 from __future__ import annotations
 
+import base64
 import functools
 import hmac
 import re
@@ -16,53 +17,68 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, Row, func, select
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
+from feedpipe.store.bulk import BulkInsert
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
-from feedpipe.store.subscriber_identity import token_aliases
+from feedpipe.store.subscriber_identity import address_key, token_aliases
 from feedpipe.store.suppression import (
     SUPPRESSING,
     Suppressed,
     check_addable,
+    hasher,
+    record_added,
     record_status_change,
-    suppressed_among,
+    suppressed_hashes,
 )
 
+_NEW_ROW = ("email", "address_key", "name", "status", "countries", "topics", "token", "created_at", "updated_at",
+            "confirmed_at")  # the columns of a row `add_many` inserts
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
 
-# A plain ASCII dot-atom local part: email_validator leaves such a local part as it is, so an address
-# made of one and a domain it accepted is normalised without running the whole validator again.
+# A plain ASCII dot-atom local part: email_validator leaves such a local part as it is (unless it is one
+# of the mailbox names RFC 2142 makes case-insensitive, which it lowercases), so an address made of one
+# and a domain it accepted is normalised without running the whole validator again.
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LOWERED_LOCAL = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+_MAX_LENGTH = 254  # octets of a whole address, in each of its forms (email_validator's EMAIL_MAX_LENGTH)
 
 
 @functools.lru_cache(maxsize=4096)
-def _domain(domain: str) -> str | None:
-    """The normalised domain as email_validator gives it, or None when it refuses the domain."""
+def _domain(domain: str) -> tuple[str, str] | None:
+    """The normalised domain and its ASCII (IDNA) form as email_validator gives them, or None when it
+    refuses the domain."""
     try:
-        return validate_email(f"a@{domain}", check_deliverability=False).domain
+        found = validate_email(f"a@{domain}", check_deliverability=False)
     except EmailNotValidError:
         return None
+    return found.domain, found.ascii_domain
 
 
 def normalize_email(email: str) -> str:
     """The address as stored: validated (syntax only, no DNS) and normalised; FeedpipeError if invalid.
 
-    An import checks the same few domains over and over: a plain ASCII address whose domain was
-    already accepted is normalised from that (the same result as email_validator, at a fraction of
-    the cost); anything else goes through email_validator."""
+    An import checks the same few domains over and over: a plain ASCII local part at a domain already
+    accepted is normalised from that (the same result as email_validator, lengths checked in each of
+    the address's forms as it does, at a fraction of the cost); anything else goes through
+    email_validator."""
     text = (email or "").strip()
     local, at, domain = text.rpartition("@")
-    if at and local.isascii() and len(local) <= 64 and len(text) <= 254 and _PLAIN_LOCAL.fullmatch(local):
-        normal = _domain(domain) if domain.isascii() else None
-        if normal is not None:
-            return f"{local}@{normal}"
+    if at and len(local) <= 64 and local.isascii() and _PLAIN_LOCAL.fullmatch(local) \
+            and local.lower() not in _LOWERED_LOCAL:
+        found = _domain(domain)
+        if found is not None:
+            normal = f"{local}@{found[0]}"
+            if max(len(text.encode()), len(normal.encode()), len(local) + 1 + len(found[1])) <= _MAX_LENGTH:
+                return normal
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -109,6 +125,18 @@ class NewSubscriber:
     status: str = "active"
     countries: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+
+
+_KNOWN = select(subscribers.c.address_key, subscribers.c.status, subscribers.c.updated_at).where(
+    subscribers.c.address_key.in_(bindparam("keys", expanding=True)))  # a batch's rows already on the list
+
+
+def _tokens(count: int) -> Iterator[str]:
+    """`count` fresh secret tokens, as `secrets.token_urlsafe(32)` makes them, from one read of the
+    system's random source."""
+    pool = secrets.token_bytes(32 * count)
+    for start in range(0, len(pool), 32):
+        yield base64.urlsafe_b64encode(pool[start:start + 32]).rstrip(b"=").decode("ascii")
 
 
 def _check_status(status: str) -> None:
@@ -232,7 +260,7 @@ class SubscriberRepository:
                 outcome.append(exc)
                 keys.append(None)
                 continue
-            key = identity_key(address)
+            key = address_key(address)
             outcome.append(key not in wanted)
             keys.append(key)
             wanted.setdefault(key, (address, item))
@@ -242,18 +270,17 @@ class SubscriberRepository:
             with self._db.write() as conn:
                 batch = list(wanted)
                 for start in range(0, len(batch), 500):
-                    for key, status, updated in conn.execute(
-                        select(subscribers.c.address_key, subscribers.c.status, subscribers.c.updated_at)
-                        .where(subscribers.c.address_key.in_(batch[start : start + 500]))
-                    ):
+                    for key, status, updated in conn.execute(_KNOWN, {"keys": batch[start : start + 500]}):
                         existing[key] = (status, updated)
-                held = [address for key, (address, _) in wanted.items()
-                        if key not in existing or existing[key][0] in SUPPRESSING]
-                listed = suppressed_among(conn, held)  # the list's reason wins over the row's status
-                rows = []
+                key_hash = hasher(conn)
+                hashes = {key: key_hash(key) for key in wanted}
+                listed = suppressed_hashes(conn, {hashes[k]: k for k in wanted  # the list's reason wins
+                                                  if k not in existing or existing[k][0] in SUPPRESSING})
+                rows, added = [], []
+                tokens = _tokens(len(wanted))
                 for key, (address, item) in wanted.items():
-                    if address in listed:
-                        found = listed[address]
+                    if key in listed:
+                        found = listed[key]
                         refused[key] = Suppressed(address, found.reason, found.since)
                         continue
                     if key in existing:
@@ -261,15 +288,12 @@ class SubscriberRepository:
                         if status in SUPPRESSING:
                             refused[key] = Suppressed(address, status, updated)
                         continue
-                    record_status_change(conn, address, None, item.status, now=now, opt_in=False, checked=True,
-                                         reason="added by the operator")
-                    rows.append({"email": address, "address_key": key, "name": one_line(item.name)[:200] or None,
-                                 "status": item.status, "countries": _norm_countries(item.countries),
-                                 "topics": _norm_topics(item.topics), "token": secrets.token_urlsafe(32),
-                                 "created_at": now, "updated_at": now,
-                                 "confirmed_at": now if item.status == "active" else None})
-                if rows:
-                    conn.execute(subscribers.insert(), rows)
+                    added.append((hashes[key], item.status))
+                    rows.append((address, key, one_line(item.name)[:200] or None, item.status,
+                                 tuple(_norm_countries(item.countries)), tuple(_norm_topics(item.topics)),
+                                 next(tokens), now, now, now if item.status == "active" else None))
+                record_added(conn, added, reason="added by the operator", now=now)  # as `add` records each
+                BulkInsert(conn, subscribers, _NEW_ROW).run(rows)
         except IntegrityError:  # PostgreSQL: an address of the batch signed up meanwhile; one by one
             return self._add_each(items, now)
         return [o if isinstance(o, FeedpipeError) or k is None else refused.get(k, o and k not in existing)
