@@ -7,11 +7,12 @@ identity key (feedpipe.core.address.identity_key: case-insensitive domain and lo
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,15 @@ def normalize_email(email: str) -> str:
         ) from exc
 
 
+def _normed(done: dict[tuple[str, ...], tuple[str, ...]], codes: tuple[str, ...],
+            norm: Callable[[Iterable[str]], list[str]]) -> tuple[str, ...]:
+    codes = tuple(codes)  # (a caller may give a list)
+    found = done.get(codes)
+    if found is None:
+        found = done[codes] = tuple(norm(codes))
+    return found
+
+
 def _norm_countries(codes: Iterable[str]) -> list[str]:
     return sorted({c.strip().upper() for c in codes if c and c.strip()})
 
@@ -131,12 +141,28 @@ _KNOWN = select(subscribers.c.address_key, subscribers.c.status, subscribers.c.u
     subscribers.c.address_key.in_(bindparam("keys", expanding=True)))  # a batch's rows already on the list
 
 
-def _tokens(count: int) -> Iterator[str]:
+@contextlib.contextmanager
+def _roomy_cache(conn: Connection, rows: int) -> Iterator[None]:
+    """On SQLite, room for a large batch's index pages in the page cache until the commit (the list's
+    keys and tokens land all over their indexes: with the default 2 MB, pages are written out and read
+    back within the transaction); the connection's own size comes back afterwards."""
+    if conn.dialect.name != "sqlite" or rows < 1000:
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size=-32768")  # KiB: at most 32 MiB, however large the list
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+
+
+def _tokens(count: int) -> list[str]:
     """`count` fresh secret tokens, as `secrets.token_urlsafe(32)` makes them, from one read of the
     system's random source."""
     pool = secrets.token_bytes(32 * count)
-    for start in range(0, len(pool), 32):
-        yield base64.urlsafe_b64encode(pool[start:start + 32]).rstrip(b"=").decode("ascii")
+    return [base64.urlsafe_b64encode(pool[start:start + 32]).rstrip(b"=").decode("ascii")
+            for start in range(0, len(pool), 32)]
 
 
 def _check_status(status: str) -> None:
@@ -247,8 +273,9 @@ class SubscriberRepository:
         the list, kept as it is) or the FeedpipeError that refused it (bad address or status;
         `Suppressed` for an address on the suppression list or a row unsubscribed, bounced or
         complained: an operator never brings it back). Each added row's status change is recorded, as
-        `add` does. An address twice in one batch is added once. Memory and queries grow with the batch,
-        not the list: import in batches of ~1,000."""
+        `add` does. An address twice in one batch is added once (the repeat is False, or `Suppressed` when
+        the first added it unsubscribed or bounced, as `add` would say). Memory and queries grow with the batch,
+        not the list: import in batches of a few thousand."""
         outcome: list[bool | FeedpipeError] = []
         wanted: dict[str, tuple[str, NewSubscriber]] = {}  # identity key -> (address, first item)
         keys: list[str | None] = []
@@ -266,8 +293,9 @@ class SubscriberRepository:
             wanted.setdefault(key, (address, item))
         existing: dict[str, tuple[str, datetime | None]] = {}
         refused: dict[str, Suppressed] = {}
+        refused_again: dict[str, Suppressed] = {}  # the repeats of a row added suppressed
         try:
-            with self._db.write() as conn:
+            with self._db.write() as conn, _roomy_cache(conn, len(wanted)):
                 batch = list(wanted)
                 for start in range(0, len(batch), 500):
                     for key, status, updated in conn.execute(_KNOWN, {"keys": batch[start : start + 500]}):
@@ -277,7 +305,9 @@ class SubscriberRepository:
                 listed = suppressed_hashes(conn, {hashes[k]: k for k in wanted  # the list's reason wins
                                                   if k not in existing or existing[k][0] in SUPPRESSING})
                 rows, added = [], []
-                tokens = _tokens(len(wanted))
+                tokens = iter(_tokens(len(wanted)))
+                countries: dict[tuple[str, ...], tuple[str, ...]] = {}  # a batch repeats a few preference sets
+                topics: dict[tuple[str, ...], tuple[str, ...]] = {}
                 for key, (address, item) in wanted.items():
                     if key in listed:
                         found = listed[key]
@@ -290,13 +320,18 @@ class SubscriberRepository:
                         continue
                     added.append((hashes[key], item.status))
                     rows.append((address, key, one_line(item.name)[:200] or None, item.status,
-                                 tuple(_norm_countries(item.countries)), tuple(_norm_topics(item.topics)),
+                                 _normed(countries, item.countries, _norm_countries),
+                                 _normed(topics, item.topics, _norm_topics),
                                  next(tokens), now, now, now if item.status == "active" else None))
-                record_added(conn, added, reason="added by the operator", now=now)  # as `add` records each
-                BulkInsert(conn, subscribers, _NEW_ROW).run(rows)
+                record_added(conn, added, reason="added by the operator", now=now)  # as `add` does
+                BulkInsert(conn, subscribers, _NEW_ROW).run(rows)  # in the key's order: fewer pages
         except IntegrityError:  # PostgreSQL: an address of the batch signed up meanwhile; one by one
             return self._add_each(items, now)
-        return [o if isinstance(o, FeedpipeError) or k is None else refused.get(k, o and k not in existing)
+        for key, (address, item) in wanted.items():  # a repeat of a row this batch added unsubscribed or
+            if key not in existing and key not in refused and item.status in SUPPRESSING:  # bounced: as `add`
+                refused_again[key] = Suppressed(address, item.status, now)
+        return [o if isinstance(o, FeedpipeError) or k is None
+                else refused.get(k, k not in existing) if o else refused.get(k, refused_again.get(k, False))
                 for o, k in zip(outcome, keys, strict=True)]
 
     def _add_each(self, items: Sequence[NewSubscriber], now: datetime) -> list[bool | FeedpipeError]:
@@ -384,23 +419,24 @@ class SubscriberRepository:
 
     def iter(self, status: str | None = "active", batch_size: int = 500) -> Iterator[Subscriber]:
         """Subscribers by address, a batch per read, so a large list stays flat in memory."""
+        for page in self.pages(status, batch_size):
+            yield from page
+
+    def pages(self, status: str | None = None, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
+        """All subscribers (or those with `status`) by address, a list of up to `batch_size` per read
+        (keyset paging on the address: each read is short, and memory stays flat in the list's size)."""
+        query = select(subscribers).where(subscribers.c.email > bindparam("after")).order_by(subscribers.c.email)
+        if status is not None:
+            query = query.where(subscribers.c.status == status)
+        query = query.limit(batch_size)
         last = ""
         while True:
-            query = (
-                select(subscribers)
-                .where(subscribers.c.email > last)
-                .order_by(subscribers.c.email)
-                .limit(batch_size)
-            )
-            if status is not None:
-                query = query.where(subscribers.c.status == status)
             with self._db.read() as conn:
-                rows = conn.execute(query).all()
-            if not rows:
+                page = [subscriber_from_row(row) for row in conn.execute(query, {"after": last})]
+            if not page:
                 return
-            for row in rows:
-                yield subscriber_from_row(row)
-            last = rows[-1].email
+            yield page
+            last = page[-1].email
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(subscribers)

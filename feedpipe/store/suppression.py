@@ -120,13 +120,11 @@ def suppressed_among(conn: Connection, addresses: list[str]) -> dict[str, Suppre
 
 
 def hasher(conn: Connection) -> Callable[[str], str]:
-    """`hash_of_key` with the store's secret, for a batch: the keyed HMAC is set up once."""
-    base = hmac.new(read_secret(conn).encode(), digestmod=hashlib.sha256)
+    """`hash_of_key` with the store's secret read once, for a batch."""
+    secret = read_secret(conn).encode()
 
     def key_hash(key: str) -> str:
-        mac = base.copy()
-        mac.update(key.encode("utf-8"))
-        return mac.hexdigest()
+        return hmac.digest(secret, key.encode("utf-8"), "sha256").hex()
 
     return key_hash
 
