@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
 import hmac
-import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +22,7 @@ from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
+from feedpipe.store.address_syntax import normalize_email as normalize_email  # (re-exported: its old home)
 from feedpipe.store.bulk import BulkInsert
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
@@ -43,50 +40,6 @@ from feedpipe.store.suppression import (
 _NEW_ROW = ("email", "address_key", "name", "status", "countries", "topics", "token", "created_at", "updated_at",
             "confirmed_at")  # the columns of a row `add_many` inserts
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
-
-
-# A plain ASCII dot-atom local part: email_validator leaves such a local part as it is (unless it is one
-# of the mailbox names RFC 2142 makes case-insensitive, which it lowercases), so an address made of one
-# and a domain it accepted is normalised without running the whole validator again.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_LOWERED_LOCAL = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
-_MAX_LENGTH = 254  # octets of a whole address, in each of its forms (email_validator's EMAIL_MAX_LENGTH)
-
-
-@functools.lru_cache(maxsize=4096)
-def _domain(domain: str) -> tuple[str, str] | None:
-    """The normalised domain and its ASCII (IDNA) form as email_validator gives them, or None when it
-    refuses the domain."""
-    try:
-        found = validate_email(f"a@{domain}", check_deliverability=False)
-    except EmailNotValidError:
-        return None
-    return found.domain, found.ascii_domain
-
-
-def normalize_email(email: str) -> str:
-    """The address as stored: validated (syntax only, no DNS) and normalised; FeedpipeError if invalid.
-
-    An import checks the same few domains over and over: a plain ASCII local part at a domain already
-    accepted is normalised from that (the same result as email_validator, lengths checked in each of
-    the address's forms as it does, at a fraction of the cost); anything else goes through
-    email_validator."""
-    text = (email or "").strip()
-    local, at, domain = text.rpartition("@")
-    if at and len(local) <= 64 and local.isascii() and _PLAIN_LOCAL.fullmatch(local) \
-            and local.lower() not in _LOWERED_LOCAL:
-        found = _domain(domain)
-        if found is not None:
-            normal = f"{local}@{found[0]}"
-            if max(len(text.encode()), len(normal.encode()), len(local) + 1 + len(found[1])) <= _MAX_LENGTH:
-                return normal
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise FeedpipeError(
-            f"{email!r} is not a valid email address: {exc}",
-            "give an address such as reader@example.org",
-        ) from exc
 
 
 def _normed(done: dict[tuple[str, ...], tuple[str, ...]], codes: tuple[str, ...],
