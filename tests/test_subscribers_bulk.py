@@ -25,7 +25,7 @@ from feedpipe.cli.subscribers import subscribers
 from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import MailSettings, OutletSettings, Settings
-from feedpipe.store import Store
+from feedpipe.store import Store, bounce_log
 from feedpipe.store.bounce_log import return_path_token
 from feedpipe.store.bulk import BulkInsert
 from feedpipe.store.digest_schema import subscribers as subscribers_table
@@ -248,7 +248,8 @@ def test_list_json_prints_every_subscriber_once_as_a_json_line(two_stores, tmp_p
     assert [s.email for s in store.subscribers.iter("active")] == [r["email"] for r in rows if r["status"] == "active"]
 
 
-def test_the_send_queue_holds_exactly_the_active_subscribers_with_their_return_paths(any_store):
+def test_the_send_queue_holds_exactly_the_active_subscribers_with_their_return_paths(any_store, monkeypatch):
+    monkeypatch.setattr(bounce_log, "PREPARE_PAGE", 1000)
     store = any_store
     store.subscribers.add_many([NewSubscriber(email=f"Reader{i:04d}@{DOMAINS[i % len(DOMAINS)]}",
                                               status="pending" if i % 7 == 0 else "active") for i in range(2_100)],

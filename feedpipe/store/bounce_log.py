@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from feedpipe.core.address import identity_key
-from feedpipe.store.bulk import BulkInsert
+from feedpipe.store.bulk import BulkInsert, roomy_cache
 from feedpipe.store.digest_schema import editions, send_ledger
 from feedpipe.store.engine import Database
 from feedpipe.store.hygiene_schema import bounce_events, return_paths, subscriber_events, webhook_calls
@@ -27,6 +27,7 @@ from feedpipe.store.subscriber_identity import address_key
 from feedpipe.store.suppression import keyed_hash, read_secret
 
 TOKEN_LENGTH = 20
+PREPARE_PAGE = 5000  # ledger rows given their return paths per transaction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +71,7 @@ def _token(digest: bytes) -> str:
 
 _LEDGER_PAGE = (select(send_ledger.c.email)
                 .where(send_ledger.c.edition == bindparam("edition"), send_ledger.c.email > bindparam("after"))
-                .order_by(send_ledger.c.email).limit(1000))
+                .order_by(send_ledger.c.email).limit(bindparam("page")))
 _STORED = select(return_paths.c.token).where(return_paths.c.token.in_(bindparam("tokens", expanding=True)))
 
 
@@ -112,8 +113,9 @@ class BounceLog:
             secret = self._key(conn)
         secret_bytes, prefix = secret.encode(), f"rp\x1f{edition}\x1f".encode()
         while True:
-            with self._db.write() as conn:
-                emails = list(conn.execute(_LEDGER_PAGE, {"edition": edition, "after": after}).scalars())
+            with self._db.write() as conn, roomy_cache(conn, PREPARE_PAGE):
+                emails = list(conn.execute(_LEDGER_PAGE, {"edition": edition, "after": after,
+                                                          "page": PREPARE_PAGE}).scalars())
                 if not emails:
                     return added
                 after = emails[-1]

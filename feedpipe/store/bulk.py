@@ -12,7 +12,8 @@ SQLite and PostgreSQL alike: the SQL is SQLAlchemy's, in the dialect's own param
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -54,3 +55,19 @@ class BulkInsert:
             params = [dict(zip(self._names, values, strict=True)) for values in params]
         self._conn.exec_driver_sql(self._sql, params)
         return len(params)
+
+
+@contextlib.contextmanager
+def roomy_cache(conn: Connection, rows: int) -> Iterator[None]:
+    """On SQLite, room in the page cache for a large batch's index pages until its commit (keys, tokens
+    and hashes land all over their indexes: with the default 2 MB, pages are written out and read back
+    within the transaction); the connection's own size comes back afterwards. Elsewhere: nothing."""
+    if conn.dialect.name != "sqlite" or rows < 1000:
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size=-32768")  # KiB: at most 32 MiB, however large the list
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")

@@ -7,7 +7,6 @@ identity key (feedpipe.core.address.identity_key: case-insensitive domain and lo
 from __future__ import annotations
 
 import base64
-import contextlib
 import hmac
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,7 +22,7 @@ from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
 from feedpipe.store.address_syntax import normalize_email as normalize_email  # (re-exported: its old home)
-from feedpipe.store.bulk import BulkInsert
+from feedpipe.store.bulk import BulkInsert, roomy_cache
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
 from feedpipe.store.subscriber_identity import address_key, token_aliases
@@ -92,22 +91,6 @@ class NewSubscriber:
 
 _KNOWN = select(subscribers.c.address_key, subscribers.c.status, subscribers.c.updated_at).where(
     subscribers.c.address_key.in_(bindparam("keys", expanding=True)))  # a batch's rows already on the list
-
-
-@contextlib.contextmanager
-def _roomy_cache(conn: Connection, rows: int) -> Iterator[None]:
-    """On SQLite, room for a large batch's index pages in the page cache until the commit (the list's
-    keys and tokens land all over their indexes: with the default 2 MB, pages are written out and read
-    back within the transaction); the connection's own size comes back afterwards."""
-    if conn.dialect.name != "sqlite" or rows < 1000:
-        yield
-        return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql("PRAGMA cache_size=-32768")  # KiB: at most 32 MiB, however large the list
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
 def _tokens(count: int) -> list[str]:
@@ -248,7 +231,7 @@ class SubscriberRepository:
         refused: dict[str, Suppressed] = {}
         refused_again: dict[str, Suppressed] = {}  # the repeats of a row added suppressed
         try:
-            with self._db.write() as conn, _roomy_cache(conn, len(wanted)):
+            with self._db.write() as conn, roomy_cache(conn, len(wanted)):
                 batch = list(wanted)
                 for start in range(0, len(batch), 500):
                     for key, status, updated in conn.execute(_KNOWN, {"keys": batch[start : start + 500]}):
