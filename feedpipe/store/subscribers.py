@@ -220,7 +220,8 @@ class SubscriberRepository:
                 _check_status(item.status)
                 address = normalize_email(item.email)
             except FeedpipeError as exc:
-                outcome.append(exc)
+                outcome.append(FeedpipeError(exc.message, exc.hint))  # no traceback: it would hold this
+                # frame, and the whole batch with it, until a full garbage collection
                 keys.append(None)
                 continue
             key = address_key(address)
