@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/run.py [--quick] [--json FILE] [--out DIR] [--baseline FILE]
 
 Runs bench_ingest.py, bench_tagging.py, bench_feeds.py (1k, 10k and 100k stored articles),
-bench_send.py (1k, 10k and, in the full run, 100k subscribers) and bench_web.py, each in its own
+bench_send.py (1k, 10k and, in the full run, 100k subscribers), bench_web.py and bench_subscribers.py
+(import, list --json and the send queue of 100k rows, 20k with --quick, on SQLite and PostgreSQL), each in its own
 process with this interpreter, the checkout's feedpipe first on PYTHONPATH, and a time limit. Each one
 writes its figures as JSON (its --json option, see benchjson.py); a benchmark that fails, times out or
 skips itself (bench_ingest without the evaluation data in $FEEDPIPE_EVAL_DATA or ../shared/data) is
@@ -56,7 +57,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-STAGES = ("ingest", "tagging", "feeds", "send", "web", "peer", "workers")
+STAGES = ("ingest", "tagging", "feeds", "send", "web", "peer", "workers", "subscribers")
 FLOORS = {
     "ingest": "trafilatura / feedparser alone",
     "tagging": "the issue's fixed targets (5,000 articles per CPU-second, cold load < 1 s) and, as a machine "
@@ -66,6 +67,8 @@ FLOORS = {
     "web": "waitress serving the same bytes from a bare WSGI callable",
     "workers": "one worker on PostgreSQL (speed-up of 2 and 4), beside one process on SQLite",
     "peer": "rss2email (`r2e run --no-send`) on the same local feeds, from empty",
+    "subscribers": "plain csv + sqlite3 doing the bare storage work (executemany of the raw rows, a cursor with "
+                   "json.dumps, INSERT ... SELECT); the issue's target of 20,000 rows per second",
 }
 
 Json = dict[str, Any]
@@ -122,6 +125,12 @@ def plan(quick: bool) -> list[Job]:
     # scale-out on PostgreSQL (skips itself without FEEDPIPE_TEST_PG_URL)
     jobs.append(Job("workers", "bench_workers.py", ["--subscribers", "1000" if quick else "5000"], timeout=timeout))
     jobs.append(Job("peer", "bench_peer.py", ["--pairs", "1" if quick else "3"], timeout=timeout))
+    # the mailing list: import, list --json, send queue (the PostgreSQL run skips itself without FEEDPIPE_TEST_PG_URL)
+    rows, memory = ("20000", "5000,20000") if quick else ("100000", "20000,100000")
+    jobs.append(Job("subscribers", "bench_subscribers.py", ["--rows", rows, "--memory", memory],
+                    label=f"{short(int(rows))} rows, SQLite", size=int(rows), timeout=timeout))
+    jobs.append(Job("subscribers", "bench_subscribers.py", ["--rows", rows, "--memory", "", "--pg"],
+                    label=f"{short(int(rows))} rows, PostgreSQL", size=int(rows), timeout=timeout))
     return jobs
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -33,7 +34,7 @@ def subscribers() -> None:
 
 
 _SPLIT = re.compile(r"[\s,;]+")
-IMPORT_BATCH = 1000  # rows stored per transaction: memory stays flat however long the file
+IMPORT_BATCH = 5000  # rows stored per transaction: memory stays flat however long the file
 
 
 @subscribers.command("add")
@@ -88,6 +89,7 @@ def import_csv(csv_file: Path, status: str) -> None:
             raise InputError(f"{csv_file}:1: cannot read the header: {exc}", "save the file as UTF-8 CSV") from exc
         if "email" not in header:
             raise InputError(f"{csv_file}: no 'email' column", "the first line must name the columns: email,name,...")
+        rows = _RowReader(obj, header, status)
         line = reader.line_num + 1
         while True:
             try:
@@ -98,11 +100,12 @@ def import_csv(csv_file: Path, status: str) -> None:
                 continue
             if fields is None:
                 break
-            try:
-                if any(f.strip() for f in fields):
-                    batch.append((line, _import_row(obj, header, fields, status)))
-            except FeedpipeError as exc:
-                problems.append((line, exc.message + (f" - {exc.hint}" if isinstance(exc, UnknownChoice) else "")))
+            if "".join(fields).strip():
+                parsed = rows.parse(fields)
+                if isinstance(parsed, str):
+                    problems.append((line, parsed))
+                else:
+                    batch.append((line, parsed))
             if len(batch) >= IMPORT_BATCH:
                 _import_batch(obj, batch, counts, problems, suppressed)
             line = reader.line_num + 1
@@ -127,21 +130,63 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
-def _import_row(obj: Context, header: list[str], fields: list[str], status: str) -> NewSubscriber:
-    extra = [f for f in fields[len(header):] if f.strip()]
-    if extra:
-        raise FeedpipeError(f"{len(fields)} fields where the header names {len(header)} "
-                            "(an unquoted comma in a name?)", "quote fields that hold commas")
-    row = {name: _clean(value) for name, value in zip(header, fields, strict=False)}
-    row_status = row.get("status") or status
-    if row_status not in SUBSCRIBER_STATUSES:
-        raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
-    countries, topics = _preferences(obj, _SPLIT.split(row.get("countries", "")),
-                                     _SPLIT.split(row.get("topics", "")))
-    return NewSubscriber(
-        email=row.get("email", ""), name=one_line(row.get("name")) or None, status=row_status,
-        countries=tuple(countries), topics=tuple(topics),
-    )
+class _RowReader:
+    """One CSV row -> a NewSubscriber, or the problem to report for its line. The countries and topics
+    cells of a list repeat (a few choices over many rows): each distinct cell is looked up once (a
+    bounded cache, so memory stays flat however long the file)."""
+
+    _CACHE = 4096
+
+    def __init__(self, obj: Context, header: list[str], status: str) -> None:
+        self.obj, self.status = obj, status
+        self.width = len(header)
+        at = {name: i for i, name in enumerate(header)}  # a column named twice: the last one counts
+        self.email, self.name, self.country, self.topic, self.state = (
+            at.get(name, self.width) for name in ("email", "name", "countries", "topics", "status"))
+        self.countries: dict[str, tuple[str, ...] | str] = {}
+        self.topics: dict[str, tuple[str, ...] | str] = {}
+
+    def parse(self, fields: list[str]) -> NewSubscriber | str:
+        try:
+            return self._parse(fields)
+        except FeedpipeError as exc:
+            return exc.message
+
+    def _parse(self, fields: list[str]) -> NewSubscriber | str:
+        width = self.width
+        if len(fields) > width and any(f.strip() for f in fields[width:]):
+            raise FeedpipeError(f"{len(fields)} fields where the header names {width} "
+                                "(an unquoted comma in a name?)", "quote fields that hold commas")
+        cells = fields[:width]
+        if not "".join(cells).isascii():
+            cells = [_clean(c) for c in cells]  # raises for a cell that is not UTF-8
+        cells += [""] * (width + 1 - len(cells))  # a missing column (or cell) reads as empty
+        row_status = cells[self.state].strip() or self.status
+        if row_status not in SUBSCRIBER_STATUSES:
+            raise FeedpipeError(f"unknown status {row_status!r}", ", ".join(SUBSCRIBER_STATUSES))
+        countries = self._codes(self.countries, cells[self.country].strip(), country_codes)
+        if isinstance(countries, str):
+            return countries
+        topics = self._codes(self.topics, cells[self.topic].strip(), self.obj.topic_names.codes)
+        if isinstance(topics, str):
+            return topics
+        return NewSubscriber(email=cells[self.email].strip(), name=one_line(cells[self.name].strip()) or None,
+                             status=row_status, countries=countries, topics=topics)
+
+    def _codes(self, cache: dict[str, tuple[str, ...] | str], cell: str,
+               lookup: Callable[[Iterable[str]], list[str]]) -> tuple[str, ...] | str:
+        """The codes of a countries or topics cell, or the problem (with did-you-mean) of its first
+        unknown choice."""
+        found = cache.get(cell)
+        if found is None:
+            try:
+                found = tuple(lookup(_SPLIT.split(cell)))
+            except UnknownChoice as exc:
+                found = f"{exc.message} - {exc.hint}"
+            if len(cache) >= self._CACHE:
+                cache.clear()
+            cache[cell] = found
+        return found
 
 
 def _import_batch(obj: Context, batch: list[tuple[int, NewSubscriber]], counts: dict[str, int],
@@ -161,15 +206,33 @@ def _import_batch(obj: Context, batch: list[tuple[int, NewSubscriber]], counts: 
 
 @subscribers.command("list")
 @click.option("--status", type=click.Choice(SUBSCRIBER_STATUSES), help="Only this status.")
-def list_(status: str | None) -> None:
-    """List subscribers: address, status, name, countries, topics."""
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON Lines: email, name, status, countries, topics (codes), created_at, confirmed_at, updated_at.")
+def list_(status: str | None, as_json: bool) -> None:
+    """List subscribers by address: address, status, name, countries, topics. Read and printed a batch
+    at a time, so memory stays flat however long the list; the count goes to stderr."""
     obj = _obj()
     count = 0
-    for sub in obj.store.subscribers.iter(status):
-        count += 1
-        prefs = _shown_preferences(obj, sub) or "everything"
-        click.echo(f"{sub.email}\t{sub.status}\t{sub.name or ''}\t{prefs}")
+    for page in obj.store.subscribers.pages(status):
+        count += len(page)
+        if as_json:
+            lines = [json.dumps(_subscriber_json(sub), ensure_ascii=False) for sub in page]
+        else:
+            lines = [f"{sub.email}\t{sub.status}\t{sub.name or ''}\t{_shown_preferences(obj, sub) or 'everything'}"
+                     for sub in page]
+        click.echo("\n".join(lines))
     click.echo(f"{count} subscriber(s)", err=True)
+
+
+def _subscriber_json(sub: Subscriber) -> dict[str, object]:
+    """What `list --json` prints of a subscriber (never the secret token)."""
+    return {"email": sub.email, "name": sub.name, "status": sub.status, "countries": list(sub.countries),
+            "topics": list(sub.topics), "created_at": _iso(sub.created_at), "confirmed_at": _iso(sub.confirmed_at),
+            "updated_at": _iso(sub.updated_at)}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _shown_preferences(obj: Context, sub: Subscriber) -> str:

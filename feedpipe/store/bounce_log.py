@@ -15,16 +15,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from feedpipe.core.address import identity_key
+from feedpipe.store.bulk import BulkInsert, roomy_cache
 from feedpipe.store.digest_schema import editions, send_ledger
 from feedpipe.store.engine import Database
 from feedpipe.store.hygiene_schema import bounce_events, return_paths, subscriber_events, webhook_calls
+from feedpipe.store.subscriber_identity import address_key
 from feedpipe.store.suppression import keyed_hash, read_secret
 
 TOKEN_LENGTH = 20
+PREPARE_PAGE = 5000  # ledger rows given their return paths per transaction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +60,19 @@ class EditionHealth:
 
 def return_path_token(secret: str, edition: str, email: str) -> str:
     mac = hmac.new(secret.encode(), f"rp\x1f{edition}\x1f{identity_key(email)}".encode(), hashlib.sha256)
-    return base64.b32encode(mac.digest()).decode("ascii").lower()[:TOKEN_LENGTH]
+    return _token(mac.digest())
+
+
+def _token(digest: bytes) -> str:
+    """The first TOKEN_LENGTH base32 characters of the digest (from the first 15 bytes: base32 turns
+    each 5 bytes into 8 characters, so the 20 characters are those the whole digest starts with)."""
+    return base64.b32encode(digest[:15]).decode("ascii").lower()[:TOKEN_LENGTH]
+
+
+_LEDGER_PAGE = (select(send_ledger.c.email)
+                .where(send_ledger.c.edition == bindparam("edition"), send_ledger.c.email > bindparam("after"))
+                .order_by(send_ledger.c.email).limit(bindparam("page")))
+_STORED = select(return_paths.c.token).where(return_paths.c.token.in_(bindparam("tokens", expanding=True)))
 
 
 class BounceLog:
@@ -89,18 +104,30 @@ class BounceLog:
             return self._prepare(edition)
 
     def _prepare(self, edition: str) -> int:
-        added = 0
-        with self._db.write() as conn:
+        """A page of the edition's ledger rows at a time (keyset on the address, each page its own
+        transaction, so memory stays flat in the list's size): their tokens, worked out with the HMAC
+        secret read once, and the rows whose token is not stored yet (looked up by the token, the
+        table's key) inserted in one executemany."""
+        added, after = 0, ""
+        with self._db.read() as conn:
             secret = self._key(conn)
-            known = select(return_paths.c.email).where(return_paths.c.edition == edition)
-            emails = list(conn.execute(select(send_ledger.c.email).where(
-                send_ledger.c.edition == edition, send_ledger.c.email.not_in(known))).scalars())
-            rows = [{"token": return_path_token(secret, edition, e), "edition": edition, "email": e,
-                     "key_hash": keyed_hash(secret, e)} for e in emails]
-            for start in range(0, len(rows), 500):
-                conn.execute(return_paths.insert(), rows[start:start + 500])
-                added += len(rows[start:start + 500])
-        return added
+        secret_bytes, prefix = secret.encode(), f"rp\x1f{edition}\x1f".encode()
+        while True:
+            with self._db.write() as conn, roomy_cache(conn, PREPARE_PAGE):
+                emails = list(conn.execute(_LEDGER_PAGE, {"edition": edition, "after": after,
+                                                          "page": PREPARE_PAGE}).scalars())
+                if not emails:
+                    return added
+                after = emails[-1]
+                rows: dict[str, tuple[str, str, str, str]] = {}  # token -> row (one per identity key)
+                for email in emails:
+                    key = address_key(email).encode("utf-8")
+                    token = _token(hmac.digest(secret_bytes, prefix + key, "sha256"))
+                    if token not in rows:
+                        rows[token] = (token, edition, email, hmac.digest(secret_bytes, key, "sha256").hex())
+                for known in conn.execute(_STORED, {"tokens": list(rows)}).scalars():
+                    del rows[known]
+                added += BulkInsert(conn, return_paths, ("token", "edition", "email", "key_hash")).run(rows.values())
 
     def by_token(self, token: str) -> ReturnPathMatch | None:
         with self._db.read() as conn:

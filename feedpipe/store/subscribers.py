@@ -6,70 +6,48 @@ identity key (feedpipe.core.address.identity_key: case-insensitive domain and lo
 
 from __future__ import annotations
 
-import functools
+import base64
 import hmac
-import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SUBSCRIBER_STATUSES, Subscriber
 from feedpipe.core.text import one_line
+from feedpipe.store.address_syntax import normalize_email as normalize_email  # (re-exported: its old home)
+from feedpipe.store.bulk import BulkInsert, roomy_cache
 from feedpipe.store.digest_schema import subscribers
 from feedpipe.store.engine import Database
-from feedpipe.store.subscriber_identity import token_aliases
+from feedpipe.store.subscriber_identity import address_key, token_aliases
 from feedpipe.store.suppression import (
     SUPPRESSING,
     Suppressed,
     check_addable,
+    hasher,
+    record_added,
     record_status_change,
-    suppressed_among,
+    suppressed_hashes,
 )
 
+_NEW_ROW = ("email", "address_key", "name", "status", "countries", "topics", "token", "created_at", "updated_at",
+            "confirmed_at")  # the columns of a row `add_many` inserts
 _TOKEN_BUCKET = 8  # the token prefix used to find candidates before the constant-time compare
 
 
-# A plain ASCII dot-atom local part: email_validator leaves such a local part as it is, so an address
-# made of one and a domain it accepted is normalised without running the whole validator again.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-
-
-@functools.lru_cache(maxsize=4096)
-def _domain(domain: str) -> str | None:
-    """The normalised domain as email_validator gives it, or None when it refuses the domain."""
-    try:
-        return validate_email(f"a@{domain}", check_deliverability=False).domain
-    except EmailNotValidError:
-        return None
-
-
-def normalize_email(email: str) -> str:
-    """The address as stored: validated (syntax only, no DNS) and normalised; FeedpipeError if invalid.
-
-    An import checks the same few domains over and over: a plain ASCII address whose domain was
-    already accepted is normalised from that (the same result as email_validator, at a fraction of
-    the cost); anything else goes through email_validator."""
-    text = (email or "").strip()
-    local, at, domain = text.rpartition("@")
-    if at and local.isascii() and len(local) <= 64 and len(text) <= 254 and _PLAIN_LOCAL.fullmatch(local):
-        normal = _domain(domain) if domain.isascii() else None
-        if normal is not None:
-            return f"{local}@{normal}"
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise FeedpipeError(
-            f"{email!r} is not a valid email address: {exc}",
-            "give an address such as reader@example.org",
-        ) from exc
+def _normed(done: dict[tuple[str, ...], tuple[str, ...]], codes: tuple[str, ...],
+            norm: Callable[[Iterable[str]], list[str]]) -> tuple[str, ...]:
+    codes = tuple(codes)  # (a caller may give a list)
+    found = done.get(codes)
+    if found is None:
+        found = done[codes] = tuple(norm(codes))
+    return found
 
 
 def _norm_countries(codes: Iterable[str]) -> list[str]:
@@ -109,6 +87,18 @@ class NewSubscriber:
     status: str = "active"
     countries: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+
+
+_KNOWN = select(subscribers.c.address_key, subscribers.c.status, subscribers.c.updated_at).where(
+    subscribers.c.address_key.in_(bindparam("keys", expanding=True)))  # a batch's rows already on the list
+
+
+def _tokens(count: int) -> list[str]:
+    """`count` fresh secret tokens, as `secrets.token_urlsafe(32)` makes them, from one read of the
+    system's random source."""
+    pool = secrets.token_bytes(32 * count)
+    return [base64.urlsafe_b64encode(pool[start:start + 32]).rstrip(b"=").decode("ascii")
+            for start in range(0, len(pool), 32)]
 
 
 def _check_status(status: str) -> None:
@@ -219,8 +209,9 @@ class SubscriberRepository:
         the list, kept as it is) or the FeedpipeError that refused it (bad address or status;
         `Suppressed` for an address on the suppression list or a row unsubscribed, bounced or
         complained: an operator never brings it back). Each added row's status change is recorded, as
-        `add` does. An address twice in one batch is added once. Memory and queries grow with the batch,
-        not the list: import in batches of ~1,000."""
+        `add` does. An address twice in one batch is added once (the repeat is False, or `Suppressed` when
+        the first added it unsubscribed or bounced, as `add` would say). Memory and queries grow with the batch,
+        not the list: import in batches of a few thousand."""
         outcome: list[bool | FeedpipeError] = []
         wanted: dict[str, tuple[str, NewSubscriber]] = {}  # identity key -> (address, first item)
         keys: list[str | None] = []
@@ -229,31 +220,34 @@ class SubscriberRepository:
                 _check_status(item.status)
                 address = normalize_email(item.email)
             except FeedpipeError as exc:
-                outcome.append(exc)
+                outcome.append(FeedpipeError(exc.message, exc.hint))  # no traceback: it would hold this
+                # frame, and the whole batch with it, until a full garbage collection
                 keys.append(None)
                 continue
-            key = identity_key(address)
+            key = address_key(address)
             outcome.append(key not in wanted)
             keys.append(key)
             wanted.setdefault(key, (address, item))
         existing: dict[str, tuple[str, datetime | None]] = {}
         refused: dict[str, Suppressed] = {}
+        refused_again: dict[str, Suppressed] = {}  # the repeats of a row added suppressed
         try:
-            with self._db.write() as conn:
+            with self._db.write() as conn, roomy_cache(conn, len(wanted)):
                 batch = list(wanted)
                 for start in range(0, len(batch), 500):
-                    for key, status, updated in conn.execute(
-                        select(subscribers.c.address_key, subscribers.c.status, subscribers.c.updated_at)
-                        .where(subscribers.c.address_key.in_(batch[start : start + 500]))
-                    ):
+                    for key, status, updated in conn.execute(_KNOWN, {"keys": batch[start : start + 500]}):
                         existing[key] = (status, updated)
-                held = [address for key, (address, _) in wanted.items()
-                        if key not in existing or existing[key][0] in SUPPRESSING]
-                listed = suppressed_among(conn, held)  # the list's reason wins over the row's status
-                rows = []
+                key_hash = hasher(conn)
+                hashes = {key: key_hash(key) for key in wanted}
+                listed = suppressed_hashes(conn, {hashes[k]: k for k in wanted  # the list's reason wins
+                                                  if k not in existing or existing[k][0] in SUPPRESSING})
+                rows, added = [], []
+                tokens = iter(_tokens(len(wanted)))
+                countries: dict[tuple[str, ...], tuple[str, ...]] = {}  # a batch repeats a few preference sets
+                topics: dict[tuple[str, ...], tuple[str, ...]] = {}
                 for key, (address, item) in wanted.items():
-                    if address in listed:
-                        found = listed[address]
+                    if key in listed:
+                        found = listed[key]
                         refused[key] = Suppressed(address, found.reason, found.since)
                         continue
                     if key in existing:
@@ -261,18 +255,20 @@ class SubscriberRepository:
                         if status in SUPPRESSING:
                             refused[key] = Suppressed(address, status, updated)
                         continue
-                    record_status_change(conn, address, None, item.status, now=now, opt_in=False, checked=True,
-                                         reason="added by the operator")
-                    rows.append({"email": address, "address_key": key, "name": one_line(item.name)[:200] or None,
-                                 "status": item.status, "countries": _norm_countries(item.countries),
-                                 "topics": _norm_topics(item.topics), "token": secrets.token_urlsafe(32),
-                                 "created_at": now, "updated_at": now,
-                                 "confirmed_at": now if item.status == "active" else None})
-                if rows:
-                    conn.execute(subscribers.insert(), rows)
+                    added.append((hashes[key], item.status))
+                    rows.append((address, key, one_line(item.name)[:200] or None, item.status,
+                                 _normed(countries, item.countries, _norm_countries),
+                                 _normed(topics, item.topics, _norm_topics),
+                                 next(tokens), now, now, now if item.status == "active" else None))
+                record_added(conn, added, reason="added by the operator", now=now)  # as `add` does
+                BulkInsert(conn, subscribers, _NEW_ROW).run(rows)  # in the key's order: fewer pages
         except IntegrityError:  # PostgreSQL: an address of the batch signed up meanwhile; one by one
             return self._add_each(items, now)
-        return [o if isinstance(o, FeedpipeError) or k is None else refused.get(k, o and k not in existing)
+        for key, (address, item) in wanted.items():  # a repeat of a row this batch added unsubscribed or
+            if key not in existing and key not in refused and item.status in SUPPRESSING:  # bounced: as `add`
+                refused_again[key] = Suppressed(address, item.status, now)
+        return [o if isinstance(o, FeedpipeError) or k is None
+                else refused.get(k, k not in existing) if o else refused.get(k, refused_again.get(k, False))
                 for o, k in zip(outcome, keys, strict=True)]
 
     def _add_each(self, items: Sequence[NewSubscriber], now: datetime) -> list[bool | FeedpipeError]:
@@ -360,23 +356,24 @@ class SubscriberRepository:
 
     def iter(self, status: str | None = "active", batch_size: int = 500) -> Iterator[Subscriber]:
         """Subscribers by address, a batch per read, so a large list stays flat in memory."""
+        for page in self.pages(status, batch_size):
+            yield from page
+
+    def pages(self, status: str | None = None, batch_size: int = 1000) -> Iterator[list[Subscriber]]:
+        """All subscribers (or those with `status`) by address, a list of up to `batch_size` per read
+        (keyset paging on the address: each read is short, and memory stays flat in the list's size)."""
+        query = select(subscribers).where(subscribers.c.email > bindparam("after")).order_by(subscribers.c.email)
+        if status is not None:
+            query = query.where(subscribers.c.status == status)
+        query = query.limit(batch_size)
         last = ""
         while True:
-            query = (
-                select(subscribers)
-                .where(subscribers.c.email > last)
-                .order_by(subscribers.c.email)
-                .limit(batch_size)
-            )
-            if status is not None:
-                query = query.where(subscribers.c.status == status)
             with self._db.read() as conn:
-                rows = conn.execute(query).all()
-            if not rows:
+                page = [subscriber_from_row(row) for row in conn.execute(query, {"after": last})]
+            if not page:
                 return
-            for row in rows:
-                yield subscriber_from_row(row)
-            last = rows[-1].email
+            yield page
+            last = page[-1].email
 
     def count(self, status: str | None = None) -> int:
         query = select(func.count()).select_from(subscribers)

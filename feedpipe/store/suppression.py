@@ -20,15 +20,16 @@ import hashlib
 import hmac
 import secrets
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, func, or_, select
 
 from feedpipe.core.address import identity_key
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.store.bulk import BulkInsert
 from feedpipe.store.digest_schema import send_ledger, subscribers
 from feedpipe.store.engine import Database
 from feedpipe.store.hygiene_schema import bounce_events, return_paths, subscriber_events, suppressions
@@ -86,7 +87,12 @@ def read_secret(conn: Connection) -> str:
 
 def keyed_hash(secret: str, address: str) -> str:
     """HMAC-SHA256 (hex) of the address's identity key."""
-    return hmac.new(secret.encode(), identity_key(address).encode("utf-8"), hashlib.sha256).hexdigest()
+    return hash_of_key(secret, identity_key(address))
+
+
+def hash_of_key(secret: str, key: str) -> str:
+    """`keyed_hash` of an address whose identity key is already known."""
+    return hmac.new(secret.encode(), key.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def suppression_of(conn: Connection, key_hash: str) -> Suppression | None:
@@ -110,13 +116,46 @@ def suppressed_among(conn: Connection, addresses: list[str]) -> dict[str, Suppre
     if not addresses:
         return {}
     secret = read_secret(conn)
-    keys = {keyed_hash(secret, a): a for a in addresses}
+    return suppressed_hashes(conn, {keyed_hash(secret, a): a for a in addresses})
+
+
+def hasher(conn: Connection) -> Callable[[str], str]:
+    """`hash_of_key` with the store's secret read once, for a batch."""
+    secret = read_secret(conn).encode()
+
+    def key_hash(key: str) -> str:
+        return hmac.digest(secret, key.encode("utf-8"), "sha256").hex()
+
+    return key_hash
+
+
+_LISTED = select(suppressions).where(suppressions.c.key_hash.in_(bindparam("hashes", expanding=True)))
+
+
+def suppressed_hashes(conn: Connection, hashes: dict[str, str]) -> dict[str, Suppression]:
+    """Which of a batch's addresses, given as {keyed hash: anything naming it}, are on the suppression
+    list (keyed by what names them), in the caller's transaction: `suppressed_among` for a batch whose
+    hashes are already worked out."""
     found: dict[str, Suppression] = {}
-    chunk = list(keys)
+    chunk = list(hashes)
     for start in range(0, len(chunk), 500):
-        for row in conn.execute(select(suppressions).where(suppressions.c.key_hash.in_(chunk[start:start + 500]))):
-            found[keys[row.key_hash]] = Suppression(reason=row.reason, detail=row.detail, since=row.created_at)
+        for row in conn.execute(_LISTED, {"hashes": chunk[start:start + 500]}):
+            found[hashes[row.key_hash]] = Suppression(reason=row.reason, detail=row.detail, since=row.created_at)
     return found
+
+
+def record_added(conn: Connection, added: Iterable[tuple[str, str]], *, reason: str, now: datetime) -> None:
+    """`record_status_change(conn, address, None, status, reason=reason, checked=True, opt_in=False)` for
+    a batch of new rows given as (keyed hash, status), the events in one executemany: the caller has
+    checked the suppression list for them in this transaction. A row added unsubscribed or bounced
+    suppresses its address, as one added alone does."""
+    reason = reason or "operator"
+    events = []
+    for key_hash, status in added:
+        events.append((key_hash, now, None, status, reason[:500]))
+        if status in SUPPRESSING:
+            suppress(conn, key_hash, "complained" if reason.startswith("complaint") else status, reason, now)
+    BulkInsert(conn, subscriber_events, ("key_hash", "at", "old_status", "new_status", "reason")).run(events)
 
 
 def check_addable(conn: Connection, address: str, *, opt_in: bool) -> None:
