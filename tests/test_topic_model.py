@@ -120,7 +120,8 @@ def test_the_model_reads_marked_headline_words_lead_words_and_pairs_of_the_first
     art = Prepared.of(
         tagger.gazetteer,
         "Striker scores twice",
-        "The late goal by the home side settled the match. Fans sang outside the stadium. " + "More filler words here. " * 40,
+        "The late goal by the home side settled the match. Fans sang outside the stadium. "
+        + "More filler words here. " * 40,
     )
     feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + 100)
     assert feats[:3] == ["t:striker", "t:scores", "t:twice"]  # headline words, marked

@@ -110,9 +110,14 @@ class TopicModel:
         width = _WIDTH * len(doc["classes"])
         blob = memoryview(data)[names_end:]
         if len(names) != n or len(blob) != n * width:
-            raise ValueError(f"{n} features announced, {len(names)} names and {len(blob)} bytes of weights found")
+            raise ValueError(
+                f"{n} features announced, {len(names)} names and {len(blob)} bytes of weights found"
+            )
         frm = int.from_bytes
-        packed = {name: frm(blob[i : i + width], "little") for name, i in zip(names, range(0, n * width, width), strict=True)}
+        packed = {
+            name: frm(blob[i : i + width], "little")
+            for name, i in zip(names, range(0, n * width, width), strict=True)
+        }
         return cls._from_doc(doc, packed)
 
     @classmethod
