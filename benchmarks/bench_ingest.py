@@ -42,7 +42,8 @@ from feedpipe.config import load_settings  # noqa: E402
 from feedpipe.core.clock import system_clock  # noqa: E402
 from feedpipe.core.errors import FeedpipeError  # noqa: E402
 from feedpipe.core.settings import FetchSettings  # noqa: E402
-from feedpipe.extract import extract  # noqa: E402
+from feedpipe.extract import extract, parse_feed  # noqa: E402
+from feedpipe.extract.feed_fast import fast_parse  # noqa: E402
 from feedpipe.fetch import Fetcher  # noqa: E402
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".json"}
@@ -94,11 +95,12 @@ def main() -> int:
                     help="run each library step once, untimed, before timing (what the first of several rounds "
                          "does anyway): with --rounds 1 the library is then not timed with its caches empty")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON (see benchjson.py)")
+    ap.add_argument("--feeds-only", action="store_true", help="skip the pages (trafilatura) part")
     args = ap.parse_args()
     fig = Figures("ingest", rounds=args.rounds, warmup=args.warmup, data=args.data)
     logging.basicConfig(level=logging.CRITICAL)  # broken corpus feeds are expected; their errors are not the point
     data = Path(args.data)
-    pages = sorted((data / "pages").rglob("*.html")) if (data / "pages").is_dir() else []
+    pages = sorted((data / "pages").rglob("*.html")) if (data / "pages").is_dir() and not args.feeds_only else []
     feeds = [p for p in sorted((data / "feeds" / "real").rglob("*")) if p.suffix.lower() in FEED_SUFFIXES]
     if not pages and not feeds:
         print(f"no evaluation data under {data}; set FEEDPIPE_EVAL_DATA")
@@ -206,6 +208,18 @@ print(time.perf_counter() - w, time.process_time() - c, n)
     def fast_alone() -> int:
         return sum(len(feedparser_rs.parse(raw[p]).entries) for p in feeds)
 
+    def rs_alone(paths: list[Path]) -> Callable[[], int]:
+        return lambda: sum(len(feedparser_rs.parse(raw[p]).entries) for p in paths)
+
+    def parse_stage(paths: list[Path]) -> Callable[[], int]:
+        def run() -> int:
+            n = 0
+            for p in paths:
+                with contextlib.suppress(FeedpipeError):
+                    n += len(parse_feed(raw[p], url[p], source="bench", content_type=TYPES.get(p.suffix.lower())))
+            return n
+        return run
+
     def compare(what: str, paths: list[Path], kind: str, lib_name: str, alone: Callable[[], int]) -> None:
         k = kind  # "pages" or "feeds"
         if args.warmup:
@@ -239,6 +253,17 @@ print(time.perf_counter() - w, time.process_time() - c, n)
         r_whole = row("feed items: whole ingest, serial", *whole, key="feeds_ingest_serial_beside_rs")
         ratio("feed items: whole ingest serial / feedparser-rs (target >= 0.8)", r_whole, r_lib,
               "feeds_ingest_serial_vs_feedparser_rs", "feeds_ingest_serial_beside_rs", "feeds_feedparser_rs")
+        # the feed-parsing stage alone (no fetch, tag or store): what ingest's parser makes of the same bytes,
+        # every feed (feedparser for those the fast path declines) and only the fast-path ones
+        fast_ones = [p for p in feeds if p.suffix.lower() != ".json" and fast_parse(raw[p]) is not None]
+        print(f"\nfeed-parsing stage: {len(fast_ones)} of {len(feeds)} feeds take the fast path")
+        fig.add("feeds_fast_path", len(fast_ones), "files", "feeds the fast path reads")
+        for label, chosen, key in (("all feeds", feeds, "all"), ("fast-path feeds", fast_ones, "fastpath")):
+            lib, stage = timed_pair(rs_alone(chosen), parse_stage(chosen), args.rounds)
+            r_lib = row(f"{label}: feedparser-rs alone", *lib, key=f"feeds_{key}_rs_alone")
+            r_stage = row(f"{label}: feedpipe parse_feed", *stage, key=f"feeds_{key}_parse_stage")
+            ratio(f"{label}: parse stage / feedparser-rs (target >= 0.8)", r_stage, r_lib,
+                  f"feeds_{key}_parse_stage_vs_feedparser_rs", f"feeds_{key}_parse_stage", f"feeds_{key}_rs_alone")
     fetcher.close()
     srv.shutdown()
     fig.write(args.json)

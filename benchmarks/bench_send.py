@@ -7,7 +7,11 @@ The sink is aiosmtpd in its own process (so it does not share our GIL). Figures:
 - feedpipe: `send_edition` end to end — ledger claim/finish per subscriber in SQLite, personal
   selection, slot filling, MIME building, SMTP over one connection — in messages per second;
 - raw: smtplib `sendmail` of pre-built message bytes of the same sizes over one connection;
-- ratio feedpipe/raw (target >= 0.8);
+- ratio feedpipe/raw (target >= 0.8), from the wall time of alternating rounds (median);
+- the same ratio in CPU time: client CPU (this process) + the sink's CPU (read from /proc) per message,
+  raw over feedpipe. The sink does the same work for the same bytes on both sides, so on a machine
+  whose cores are shared (and busy) this says how close to the wire's cost a send is, where wall
+  time mostly says how busy the neighbours were;
 - peak traced memory (tracemalloc) of the send at each size in --memory: flat means streaming.
 Prints figures only; never fails because a machine is slow.
 """
@@ -15,6 +19,7 @@ Prints figures only; never fails because a machine is slow.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import smtplib
 import socket
@@ -86,6 +91,29 @@ def reset_edition(store: Store) -> None:
         conn.exec_driver_sql("DELETE FROM editions")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Cpu:
+    """Client (this process) and sink CPU seconds spent inside a `with` block."""
+
+    def __init__(self, sink_pid: int) -> None:
+        self.sink_pid, self.client, self.sink = sink_pid, 0.0, 0.0
+
+    def __enter__(self) -> Cpu:
+        self._c, self._s = time.process_time(), cpu_seconds(self.sink_pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client, self.sink = time.process_time() - self._c, cpu_seconds(self.sink_pid) - self._s
+
+
 def feedpipe_send(store: Store, port: int) -> tuple[float, int]:
     reset_edition(store)
     transport = SmtpTransport("127.0.0.1", port, security="none", rate_per_second=0)
@@ -128,18 +156,36 @@ def main() -> None:
             print(f"subscribers: {n}  (personal: {len(set(PREFERENCES))} preference sets), "
                   f"{args.rounds} alternating rounds")
             raw_rates, our_rates = [], []
+            raw_cpu, our_cpu = [], []  # (client, sink) CPU ms per message
             for round_no in range(1, args.rounds + 1):
-                raw_s, raw_n = raw_send(store, port, n)
-                ours_s, ours_n = feedpipe_send(store, port)
+                with Cpu(sink.pid) as raw_used:
+                    raw_s, raw_n = raw_send(store, port, n)
+                with Cpu(sink.pid) as our_used:
+                    ours_s, ours_n = feedpipe_send(store, port)
                 raw_rates.append(raw_n / raw_s)
                 our_rates.append(ours_n / ours_s)
+                raw_cpu.append((raw_used.client * 1000 / raw_n, raw_used.sink * 1000 / raw_n))
+                our_cpu.append((our_used.client * 1000 / ours_n, our_used.sink * 1000 / ours_n))
                 print(f"  round {round_no}: raw {raw_rates[-1]:6.0f} msg/s, feedpipe {our_rates[-1]:6.0f} msg/s "
-                      f"({ours_n} sent), ratio {our_rates[-1] / raw_rates[-1]:.2f}")
+                      f"({ours_n} sent), ratio {our_rates[-1] / raw_rates[-1]:.2f}; CPU ms/msg client+sink: "
+                      f"raw {raw_cpu[-1][0]:.2f}+{raw_cpu[-1][1]:.2f}, feedpipe {our_cpu[-1][0]:.2f}+{our_cpu[-1][1]:.2f}")
             store.close()
             raw_med, our_med = statistics.median(raw_rates), statistics.median(our_rates)
             print(f"raw smtplib, pre-built bytes : {raw_med:8.0f} msg/s (median)")
             print(f"feedpipe send_edition        : {our_med:8.0f} msg/s (median)")
             print(f"ratio feedpipe / raw         : {our_med / raw_med:8.2f}  (target >= 0.8)")
+            raw_client, raw_sink = (statistics.median(c[i] for c in raw_cpu) for i in (0, 1))
+            our_client, our_sink = (statistics.median(c[i] for c in our_cpu) for i in (0, 1))
+            cpu_ratio = (raw_client + raw_sink) / (our_client + our_sink)
+            print(f"CPU ms per message (median)  : raw client {raw_client:.3f} + sink {raw_sink:.3f}; "
+                  f"feedpipe client {our_client:.3f} + sink {our_sink:.3f}")
+            print(f"ratio in CPU time, raw/feedpipe (client + sink): {cpu_ratio:.2f};  client alone: "
+                  f"{raw_client / our_client:.2f}")
+            fig.add("raw_client_cpu_ms_per_msg", raw_client, "ms", "raw smtplib, client CPU per message (median)")
+            fig.add("feedpipe_client_cpu_ms_per_msg", our_client, "ms", "feedpipe, client CPU per message (median)")
+            fig.add("raw_sink_cpu_ms_per_msg", raw_sink, "ms", "sink CPU per message during raw (median)")
+            fig.add("feedpipe_sink_cpu_ms_per_msg", our_sink, "ms", "sink CPU per message during feedpipe (median)")
+            fig.add("feedpipe_vs_raw_cpu_ratio", cpu_ratio, better="higher")
             fig.add("subscribers", n, "subscribers")
             fig.add("raw_msgs_per_s", raw_med, "msg/s", "raw smtplib, pre-built bytes (median)")
             fig.add("feedpipe_msgs_per_s", our_med, "msg/s", "feedpipe send_edition (median)")

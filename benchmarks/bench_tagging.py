@@ -1,15 +1,18 @@
-"""Throughput of country + topic tagging on ~600-word articles, and the matcher's cold build time.
+"""Throughput of country + topic tagging on ~600-word articles and on short items (a headline and a
+sentence or two, as feeds carry), and the tagger's load time.
 
     .venv/bin/python benchmarks/bench_tagging.py [--n 5000] [--repeat 5] [--dense] [--json FILE]
 
 The articles are built from sentences written here (no eval data needed), so anyone can run it.
 Runs in one process on one core; prints figures and the ratio to the issue's floor (5,000 articles/s,
-build < 1 s). A benchmark never fails a test run: it only prints.
+build < 1 s). Each set is also tagged without the trained topic model (lexicon, countries, language and
+sections only), so the model's share of the time shows. A benchmark never fails a test run: it only prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import re
@@ -90,6 +93,15 @@ def articles(n: int, words: int = 600, seed: int = 7, dense: bool = False) -> li
     return out
 
 
+def short_items(n: int, seed: int = 11) -> list[tuple[str, str]]:
+    """Feed items: a headline and one or two sentences (~25-45 words), from the same sentences."""
+    rng = random.Random(seed)
+    return [
+        (rng.choice(SENTENCES)[:80], " ".join(rng.sample(SENTENCES + PLAIN, rng.choice((1, 2)))))
+        for _ in range(n)
+    ]
+
+
 def real_articles(n: int, words: int = 600) -> list[tuple[str, str]]:
     """BBC News stories from FEEDPIPE_EVAL_DATA, each topped up with the next ones to ~`words` words;
     empty when the data is absent."""
@@ -153,17 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     fig.add("cached_load_wall_s", cached[0], "s", "Tagger.load from the compiled cache, best of 3")
     fig.add("cached_load_cpu_s", cached[1], "s")
     tagger = Tagger.load(cache_dir=None)
-    sets = [("synthetic" + (" (dense)" if args.dense else ""), articles(args.n, dense=args.dense))]
+    sets = [("synthetic" + (" (dense)" if args.dense else ""), articles(args.n, dense=args.dense),
+             "synthetic_dense" if args.dense else "synthetic")]
     real = real_articles(args.n)
     if real:
-        sets.append(("BBC News stories topped up to 600 words", real))
+        sets.append(("BBC News stories topped up to 600 words", real, "bbc"))
+    sets.append(("short items (a headline and one or two sentences)", short_items(args.n), "short"))
     model_load(fig)
-    for name, docs in sets:
+    for name, docs, prefix in sets:
         print(f"-- {name}")
-        model_cost(tagger, docs, args.repeat, fig, ("synthetic_dense" if args.dense else "synthetic") if
-                   name.startswith("synthetic") else "bbc")
-        run(tagger, docs, args.repeat, fig, ("synthetic_dense" if args.dense else "synthetic") if
-            name.startswith("synthetic") else "bbc")
+        model_cost(tagger, docs, args.repeat, fig, prefix)
+        run(tagger, docs, args.repeat, fig, prefix)
+        if tagger.model is not None:
+            lexicon_only(tagger, docs, args.repeat, fig, prefix)
     fig.write(args.json)
     return 0
 
@@ -215,6 +229,28 @@ def model_cost(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Fi
           f"whole folded article {floor_us:.1f} us (ratio {us / floor_us:.2f})")
     fig.add(f"{prefix}_topic_model_us_per_article", us, "us", f"{prefix}: topic model features + scoring")
     fig.add(f"{prefix}_topic_model_vs_split_ratio", us / floor_us)
+
+
+def lexicon_only(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Figures, prefix: str) -> None:
+    """tag() with and without the trained topic model, alternating: what the model adds per article."""
+    bare = dataclasses.replace(tagger, model=None)
+    with_model, without = [], []
+    for _ in range(repeat):
+        for t, cpus in ((tagger, with_model), (bare, without)):
+            c0 = time.process_time()
+            for title, body in docs:
+                t.tag(title, body)
+            cpus.append(time.process_time() - c0)
+    us_with, us_without = min(with_model) / len(docs) * 1e6, min(without) / len(docs) * 1e6
+    print(
+        f"tag() without the topic model: {1e6 / us_without:,.0f} per CPU-second ({us_without:.0f} us/article); "
+        f"with it {us_with:.0f} us, so the model adds {us_with - us_without:.0f} us per article"
+    )
+    fig.add(f"{prefix}_tag_no_model_us_per_article", us_without, "us",
+            f"{prefix}: tag() with model=None (countries, lexicon, language, sections)")
+    fig.add(f"{prefix}_tag_no_model_articles_per_cpu_s", 1e6 / us_without, "articles/CPU-s")
+    fig.add(f"{prefix}_model_added_us_per_article", us_with - us_without, "us",
+            f"{prefix}: what the topic model adds to tag() (alternating runs)")
 
 
 def run(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Figures | None = None,

@@ -7,6 +7,7 @@ and get the same answer (None), so the login page cannot tell anyone who is an e
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -21,7 +22,13 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 1024
 SESSION_LIFETIME = timedelta(hours=12)
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("feedpipe: no such editor")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for an unknown address, so that it costs what a wrong password costs. Made on first use:
+    hashing takes ~0.4 s, which every other command (ingest from cron) would pay at import."""
+    return _HASHER.hash("feedpipe: no such editor")
 
 
 class EditorAccounts(Protocol):
@@ -74,7 +81,7 @@ def authenticate(accounts: EditorAccounts, email: str, password: str, *, now: da
     A hash made with older parameters is replaced by one with the current parameters."""
     editor = accounts.get(email) if email else None
     try:
-        _HASHER.verify(editor.password_hash if editor else _DUMMY_HASH, password[:PASSWORD_MAX])
+        _HASHER.verify(editor.password_hash if editor else _dummy_hash(), password[:PASSWORD_MAX])
     except (VerificationError, InvalidHashError):
         return None
     if editor is None:

@@ -93,7 +93,15 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def _data_block(message: bytes) -> bytes:
-    data = _LEADING_DOT.sub(b"..", message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    """The DATA block: CRLF line ends, a dot doubled at the start of a line (RFC 5321 4.5.2), ".\r\n".
+    A message already in CRLF form (as digest.message builds them) takes the plain byte replaces, not
+    the line-by-line regex (which cost a quarter of a millisecond on a 30 kB digest)."""
+    if message.count(b"\n") == message.count(b"\r\n"):  # no bare LF: every line starts after "\r\n"
+        data = message.replace(b"\n.", b"\n..")
+        if data.startswith(b"."):
+            data = b"." + data
+    else:
+        data = _LEADING_DOT.sub(b"..", message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"

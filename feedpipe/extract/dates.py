@@ -34,9 +34,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from dateparser.date import DateDataParser
 from feedparser.datetimes import _parse_date as _feedparser_date
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +160,10 @@ def _slow(s: str, language: str | None) -> datetime | None:
 @lru_cache(maxsize=64)
 def _parser(languages: tuple[str, ...] | None) -> DateDataParser:
     """One dateparser per language list, kept: building one costs more than a parse, and with
-    `try_previous_locales` it tries the locale that read the last date first (a feed's dates share one)."""
+    `try_previous_locales` it tries the locale that read the last date first (a feed's dates share one).
+    dateparser is imported on first use (~0.2 s): most runs read every date with the fast parsers."""
+    from dateparser.date import DateDataParser  # noqa: PLC0415
+
     return DateDataParser(languages=list(languages) if languages else None, settings=_DATEPARSER_SETTINGS,
                           try_previous_locales=True)
 

@@ -88,7 +88,8 @@ def parse_feed(body: bytes, base_url: str, *, source: str, content_type: str | N
     ctype = (content_type or "").split(";")[0].strip().lower()
     if looks_like_json_feed(body) or (ctype in _JSON_TYPES and body.lstrip()[:1] == b"{"):
         return parse_json_feed(body, base_url, source=source)
-    result = None if reader == "feedparser" else fast_parse(body, content_type, guarded=reader == "auto")
+    result = None if reader == "feedparser" else fast_parse(body, content_type, guarded=reader == "auto",
+                                                               base_url=base_url)
     if result is None:
         result = _feedparser_result(body, base_url, content_type)
     entries = _dicts(result.get("entries"))

@@ -12,12 +12,10 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
-import trafilatura
 from lxml import etree
-from trafilatura.settings import Document
 
 from feedpipe.core.errors import ExtractError
 from feedpipe.core.model import Article
@@ -30,6 +28,9 @@ from .consent import COOKIE_XPATH, is_cookie_notice
 from .dates import page_published
 from .pagemeta import PageMeta, read_page_meta
 from .titles import clean_title, looks_like_headline
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,12 @@ def _render(blocks: list[Block]) -> str:
 def _read(body: bytes, url: str) -> tuple[Document | None, PageMeta]:
     """trafilatura's reading of the page (None: no main text found) and the page's own metadata.
 
-    The tree is parsed once; the metadata is read before trafilatura prunes it.
+    The tree is parsed once; the metadata is read before trafilatura prunes it. trafilatura is imported
+    here, on the first page: a run of feeds never pays for it.
     """
+    import trafilatura  # noqa: PLC0415
+    from trafilatura.settings import Document  # noqa: PLC0415
+
     try:
         tree = trafilatura.load_html(body)
         if tree is None:

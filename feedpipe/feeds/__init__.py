@@ -4,7 +4,9 @@ Pure: no store, no disk, no clock; the same articles give the same bytes.
 
 - `specs`: which feeds exist and where they live (FeedSpec, slugs, feed ids and URLs)
 - `entries`: one entry per article, prepared once for every format (tag: ids, UTC dates, categories)
-- `render`: RSS and Atom (feedgen), and `render_all` for all three formats at once
+- `fragments`: each entry's RSS <item> and Atom <entry>, written once and reused by every feed it is in
+- `render`: RSS and Atom (the feed's head by feedgen, the entries' fragments), and `render_all` for all
+  three formats at once
 - `jsonfeed`: JSON Feed 1.1
 - `opml`: the OPML index
 - `websub`: the WebSub ping after a publish (network; not imported here, so rendering stays I/O-free)

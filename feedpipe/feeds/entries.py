@@ -134,6 +134,8 @@ class Entry:
     image_type: str
     language: str
     json: str | None = None  # the JSON Feed item, made on first use (see feeds.jsonfeed)
+    rss_xml: bytes | None = None  # the RSS <item>, made on first use (see feeds.fragments)
+    atom_xml: bytes | None = None  # the Atom <entry>, likewise
 
 
 EntryCache = dict[str, tuple[Article, Entry]]  # article id -> (Article, Entry): one build's entries

@@ -13,7 +13,6 @@ link, feed-level or per entry, passes the one safe-URL rule or is left out.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 
 from feedgen.feed import FeedGenerator
@@ -25,6 +24,7 @@ from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
 from feedpipe.core.urls import safe_url
 from feedpipe.feeds.entries import EPOCH, Entry, EntryCache, prepare_entries, utc
+from feedpipe.feeds.fragments import atom_entry, rss_item, rss_text
 from feedpipe.feeds.jsonfeed import json_bytes
 from feedpipe.feeds.specs import MEDIA_TYPES, FeedSpec, feed_id, feed_url
 
@@ -32,24 +32,8 @@ GENERATOR_URI = "https://github.com/feedpipe/feedpipe"
 
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
-_LOOKS_LIKE_MARKUP = re.compile(r"[<>]|&#?\w+;")
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*\Z")
-
-
-def entry_language(e: Entry, settings: FeedSettings) -> str | None:
-    """An entry's own language, when it is a valid tag and not the feed's (which it then inherits)."""
-    lang = e.language.strip()
-    if not lang or not _LANGUAGE_TAG.match(lang) or lang.lower() == (settings.language or "").lower():
-        return None
-    return lang
-
-
-def rss_text(text: str) -> str:
-    """Text for an RSS title, which readers (feedparser among them) read as HTML when it looks like
-    markup: escaped when it holds markup or an entity, so "<img onerror=...>" is shown, never rendered.
-    Authors and categories are read as plain text and go in as they are."""
-    return html.escape(text, quote=False) if _LOOKS_LIKE_MARKUP.search(text) else text
+_RSS_END = b"  </channel>\n</rss>\n"
+_ATOM_END = b"</feed>\n"
 
 
 def _links(*links: dict[str, str]) -> list[dict[str, str]]:
@@ -58,9 +42,9 @@ def _links(*links: dict[str, str]) -> list[dict[str, str]]:
 
 
 def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings) -> FeedGenerator:
-    """One FeedGenerator for both XML formats: the core fields. Categories, enclosures and RSS
-    authors are added to each format's tree afterwards (cheaper, and feedgen 1.x drops the rel and
-    type of entry links and has no RSS author without an e-mail address)."""
+    """One FeedGenerator for both XML formats: the feed's own fields (its `updated` is the newest
+    entry's). The entries are not added to it: each entry's XML is written once (`feeds.fragments`)
+    and put in every feed it belongs to."""
     fg = FeedGenerator()
     fg.id(feed_id(spec, settings))
     fg.title(xml_safe(spec.title))
@@ -70,23 +54,13 @@ def feed_generator(spec: FeedSpec, entries: list[Entry], settings: FeedSettings)
     fg.generator(xml_safe(settings.generator), version=__version__, uri=GENERATOR_URI)
     fg.ttl(settings.ttl)
     fg.updated(max((e.updated for e in entries), default=utc(EPOCH)))
-    for e in entries:
-        fe = fg.add_entry(order="append")
-        fe.id(e.id)
-        fe.title(e.title)
-        if e.link:  # no public URL: no link at all (never a file: path or a javascript: URL)
-            fe.link(href=e.link, rel="alternate")
-        if e.summary:
-            fe.summary(e.summary)
-        if e.content:
-            fe.content(e.content, type="html")
-        elif not e.link:  # RFC 4287: an entry without an alternate link has content (text, as HTML)
-            fe.content(html.escape(e.summary or e.title, quote=False), type="html")
-        if e.authors:
-            fe.author([{"name": a} for a in e.authors])
-        fe.published(e.published)
-        fe.updated(e.updated)
     return fg
+
+
+def _with_entries(head: bytes, end: bytes, fragments: list[bytes]) -> bytes:
+    if not head.endswith(end):
+        raise RuntimeError(f"the feed's head does not end with {end!r}")
+    return b"".join((head[: -len(end)], *fragments, end))
 
 
 def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
@@ -96,16 +70,15 @@ def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings
         *([{"href": settings.websub_hub, "rel": "hub"}] if settings.websub_hub else []),
     )
     fg.link(links, replace=True)
-    root, doc = fg._create_atom()  # feedgen 1.x (pinned < 2)
-    sub = etree.SubElement
-    for node, e in zip(root.iterfind("entry"), entries, strict=True):
-        if lang := entry_language(e, settings):
-            node.set(_XML_LANG, lang)  # Atom: xml:lang on the entry (feedgen 1.x has no per-entry language)
-        if e.image:
-            sub(node, "link", href=e.image, rel="enclosure", type=e.image_type)
-        for scheme, term, label in e.categories:
-            sub(node, "category", term=term, scheme=scheme, label=label)
-    return etree.tostring(doc, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    head = etree.tostring(fg._create_atom()[1], pretty_print=True, xml_declaration=True,  # feedgen 1.x (pinned < 2)
+                          encoding="UTF-8")
+    fragments = []
+    for e in entries:
+        if e.atom_xml is None:  # once per entry, however many feeds share it
+            object.__setattr__(e, "atom_xml", atom_entry(e, settings))
+        assert e.atom_xml is not None
+        fragments.append(e.atom_xml)
+    return _with_entries(head, _ATOM_END, fragments)
 
 
 def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
@@ -129,22 +102,14 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
         if selflink is None:  # feedgen writes <atom:link rel="self"> for the self link given above
             raise RuntimeError("feedgen wrote no atom:link in the RSS channel")
         selflink.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=hub, rel="hub"))
-    sub = etree.SubElement
-    creator = f"{{{_DC_NS}}}creator"
-    for node, e in zip(channel.iterfind("item"), entries, strict=True):
-        _rss_text_fields(node, e)
-        # <category>: the code with its scheme as domain (for filters), then the label alone (for people).
-        for scheme, term, _ in e.categories:
-            sub(node, "category", domain=scheme).text = term
-        for label in dict.fromkeys(label for _, term, label in e.categories if label and label != term):
-            sub(node, "category").text = label
-        if e.image:
-            sub(node, "enclosure", url=e.image, length="0", type=e.image_type)
-        for author in e.authors:
-            sub(node, creator).text = author
-        if lang := entry_language(e, settings):
-            sub(node, f"{{{_DC_NS}}}language").text = lang  # RSS has <language> per channel only
-    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    head = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    fragments = []
+    for e in entries:
+        if e.rss_xml is None:  # once per entry, however many feeds share it
+            object.__setattr__(e, "rss_xml", rss_item(e, settings))
+        assert e.rss_xml is not None
+        fragments.append(e.rss_xml)
+    return _with_entries(head, _RSS_END, fragments)
 
 
 def _rss_channel_text(channel: etree._Element) -> None:
@@ -154,17 +119,6 @@ def _rss_channel_text(channel: etree._Element) -> None:
         title.text = rss_text(title.text)
     if description is not None and description.text:
         description.text = html.escape(description.text, quote=False)
-
-
-def _rss_text_fields(item: etree._Element, e: Entry) -> None:
-    """RSS readers render `<description>` as HTML: the (plain-text) summary goes in escaped, and the
-    title too when it holds markup. feedgen wrote them verbatim (shared with the Atom build)."""
-    title = item.find("title")
-    if title is not None:
-        title.text = rss_text(e.title)
-    description = item.find("description")
-    if description is not None and e.summary and description.text == e.summary:
-        description.text = html.escape(e.summary, quote=False)
 
 
 def render_rss(spec: FeedSpec, articles: Sequence[Article], settings: FeedSettings) -> bytes:

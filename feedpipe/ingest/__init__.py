@@ -35,8 +35,9 @@ def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, 
     todo: list[Source] = []
     skipped: list[SourceResult] = []
     chosen = list(app.settings.sources if sources is None else sources)
+    states = {s.name: s for s in store.sources.states()}  # one query for the run, not two per source
     for source in chosen:
-        why = skip(source, store.sources.state(source.name), now, force=force,
+        why = skip(source, states.get(source.name), now, force=force,
                    backoff_minutes=app.settings.schedule.ingest_minutes)
         if why is not None:
             log.debug("source %s skipped: %s (%s)", source.name, why.status, why.reason)
@@ -47,8 +48,8 @@ def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, 
     if not todo:
         return IngestReport(results=tuple(results))
     workers = max(1, min(app.settings.fetch_workers, len(todo)))
-    with parser(app, len(todo)) as parse, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
-        futures = {pool.submit(collect, app, source, now, parse): source for source in todo}
+    with parser(app, todo) as parse, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        futures = {pool.submit(collect, app, source, now, parse, states.get(source.name)): source for source in todo}
         for done, future in enumerate(as_completed(futures), 1):
             source = futures[future]
             try:

@@ -17,6 +17,7 @@ from feedpipe.core.model import Article, Source
 from feedpipe.extract.page import parse_page
 from feedpipe.extract.ttl import feed_ttl
 from feedpipe.ingest.parse import Parse, tag_article
+from feedpipe.store.sources import SourceState
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +67,15 @@ def _host(url: str) -> str:
     return (urlparse(url).hostname or "").removeprefix("www.")
 
 
-def collect(app: App, source: Source, now: datetime, parse: Parse) -> Collected:
-    """Fetch or read one source and parse and tag what came; runs in a worker thread."""
+def collect(app: App, source: Source, now: datetime, parse: Parse, state: SourceState | None) -> Collected:
+    """Fetch or read one source and parse and tag what came; runs in a worker thread. `state` is the
+    source's stored state as the run began (its validators), read once for every source."""
     started = time.monotonic()
     try:
         if source.kind == "file":
-            collected = _collect_files(app, source, parse)
+            collected = _collect_files(app, source, parse, state)
         else:
-            collected = _collect_url(app, source, parse)
+            collected = _collect_url(app, source, parse, state)
     except FetchError as exc:
         retry_until = now + timedelta(seconds=exc.retry_after) if exc.retry_after else None
         collected = Collected(source=source, status="error", error=str(exc), retry_after_until=retry_until)
@@ -82,8 +84,7 @@ def collect(app: App, source: Source, now: datetime, parse: Parse) -> Collected:
     return replace(collected, seconds=time.monotonic() - started)
 
 
-def _collect_url(app: App, source: Source, parse: Parse) -> Collected:
-    state = app.store.sources.state(source.name)
+def _collect_url(app: App, source: Source, parse: Parse, state: SourceState | None) -> Collected:
     same_place = state if state is not None and state.location == source.location else None
     fetched = app.fetcher.get(
         source.location,
@@ -127,7 +128,7 @@ def _with_full_text(app: App, article: Article, source: Source, errors: list[str
     return tag_article(app.tagger, full, source)
 
 
-def _collect_files(app: App, source: Source, parse: Parse) -> Collected:
+def _collect_files(app: App, source: Source, parse: Parse, state: SourceState | None) -> Collected:
     root = Path(source.location)
     if not root.exists():
         return Collected(source=source, status="error",
@@ -137,7 +138,6 @@ def _collect_files(app: App, source: Source, parse: Parse) -> Collected:
         if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and not any(part.startswith(".") for part in p.parts)
     )
     validator = _files_validator(files)
-    state = app.store.sources.state(source.name)
     if state and state.etag == validator and state.location == source.location and state.status in ("ok", "not-modified"):
         return Collected(source=source, status="not-modified", etag=validator)
     articles: list[Article] = []

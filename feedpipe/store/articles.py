@@ -196,7 +196,7 @@ class ArticleRepository:
                 updated.append(row["id"])
             if inserts:  # one executemany for the whole batch: the per-row overhead is the cost here
                 conn.execute(articles.insert(), inserts)
-            _replace_tags(conn, tagged)
+            _replace_tags(conn, tagged, stale=updated)  # a new article has no tags to delete
             _mark_dirty(conn, dirty)
         return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged))
 
@@ -342,10 +342,10 @@ def _existing(conn: Connection, rows: list[dict[str, Any]]) -> dict[Any, dict[st
     return found
 
 
-def _replace_tags(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    ids = [r["id"] for r in rows]
-    for start in range(0, len(ids), 500):
-        conn.execute(article_tags.delete().where(article_tags.c.article_id.in_(ids[start : start + 500])))
+def _replace_tags(conn: Connection, rows: list[dict[str, Any]], *, stale: list[str]) -> None:
+    """Write the tag index of `rows`, first deleting the old tags of the `stale` (updated) ones."""
+    for start in range(0, len(stale), 500):
+        conn.execute(article_tags.delete().where(article_tags.c.article_id.in_(stale[start : start + 500])))
     tag_rows = [t for row in rows for t in _tag_rows(row)]
     if tag_rows:
         conn.execute(article_tags.insert(), tag_rows)

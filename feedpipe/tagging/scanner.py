@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from feedpipe.tagging.gazetteer import Gazetteer, GeoHit, GeoValue
-from feedpipe.tagging.topics import Taxonomy, TermHit, TermValue
+from feedpipe.tagging.topics import _LEAD, _TITLE, Taxonomy, TermHit, TermValue
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,53 @@ class Scanner:
             if t is not None:
                 add_top((end, t))
         return geo, top
+
+    def scan(self, low: str, full: str, title_end: int, lead_end: int) -> tuple[list[GeoHit], dict[str, int]]:
+        """(country hits, topic tally): one pass that hands country hits on in text order and counts
+        topic terms as it goes, as topics.tally_term does (inlined here: it runs once per term
+        occurrence, about 80 times in a 600-word article). The tally goes to topics.scores_from_tally."""
+        geo: list[GeoHit] = []
+        add_geo = geo.append
+        tally: dict[str, int] = {}
+        get = tally.get
+        it = self.automaton.iter_long(low)
+        for end, (g, t) in it:  # headline and lead: zones to tell apart
+            if g is not None:
+                add_geo((end, g))
+            if t is None:
+                continue
+            kw, kp, cased_form, back = t
+            key = kp
+            if kw is not None:
+                nxt = low[end + 1]
+                if nxt == " " or not nxt.isalnum():
+                    key = kw
+                elif kp is None:
+                    continue  # inside a longer word
+            if key is None:
+                continue  # not reached: a pattern without a whole-word key has a prefix key
+            start = end - back
+            if cased_form and full.startswith(cased_form, start):
+                key += "^"
+            if start >= lead_end:
+                tally[key] = get(key, 0) + 1
+                break
+            tally[key] = get(key, 0) + (_TITLE if start < title_end else _LEAD)
+        for end, (g, t) in it:  # the rest of the body: all one zone (the same iterator goes on)
+            if g is not None:
+                add_geo((end, g))
+            if t is None:
+                continue
+            kw, key, cased_form, back = t
+            if kw is not None:
+                nxt = low[end + 1]
+                if nxt == " " or not nxt.isalnum():
+                    key = kw
+                elif key is None:
+                    continue
+            if key is None:
+                continue  # not reached (see above)
+            if cased_form and full.startswith(cased_form, end - back):
+                key += "^"
+            tally[key] = get(key, 0) + 1
+        return geo, tally

@@ -74,11 +74,9 @@ class Tagger:
         if lang.code not in (None, "en"):
             return self._tag_other(title, text, lang.code, lang.tag, lang.reason, source_country, section)
         art = Prepared.of(self.gazetteer, title, text)
-        geo_hits, topic_hits = self.scanner.split(art.low)
+        geo_hits, tally = self.scanner.scan(art.low, art.full, art.title_end, art.lead_end)
         countries = tag_countries(self.gazetteer, art, source_country, geo_hits)
-        scores, counts = topics.score_topics(
-            self.taxonomy, art.full, art.low, art.title_end, art.lead_end, topic_hits
-        )
+        scores, counts = topics.scores_from_tally(self.taxonomy, tally)
         focus = {c.code for c in countries if c.role == "focus"}
         calibrated = None
         if self.model is not None:
@@ -98,8 +96,8 @@ class Tagger:
         if detect_language(title or "", text or "", None).code not in (None, "en"):
             return ()  # as tag(): no topics for other languages
         art = Prepared.of(self.gazetteer, title or "", text or "")
-        _geo, hits = self.scanner.split(art.low)
-        scores, counts = topics.score_topics(self.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits)
+        _geo, tally = self.scanner.scan(art.low, art.full, art.title_end, art.lead_end)
+        scores, counts = topics.scores_from_tally(self.taxonomy, tally)
         if self.model is None:
             return ()
         feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + self.model.lead_chars)

@@ -9,7 +9,7 @@ it does not also count as labour), and a capitalised term ("Labour") overrides t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -128,54 +128,64 @@ def score_topics(
 ) -> tuple[dict[str, float], dict[str, int]]:
     """Scores per IPTC code, and hit counts per matched term key (for subtopics).
 
-    The loop runs once per term occurrence, so it does one dict update: occurrences are tallied per
-    zone in one integer (title, lead and body counts in separate bit fields) and unpacked per term after.
+    `hits`: from a shared scan (scanner.py); by default the taxonomy scans itself. Tagger.tag tallies
+    during its one scan instead (Scanner.scan) and calls `scores_from_tally`; both count alike.
     """
     tally: dict[str, int] = {}
-    # hits: from a shared scan; one iterator, so the second loop resumes where the first stopped
-    it: Iterator[TermHit] = tax.automaton.iter_long(low) if hits is None else iter(hits)
-    for end, (kw, kp, cased_form, back) in it:  # headline and lead: zones to tell apart
-        key = kp
-        if kw is not None:
-            nxt = low[end + 1]
-            if nxt == " " or not nxt.isalnum():
-                key = kw
-            elif kp is None:
-                continue  # inside a longer word
-        if key is None:
-            continue  # not reached: a pattern without a whole-word key has a prefix key
-        start = end - back
-        if cased_form and full.startswith(cased_form, start):
-            key += "^"  # "Labour" the party, counted apart from "labour"
-        inc = _TITLE if start < title_end else _LEAD if start < lead_end else 1
-        tally[key] = tally.get(key, 0) + inc
-        if start >= lead_end:
-            break
-    for end, (kw, kp, cased_form, back) in it:  # the rest of the body: all one zone
-        key = kp
-        if kw is not None:
-            nxt = low[end + 1]
-            if nxt == " " or not nxt.isalnum():
-                key = kw
-            elif kp is None:
-                continue
-        if key is None:
-            continue  # not reached (see above)
-        if cased_form and full.startswith(cased_form, end - back):
-            key += "^"
-        tally[key] = tally.get(key, 0) + 1
+    it: Iterable[TermHit] = tax.automaton.iter_long(low) if hits is None else hits
+    for end, term in it:
+        tally_term(tally, term, end, low, full, title_end, lead_end)
+    return scores_from_tally(tax, tally)
+
+
+def tally_term(
+    tally: dict[str, int], term: TermValue, end: int, low: str, full: str, title_end: int, lead_end: int
+) -> None:
+    """Count one term occurrence under its key, in the bit field of its zone (see scores_from_tally).
+
+    The whole-word key when the word ends there, else the prefix key ("elect*" in "elections"; a
+    pattern with neither is inside a longer word and not counted); "^" marks the cased form ("Labour")."""
+    kw, kp, cased_form, back = term
+    key = kp
+    if kw is not None:
+        nxt = low[end + 1]
+        if nxt == " " or not nxt.isalnum():
+            key = kw
+        elif kp is None:
+            return  # inside a longer word
+    if key is None:
+        return  # not reached: a pattern without a whole-word key has a prefix key
+    start = end - back
+    if cased_form and full.startswith(cased_form, start):
+        key += "^"  # "Labour" the party, counted apart from "labour"
+    tally[key] = tally.get(key, 0) + (1 if start >= lead_end else _TITLE if start < title_end else _LEAD)
+
+
+# zone weight plus the repeat bonus, per (zone, repeats): the same sums score_topics made term by term
+_ZONE_REPEAT = tuple(tuple(z + REPEAT_BONUS * r for r in range(MAX_REPEATS + 1)) for z in ZONE_WEIGHT)
+
+
+def scores_from_tally(tax: Taxonomy, tally: Mapping[str, int]) -> tuple[dict[str, float], dict[str, int]]:
+    """Scores per IPTC code and counts per term key from the per-key tally of occurrences: title,
+    lead and body counts packed in one integer (bit fields _TITLE, _LEAD, 1), so that the scan does one
+    dict update per occurrence. A term counts once at the weight of its best zone, plus a bonus per repeat."""
     scores: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = {}
     table = tax.weights
-    t_title, t_lead, t_body = ZONE_WEIGHT
+    by_title, by_lead, by_body = _ZONE_REPEAT
     for key, v in tally.items():
-        n_title, n_lead, n_body = v >> 40, (v >> 20) & _MASK, v & _MASK
-        n = n_title + n_lead + n_body
+        if v <= _MASK:  # the body only: the commonest case
+            n, by_zone = v, by_body
+        else:
+            n_title, n_lead = v >> 40, (v >> 20) & _MASK
+            n = n_title + n_lead + (v & _MASK)
+            by_zone = by_title if n_title else by_lead
         counts[key] = n
-        z = t_title if n_title else t_lead if n_lead else t_body
-        z += REPEAT_BONUS * min(n - 1, MAX_REPEATS)
-        for code, w in table.get(key, ()):
-            scores[code] += w * z
+        weights = table.get(key)
+        if weights:
+            z = by_zone[n - 1 if n <= MAX_REPEATS else MAX_REPEATS]
+            for code, w in weights:
+                scores[code] += w * z
     return scores, counts
 
 
