@@ -171,13 +171,64 @@ def main(argv: list[str] | None = None) -> int:
     if real:
         sets.append(("BBC News stories topped up to 600 words", real, "bbc"))
     sets.append(("short items (a headline and one or two sentences)", short_items(args.n), "short"))
+    model_load(fig)
     for name, docs, prefix in sets:
         print(f"-- {name}")
+        model_cost(tagger, docs, args.repeat, fig, prefix)
         run(tagger, docs, args.repeat, fig, prefix)
         if tagger.model is not None:
             lexicon_only(tagger, docs, args.repeat, fig, prefix)
     fig.write(args.json)
     return 0
+
+
+def model_load(fig: Figures) -> None:
+    """CPU seconds to read the packaged topic model, in a fresh process (best of 3)."""
+    code = (
+        "import time; from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel; "
+        "from feedpipe.tagging.resources import packaged_dir; c=time.process_time(); "
+        "TopicModel.load(packaged_dir() / MODEL_FILE); print(time.process_time()-c)"
+    )
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(3)]
+    print(f"topic model load (TopicModel.load, fresh process, best of 3): {min(runs):.3f} s CPU "
+          f"(target < 0.15 s: {min(runs) / 0.15:.2f}x)")
+    fig.add("topic_model_load_cpu_s", min(runs), "s", "TopicModel.load of the packaged model, best of 3")
+
+
+def model_cost(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Figures, prefix: str) -> None:
+    """The topic model's own share of tag(): its features plus its scoring, per article (issue 12's
+    budget: about 40 us on a 600-word article), beside a plain str.split() of the same folded text."""
+    from feedpipe.tagging import topics  # noqa: PLC0415
+    from feedpipe.tagging.countries import Prepared  # noqa: PLC0415
+    from feedpipe.tagging.topic_model import features  # noqa: PLC0415
+
+    model = tagger.model
+    if model is None:
+        return
+    prepared = []
+    for title, body in docs:
+        art = Prepared.of(tagger.gazetteer, title, body)
+        _geo, hits = tagger.scanner.split(art.low)
+        scores, _counts = topics.score_topics(
+            tagger.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits
+        )
+        prepared.append((art.low, art.title_end, art.lead_end, art.body_start + 1 + model.lead_chars, scores))
+    costs, floors = [], []
+    for _ in range(repeat):
+        c0 = time.process_time()
+        for low, title_end, lead_end, end, scores in prepared:
+            model.given(features(low, title_end, lead_end, end), scores)
+        costs.append(time.process_time() - c0)
+        c0 = time.process_time()
+        for low, *_rest in prepared:
+            low.split()
+        floors.append(time.process_time() - c0)
+    us, floor_us = min(costs) / len(docs) * 1e6, min(floors) / len(docs) * 1e6
+    print(f"topic model, features + scoring: {us:.1f} us/article (budget ~40 us); a str.split() of the "
+          f"whole folded article {floor_us:.1f} us (ratio {us / floor_us:.2f})")
+    fig.add(f"{prefix}_topic_model_us_per_article", us, "us", f"{prefix}: topic model features + scoring")
+    fig.add(f"{prefix}_topic_model_vs_split_ratio", us / floor_us)
 
 
 def lexicon_only(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Figures, prefix: str) -> None:

@@ -4,6 +4,7 @@ threshold, `--explain` says why, and the shipped model file is what tools/train_
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from click.testing import CliRunner
 
 from feedpipe.cli.tag import tag as tag_command
 from feedpipe.tagging import Tagger
+from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.resources import packaged_dir
-from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, features, model_file_bytes, read_model_text
+from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, features, pack, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FEEDPIPE_EVAL_DATA", ROOT.parent / "shared" / "data"))
@@ -101,12 +103,81 @@ def test_a_hand_made_model_gives_a_topic_only_over_its_threshold():
             "lead_chars": 100,
         }
     )
-    sure = model.score(features(" late goal wins it ", 50), {})
+    sure = model.score(body_words(" late goal wins it "), {})
     assert (sure[0].code, round(sure[0].score, 3)) == (SPORT, 0.953)  # 1 / (1 + e^-3)
-    unsure = model.score(features(" a goal in the film ", 50), {})
-    assert unsure[0].score < model.threshold  # 0.62: the caller gives no topic
+    unsure = model.score(body_words(" a goal in the film "), {})
+    assert unsure[0].score < model.threshold  # 0.73: the caller gives no topic
     rain = model.score([], {WEATHER: 5.0})
     assert [t.code for t in rain] == [ARTS, SPORT, WEATHER] and rain[-1].source == "lexicon"
+
+
+def body_words(low: str) -> list[str]:
+    """Features of a folded text with no headline, all of it lead."""
+    return features(low, 0, len(low), len(low))
+
+
+def test_the_model_reads_marked_headline_words_lead_words_and_pairs_of_the_first_sentence(tagger):
+    art = Prepared.of(
+        tagger.gazetteer,
+        "Striker scores twice",
+        "The late goal by the home side settled the match. Fans sang outside the stadium. "
+        + "More filler words here. " * 40,
+    )
+    feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + 100)
+    assert feats[:3] == ["t:striker", "t:scores", "t:twice"]  # headline words, marked
+    assert {"striker", "goal", "stadium", "striker scores", "late goal", "the match"} <= set(feats)
+    assert "fans sang" not in feats  # pairs come from the headline and the first sentence only
+    assert "filler" in feats and len(feats) == len(set(feats))  # each feature once
+    short = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + 30)
+    assert "late goal" in short and not {"stadium", "the match"} & set(short)  # nothing after `end`
+
+
+def test_packed_weights_round_trip_to_a_thousandth_and_refuse_what_does_not_fit():
+    weights = (-3.2106, 0.0, 12.5, -0.0004)
+    assert unpack(pack(weights), 4) == (-3.211, 0.0, 12.5, -0.0)
+    with pytest.raises(ValueError, match="out of the packable range"):
+        pack([70.0, 0.0])
+
+
+def test_a_model_written_and_read_back_scores_the_same_and_the_file_is_the_same_bytes(tmp_path):
+    model = TopicModel.from_json(
+        {
+            "classes": [ARTS, SPORT, TECH],
+            "prior": [0.1, -0.2, 0.1],
+            "weights": {"t:goal": [-2.0, 2.5, -0.5], "film": [1.0, -1.0, 0.0], "new chip": [0, -1, 1]},
+            "lexicon": {SPORT: [-0.4, 0.8, -0.4]},
+            "temperature": 1.5,
+            "lexicon_curve": [1.0, 0.5, -2.0],
+            "lexicon_only": [WEATHER],
+            "threshold": 0.5,
+            "lead_chars": 600,
+        }
+    )
+    path = tmp_path / MODEL_FILE
+    path.write_bytes(model.file_bytes())
+    again = TopicModel.load(path)
+    feats = ["t:goal", "film", "new chip", "unknown"]
+    assert again.score(feats, {SPORT: 3.0, WEATHER: 1.0}) == model.score(feats, {SPORT: 3.0, WEATHER: 1.0})
+    assert again.file_bytes() == path.read_bytes()
+    assert again.weights_of("t:goal") == (-2.0, 2.5, -0.5) and again.weights_of("unknown") is None
+    truncated = tmp_path / "truncated" / MODEL_FILE
+    truncated.parent.mkdir()
+    import gzip  # noqa: PLC0415
+
+    truncated.write_bytes(gzip.compress(model.to_bytes()[:-5]))
+    with pytest.raises(ValueError, match=r"unreadable \(3 features announced, 3 names and \d+ bytes"):
+        TopicModel.load(truncated)
+
+
+def test_scoring_imports_no_numpy():
+    code = (
+        "import sys; from feedpipe.tagging import Tagger; t = Tagger.load(cache_dir=None); "
+        "t.tag('Striker scores twice', 'The late goal settled the match.'); "
+        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "[]"
 
 
 def test_explain_shows_the_words_and_lexicon_entries_behind_each_topic(tmp_path, monkeypatch):
@@ -130,21 +201,19 @@ def test_explain_shows_the_words_and_lexicon_entries_behind_each_topic(tmp_path,
 
 def test_the_shipped_model_file_is_canonical_and_compact():
     path = packaged_dir() / MODEL_FILE
-    assert path.stat().st_size < 5_000_000  # a few MB
-    sys.path.insert(0, str(ROOT))
-    from tools.train_topics import to_json  # noqa: PLC0415
-
+    assert path.stat().st_size < 1_500_000  # about half a megabyte
     model = TopicModel.load(path)
-    assert model_file_bytes(to_json(model)) == path.read_bytes()  # the writer's own output, unedited
+    assert model.file_bytes() == path.read_bytes()  # the writer's own output, unedited
+    assert len(model.packed) > 10_000 and len(model.classes) >= 10
     again = TopicModel.load(path)
-    feats = features(" parliament votes on the budget ", 40)
+    feats = body_words(" parliament votes on the budget ")
     assert model.score(feats, {}) == again.score(feats, {})
 
 
 def test_an_unreadable_model_file_is_named_with_the_fix(tmp_path):
     bad = tmp_path / MODEL_FILE
     bad.write_text('{"classes": [', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"topic_model\.json\.gz is unreadable .*tools/train_topics\.py"):
+    with pytest.raises(ValueError, match=r"topic_model\.bin\.gz is unreadable .*tools/train_topics\.py"):
         TopicModel.load(bad)
 
 
@@ -154,8 +223,8 @@ def test_an_unreadable_model_file_is_named_with_the_fix(tmp_path):
 )
 def test_the_shipped_model_is_what_the_training_script_makes_from_the_data(tagger):
     sys.path.insert(0, str(ROOT))
-    from tools.train_topics import to_json, train  # noqa: PLC0415
+    from tools.train_topics import train  # noqa: PLC0415
 
     model, _items = train(DATA, tagger)
-    shipped = read_model_text(packaged_dir() / MODEL_FILE)
-    assert to_json(model) == shipped, "retrain: python tools/train_topics.py (see its docstring)"
+    shipped = (packaged_dir() / MODEL_FILE).read_bytes()
+    assert model.file_bytes() == shipped, "retrain: python tools/train_topics.py (see its docstring)"

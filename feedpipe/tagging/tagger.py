@@ -80,7 +80,7 @@ class Tagger:
         focus = {c.code for c in countries if c.role == "focus"}
         calibrated = None
         if self.model is not None:
-            feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+            feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + self.model.lead_chars)
             calibrated = self.model.given(feats, scores) if feats or any(scores.values()) else []
         return Tags(
             countries=countries,
@@ -100,7 +100,7 @@ class Tagger:
         scores, counts = topics.scores_from_tally(self.taxonomy, tally)
         if self.model is None:
             return ()
-        feats = features(art.low, art.body_start + 1 + self.model.lead_chars)
+        feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + self.model.lead_chars)
         ranked = self.model.score(feats, scores, explain=True) if feats or any(scores.values()) else []
         return tuple((t, topics.lexicon_terms(self.taxonomy, counts, t.code)) for t in ranked)
 

@@ -1,4 +1,4 @@
-"""A trained topic model (naive Bayes over words and word pairs) combined with the topic lexicon.
+"""A trained topic model (multinomial logistic regression) combined with the topic lexicon.
 
 Why: on a headline and one or two sentences the lexicon alone is wrong about one time in three (a film
 title with "Rain" in it is weather). The model learned, from labelled news (tools/train_topics.py), how
@@ -6,11 +6,17 @@ the words of short items go with the IPTC top-level topics that the data has; th
 scores are inputs of the model too, and the lexicon alone keeps the topics the data lacks (weather,
 disaster, conflict, labour).
 
-What it reads: the headline and the first `lead_chars` characters of the body (news puts its topic at
-the top; the lexicon still reads the whole article), as lower-case words and pairs of neighbouring words.
-Scores are calibrated probabilities: the model's by a temperature and the lexicon-only topics' by a
-logistic curve over the lexicon's evidence, both fitted on held-out folds. A topic below `threshold` is
-not given. Everything is plain Python over dicts and tuples: no numpy at run time.
+What it reads (`features`): the headline's words twice (once marked "t:", since a headline word says more
+than a body word), the words of the body's first `lead_chars` characters, and the pairs of neighbouring
+words of the headline and the first sentence (news puts its topic at the top; the lexicon still reads the
+whole article). Each feature counts once. Scores are calibrated probabilities: the model's by a
+temperature and the lexicon-only topics' by a logistic curve over the lexicon's evidence, both fitted on
+held-out folds. A topic below `threshold` is not given. Everything is plain Python at run time: no numpy.
+
+The file (`MODEL_FILE`, gzip with no timestamp) is a magic line, one line of JSON (classes, prior,
+lexicon weights, calibration, ...), the feature names joined by newlines, then every feature's packed
+weights as fixed-width little-endian integers (see `pack`), so loading is one split and one
+`int.from_bytes` per feature rather than parsing numbers.
 """
 
 from __future__ import annotations
@@ -24,28 +30,35 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-MODEL_FILE = "topic_model.json.gz"  # gzip of the canonical JSON (4.3 MB of text, 0.7 MB packed)
-# Packed weights: every class's weight of a feature in one integer, 64 bits per class, in units of
-# 1/10,000 plus an offset that keeps each field positive, so that summing the integers of an article's
-# features (one C-level `sum`) sums all classes at once; `struct` unpacks the fields.
-_WORD_UNIT, _WORD_BIAS = 10_000, 1 << 20
-_LEX_UNIT, _LEX_BIAS, _LEX_STEPS = 1_000, 1 << 16, 10  # lexicon: log1p(score) counted in tenths
+MODEL_FILE = "topic_model.bin.gz"
+MAGIC = b"feedpipe-topic-model 2\n"  # format 2: 32-bit fields
+# Packed weights: every class's weight of a feature in one integer, 32 bits per class, in units of
+# 1/1,000 plus an offset that keeps each field positive, so that summing the integers of an article's
+# features (one C-level `sum`) sums all classes at once; `struct` unpacks the fields. A field holds
+# 2**32 / 2**17 = 32,768 summed features: `logits` reads at most MAX_FEATURES, well under that.
+_WIDTH, _FMT = 4, "I"  # bytes per class field, struct code
+_WORD_UNIT, _WORD_BIAS = 1_000, 1 << 16  # a weight must lie within +-65 (LR weights are a few units)
+_LEX_STEPS, _LEX_MAX_STEPS = 10, 100  # lexicon: log1p(score) counted in tenths, at most 100 of them
+MAX_FEATURES = 20_000
 
 
-def pack(weights: Sequence[float], unit: int = _WORD_UNIT, bias: int = _WORD_BIAS) -> int:
+def pack(weights: Sequence[float], unit: int = _WORD_UNIT) -> int:
     """A feature's class weights as one integer (see above)."""
-    fmt = f"<{len(weights)}Q"
-    return int.from_bytes(struct.pack(fmt, *[round(w * unit) + bias for w in weights]), "little")
+    fields = [round(w * unit) + _WORD_BIAS for w in weights]
+    if any(not 0 <= f < 2 * _WORD_BIAS for f in fields):
+        raise ValueError(f"a weight in {list(weights)} is out of the packable range")
+    return int.from_bytes(struct.pack(f"<{len(fields)}{_FMT}", *fields), "little")
 
 
-def read_model_text(path: Path) -> str:
-    """The canonical JSON text of a model file (stored gzip-compressed)."""
-    return gzip.decompress(path.read_bytes()).decode("utf-8")
+def unpack(value: int, k: int) -> tuple[float, ...]:
+    """The class weights `pack` put into `value` (k classes)."""
+    raw = struct.unpack(f"<{k}{_FMT}", value.to_bytes(_WIDTH * k, "little"))
+    return tuple((v - _WORD_BIAS) / _WORD_UNIT for v in raw)
 
 
-def model_file_bytes(text: str) -> bytes:
-    """What a model file holds for `text`: gzip with no timestamp, so the same model is the same bytes."""
-    return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+def lexicon_steps(score: float) -> int:
+    """How the model counts a lexicon score: log1p(score) in tenths (training rounds the same way)."""
+    return min(_LEX_MAX_STEPS, round(math.log1p(score) * _LEX_STEPS))
 
 
 @dataclass(frozen=True)
@@ -59,79 +72,126 @@ class TopicScore:
 @dataclass(frozen=True)
 class TopicModel:
     classes: tuple[str, ...]  # IPTC codes the data has, in weight order
-    prior: tuple[float, ...]  # log prior per class, centred
-    weights: Mapping[str, Sequence[float]]  # feature -> centred log-likelihood per class (hundredths)
+    prior: tuple[float, ...]  # bias per class, centred
+    packed: Mapping[str, int]  # feature -> pack(its weight per class), centred across classes
     lexicon: dict[str, tuple[float, ...]]  # IPTC code -> weight per class of log1p(lexicon score)
     temperature: float
     lexicon_curve: tuple[float, float, float]  # (share, log1p(score), bias): P(lexicon-only topic right)
     lexicon_only: tuple[str, ...]  # topics only the lexicon gives
     threshold: float
     lead_chars: int
-    packed: Mapping[str, int] = field(default_factory=dict)  # feature -> pack(weights[feature])
-    lexicon_packed: Mapping[str, int] = field(default_factory=dict)  # code -> pack(lexicon[code], ...)
+    about: str = ""
+    lexicon_packed: Mapping[str, int] = field(default_factory=dict)  # code -> its weights per tenth, packed
 
     def __post_init__(self) -> None:
-        if not self.packed and self.weights:
-            object.__setattr__(self, "packed", {f: pack(w) for f, w in self.weights.items()})
         if not self.lexicon_packed and self.lexicon:
-            lp = {c: pack(w, _LEX_UNIT, _LEX_BIAS) for c, w in self.lexicon.items()}
+            lp = {c: pack([x / _LEX_STEPS for x in w]) for c, w in self.lexicon.items()}
             object.__setattr__(self, "lexicon_packed", lp)
 
     @classmethod
     def load(cls, path: Path) -> TopicModel:
         try:
-            doc = json.loads(read_model_text(path))
-            return cls.from_json(doc)
-        except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+            return cls.from_bytes(gzip.decompress(path.read_bytes()))
+        except (OSError, EOFError, ValueError, KeyError, TypeError, struct.error) as exc:
             raise ValueError(
                 f"topic model {path} is unreadable ({exc}); rebuild it with tools/train_topics.py"
             ) from None
 
     @classmethod
+    def from_bytes(cls, data: bytes) -> TopicModel:
+        """The model a file holds (uncompressed; see the module's docstring for the layout)."""
+        if not data.startswith(MAGIC):
+            raise ValueError(f"not a topic model file (it should start with {MAGIC!r})")
+        head_end = data.index(b"\n", len(MAGIC))
+        doc = json.loads(data[len(MAGIC) : head_end])
+        n, names_len = int(doc["features"]), int(doc["names_bytes"])
+        names_end = head_end + 1 + names_len
+        names = data[head_end + 1 : names_end].decode("utf-8").split("\n") if n else []
+        width = _WIDTH * len(doc["classes"])
+        blob = memoryview(data)[names_end:]
+        if len(names) != n or len(blob) != n * width:
+            raise ValueError(
+                f"{n} features announced, {len(names)} names and {len(blob)} bytes of weights found"
+            )
+        frm = int.from_bytes
+        packed = {
+            name: frm(blob[i : i + width], "little")
+            for name, i in zip(names, range(0, n * width, width), strict=True)
+        }
+        return cls._from_doc(doc, packed)
+
+    @classmethod
     def from_json(cls, doc: Mapping[str, object]) -> TopicModel:
-        def floats(v: object) -> tuple[float, ...]:
-            if not isinstance(v, list):
-                raise TypeError("expected a list of numbers")
-            return tuple(float(x) for x in v)
-
-        def table(v: object) -> dict[str, tuple[float, ...]]:
-            if not isinstance(v, dict):
-                raise TypeError("expected an object")
-            return {str(k): floats(w) for k, w in v.items()}
-
+        """A model written out as JSON with a "weights" object (feature -> weight per class): for tests and
+        hand-made models."""
         weights = doc["weights"]
         if not isinstance(weights, dict):
             raise TypeError("weights: expected an object")
+        return cls._from_doc(doc, {str(f): pack(_floats(w)) for f, w in weights.items()})
 
+    @classmethod
+    def _from_doc(cls, doc: Mapping[str, object], packed: Mapping[str, int]) -> TopicModel:
+        lexicon = doc["lexicon"]
         classes = doc["classes"]
         only = doc["lexicon_only"]
-        curve = floats(doc["lexicon_curve"])
-        if not isinstance(classes, list) or not isinstance(only, list) or len(curve) != 3:
-            raise TypeError("classes, lexicon_only and lexicon_curve have the wrong shape")
+        curve = _floats(doc["lexicon_curve"])
+        if not isinstance(lexicon, dict) or not isinstance(classes, list) or not isinstance(only, list):
+            raise TypeError("lexicon, classes or lexicon_only has the wrong shape")
+        if len(curve) != 3:
+            raise TypeError("lexicon_curve: expected three numbers")
         return cls(
             classes=tuple(str(c) for c in classes),
-            prior=floats(doc["prior"]),
-            weights=weights,  # lists of numbers as parsed: converted only when explained
-            lexicon=table(doc["lexicon"]),
+            prior=_floats(doc["prior"]),
+            packed=packed,
+            lexicon={str(k): _floats(w) for k, w in lexicon.items()},
             temperature=float(str(doc["temperature"])),
             lexicon_curve=(curve[0], curve[1], curve[2]),
             lexicon_only=tuple(str(c) for c in only),
             threshold=float(str(doc["threshold"])),
             lead_chars=int(str(doc["lead_chars"])),
+            about=str(doc.get("about", "")),
         )
 
+    def to_bytes(self) -> bytes:
+        """The file's content before compression: deterministic (sorted features, sorted JSON keys)."""
+        names = sorted(self.packed)
+        if any("\n" in f for f in names):
+            raise ValueError("a feature name holds a newline")
+        names_blob = "\n".join(names).encode("utf-8")
+        k = len(self.classes)
+        head = {
+            "about": self.about,
+            "classes": list(self.classes),
+            "prior": list(self.prior),
+            "lexicon": {c: list(w) for c, w in sorted(self.lexicon.items())},
+            "temperature": self.temperature,
+            "lexicon_curve": list(self.lexicon_curve),
+            "lexicon_only": list(self.lexicon_only),
+            "threshold": self.threshold,
+            "lead_chars": self.lead_chars,
+            "features": len(names),
+            "names_bytes": len(names_blob),
+        }
+        line = json.dumps(head, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        weights = b"".join(self.packed[f].to_bytes(_WIDTH * k, "little") for f in names)
+        return MAGIC + line + b"\n" + names_blob + weights
+
+    def file_bytes(self) -> bytes:
+        """What the model file holds: gzip with no timestamp, so the same model is the same bytes."""
+        return gzip.compress(self.to_bytes(), compresslevel=9, mtime=0)
+
     def logits(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
-        """Raw class scores (before the temperature): prior + words + lexicon (log1p of its score)."""
-        hits = list(filter(None, map(self.packed.get, feats)))
+        """Raw class scores (before the temperature): prior + features + lexicon (log1p of its score)."""
+        hits = list(filter(None, map(self.packed.get, feats[:MAX_FEATURES])))
         total, off = sum(hits), len(hits) * _WORD_BIAS
         lp = self.lexicon_packed
         for code, s in lex.items():
             if s > 0 and code in lp:
-                steps = round(math.log1p(s) * _LEX_STEPS)
+                steps = lexicon_steps(s)
                 total += lp[code] * steps
-                off += steps * _LEX_BIAS
+                off += steps * _WORD_BIAS
         k = len(self.prior)
-        fields = struct.unpack(f"<{k}Q", total.to_bytes(8 * k, "little")) if total else (off,) * k
+        fields = struct.unpack(f"<{k}{_FMT}", total.to_bytes(_WIDTH * k, "little")) if total else (off,) * k
         return [p + (v - off) / _WORD_UNIT for p, v in zip(self.prior, fields, strict=True)]
 
     def probabilities(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
@@ -152,7 +212,8 @@ class TopicModel:
         """The topics at or over the threshold, (code, calibrated score), best first: what an article gets."""
         cut = self.threshold
         out = [(c, p) for c, p in zip(self.classes, self.probabilities(feats, lex), strict=True) if p >= cut]
-        out += [(c, q) for c, q in self.lexicon_confidence(lex).items() if q >= cut]
+        if self.lexicon_only and lex:
+            out += [(c, q) for c, q in self.lexicon_confidence(lex).items() if q >= cut]
         out.sort(key=lambda cs: (-cs[1], cs[0]))
         return out
 
@@ -171,23 +232,39 @@ class TopicModel:
             ]
         return out
 
+    def weights_of(self, feat: str) -> tuple[float, ...] | None:
+        """A feature's weight per class (in `classes` order), None if the model does not know it."""
+        v = self.packed.get(feat)
+        return None if v is None else unpack(v, len(self.classes))
+
     def top_words(self, feats: list[str], code: str, n: int = 6) -> tuple[tuple[str, float], ...]:
-        """The features that pushed `code` up the most, with their log-odds against the other topics."""
+        """The features that pushed `code` up the most, with their log-odds against the other topics
+        (a headline word shows as "t:word")."""
         i = self.classes.index(code)
         seen: dict[str, float] = {}
         for f in feats:
-            w = self.weights.get(f)
+            w = self.weights_of(f)
             if w is not None and f not in seen:
                 seen[f] = w[i] - max(v for j, v in enumerate(w) if j != i)
         best = sorted(seen.items(), key=lambda kv: -kv[1])
         return tuple((f, round(v, 2)) for f, v in islice(best, n) if v >= 0.1)
 
 
-def features(low: str, end: int) -> list[str]:
-    """Words and neighbouring word pairs of the folded text up to `end` (headline plus lead), each once."""
-    toks = low[:end].split()
-    pairs = map(" ".join, zip(toks, toks[1:], strict=False))
-    return list(dict.fromkeys([*toks, *pairs]))
+def features(low: str, title_end: int, lead_end: int, end: int) -> list[str]:
+    """The model's features of a folded text (`low`: one pad character, then the headline, then the
+    body): the headline's words marked "t:", the words up to `end` (headline plus lead), and the pairs of
+    neighbouring words up to `lead_end` (headline plus first sentence); each once, in that order."""
+    words = low[:end].split()
+    title = low[: title_end + 1].split()
+    lead = low[: lead_end + 1].split() if lead_end < end else words
+    pairs = map(" ".join, zip(lead, lead[1:], strict=False))
+    return list(dict.fromkeys([*map("t:".__add__, title), *words, *pairs]))
+
+
+def _floats(v: object) -> tuple[float, ...]:
+    if not isinstance(v, list):
+        raise TypeError("expected a list of numbers")
+    return tuple(float(x) for x in v)
 
 
 def softmax(xs: list[float], temperature: float = 1.0) -> list[float]:
