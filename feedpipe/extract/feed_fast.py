@@ -44,7 +44,15 @@ from xml.parsers import expat
 
 import feedparser_rs as _rs
 
-from .feed_items import channel_has_content, item_spans, itunes_item, rss_authors, rss_dc_date, rss_guid
+from .feed_items import (
+    channel_has_content,
+    item_spans,
+    itunes_item,
+    rss_authors,
+    rss_dc_date,
+    rss_guid,
+    unescape_xml,
+)
 
 FPDict = dict[str, object]
 
@@ -59,8 +67,6 @@ _FEEDPARSER_ONLY = re.compile(rb"type=[\"']xhtml[\"']"
                               rb"|<(?:atom|a|dcterms):(?:updated|modified)[\s>]"
                               rb"|<(?:description|summary|content:encoded)>\s*<[A-Za-z]")
 _ELEMENT = {name: re.compile(rb"<" + name + rb"(\s[^>]*)?/?>") for name in (b"title", b"summary", b"content")}
-_XML_REF = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
-_XML_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _NOT_A_NAME = re.compile(r"\d{4}-\d\d-\d\d|[a-z]+://")
 _DECLARED = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
 _NOT_PERMALINK = re.compile(rb"""isPermaLink\s*=\s*["']false""", re.IGNORECASE)
@@ -87,19 +93,9 @@ def _plain(value: object) -> object:
     return value
 
 
-def _xml_ref(match: re.Match[str]) -> str:
-    ref = match.group(1)
-    if ref[0] != "#":
-        return _XML_NAMED[ref]
-    try:
-        return chr(int(ref[2:], 16) if ref[1] in "xX" else int(ref[1:]))
-    except (ValueError, OverflowError):
-        return match.group(0)
-
-
 def _attr(value: object) -> object:
     """feedparser-rs leaves character references in attribute values (href="a?b=1&amp;c=2"): decode them."""
-    return _XML_REF.sub(_xml_ref, value) if isinstance(value, str) and "&" in value else value
+    return unescape_xml(value) if isinstance(value, str) and "&" in value else value
 
 
 def _unescape_attrs(items: object, *keys: str) -> object:

@@ -54,7 +54,13 @@ def item_spans(body: bytes) -> list[tuple[int, int]] | None:
     return spans
 
 
-def _ref(match: re.Match[str]) -> str:
+def unescape_xml(text: str) -> str:
+    """The five predefined XML entities and numeric references decoded, nothing else (no DTD's)."""
+    return _XML_REF.sub(xml_ref, text)
+
+
+def xml_ref(match: re.Match[str]) -> str:
+    """The character an XML reference (`&amp;`, `&#233;`, `&#xE9;`) stands for; an unreadable one as is."""
     ref = match.group(1)
     if ref[0] != "#":
         return _XML_NAMED[ref]
@@ -77,13 +83,13 @@ def _text_of(raw: bytes) -> str | None:
     parts = []
     pos = 0
     for m in _CDATA.finditer(raw):
-        parts.append(_XML_REF.sub(_ref, raw[pos:m.start()].decode("utf-8")))
+        parts.append(_XML_REF.sub(xml_ref, raw[pos:m.start()].decode("utf-8")))
         parts.append(m.group(0)[9:-3].decode("utf-8"))
         pos = m.end()
     tail = raw[pos:].decode("utf-8")
     if "<" in tail or any("<" in p for p in parts[::2]):
         return None
-    parts.append(_XML_REF.sub(_ref, tail))
+    parts.append(_XML_REF.sub(xml_ref, tail))
     return "".join(parts).strip()
 
 
@@ -253,7 +259,7 @@ def _image(e: FPDict, names: list[str], get: Callable[[str], object]) -> bool:
     href = get("image")
     if not isinstance(href, str) or not href:
         return False
-    e["image"] = {"href": _XML_REF.sub(_ref, href)}
+    e["image"] = {"href": _XML_REF.sub(xml_ref, href)}
     return True
 
 

@@ -16,10 +16,11 @@ Titles, summaries, authors and categories are text; each format writes them as t
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TypeVar
 from urllib.parse import quote
 
 from feedpipe.core.html import sanitize_html
@@ -116,6 +117,8 @@ def public_link(article: Article) -> str:
             return found
     return ""
 
+T = TypeVar("T", bytes, str)
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -136,6 +139,20 @@ class Entry:
     json: str | None = None  # the JSON Feed item, made on first use (see feeds.jsonfeed)
     rss_xml: bytes | None = None  # the RSS <item>, made on first use (see feeds.fragments)
     atom_xml: bytes | None = None  # the Atom <entry>, likewise
+
+
+def rendered(entries: Iterable[Entry], form: str, make: Callable[[Entry], T]) -> list[T]:
+    """Each entry's rendering in one form ("json", "rss_xml", "atom_xml"), made on first use and kept on
+    the entry: an article is in several feeds of one build ("all", its countries', topics' and section's),
+    and is rendered once. The entry stays frozen for everything else; only this memo is filled in."""
+    out: list[T] = []
+    for e in entries:
+        done: T | None = getattr(e, form)
+        if done is None:
+            done = make(e)
+            object.__setattr__(e, form, done)
+        out.append(done)
+    return out
 
 
 EntryCache = dict[str, tuple[Article, Entry]]  # article id -> (Article, Entry): one build's entries

@@ -9,7 +9,7 @@ from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
 from feedpipe.core.urls import safe_url
-from feedpipe.feeds.entries import Entry, prepare_entries, rfc3339
+from feedpipe.feeds.entries import Entry, prepare_entries, rendered, rfc3339
 from feedpipe.feeds.specs import FeedSpec, feed_url
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -59,13 +59,7 @@ def json_bytes(entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> 
     }
     if hub := safe_url(settings.websub_hub):
         feed["hubs"] = [{"type": "WebSub", "url": hub}]
-    items = []
-    for e in entries:
-        item = e.json
-        if item is None:  # once per entry, however many feeds share it
-            item = _json_item(e)
-            object.__setattr__(e, "json", item)
-        items.append(item)
+    items = rendered(entries, "json", _json_item)
     head = _dumps(feed)[:-1]  # the feed object without its closing brace; "items" goes last
     return f'{head},"items":[{",".join(items)}]}}\n'.encode()
 

@@ -23,7 +23,7 @@ from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
 from feedpipe.core.urls import safe_url
-from feedpipe.feeds.entries import EPOCH, Entry, EntryCache, prepare_entries, utc
+from feedpipe.feeds.entries import EPOCH, Entry, EntryCache, prepare_entries, rendered, utc
 from feedpipe.feeds.fragments import atom_entry, rss_item, rss_text
 from feedpipe.feeds.jsonfeed import json_bytes
 from feedpipe.feeds.specs import MEDIA_TYPES, FeedSpec, feed_id, feed_url
@@ -72,13 +72,7 @@ def atom_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings
     fg.link(links, replace=True)
     head = etree.tostring(fg._create_atom()[1], pretty_print=True, xml_declaration=True,  # feedgen 1.x (pinned < 2)
                           encoding="UTF-8")
-    fragments = []
-    for e in entries:
-        if e.atom_xml is None:  # once per entry, however many feeds share it
-            object.__setattr__(e, "atom_xml", atom_entry(e, settings))
-        assert e.atom_xml is not None
-        fragments.append(e.atom_xml)
-    return _with_entries(head, _ATOM_END, fragments)
+    return _with_entries(head, _ATOM_END, rendered(entries, "atom_xml", lambda e: atom_entry(e, settings)))
 
 
 def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings: FeedSettings) -> bytes:
@@ -103,13 +97,7 @@ def rss_bytes(fg: FeedGenerator, entries: list[Entry], spec: FeedSpec, settings:
             raise RuntimeError("feedgen wrote no atom:link in the RSS channel")
         selflink.addnext(etree.Element(f"{{{_ATOM_NS}}}link", href=hub, rel="hub"))
     head = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
-    fragments = []
-    for e in entries:
-        if e.rss_xml is None:  # once per entry, however many feeds share it
-            object.__setattr__(e, "rss_xml", rss_item(e, settings))
-        assert e.rss_xml is not None
-        fragments.append(e.rss_xml)
-    return _with_entries(head, _RSS_END, fragments)
+    return _with_entries(head, _RSS_END, rendered(entries, "rss_xml", lambda e: rss_item(e, settings)))
 
 
 def _rss_channel_text(channel: etree._Element) -> None:
