@@ -7,7 +7,7 @@ The sink is aiosmtpd in its own process (so it does not share our GIL). Figures:
 - feedpipe: `send_edition` end to end — ledger claim/finish per subscriber in SQLite, personal
   selection, slot filling, MIME building, SMTP over one connection — in messages per second;
 - raw: smtplib `sendmail` of pre-built message bytes of the same sizes over one connection;
-- ratio feedpipe/raw (target >= 0.8), from the wall time of alternating rounds (median);
+- ratio feedpipe/raw (target >= 0.9), from the wall time of alternating rounds (median);
 - the same ratio in CPU time: client CPU (this process) + the sink's CPU (read from /proc) per message,
   raw over feedpipe. The sink does the same work for the same bytes on both sides, so on a machine
   whose cores are shared (and busy) this says how close to the wire's cost a send is, where wall
@@ -173,7 +173,7 @@ def main() -> None:
             raw_med, our_med = statistics.median(raw_rates), statistics.median(our_rates)
             print(f"raw smtplib, pre-built bytes : {raw_med:8.0f} msg/s (median)")
             print(f"feedpipe send_edition        : {our_med:8.0f} msg/s (median)")
-            print(f"ratio feedpipe / raw         : {our_med / raw_med:8.2f}  (target >= 0.8)")
+            print(f"ratio feedpipe / raw         : {our_med / raw_med:8.2f}  (target >= 0.9)")
             raw_client, raw_sink = (statistics.median(c[i] for c in raw_cpu) for i in (0, 1))
             our_client, our_sink = (statistics.median(c[i] for c in our_cpu) for i in (0, 1))
             cpu_ratio = (raw_client + raw_sink) / (our_client + our_sink)
@@ -195,7 +195,7 @@ def main() -> None:
             fig.add("feedpipe_vs_raw_round_ratios", [round(o / r, 6) for o, r in zip(our_rates, raw_rates, strict=True)],
                     better="higher")
             fig.compare("send_edition, messages per second", "feedpipe_msgs_per_s",
-                        "raw_msgs_per_s", "feedpipe_vs_raw_ratio", better="higher", target=">= 0.8",
+                        "raw_msgs_per_s", "feedpipe_vs_raw_ratio", better="higher", target=">= 0.9",
                         rate="feedpipe_msgs_per_s", floor_rate="raw_msgs_per_s")
             for size in [int(x) for x in args.memory.split(",") if x.strip()]:
                 mstore = make_store(folder, size)
