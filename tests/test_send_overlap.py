@@ -1,7 +1,7 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.digest_support are used as arguments)
 """The next message is built while the server still works on the one in flight (SMTP `start`/`finish`):
-order and exactly-once are kept, a message that cannot be built or a stop midway marks nothing it should
-not. These tests show what a user sees: who got what, in which order, what the ledger says, and that the
+order and exactly-once are kept, a message that cannot be built fails only its subscriber, and a stop midway
+marks nothing it should not. These tests show what a user sees: who got what, in which order, what the ledger says, and that the
 send leaves no thread of its own behind (a builder thread, if one is ever added, must be stopped)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from feedpipe.core.errors import FeedpipeError
 from feedpipe.digest.build import LoadedEdition
 from feedpipe.digest.send import send_edition
 from feedpipe.mailer import SmtpTransport
@@ -44,33 +45,55 @@ def test_messages_arrive_in_ledger_order_each_once_and_no_builder_thread_is_left
     assert builder_threads() == []
 
 
-def test_a_message_that_cannot_be_built_stops_the_send_there_as_before_and_the_rest_stay_pending(
+def broken_for(emails: set[str]):
+    """LoadedEdition.message_bytes that cannot build these subscribers' messages."""
+    real = LoadedEdition.message_bytes
+
+    def message_bytes(self, subscriber, now, **kw):
+        if subscriber.email in emails:
+            raise ValueError(f"cannot render the edition for {subscriber.email}")
+        return real(self, subscriber, now, **kw)
+
+    return message_bytes
+
+
+def test_a_message_that_cannot_be_built_fails_that_subscriber_only_and_the_others_get_theirs(
+        week_store, smtp, monkeypatch):
+    controller, handler = smtp
+    emails = subscribe(week_store, 8)
+    monkeypatch.setattr(LoadedEdition, "message_bytes", broken_for({emails[3]}))
+
+    report = send_edition(week_store, digest_settings(), transport(controller), WEEK, SEND_AT)
+
+    assert (report.sent, report.failed) == (7, 1)
+    assert [rcpts[0] for rcpts, _ in handler.parsed()] == emails[:3] + emails[4:]
+    entry = week_store.ledger.entry(WEEK, emails[3])
+    assert entry.state == "failed"
+    assert f"could not be built: cannot render the edition for {emails[3]}" in (entry.last_error or "")
+    assert builder_threads() == []
+
+
+def test_messages_that_cannot_be_built_three_in_a_row_stop_the_send_with_the_rest_pending(
         week_store, smtp, monkeypatch):
     controller, handler = smtp
     emails = subscribe(week_store, 8)
     real = LoadedEdition.message_bytes
+    monkeypatch.setattr(LoadedEdition, "message_bytes", broken_for(set(emails[2:])))  # a broken edition
 
-    def broken_for_the_fourth(self, subscriber, now, **kw):
-        if subscriber.email == emails[3]:
-            raise ValueError(f"cannot render the edition for {subscriber.email}")
-        return real(self, subscriber, now, **kw)
-
-    monkeypatch.setattr(LoadedEdition, "message_bytes", broken_for_the_fourth)
-    with pytest.raises(ValueError, match=f"cannot render the edition for {emails[3]}"):
+    with pytest.raises(FeedpipeError, match="the last 3 messages could not be built"):
         send_edition(week_store, digest_settings(), transport(controller), WEEK, SEND_AT)
 
-    # the three before it were sent and recorded (the one in flight was answered first); it and those
-    # after it were neither sent nor claimed
-    assert [rcpts[0] for rcpts, _ in handler.parsed()] == emails[:3]
+    # two sent, two failed before the pattern was clear; the third and the rest were never claimed
+    assert [rcpts[0] for rcpts, _ in handler.parsed()] == emails[:2]
     assert {e: week_store.ledger.entry(WEEK, e).state for e in emails} == {
-        **{e: "sent" for e in emails[:3]}, **{e: "pending" for e in emails[3:]}}
-    assert builder_threads() == []
+        **{e: "sent" for e in emails[:2]}, **{e: "failed" for e in emails[2:4]},
+        **{e: "pending" for e in emails[4:]}}
 
-    monkeypatch.setattr(LoadedEdition, "message_bytes", real)
+    monkeypatch.setattr(LoadedEdition, "message_bytes", real)  # the edition fixed: the send resumes
     again = send_edition(week_store, digest_settings(), transport(controller), WEEK,
                          SEND_AT + timedelta(minutes=11))
-    assert (again.sent, again.already) == (5, 3)
-    assert handler.per_recipient() == {email: 1 for email in emails}
+    assert again.sent == 4
+    assert handler.per_recipient() == {email: 1 for email in emails[:2] + emails[4:]}
 
 
 class StopsBefore(SmtpTransport):

@@ -4,9 +4,9 @@ of preferences, rendering, and the messages, one at a time."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, Edition, Subscriber
 from feedpipe.core.settings import DigestSettings
 from feedpipe.digest.editions import edition_window, parse_key
-from feedpipe.digest.message import build_message, message_bytes
+from feedpipe.digest.message import build_message, envelope_sender, message_bytes
 from feedpipe.digest.ports import EditionStore
 from feedpipe.digest.render import Links, RenderCache, Rendered, render
 from feedpipe.digest.select import Selection, select
@@ -163,3 +163,44 @@ def iter_messages(
     """One message per subscriber, built as it is asked for (never the whole list at once)."""
     for subscriber in subscribers:
         yield subscriber, loaded.message(subscriber, now)
+
+
+class SendRun:
+    """What every kind of send shares: the edition loaded once, the envelope sender, and the run's
+    clock. Time inside a long run is the caller's `now` plus the elapsed `monotonic()` seconds (a
+    stopwatch, never a calendar read)."""
+
+    def __init__(self, loaded: LoadedEdition, now: datetime, monotonic: Callable[[], float], started: float) -> None:
+        self.loaded = loaded
+        self.key = loaded.key
+        self.settings = loaded.settings
+        self.sender = envelope_sender(loaded.settings)
+        self.monotonic = monotonic
+        self._start_now, self._start_tick = now, started
+
+    def now(self) -> datetime:
+        return self._start_now + timedelta(seconds=self.monotonic() - self._start_tick)
+
+    @property
+    def empty(self) -> bool:
+        return not self.loaded.general.items
+
+    def message(self, subscriber: Subscriber, *, id_edition: str | None = None) -> tuple[bytes, str]:
+        """(wire bytes, Message-ID) of this subscriber's personal edition."""
+        return self.loaded.message_bytes(subscriber, self.now(), id_edition=id_edition)
+
+
+def start_run(
+    store: EditionStore,
+    settings: DigestSettings,
+    edition_key: str,
+    now: datetime,
+    monotonic: Callable[[], float],
+    feeds_public_url: str | None,
+    public_url: str | None,
+    templates_dir: Path | None,
+) -> SendRun:
+    started = monotonic()
+    loaded = load_edition(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
+                          public_url=public_url, templates_dir=templates_dir)
+    return SendRun(loaded, now, monotonic, started)

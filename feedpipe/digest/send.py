@@ -22,10 +22,13 @@ list.
     5xx          failed; the send goes on
     lost after DATA, before the reply   uncertain; listed by `feedpipe digest uncertain`, resolved by hand
     no server    the run stops, the row goes back to pending; the next run resumes
+    a message that cannot be built   that subscriber failed, with the reason; 3 in a row: the run stops,
+                                     the rest pending (the edition itself is broken)
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -34,8 +37,7 @@ from pathlib import Path
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import SendReport, Subscriber
 from feedpipe.core.settings import DigestSettings
-from feedpipe.digest.build import LoadedEdition, load_edition
-from feedpipe.digest.message import envelope_sender
+from feedpipe.digest.build import SendRun, start_run
 from feedpipe.digest.ports import EditionStore, LedgerStep, LedgerStore, PipelinedTransport, ReturnPaths
 from feedpipe.mailer import (
     ConnectionFailure,
@@ -49,49 +51,10 @@ from feedpipe.mailer import (
 from feedpipe.store.leases import make_holder
 from feedpipe.store.subscribers import normalize_email
 
+log = logging.getLogger(__name__)
 PAGE = 500
+BUILD_FAILURES_TO_STOP = 3  # messages in a row that cannot be built: the edition, not its subscribers
 RENEW_EVERY_SECONDS = 30.0
-
-
-class _Run:
-    """What every kind of send shares: the edition loaded once, the envelope sender, and the run's
-    clock. Time inside a long run is the caller's `now` plus the elapsed `monotonic()` seconds (a
-    stopwatch, never a calendar read)."""
-
-    def __init__(self, loaded: LoadedEdition, now: datetime, monotonic: Callable[[], float], started: float) -> None:
-        self.loaded = loaded
-        self.key = loaded.key
-        self.settings = loaded.settings
-        self.sender = envelope_sender(loaded.settings)
-        self.monotonic = monotonic
-        self._start_now, self._start_tick = now, started
-
-    def now(self) -> datetime:
-        return self._start_now + timedelta(seconds=self.monotonic() - self._start_tick)
-
-    @property
-    def empty(self) -> bool:
-        return not self.loaded.general.items
-
-    def message(self, subscriber: Subscriber, *, id_edition: str | None = None) -> tuple[bytes, str]:
-        """(wire bytes, Message-ID) of this subscriber's personal edition."""
-        return self.loaded.message_bytes(subscriber, self.now(), id_edition=id_edition)
-
-
-def _start(
-    store: EditionStore,
-    settings: DigestSettings,
-    edition_key: str,
-    now: datetime,
-    monotonic: Callable[[], float],
-    feeds_public_url: str | None,
-    public_url: str | None,
-    templates_dir: Path | None,
-) -> _Run:
-    started = monotonic()
-    loaded = load_edition(store, settings, edition_key, now, feeds_public_url=feeds_public_url,
-                          public_url=public_url, templates_dir=templates_dir)
-    return _Run(loaded, now, monotonic, started)
 
 
 def dry_run(
@@ -108,7 +71,7 @@ def dry_run(
     """Build the message every active subscriber would get, and send none: no transport, no claim,
     nothing written to the ledger. `built` counts the messages; `skipped` says the edition is empty and
     would be skipped."""
-    run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
+    run = start_run(store, digest_settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
     built = 0
     for subscriber in store.subscribers.iter("active"):
         run.message(subscriber)
@@ -136,7 +99,7 @@ def send_test(
     closed at the end."""
     sent = built = 0
     try:
-        run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, public_url,
+        run = start_run(store, digest_settings, edition_key, now, monotonic, feeds_public_url, public_url,
                      templates_dir)
         for address in addresses:
             email = normalize_email(address)
@@ -168,7 +131,7 @@ def send_edition(
     through the ledger (see the module's notes). `sleep` is used for retry backoff. `return_paths` gives
     each message its own envelope sender (VERP, for bounces); without it every message has From's."""
     settings = digest_settings
-    run = _start(store, settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
+    run = start_run(store, settings, edition_key, now, monotonic, feeds_public_url, public_url, templates_dir)
     edition = store.editions.get(edition_key)
     if edition is not None and edition.status in ("sent", "skipped"):
         counts = store.ledger.counts(edition_key)
@@ -226,7 +189,7 @@ def send_claimed(
     `send_edition`. The edition is opened and finished by the leader; `pace` waits for the shared rate;
     `stop` ends the batch after the message in hand. The transport stays open for the next batch.
     `return_paths`: each message's VERP envelope sender (the leader prepared them when it queued the rows)."""
-    run = _start(store, digest_settings, edition_key, now, monotonic, feeds_public_url, None, templates_dir)
+    run = start_run(store, digest_settings, edition_key, now, monotonic, feeds_public_url, None, templates_dir)
     with store.ledger.session(edition_key) as step:
         sender_run = _Sender(store, step, run, transport, sleep, return_paths)
         try:
@@ -244,7 +207,7 @@ def send_claimed(
                       retried=t["retried"], built=t["built"], errors=tuple(sender_run.errors[:50]))
 
 
-def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: _Run, lease: timedelta,
+def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: SendRun, lease: timedelta,
           holder: str) -> None:
     """The send loop: pages of pending subscribers, one message each, the lease renewed as it goes."""
     last_renew = run.monotonic()
@@ -281,7 +244,7 @@ class _Sender:
     works on the previous one.
     """
 
-    def __init__(self, store: LedgerStore, step: LedgerStep, run: _Run, transport: Transport,
+    def __init__(self, store: LedgerStore, step: LedgerStep, run: SendRun, transport: Transport,
                  sleep: Callable[[float], None], return_paths: ReturnPaths | None = None) -> None:
         self.store, self.step, self.run, self.transport, self.sleep = store, step, run, transport, sleep
         self.return_paths = return_paths
@@ -291,6 +254,7 @@ class _Sender:
         self.claimed: str | None = None  # the row this run moved to "sending" and has not settled yet
         self.inflight: tuple[str, bytes, str, int] | None = None  # (email, data, Message-ID, attempt)
         self.pipelined = transport if isinstance(transport, PipelinedTransport) else None
+        self.build_failures = 0  # messages in a row that could not be built
 
     def _claim(self, email: str) -> bool:
         """pending → sending, once per message (a retry keeps the claim); False: someone else moved it."""
@@ -322,15 +286,35 @@ class _Sender:
     def one(self, subscriber: Subscriber) -> None:
         email = subscriber.email
         built: tuple[bytes, str] | None = None
+        why = f"not sent: {subscriber.status}, no longer an active subscriber"
         if subscriber.status == "active":
-            built = self.run.message(subscriber)  # while the server still works on the message in flight
-            self.tally["built"] += 1
+            try:
+                built = self.run.message(subscriber)  # while the server still works on the message in flight
+            except Exception as exc:  # noqa: BLE001 - one subscriber's message must not stop the others
+                why = self._unbuildable(email, exc)
+            else:
+                self.tally["built"] += 1
+                self.build_failures = 0
         self.complete()  # the answer to the message in flight, written before the next one starts
         if built is None:
-            self._done(email, "failed", f"not sent: {subscriber.status}, no longer an active subscriber", None)
+            self._done(email, "failed", why, None)
             return
         data, mid = built
         self._attempt(email, data, mid, attempt=1)
+
+    def _unbuildable(self, email: str, exc: Exception) -> str:
+        """One subscriber's message could not be built: that row fails with the reason and the send goes
+        on. So many in a row that the cause is the edition, not the subscriber: stop, the rest pending."""
+        self.build_failures += 1
+        log.error("edition %s: the message for %s could not be built: %s", self.key, email, exc, exc_info=exc)
+        if self.build_failures >= BUILD_FAILURES_TO_STOP:
+            self.complete()
+            raise FeedpipeError(
+                f"edition {self.key}: the last {self.build_failures} messages could not be built ({exc})",
+                "the edition itself looks broken (its template or settings): fix it and run the send again; "
+                "the subscribers still pending get it then",
+            ) from exc
+        return f"not sent: the message could not be built: {exc}"
 
     def _attempt(self, email: str, data: bytes, mid: str, *, attempt: int) -> None:
         try:
