@@ -9,7 +9,6 @@ edition's ledger rows before the send starts) so a bounce finds its edition and 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from feedpipe.store.digest_schema import editions, send_ledger
 from feedpipe.store.engine import Database
 from feedpipe.store.hygiene_schema import bounce_events, return_paths, subscriber_events, webhook_calls
 from feedpipe.store.subscriber_identity import address_key
-from feedpipe.store.suppression import keyed_hash, read_secret
+from feedpipe.store.suppression import key_hasher, keyed_hash, read_secret
 
 TOKEN_LENGTH = 20
 PREPARE_PAGE = 5000  # ledger rows given their return paths per transaction
@@ -59,13 +58,13 @@ class EditionHealth:
 
 
 def return_path_token(secret: str, edition: str, email: str) -> str:
-    mac = hmac.new(secret.encode(), f"rp\x1f{edition}\x1f{identity_key(email)}".encode(), hashlib.sha256)
-    return _token(mac.digest())
+    return token_of_key(secret.encode(), edition, identity_key(email))
 
 
-def _token(digest: bytes) -> str:
-    """The first TOKEN_LENGTH base32 characters of the digest (from the first 15 bytes: base32 turns
-    each 5 bytes into 8 characters, so the 20 characters are those the whole digest starts with)."""
+def token_of_key(secret: bytes, edition: str, key: str) -> str:
+    """`return_path_token` of an identity key already worked out: the first TOKEN_LENGTH base32
+    characters of the HMAC (from its first 15 bytes: base32 turns each 5 bytes into 8 characters)."""
+    digest = hmac.digest(secret, f"rp\x1f{edition}\x1f{key}".encode(), "sha256")
     return base64.b32encode(digest[:15]).decode("ascii").lower()[:TOKEN_LENGTH]
 
 
@@ -111,7 +110,7 @@ class BounceLog:
         added, after = 0, ""
         with self._db.read() as conn:
             secret = self._key(conn)
-        secret_bytes, prefix = secret.encode(), f"rp\x1f{edition}\x1f".encode()
+        secret_bytes, key_hash = secret.encode(), key_hasher(secret)
         while True:
             with self._db.write() as conn, roomy_cache(conn, PREPARE_PAGE):
                 emails = list(conn.execute(_LEDGER_PAGE, {"edition": edition, "after": after,
@@ -121,10 +120,10 @@ class BounceLog:
                 after = emails[-1]
                 rows: dict[str, tuple[str, str, str, str]] = {}  # token -> row (one per identity key)
                 for email in emails:
-                    key = address_key(email).encode("utf-8")
-                    token = _token(hmac.digest(secret_bytes, prefix + key, "sha256"))
+                    key = address_key(email)
+                    token = token_of_key(secret_bytes, edition, key)
                     if token not in rows:
-                        rows[token] = (token, edition, email, hmac.digest(secret_bytes, key, "sha256").hex())
+                        rows[token] = (token, edition, email, key_hash(key))
                 for known in conn.execute(_STORED, {"tokens": list(rows)}).scalars():
                     del rows[known]
                 added += BulkInsert(conn, return_paths, ("token", "edition", "email", "key_hash")).run(rows.values())

@@ -30,7 +30,8 @@ from feedpipe.store.suppression import (
     SUPPRESSING,
     Suppressed,
     check_addable,
-    hasher,
+    key_hasher,
+    read_secret,
     record_added,
     record_status_change,
     suppressed_hashes,
@@ -237,7 +238,7 @@ class SubscriberRepository:
                 for start in range(0, len(batch), 500):
                     for key, status, updated in conn.execute(_KNOWN, {"keys": batch[start : start + 500]}):
                         existing[key] = (status, updated)
-                key_hash = hasher(conn)
+                key_hash = key_hasher(read_secret(conn))
                 hashes = {key: key_hash(key) for key in wanted}
                 listed = suppressed_hashes(conn, {hashes[k]: k for k in wanted  # the list's reason wins
                                                   if k not in existing or existing[k][0] in SUPPRESSING})

@@ -16,7 +16,6 @@ bounce service (remove, erase, export).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import weakref
@@ -87,12 +86,17 @@ def read_secret(conn: Connection) -> str:
 
 def keyed_hash(secret: str, address: str) -> str:
     """HMAC-SHA256 (hex) of the address's identity key."""
-    return hash_of_key(secret, identity_key(address))
+    return key_hasher(secret)(identity_key(address))
 
 
-def hash_of_key(secret: str, key: str) -> str:
-    """`keyed_hash` of an address whose identity key is already known."""
-    return hmac.new(secret.encode(), key.encode("utf-8"), hashlib.sha256).hexdigest()
+def key_hasher(secret: str) -> Callable[[str], str]:
+    """`keyed_hash` of an identity key already worked out, with the secret encoded once (for a batch)."""
+    raw = secret.encode()
+
+    def key_hash(key: str) -> str:
+        return hmac.digest(raw, key.encode("utf-8"), "sha256").hex()
+
+    return key_hash
 
 
 def suppression_of(conn: Connection, key_hash: str) -> Suppression | None:
@@ -119,16 +123,6 @@ def suppressed_among(conn: Connection, addresses: list[str]) -> dict[str, Suppre
     return suppressed_hashes(conn, {keyed_hash(secret, a): a for a in addresses})
 
 
-def hasher(conn: Connection) -> Callable[[str], str]:
-    """`hash_of_key` with the store's secret read once, for a batch."""
-    secret = read_secret(conn).encode()
-
-    def key_hash(key: str) -> str:
-        return hmac.digest(secret, key.encode("utf-8"), "sha256").hex()
-
-    return key_hash
-
-
 _LISTED = select(suppressions).where(suppressions.c.key_hash.in_(bindparam("hashes", expanding=True)))
 
 
@@ -144,6 +138,11 @@ def suppressed_hashes(conn: Connection, hashes: dict[str, str]) -> dict[str, Sup
     return found
 
 
+def _cause(status: str, reason: str) -> str:
+    """Why an address goes on the suppression list: a complaint (whatever status it set), else the status."""
+    return "complained" if reason.startswith("complaint") else status
+
+
 def record_added(conn: Connection, added: Iterable[tuple[str, str]], *, reason: str, now: datetime) -> None:
     """`record_status_change(conn, address, None, status, reason=reason, checked=True, opt_in=False)` for
     a batch of new rows given as (keyed hash, status), the events in one executemany: the caller has
@@ -154,7 +153,7 @@ def record_added(conn: Connection, added: Iterable[tuple[str, str]], *, reason: 
     for key_hash, status in added:
         events.append((key_hash, now, None, status, reason[:500]))
         if status in SUPPRESSING:
-            suppress(conn, key_hash, "complained" if reason.startswith("complaint") else status, reason, now)
+            suppress(conn, key_hash, _cause(status, reason), reason, now)
     BulkInsert(conn, subscriber_events, ("key_hash", "at", "old_status", "new_status", "reason")).run(events)
 
 
@@ -183,8 +182,7 @@ def record_status_change(conn: Connection, address: str, old: str | None, new: s
         conn.execute(subscriber_events.insert().values(key_hash=key, at=now, old_status=old, new_status=new,
                                                        reason=(reason or "operator")[:500]))
     if new in SUPPRESSING:
-        cause = "complained" if reason.startswith("complaint") else new
-        suppress(conn, key, cause, reason, now)
+        suppress(conn, key, _cause(new, reason), reason, now)
     elif new == "active" and opt_in and current is not None:
         conn.execute(suppressions.delete().where(suppressions.c.key_hash == key))
 
