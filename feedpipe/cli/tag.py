@@ -12,8 +12,11 @@ the extractor that ran. `--source-country` overrides the country.
 
 JSON Lines input (`--jsonl`): {"id": ..., "title": ..., "body": ...} plus optional "url", "categories" and
 "source_country". Output, one line per good input line: {"id", "countries": [{"code", "name", "role",
-"score"}], "topics": [{"code", "label", "score"}], "section"}. A bad line is reported on stderr with its
-line number and skipped; the exit status is then 2 (bad input), after every good line is written.
+"score"}], "topics": [{"code", "label", "score"}], "section"}; with `--explain` also "explain": [{"code",
+"label", "score", "given", "source", "words": [[feature, log-odds]], "lexicon": [[entry, weight]]}] and
+"notes" (how the language was found, and why a text has no topics). A bad
+line is reported on stderr with its line number and skipped; the exit status is then 2 (bad input), after
+every good line is written.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 from urllib.parse import urlparse
 
 import click
@@ -49,6 +52,18 @@ class TopicJson(TypedDict):
     score: float
 
 
+class ExplainJson(TypedDict):
+    """Why one topic got its score (`--explain`): the model's strongest words, the lexicon entries hit."""
+
+    code: str
+    label: str
+    score: float
+    given: bool  # at or above the model's threshold, so the article carries it
+    source: str  # "model" or "lexicon"
+    words: list[tuple[str, float]]
+    lexicon: list[tuple[str, float]]
+
+
 class TagsJson(TypedDict):
     """One output line of `feedpipe tag --jsonl`."""
 
@@ -56,6 +71,8 @@ class TagsJson(TypedDict):
     countries: list[CountryJson]
     topics: list[TopicJson]
     section: str | None
+    explain: NotRequired[list[ExplainJson]]
+    notes: NotRequired[list[str]]  # with --explain: how the language was found and what it meant
 
 
 def tags_to_json(item_id: object, tags: Tags) -> TagsJson:
@@ -69,7 +86,7 @@ def tags_to_json(item_id: object, tags: Tags) -> TagsJson:
     }
 
 
-def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) -> TagsJson:
+def _tag_record(tagger: Tagger, line: str, source_country: str | None = None, explain: bool = False) -> TagsJson:
     """Tag one JSON Lines record; raises ValueError with a message a user can act on."""
     try:
         obj = json.loads(line)
@@ -96,25 +113,41 @@ def _tag_record(tagger: Tagger, line: str, source_country: str | None = None) ->
         if isinstance(obj.get("source_country"), str)
         else source_country,
     )
-    return tags_to_json(obj["id"], tags)
+    out = tags_to_json(obj["id"], tags)
+    if explain:
+        out["explain"] = explain_records(tagger, title, body)
+        out["notes"] = list(tags.notes)
+    return out
+
+
+def explain_records(tagger: Tagger, title: str, body: str) -> list[ExplainJson]:
+    """Why each topic, best first: its calibrated score, the model's strongest words, the lexicon entries
+    that hit (at most 8). Topics with next to no score and no lexicon entry are left out."""
+    model = tagger.model
+    if model is None:
+        return []
+    return [
+        {"code": t.code, "label": tagger.taxonomy.labels.get(t.code, t.code), "score": t.score,
+         "given": t.score >= model.threshold, "source": t.source, "words": list(t.words),
+         "lexicon": list(terms[:8])}
+        for t, terms in tagger.explain_topics(title, body)
+        if t.score >= 0.05 or terms
+    ]
 
 
 def explain_lines(tagger: Tagger, title: str, body: str) -> list[str]:
-    """Why each topic: its calibrated score, the model's strongest words, the lexicon entries that hit."""
+    """`explain_records` as the text output shows it."""
     model = tagger.model
     if model is None:
         return ["  explain: no topic model loaded (lexicon only)"]
     lines = []
-    for t, terms in tagger.explain_topics(title, body):
-        if t.score < 0.05 and not terms:
-            continue
-        given = "given" if t.score >= model.threshold else f"below {model.threshold:.2f}, not given"
-        label = tagger.taxonomy.labels.get(t.code, t.code)
-        lines.append(f"  why {t.code} {label} ({t.score:.2f}, {t.source}, {given}):")
-        if t.words:
-            lines.append("    words: " + ", ".join(f"{w} {v:+.2f}" for w, v in t.words))
-        if terms:
-            lines.append("    lexicon: " + ", ".join(f"{w} ({v:g})" for w, v in terms[:8]))
+    for r in explain_records(tagger, title, body):
+        given = "given" if r["given"] else f"below {model.threshold:.2f}, not given"
+        lines.append(f"  why {r['code']} {r['label']} ({r['score']:.2f}, {r['source']}, {given}):")
+        if r["words"]:
+            lines.append("    words: " + ", ".join(f"{w} {v:+.2f}" for w, v in r["words"]))
+        if r["lexicon"]:
+            lines.append("    lexicon: " + ", ".join(f"{w} ({v:g})" for w, v in r["lexicon"]))
     return lines
 
 
@@ -188,7 +221,7 @@ def _tag_locations(
     help="Outlet config folder; its tagging/ files override the packaged gazetteer and topics.",
 )
 @click.option(
-    "--explain", is_flag=True, help="Show which words and lexicon entries decided each topic (files only)."
+    "--explain", is_flag=True, help="Show which words and lexicon entries decided each topic."
 )
 @click.option(
     "--source-country",
@@ -214,7 +247,7 @@ def tag(ctx: click.Context, paths: tuple[str, ...], jsonl: bool, config_dir: Pat
                 if not line.strip():
                     continue
                 try:
-                    out = _tag_record(tagger, line, default_country)
+                    out = _tag_record(tagger, line, default_country, explain)
                 except ValueError as exc:
                     bad += 1
                     click.echo(f"{path}:{n}: {exc}", err=True)
