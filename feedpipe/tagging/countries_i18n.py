@@ -10,7 +10,10 @@
    metonyms, stop entries and person titles (kind `title`), in the columns of aliases.tsv. A text may
    carry endings: `{a,b}` alternatives ("Russ{e,en,in}") or `@name` for a line `@name<TAB>ending,ending`
    ("российск@adj"); an empty alternative is the bare stem. These rows win over the catalogue.
-3. From the English gazetteer: cities, states and regions (their spellings travel: Berlin, Kharkiv) and
+3. `cities.<lang>.tsv`: the big cities' and capitals' names in that language (Moskau, Varsovie, Пекин), from
+   GeoNames' alternate names kept only where the language's dictionary lists them as names; written by
+   tools/build_city_names.py, declined like the catalogue's names; they never replace 1. or 2.
+4. From the English gazetteer: cities, states and regions (their spellings travel: Berlin, Kharkiv) and
    acronyms (USA, UK).
 
 Capitalised neighbours do not make a place a person's name here (German capitalises every noun); a
@@ -106,11 +109,15 @@ def build_language(files: DataFiles, lang: str, base: Gazetteer) -> Gazetteer | 
     titles: set[str] = set()
     macros: dict[str, str] = {}
     rows = list(files.tsv_rows(f"countries.{lang}.tsv"))
-    if not known and not rows:
+    if not known and not rows:  # (a cities file alone does not make a language known)
         return None
     for key, e in base.entries.items() if lang not in UNSPACED else ():
         if e.kind in ("place", "state", "region") or e.acronym:
             entries.setdefault(key, e)
+    for name, code, *_ in (r for r in files.tsv_rows(f"cities.{lang}.tsv") if len(r) >= 2):
+        for form in _inflect(name.strip(), lang):
+            for n in {form, strip_accents(form)}:
+                entries.setdefault(_key(n, lang), Entry(n, (code.strip(),), "place"))
     for row in rows:
         row += [""] * (4 - len(row))
         text, codes, kind, flags = (x.strip() for x in row[:4])
