@@ -23,6 +23,7 @@ from feedgen.feed import FeedGenerator
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.core.settings import FeedSettings
+from feedpipe.extract.clean import sanitize_html
 from feedpipe.feeds import feed_id, feed_updated, feed_url, prepare_entries, render_all
 from feedpipe.feeds.publish import _catalog, newest_articles, publish_feeds
 from feedpipe.feeds.render import atom_bytes, feed_generator, rss_bytes
@@ -59,7 +60,7 @@ def make_article(n: int, rng: random.Random, published: datetime) -> Article:
         source=f"desk-{n % 12}",
         title=f"Story {n}: talks resume",
         summary=f"Summary of story {n}, two sentences long. Talks resume next week.",
-        content_html=PARAGRAPH * 8,
+        content_html=sanitize_html(PARAGRAPH * 8, url),  # as ingest stores it (extract.clean)
         published_at=published,
         updated_at=published + timedelta(minutes=n % 90),
         authors=(f"Reporter {n % 97}",),

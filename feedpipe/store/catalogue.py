@@ -36,6 +36,7 @@ _FEED_COLUMNS = (
     articles.c.section,
     articles.c.countries,
     articles.c.topics,
+    articles.c.html_policy,
 )
 # Built once: building and caching a statement per feed cost more than running it.
 _ROWS_BY_ID = select(*_FEED_COLUMNS).where(articles.c.id.in_(bindparam("ids", expanding=True)))
@@ -64,12 +65,12 @@ def _feed_article(row: Sequence[Any]) -> Article:
     name lookups, no missing-column fallbacks); what a feed does not show stays empty: the plain
     text, categories, extra data, content hash, tag evidence and the countries that are not in focus."""
     (aid, url, canonical, guid, source, title, summary, content_html, published_at, updated_at, first_seen_at,
-     authors, image, image_alt, language, section, countries, topics) = row
+     authors, image, image_alt, language, section, countries, topics, html_policy) = row
     return Article(
         id=aid, url=url, canonical_url=canonical, guid=guid, source=source, title=title,
         summary=summary or "", content_html=content_html or "", published_at=published_at,
         updated_at=updated_at, first_seen_at=first_seen_at, authors=tuple(authors or ()), image=image, image_alt=image_alt,
-        language=language, section=section,
+        language=language, section=section, html_policy=html_policy,
         countries=tuple(
             CountryTag(code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0)
             for c in countries or () if c["role"] == "focus"

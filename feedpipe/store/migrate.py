@@ -15,6 +15,7 @@ from feedpipe.store import (
     date_migrations,
     desk,
     digest_schema,
+    html_policy_schema,
     hygiene_schema,
     language_schema,
     schema,
@@ -56,7 +57,8 @@ CORE = [
 def all_migrations() -> list[Migration]:
     found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
              *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS,
-             *desk.MIGRATIONS, *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS]
+             *desk.MIGRATIONS, *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS,
+             *html_policy_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")
