@@ -123,6 +123,8 @@ def _tag_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     if row["section"]:
         out.append({"article_id": row["id"], "kind": "section", "code": row["section"], "role": None, "score": None})
+    for tag in out:  # the article's place in the feeds, copied for the per-feed index (migration 361)
+        tag["sort_at"] = row["sort_at"]
     return out
 
 

@@ -87,6 +87,9 @@ article_tags = Table(
     Column("code", String(64), primary_key=True),
     Column("role", String(16)),  # focus | mention for countries
     Column("score", JSON),
+    # The article's sort_at, copied (migration 361): a feed's newest ids come from one index range
+    # (ix_article_tags_newest, made by the migration) without touching the articles table.
+    Column("sort_at", UTCDateTime),
 )
 # Covers the per-feed queries (kind, code[, role]) → article ids without touching the table.
 Index("ix_article_tags_lookup", article_tags.c.kind, article_tags.c.code, article_tags.c.role,
