@@ -1,8 +1,8 @@
 """Schema migrations, recorded in `schema_migrations` so each runs once per database.
 
 Each part of the store contributes its own numbered migrations (articles 1-99, digest
-100-199, service 200-299, article dates 300-309, scale-out 400-499 in `work_schema`), so modules can
-grow their tables without touching each other.
+100-199, service 200-299, article dates 300-309, scale-out 400-499 in `work_schema`, feed publishing
+360-369 in `html_policy_schema`), so modules can grow their tables without touching each other.
 """
 
 from __future__ import annotations
