@@ -17,7 +17,7 @@ from feedpipe.core.clock import fixed_clock
 from feedpipe.core.settings import FeedSettings
 from feedpipe.digest import build_edition
 from feedpipe.feeds.publish import publish_feeds
-from feedpipe.files import write_file, write_if_changed
+from feedpipe.files import FileBatch, write_file, write_if_changed
 from tests.digest_support import SEND_AT, WEEK, digest_settings, week_store  # noqa: F401
 
 FEEDS = FeedSettings(public_url="https://news.example.org", title="Example News", max_entries=10)
@@ -116,3 +116,58 @@ def test_the_configured_file_mode_reaches_every_published_file(week_store, tmp_p
 
     published = [*(tmp_path / "public" / "feeds").rglob("*.*"), web_view]
     assert len(published) > 5 and {mode_of(p) for p in published} == {0o640}
+
+
+# --- many files, one disk flush per batch (what a feed build uses) -------------------------------
+
+
+def test_a_batch_replaces_its_files_together_when_committed(tmp_path, strict_umask):
+    old, new = tmp_path / "feeds" / "all.rss", tmp_path / "feeds" / "country" / "ua.rss"
+    write_if_changed(old, b"old")
+    reader = old.open("rb")
+
+    with FileBatch() as batch:
+        assert batch.write_if_changed(old, b"new") is True
+        assert batch.write_if_changed(new, b"first") is True
+        assert old.read_bytes() == b"old" and not new.exists()  # nothing replaced before the commit
+        assert len(batch) == 2
+
+    assert old.read_bytes() == b"new" and new.read_bytes() == b"first"
+    assert reader.read() == b"old"  # replaced, not overwritten in place
+    reader.close()
+    assert mode_of(old) == mode_of(new) == 0o644
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["all.rss", "ua.rss"]
+
+
+def test_a_batch_leaves_unchanged_files_alone(tmp_path):
+    path = tmp_path / "all.rss"
+    write_if_changed(path, b"same", mode=0o600)
+    stamp = path.stat().st_mtime_ns
+
+    with FileBatch() as batch:
+        assert batch.write_if_changed(path, b"same") is False
+        assert len(batch) == 0
+
+    assert path.stat().st_mtime_ns == stamp and mode_of(path) == 0o644
+
+
+def test_a_batch_given_up_or_failing_leaves_the_old_files_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "all.rss"
+    write_if_changed(path, b"old")
+
+    with pytest.raises(RuntimeError, match="render failed"), FileBatch() as batch:
+        batch.write_if_changed(path, b"new")
+        raise RuntimeError("render failed")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    batch = FileBatch()
+    batch.write_if_changed(path, b"new")
+    batch.write_if_changed(tmp_path / "other.rss", b"new")
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        batch.commit()
+
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["all.rss"]

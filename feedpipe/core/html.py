@@ -3,7 +3,9 @@ again when a feed publishes it, so stored and published HTML never follow two po
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from importlib.metadata import version
 
 import nh3
 
@@ -29,6 +31,16 @@ URL_SCHEMES = frozenset(WEB_SCHEMES | {"mailto"})  # the schemes core.urls.safe_
 _NH3_TAGS = set(ALLOWED_TAGS)
 _NH3_ATTRIBUTES = {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
 _NH3_SCHEMES = set(URL_SCHEMES)
+_LINK_REL = "noopener nofollow"
+_REVISION = 1  # bump when `sanitize_html` changes in a way the fingerprint below cannot see
+# Which policy sanitised a piece of HTML: the allowlists, the nh3 (ammonia) release and the revision of
+# `sanitize_html`. The store records it with each article's HTML (see `feeds.entries.html_stamp`), and a
+# feed publishes stored HTML without a second nh3 pass only when it was checked under this very policy:
+# changing the lists or upgrading nh3 changes it, so every older article is sanitised again.
+POLICY_VERSION = hashlib.sha256(
+    repr((_REVISION, version("nh3"), sorted(_NH3_TAGS), sorted((k, sorted(v)) for k, v in _NH3_ATTRIBUTES.items()),
+          sorted(_NH3_SCHEMES), _LINK_REL)).encode()
+).hexdigest()[:16]
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
@@ -50,7 +62,7 @@ def _clean(html: str, *, url_relative: nh3.UrlRelative | None) -> str:  # (a nam
         tags=_NH3_TAGS,
         attributes=_NH3_ATTRIBUTES,
         url_schemes=_NH3_SCHEMES,
-        link_rel="noopener nofollow",
+        link_rel=_LINK_REL,
         strip_comments=True,
         url_relative=url_relative,
     ).strip()

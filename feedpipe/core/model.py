@@ -95,6 +95,9 @@ class Article:
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)  # source-specific extras
     # when the store first saw it (set by the store, None before): what an undated article's feed entry shows
     first_seen_at: datetime | None = field(default=None, compare=False)
+    # set by the store: the stamp of `content_html` checked clean under the current HTML policy, so a feed
+    # publishes it without sanitising it again (see `feeds.entries.html_stamp`); None = sanitise it
+    html_policy: str | None = field(default=None, compare=False)
 
 
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced"]

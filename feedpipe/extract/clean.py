@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # The one nh3 policy lives in core.html (feeds sanitise with it too); re-exported for the extractors.
 from feedpipe.core.html import ALLOWED_ATTRIBUTES as ALLOWED_ATTRIBUTES
 from feedpipe.core.html import ALLOWED_TAGS as ALLOWED_TAGS
+from feedpipe.core.html import POLICY_VERSION as POLICY_VERSION
 from feedpipe.core.html import sanitize_html as sanitize_html
 from feedpipe.core.text import xml_safe
 

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import os
-from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,14 +32,13 @@ from feedpipe.feeds import (
     section_spec,
     topic_specs,
 )
-from feedpipe.files import FILE_MODE, write_if_changed
+from feedpipe.files import FILE_MODE, FileBatch
 from feedpipe.store import Store
 from feedpipe.store.catalogue import FeedKey
 from feedpipe.store.protocols import FeedSnapshot
 
 FEED_KINDS = ("all", "country", "topic", "section")
-WRITE_THREADS = 8
-MAX_PENDING = 64
+BATCH_FILES = 96  # files per disk flush (32 feeds); a build killed midway leaves at most these temporary files
 OPML_NAME = "index.opml"
 _FINGERPRINT_KEY = "feeds.fingerprint"  # settings + folder of the last build; a change forces a full build
 _STATS_KEY = "feeds.file_stats"  # {file: [size, mtime_ns]} as the last build left each file
@@ -170,34 +168,42 @@ def publish_feeds(
         store.catalogue.clear_dirty(dirty)
         return PublishReport(unchanged=(OPML_NAME,) if only_dirty else tuple(sorted(stats)))
 
-    # Files are written by a few threads (fsync waits on the disk, not the CPU) while the next feed
-    # renders; results are collected in order, so the report does not depend on timing.
-    writes: list[tuple[str, Future[bool]]] = []
-    pending: deque[Future[bool]] = deque()  # submitted writes not yet seen done, oldest first
+    # Files are written in batches (`FileBatch`: one disk flush per batch, not per file); a batch is
+    # committed (flushed, moved into place) by one thread while the next feeds render.
+    written: list[str] = []
+    unchanged: list[str] = []
+    commits: list[Future[None]] = []
+    batch = FileBatch()
     cache: dict[str, Article] = {}
     prepared: EntryCache = {}
-    with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-        specs, counts = _catalog(snapshot, settings)  # one snapshot for the list of feeds and all entries
-        stale = _missing if only_dirty else functools.partial(_not_as_left, stats)
-        todo = specs if full else [s for s in specs if s.key in dirty or (keys is None and stale(out_dir, s))]
-        # --all reports the files it verified as unchanged; --changed reports only what it rendered
-        current = set() if only_dirty else (
-            expected_files(specs) - {s.path(fmt) for s in todo for fmt in FORMATS} - {OPML_NAME})
-        total = counts[("all", "")]
-        for spec in todo:
-            articles = newest_articles(
-                snapshot, spec, settings.max_entries, cache, tagged=counts.get(spec.key), total=total
-            )
-            for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
-                rel = spec.path(fmt)
-                writes.append((rel, pool.submit(write_if_changed, out_dir / rel, data, mode=mode)))
-                pending.append(writes[-1][1])
-            _wait_for_backlog(pending)
-        writes.append(
-            (OPML_NAME, pool.submit(write_if_changed, out_dir / OPML_NAME, render_opml(specs, settings), mode=mode))
-        )
-    written = [rel for rel, done in writes if done.result()]
-    unchanged = [rel for rel, done in writes if not done.result()] + sorted(current)
+    with store.catalogue.snapshot() as snapshot, ThreadPoolExecutor(max_workers=1) as flusher:
+        try:
+            specs, counts = _catalog(snapshot, settings)  # one snapshot for the list of feeds and all entries
+            stale = _missing if only_dirty else functools.partial(_not_as_left, stats)
+            todo = specs if full else [s for s in specs if s.key in dirty or (keys is None and stale(out_dir, s))]
+            # --all reports the files it verified as unchanged; --changed reports only what it rendered
+            current = set() if only_dirty else (
+                expected_files(specs) - {s.path(fmt) for s in todo for fmt in FORMATS} - {OPML_NAME})
+            total = counts[("all", "")]
+            for spec in todo:
+                articles = newest_articles(
+                    snapshot, spec, settings.max_entries, cache, tagged=counts.get(spec.key), total=total
+                )
+                for fmt, data in render_all(spec, articles, settings, cache=prepared).items():
+                    rel = spec.path(fmt)
+                    (written if batch.write_if_changed(out_dir / rel, data, mode=mode) else unchanged).append(rel)
+                if len(batch) >= BATCH_FILES:
+                    commits.append(flusher.submit(batch.commit))
+                    batch = FileBatch()
+            opml = render_opml(specs, settings)
+            (written if batch.write_if_changed(out_dir / OPML_NAME, opml, mode=mode) else unchanged).append(OPML_NAME)
+            commits.append(flusher.submit(batch.commit))
+        except BaseException:
+            batch.discard()
+            raise
+    for done in commits:
+        done.result()  # a failed flush or move is raised here, after the others were tried
+    unchanged += sorted(current)
     removed = _remove_stale(out_dir, specs) if keys is None else []
     if keys is None and (full or written or removed or len(stats) != len(expected_files(specs))):
         now_left = {rel: _stat(out_dir / rel) for rel in expected_files(specs)}
@@ -227,15 +233,6 @@ def publish_feeds(
         pinged=tuple(pinged),
         ping_errors=tuple(errors),
     )
-
-
-def _wait_for_backlog(pending: deque[Future[bool]]) -> None:
-    """Keep at most MAX_PENDING rendered files in memory waiting for the disk (only the oldest writes
-    are looked at: checking every write after every feed made a build quadratic in its files)."""
-    while pending and pending[0].done():
-        pending.popleft()
-    while len(pending) > MAX_PENDING:
-        pending.popleft().result()
 
 
 def expected_files(specs: Iterable[FeedSpec]) -> set[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.extract.dates import settle, sort_time
+from feedpipe.feeds.entries import html_stamp
 from feedpipe.store.engine import Database
 from feedpipe.store.schema import article_tags, articles, dirty_feeds
 
@@ -58,6 +59,7 @@ def article_to_row(article: Article) -> dict[str, Any]:
         "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in article.topics],
         "content_hash": article.content_hash,
         "extra": dict(article.extra),
+        "html_policy": html_stamp(article),  # lets a feed skip sanitising this HTML again
     }
 
 
@@ -96,6 +98,7 @@ def row_to_article(row: Row[*tuple[Any, ...]]) -> Article:
         content_hash=m.get("content_hash") or "",
         extra=dict(m.get("extra") or {}),
         first_seen_at=m.get("first_seen_at"),
+        html_policy=m.get("html_policy"),
     )
 
 
@@ -120,6 +123,8 @@ def _tag_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     if row["section"]:
         out.append({"article_id": row["id"], "kind": "section", "code": row["section"], "role": None, "score": None})
+    for tag in out:  # the article's place in the feeds, copied for the per-feed index (migration 361)
+        tag["sort_at"] = row["sort_at"]
     return out
 
 

@@ -4,10 +4,11 @@ newest entries, and the feed keys whose articles changed since the last build.""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, and_, bindparam, exists, func, select
+from sqlalchemy import Connection, Select, Text, and_, bindparam, func, select, type_coerce
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
 from feedpipe.store.articles import NEWEST_FIRST
@@ -29,13 +30,14 @@ _FEED_COLUMNS = (
     articles.c.published_at,
     articles.c.updated_at,
     articles.c.first_seen_at,
-    articles.c.authors,
+    type_coerce(articles.c.authors, Text),  # JSON decoded by `_Decoder`, once per distinct text
     articles.c.image,
     articles.c.image_alt,
     articles.c.language,
     articles.c.section,
-    articles.c.countries,
-    articles.c.topics,
+    type_coerce(articles.c.countries, Text),
+    type_coerce(articles.c.topics, Text),
+    articles.c.html_policy,
 )
 # Built once: building and caching a statement per feed cost more than running it.
 _ROWS_BY_ID = select(*_FEED_COLUMNS).where(articles.c.id.in_(bindparam("ids", expanding=True)))
@@ -43,42 +45,75 @@ _ORDER = NEWEST_FIRST  # published, else first seen; undated articles of a sourc
 _NEWEST_ALL = select(articles.c.id).order_by(*_ORDER).limit(bindparam("limit"))
 
 
-def _newest_tagged(role: bool, walk_dates: bool) -> Select[tuple[str]]:
-    """The newest ids carrying one tag (kind, code[, role]): join the tag rows and sort them, or walk
-    the published-date index and test each article (see `CatalogueSnapshot.newest_ids`)."""
+def _newest_tagged(role: bool) -> Select[tuple[str]]:
+    """The newest ids carrying one tag (kind, code[, role]): one range of `ix_article_tags_newest`,
+    whose rows carry each article's sort_at (migration 361), so the articles table is not read."""
     cond = [article_tags.c.kind == bindparam("kind"), article_tags.c.code == bindparam("code")]
     if role:
         cond.append(article_tags.c.role == "focus")
-    if walk_dates:
-        query = select(articles.c.id).where(exists().where(article_tags.c.article_id == articles.c.id, *cond))
-    else:
-        query = select(articles.c.id).join(article_tags, article_tags.c.article_id == articles.c.id).where(*cond)
-    return query.order_by(*_ORDER).limit(bindparam("limit"))
-
-
-_NEWEST_TAGGED = {(role, walk): _newest_tagged(role, walk) for role in (False, True) for walk in (False, True)}
-
-
-def _feed_article(row: Sequence[Any]) -> Article:
-    """An Article from a row of `_FEED_COLUMNS`, by position (the hot path of a feed build: no
-    name lookups, no missing-column fallbacks); what a feed does not show stays empty: the plain
-    text, categories, extra data, content hash, tag evidence and the countries that are not in focus."""
-    (aid, url, canonical, guid, source, title, summary, content_html, published_at, updated_at, first_seen_at,
-     authors, image, image_alt, language, section, countries, topics) = row
-    return Article(
-        id=aid, url=url, canonical_url=canonical, guid=guid, source=source, title=title,
-        summary=summary or "", content_html=content_html or "", published_at=published_at,
-        updated_at=updated_at, first_seen_at=first_seen_at, authors=tuple(authors or ()), image=image, image_alt=image_alt,
-        language=language, section=section,
-        countries=tuple(
-            CountryTag(code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0)
-            for c in countries or () if c["role"] == "focus"
-        ),
-        topics=tuple(
-            TopicTag(code=t["code"], label=t.get("label") or t["code"], score=t.get("score") or 0.0)
-            for t in topics or ()
-        ),
+    return (
+        select(article_tags.c.article_id)
+        .where(*cond)
+        .order_by(article_tags.c.sort_at.desc().nulls_last(), article_tags.c.article_id.desc())  # = NEWEST_FIRST
+        .limit(bindparam("limit"))
     )
+
+
+_NEWEST_TAGGED = {role: _newest_tagged(role) for role in (False, True)}
+
+
+T = TypeVar("T")
+
+
+def _country_tags(countries: Any) -> tuple[CountryTag, ...]:
+    return tuple(
+        CountryTag(code=c["code"], name=c.get("name") or c["code"], role=c["role"], score=c.get("score") or 0.0)
+        for c in countries or () if c["role"] == "focus"
+    )
+
+
+def _topic_tags(topics: Any) -> tuple[TopicTag, ...]:
+    return tuple(
+        TopicTag(code=t["code"], label=t.get("label") or t["code"], score=t.get("score") or 0.0)
+        for t in topics or ()
+    )
+
+
+def _authors(authors: Any) -> tuple[str, ...]:
+    return tuple(authors or ())
+
+
+class _Decoder:
+    """Rows of `_FEED_COLUMNS` to Articles for one build. The JSON columns (authors, countries, topics)
+    come as text and each distinct text is decoded once: many articles share a source's authors and
+    the same tags, and the tag objects are immutable. (A driver that decodes JSON itself, such as
+    psycopg, hands over lists: those are converted each time.)"""
+
+    def __init__(self) -> None:
+        self._memo: tuple[dict[str, Any], ...] = ({}, {}, {})
+
+    def _decoded(self, slot: int, value: Any, make: Callable[[Any], T]) -> T:
+        if not isinstance(value, str):
+            return make(value)
+        memo = self._memo[slot]
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = make(json.loads(value))
+        return found
+
+    def article(self, row: Sequence[Any]) -> Article:
+        """An Article from a row, by position (the hot path of a feed build: no name lookups, no
+        missing-column fallbacks); what a feed does not show stays empty: the plain text, categories,
+        extra data, content hash, tag evidence and the countries that are not in focus."""
+        (aid, url, canonical, guid, source, title, summary, content_html, published_at, updated_at, first_seen_at,
+         authors, image, image_alt, language, section, countries, topics, html_policy) = row
+        return Article(
+            id=aid, url=url, canonical_url=canonical, guid=guid, source=source, title=title,
+            summary=summary or "", content_html=content_html or "", published_at=published_at,
+            updated_at=updated_at, first_seen_at=first_seen_at, authors=self._decoded(0, authors, _authors),
+            image=image, image_alt=image_alt, language=language, section=section, html_policy=html_policy,
+            countries=self._decoded(1, countries, _country_tags), topics=self._decoded(2, topics, _topic_tags),
+        )
 
 
 class CatalogueSnapshot:
@@ -87,6 +122,7 @@ class CatalogueSnapshot:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._decoder = _Decoder()
 
     def count_articles(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(articles)).scalar_one())
@@ -131,17 +167,11 @@ class CatalogueSnapshot:
         """Ids of the feed's newest `limit` articles, in `NEWEST_FIRST` order (as `ArticleRepository.query`:
         published, else first seen, undated articles of a source's first ingest last).
 
-        Two plans: a rare tag reads its tag rows and sorts them (cost ~ `tagged`); a common one walks the
-        published-date index newest first and stops after `limit` hits (cost ~ limit * total / tagged).
-        Given the tag's article count `tagged` and the store's `total`, the cheaper one is chosen (SQLite
-        cannot tell them apart: it keeps no per-value statistics).
+        One index range whatever the tag's size (see `_newest_tagged`); `tagged` and `total` are no
+        longer needed to choose a plan and are ignored.
         """
         params: dict[str, str | int] = {"kind": kind, "code": code, "limit": limit}
-        if kind == "all":
-            query = _NEWEST_ALL
-        else:
-            walk = tagged is not None and total is not None and tagged * tagged > limit * total
-            query = _NEWEST_TAGGED[kind == "country", walk]
+        query = _NEWEST_ALL if kind == "all" else _NEWEST_TAGGED[kind == "country"]
         return [str(article_id) for article_id in self._conn.execute(query, params).scalars()]
 
     def newest_articles(
@@ -162,7 +192,7 @@ class CatalogueSnapshot:
         missing = [i for i in ids if i not in cache]
         for start in range(0, len(missing), 500):
             for row in self._conn.execute(_ROWS_BY_ID, {"ids": missing[start : start + 500]}):
-                cache[row[0]] = _feed_article(row)
+                cache[row[0]] = self._decoder.article(row)
         return [cache[i] for i in ids]
 
 

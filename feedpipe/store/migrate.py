@@ -1,8 +1,8 @@
 """Schema migrations, recorded in `schema_migrations` so each runs once per database.
 
 Each part of the store contributes its own numbered migrations (articles 1-99, digest
-100-199, service 200-299, article dates 300-309, scale-out 400-499 in `work_schema`), so modules can
-grow their tables without touching each other.
+100-199, service 200-299, article dates 300-309, scale-out 400-499 in `work_schema`, feed publishing
+360-369 in `html_policy_schema`), so modules can grow their tables without touching each other.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from feedpipe.store import (
     date_migrations,
     desk,
     digest_schema,
+    html_policy_schema,
     hygiene_schema,
     language_schema,
     schema,
@@ -56,7 +57,8 @@ CORE = [
 def all_migrations() -> list[Migration]:
     found = [*CORE, *digest_schema.MIGRATIONS, *subscriber_identity.MIGRATIONS, *service_schema.MIGRATIONS,
              *date_migrations.MIGRATIONS, *language_schema.MIGRATIONS, *work_schema.MIGRATIONS,
-             *desk.MIGRATIONS, *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS]
+             *desk.MIGRATIONS, *suppression.MIGRATIONS, *hygiene_schema.MIGRATIONS,
+             *html_policy_schema.MIGRATIONS]
     versions = [m.version for m in found]
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions: {sorted(versions)}")

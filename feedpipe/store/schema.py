@@ -67,6 +67,9 @@ articles = Table(
     # Where the article sits in the feeds (extract.dates.sort_time): published_at, else first_seen_at,
     # NULL for an undated article of a source's first ingest (below every dated one). Migration 300.
     Column("sort_at", UTCDateTime),
+    # `feeds.entries.html_stamp` of content_html when stored: it is published without a second nh3 pass
+    # when the stamp still holds; NULL (rows stored before migration 360) = sanitised when published.
+    Column("html_policy", String(80)),
 )
 # Not unique: podcast-style feeds give many items one link, told apart by their guids.
 Index("ix_articles_canonical_url", articles.c.canonical_url)
@@ -84,6 +87,9 @@ article_tags = Table(
     Column("code", String(64), primary_key=True),
     Column("role", String(16)),  # focus | mention for countries
     Column("score", JSON),
+    # The article's sort_at, copied (migration 361): a feed's newest ids come from one index range
+    # (ix_article_tags_newest, made by the migration) without touching the articles table.
+    Column("sort_at", UTCDateTime),
 )
 # Covers the per-feed queries (kind, code[, role]) → article ids without touching the table.
 Index("ix_article_tags_lookup", article_tags.c.kind, article_tags.c.code, article_tags.c.role,
