@@ -1,6 +1,6 @@
-"""Where ingest parses: pages and files in worker processes when a run has many of them; feeds in the
-fetching threads, or shared with worker processes when a run has many feeds and the machine has idle
-cores (on a busy machine a worker costs more than it saves, benchmarks/bench_peer.py)."""
+"""Where ingest parses: pages and files in worker processes when a run has many of them; a run of feeds
+in the fetching threads (a worker cost more than it saved, benchmarks/bench_peer.py), and when workers
+run, feeds are shared between them and the fetching threads."""
 
 from __future__ import annotations
 
@@ -34,34 +34,24 @@ FEEDS = [Source(name=f"f{i}", kind="feed", location=f"https://news.example.org/{
 PAGES = [Source(name=f"p{i}", kind="page", location=f"https://news.example.org/{i}.html") for i in range(20)]
 
 
-def machine(monkeypatch: pytest.MonkeyPatch, cores: int, load: float) -> None:
-    monkeypatch.setattr(parse.os, "cpu_count", lambda: cores)
-    monkeypatch.setattr(parse.os, "getloadavg", lambda: (load, load, load))
+def cores(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    monkeypatch.setattr(parse.os, "cpu_count", lambda: count)
 
 
-def test_feeds_are_parsed_in_the_fetching_threads_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch):
-    machine(monkeypatch, cores=2, load=7.5)
+def test_a_run_of_feeds_never_starts_worker_processes(monkeypatch: pytest.MonkeyPatch):
+    cores(monkeypatch, 4)
     assert parse._processes(_app("auto"), FEEDS) == 0
     with parse.parser(_app("auto"), FEEDS) as parse_fn:
         assert isinstance(parse_fn, functools.partial)  # parse_and_tag in this process, no pool
 
 
-def test_many_feeds_share_the_idle_cores_with_worker_processes(monkeypatch: pytest.MonkeyPatch):
-    machine(monkeypatch, cores=2, load=0.2)
-    assert parse._processes(_app("auto"), FEEDS) == 1  # one core for this process, one for a worker
-    assert parse._processes(_app("auto"), FEEDS[: parse.AUTO_FEEDS_FROM - 1]) == 0  # too few to pay
-    machine(monkeypatch, cores=8, load=3.0)
-    assert parse._processes(_app("auto"), FEEDS) == 3
-    machine(monkeypatch, cores=2, load=1.2)  # another process has the second core
-    assert parse._processes(_app("auto"), FEEDS) == 0
-
-
 def test_a_run_of_many_pages_or_files_uses_worker_processes_on_several_cores(monkeypatch: pytest.MonkeyPatch):
-    machine(monkeypatch, cores=4, load=0.0)
+    cores(monkeypatch, 4)
     assert parse._processes(_app("auto"), PAGES) == 4
     files = [replace(s, kind="file") for s in PAGES]
     assert parse._processes(_app("auto"), files + FEEDS) == 4
-    machine(monkeypatch, cores=1, load=0.0)
+    assert parse._processes(_app("auto"), PAGES[: parse.AUTO_PROCESSES_FROM - 1] + FEEDS) == 0
+    cores(monkeypatch, 1)
     assert parse._processes(_app("auto"), PAGES) == 0
 
 
@@ -78,9 +68,9 @@ def _rss(i: int) -> bytes:
             f"<link>https://news.example.org/</link><description>d</description>{items}</channel></rss>").encode()
 
 
-def test_feeds_shared_with_a_worker_are_stored_as_when_parsed_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                                   caplog: pytest.LogCaptureFixture):
+def test_feeds_shared_with_a_worker_are_stored_as_when_parsed_here(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     caplog.set_level(logging.DEBUG, logger="feedpipe.ingest.parse")
+
     class Feeds(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             body = _rss(int(self.path.strip("/").split(".")[0]))
@@ -96,13 +86,11 @@ def test_feeds_shared_with_a_worker_are_stored_as_when_parsed_here(monkeypatch: 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
     Thread(target=server.serve_forever, daemon=True).start()
     sources = tuple(Source(name=f"f{i}", kind="feed", location=f"http://127.0.0.1:{server.server_address[1]}/{i}.xml")
-                    for i in range(parse.AUTO_FEEDS_FROM))
+                    for i in range(12))
     stored = {}
     try:
-        for label, load in (("shared", 0.0), ("here", 9.0)):
-            machine(monkeypatch, cores=2, load=load)
-            app = _app("auto", sources=sources, store=f"sqlite:///{tmp_path / label}.db")
-            assert parse._processes(app, sources) == (1 if label == "shared" else 0)
+        for label, processes in (("shared", 1), ("here", 0)):
+            app = _app(processes, sources=sources, store=f"sqlite:///{tmp_path / label}.db")
             report = ingest(app, now=datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
             assert report.total("new") == 3 * len(sources) and not report.failed_sources
             stored[label] = sorted(json.dumps([a.id, a.title, a.text, a.countries, a.topics, a.section], default=str)

@@ -1,17 +1,16 @@
 """Where each document is parsed and tagged: in the fetching threads, or in worker processes.
 
-Parsing and tagging hold the GIL; on several cores they also run in worker processes (spawned, never
-forked; they import only `feedpipe.parsing`: extract and tagging, no store), while fetching, politeness
-and every store write stay in the main process. "auto" (the default) decides by the run:
+Parsing and tagging hold the GIL; worker processes (spawned, never forked; they import only
+`feedpipe.parsing`: extract and tagging, no store) run them on other cores, while fetching, politeness
+and every store write stay in the main process. "auto" (the default) starts one worker per core, up to
+4, when a run has 8 page or file sources or more (trafilatura is their cost), every page and file
+going there. Feeds are shared: one goes to a worker while the workers have less than two documents
+each waiting, and is parsed in its fetching thread otherwise, so that neither side waits.
 
-- many page or file sources (trafilatura is their cost): one worker per core, up to 4, every page and
-  file sent there;
-- many feeds, and cores that are idle (by the load average): one worker per idle core but one, up to
-  3, sharing the work: a feed goes to a worker while the workers have less than two documents each
-  waiting, and is parsed in its fetching thread otherwise, so that neither side waits for the other.
-  Measured on the 79 real feeds (benchmarks/bench_peer.py) on a busy 2-core machine, a worker costs
-  ~0.6 CPU-s more and made the run slower (4.9 against 4.35 CPU-s; wall 12.3 against 8.6 s at load 7-8):
-  with no idle core, feeds are parsed in the fetching threads.
+A run of feeds alone starts no worker in "auto": measured on the 79 real feeds
+(benchmarks/bench_peer.py, 2 cores shared with other work, load 6-9), a worker sharing the feeds cost
+0.25-0.6 CPU-s more (its imports and a second tagger) and made the run slower, wall 7.7 against 6.7 s
+even with the benchmark's processes favoured (nice -10). `[fetch] processes = N` starts N workers.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from feedpipe.parsing import (
     tag_article_noted,
 )
 
-__all__ = ["AUTO_FEEDS_FROM", "AUTO_PROCESSES_FROM", "Parse", "parse_and_tag", "parser", "tag_article",
+__all__ = ["AUTO_PROCESSES_FROM", "Parse", "parse_and_tag", "parser", "tag_article",
            "tag_article_noted"]
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,7 @@ log = logging.getLogger(__name__)
 # (body, location, source, content type, kind "feed" | "page" | None to sniff) -> tagged articles, errors, notes
 Parse = Callable[[bytes, str, Source, str | None, str | None], Extraction]
 AUTO_PROCESSES_FROM = 8  # page or file sources in one run before worker processes pay for their start-up
-AUTO_FEEDS_FROM = 24  # feeds in one run before a worker sharing their parsing pays for its start-up
-SHARED_KINDS = ("feed",)  # in "auto": parsed where there is a free core, this process or a worker
+SHARED_KINDS = ("feed",)  # parsed where there is a free core: this process or a worker
 WAITING_PER_WORKER = 2  # shared documents queued per worker before the next one is parsed here
 
 
@@ -56,18 +54,9 @@ def _processes(app: App, sources: Sequence[Source]) -> int:
     setting = app.settings.parse_processes
     if isinstance(setting, int):
         return setting
-    cores = os.cpu_count() or 1
-    if cores <= 1:
-        return 0
+    cores = os.cpu_count() or 1  # "auto": only for runs with many pages or files
     heavy = sum(1 for s in sources if s.kind not in SHARED_KINDS)
-    if heavy >= AUTO_PROCESSES_FROM:
-        return min(cores, 4)
-    if len(sources) - heavy < AUTO_FEEDS_FROM:
-        return 0
-    # A worker for feeds only pays for its start-up (~0.5 CPU-s: imports, a second tagger) on a core that
-    # would otherwise idle: on a busy machine it only competes with this process (measured, see above).
-    free = cores - 1 - os.getloadavg()[0]  # cores left once this process has one
-    return max(0, min(round(free), 3))
+    return min(cores, 4) if cores > 1 and heavy >= AUTO_PROCESSES_FROM else 0
 
 
 @contextlib.contextmanager
@@ -78,7 +67,6 @@ def parser(app: App, sources: Sequence[Source]) -> Iterator[Parse]:
     if processes <= 0:
         yield functools.partial(parse_and_tag, app.tagger)
         return
-    shared = app.settings.parse_processes == "auto"
     waiting = 0
     counts = {"here": 0, "workers": 0}
     lock = threading.Lock()
@@ -93,7 +81,7 @@ def parser(app: App, sources: Sequence[Source]) -> Iterator[Parse]:
                   kind: str | None) -> Extraction:
             nonlocal waiting
             with lock:
-                local = shared and source.kind in SHARED_KINDS and waiting >= WAITING_PER_WORKER * processes
+                local = source.kind in SHARED_KINDS and waiting >= WAITING_PER_WORKER * processes
                 if not local:
                     waiting += 1
                 counts["here" if local else "workers"] += 1
