@@ -15,7 +15,10 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 def commands(group: click.Group, prefix: str = "feedpipe") -> list[tuple[str, click.Command]]:
     out = []
-    for name, cmd in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the top-level group loads its commands on first use
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         out.append((f"{prefix} {name}", cmd))
         if isinstance(cmd, click.Group):
             out += commands(cmd, f"{prefix} {name}")

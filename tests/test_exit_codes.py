@@ -221,12 +221,12 @@ def test_the_listing_commands_succeed(outlet, capsys):
 
 
 def test_only_a_bug_exits_1(outlet, capsys, monkeypatch):
-    import feedpipe.cli.core as core
+    from feedpipe import pipeline
 
     def broken(*_args: object, **_kw: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(core.pipeline, "run_cycle", broken)
+    monkeypatch.setattr(pipeline, "run_cycle", broken)
     code, _, err = feedpipe(capsys, "run")
     assert code == EXIT_UNEXPECTED and "this is a bug in feedpipe" in err
 

@@ -37,7 +37,7 @@ def test_each_repository_offers_exactly_what_its_protocol_declares(store, name):
 def test_the_store_has_no_flat_methods_left():
     from feedpipe.store import Store
 
-    assert _public(Store) == {"open", "close", "integrity_ok", "schema_versions", "is_sqlite"}
+    assert _public(Store) == {"open", "close", "integrity_ok", "schema_versions", "is_sqlite", "batch"}
 
 
 def test_only_the_store_package_imports_sqlalchemy():

@@ -100,7 +100,27 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return moment
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Every top-level command; `_load` imports a command's module when that command runs (or --help lists
+# it), so that `feedpipe ingest` never loads the digest, the web side, the scheduler or the mail code.
+COMMANDS = ("run", "ingest", "sources", "articles", "retag", "check-config", "tag", "feeds", "digest",
+            "subscribers", "serve", "web", "schedule", "worker", "workers", "bounces", "editors")
+
+
+class _Commands(click.Group):
+    """The top-level group: commands are loaded by name, on first use (`_load`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            command = _load(cmd_name)
+            if command is not None:
+                self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config", envvar="FEEDPIPE_CONFIG", type=click.Path(dir_okay=False),
               help="Config file (default: ./config/feedpipe.toml, else built-in defaults). Env: FEEDPIPE_CONFIG.")
 @click.option("--store", "store", envvar="FEEDPIPE_STORE", metavar="URL",
@@ -131,22 +151,48 @@ def main(ctx: click.Context, config: str | None, store: str | None, verbose: int
     ctx.call_on_close(ctx.obj.close)
 
 
-from feedpipe.cli.bounces import bounces  # noqa: E402
-from feedpipe.cli.core import articles, check_config, ingest, retag, sources  # noqa: E402
-from feedpipe.cli.core import run as run_command  # noqa: E402
-from feedpipe.cli.digest import digest  # noqa: E402
-from feedpipe.cli.editors import digest_log, editors  # noqa: E402
-from feedpipe.cli.feeds import feeds  # noqa: E402
-from feedpipe.cli.serve import schedule, serve, web  # noqa: E402
-from feedpipe.cli.subscribers import subscribers  # noqa: E402
-from feedpipe.cli.tag import tag  # noqa: E402
-from feedpipe.cli.workers import worker, workers  # noqa: E402
+def _load(name: str) -> click.Command | None:
+    """The command `name`, its module imported now: plain imports, one branch per command module."""
+    if name in ("run", "ingest", "sources", "articles", "retag", "check-config"):
+        from feedpipe.cli import core  # noqa: PLC0415
 
-for _command in (run_command, ingest, sources, articles, retag, check_config, tag, feeds, digest, subscribers, serve, web,
-                 schedule, worker, workers, bounces):
-    main.add_command(_command)
-main.add_command(editors)
-digest.add_command(digest_log)
+        return {"run": core.run, "ingest": core.ingest, "sources": core.sources, "articles": core.articles,
+                "retag": core.retag, "check-config": core.check_config}[name]
+    if name == "bounces":
+        from feedpipe.cli.bounces import bounces  # noqa: PLC0415
+
+        return bounces
+    if name == "digest":
+        from feedpipe.cli.digest import digest  # noqa: PLC0415
+        from feedpipe.cli.editors import digest_log  # noqa: PLC0415
+
+        digest.add_command(digest_log)
+        return digest
+    if name == "editors":
+        from feedpipe.cli.editors import editors  # noqa: PLC0415
+
+        return editors
+    if name == "feeds":
+        from feedpipe.cli.feeds import feeds  # noqa: PLC0415
+
+        return feeds
+    if name in ("serve", "web", "schedule"):
+        from feedpipe.cli import serve  # noqa: PLC0415
+
+        return {"serve": serve.serve, "web": serve.web, "schedule": serve.schedule}[name]
+    if name == "subscribers":
+        from feedpipe.cli.subscribers import subscribers  # noqa: PLC0415
+
+        return subscribers
+    if name == "tag":
+        from feedpipe.cli.tag import tag  # noqa: PLC0415
+
+        return tag
+    if name in ("worker", "workers"):
+        from feedpipe.cli import workers  # noqa: PLC0415
+
+        return {"worker": workers.worker, "workers": workers.workers}[name]
+    return None
 
 
 def run(argv: list[str] | None = None) -> int:

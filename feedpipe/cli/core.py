@@ -16,12 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import feedpipe.ingest as ingest_service
-from feedpipe import pipeline
 from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
 from feedpipe.core.model import Article, Source
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import current_platform_warnings
-from feedpipe.scheduler.lease import hold_lease, make_holder
 from feedpipe.tagging.names import UnknownChoice, country_code, country_name
 
 
@@ -78,6 +76,9 @@ def run(obj: Context, force: bool) -> int:
     Safe to call every few minutes: the send ledger decides what is sent, so an edition is never
     sent twice. Refuses to run (exit code 4) while `feedpipe serve` or another `run` holds the
     store's scheduler lease. Exit code 3 when some sources failed (the others were processed)."""
+    from feedpipe import pipeline  # noqa: PLC0415 -- here: `ingest` and the listings never need them
+    from feedpipe.scheduler.lease import hold_lease, make_holder  # noqa: PLC0415
+
     app = obj.app
     with hold_lease(app, holder=make_holder("run")), progress_bar(obj.quiet, "ingest") as progress:
         report = pipeline.run_cycle(app, now=app.now, force=force, progress=progress)

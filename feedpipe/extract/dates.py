@@ -38,6 +38,9 @@ from typing import TYPE_CHECKING
 
 from feedparser.datetimes import _parse_date as _feedparser_date
 
+from feedpipe.extract.date_names import LANGUAGES as NAMED_LANGUAGES
+from feedpipe.extract.date_names import named_rfc822
+
 if TYPE_CHECKING:
     from dateparser.date import DateDataParser
 
@@ -138,9 +141,16 @@ def _primary(language: str | None) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _slow(s: str, language: str | None) -> datetime | None:
-    """dateparser: the document's language, then the common ones, then its own detection."""
+    """dateparser: the document's language, then the common ones, then its own detection. An RFC 822
+    date with another common language's names is read first without it (`date_names`: the same
+    answer, without dateparser's ~0.4 s first use)."""
     if not s or len(s) > _MAX_SLOW_LENGTH or not _DIGIT.search(s):
         return None
+    if language in (None, "en", *NAMED_LANGUAGES):
+        order = tuple(lang for lang in (language, *COMMON_LANGUAGES) if lang in NAMED_LANGUAGES)
+        named = named_rfc822(s, tuple(dict.fromkeys(order)))
+        if named is not None:
+            return to_utc(named)
     attempts: list[tuple[str, ...] | None] = []
     if language:
         attempts.append((language,))

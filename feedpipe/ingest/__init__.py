@@ -2,15 +2,20 @@
 
 One bad source, file or item is recorded with its error and never stops the others. Fetching,
 extraction and tagging run in worker threads (and processes); every write to the store happens on
-the calling thread, one transaction per source, so an acknowledged article is committed before the
-next source is touched.
+the calling thread. Sources are stored as they come, in batches: what was collected within
+`BATCH_SECONDS` (at most `BATCH_SOURCES` sources) is written in one transaction, each source's
+articles and its fetch record (validators, counts) together, each write atomic on its own (a
+SAVEPOINT: one source's refused articles never undo another's). An article counts as ingested once
+its batch is committed; a crash loses at most the batch being written, and since that batch's
+validators were not committed either, the next run fetches those sources again in full.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import datetime
 
@@ -25,6 +30,9 @@ __all__ = ["IngestReport", "Progress", "SourceResult", "adhoc_sources", "ingest"
            "retag", "skip"]
 
 log = logging.getLogger(__name__)
+
+BATCH_SOURCES = 16  # sources stored in one transaction, at most
+BATCH_SECONDS = 0.5  # how long a collected source may wait for others to share its transaction
 
 
 def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, force: bool = False,
@@ -50,18 +58,34 @@ def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, 
     workers = max(1, min(app.settings.fetch_workers, len(todo)))
     with parser(app, todo) as parse, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
         futures = {pool.submit(collect, app, source, now, parse, states.get(source.name)): source for source in todo}
-        for done, future in enumerate(as_completed(futures), 1):
-            source = futures[future]
-            try:
-                collected = future.result()
-            except Exception as exc:  # a bug in one source's path must not stop the others
-                log.exception("unexpected error while reading source %s", source.name)
-                collected = Collected(source=source, status="error", error=f"unexpected error: {exc!r}")
-            results.append(_store_collected(app, collected, now))
-            if progress:
-                progress(source.name, done, len(todo))
+        running: set[Future[Collected]] = set(futures)
+        waiting: list[Collected] = []  # collected, not yet stored
+        first_at = 0.0  # when the oldest of them came
+        while running or waiting:
+            timeout = max(0.0, first_at + BATCH_SECONDS - time.monotonic()) if waiting else None
+            done, running = wait(running, timeout, FIRST_COMPLETED) if running else (set(), running)
+            for future in done:
+                if not waiting:
+                    first_at = time.monotonic()
+                waiting.append(_result(future, futures[future]))
+            if waiting and (not running or len(waiting) >= BATCH_SOURCES
+                            or time.monotonic() - first_at >= BATCH_SECONDS):
+                with store.batch():  # one transaction for the batch; each source's writes stay atomic
+                    for collected in waiting:
+                        results.append(_store_collected(app, collected, now))
+                        if progress:
+                            progress(collected.source.name, len(results) - len(skipped), len(todo))
+                waiting = []
     order = {s.name: i for i, s in enumerate(chosen)}
     return IngestReport(results=tuple(sorted(results, key=lambda r: order.get(r.name, 0))))
+
+
+def _result(future: Future[Collected], source: Source) -> Collected:
+    try:
+        return future.result()
+    except Exception as exc:  # a bug in one source's path must not stop the others
+        log.exception("unexpected error while reading source %s", source.name)
+        return Collected(source=source, status="error", error=f"unexpected error: {exc!r}")
 
 
 def _store_collected(app: App, c: Collected, now: datetime) -> SourceResult:

@@ -1,10 +1,16 @@
-"""Bytes to tagged articles: in the fetching threads, or in worker processes when a run has many pages.
+"""Where each document is parsed and tagged: in the fetching threads, or in worker processes.
 
-Parsing and tagging hold the GIL; with several cores and many page (or file) sources they run in worker
-processes (spawned, never forked), while fetching, politeness and every store write stay in the main
-process. Feeds are always parsed in the fetching threads: measured on the 79 real feeds
-(benchmarks/bench_peer.py), the pool cost more CPU (start-up, a second tagger per worker, pickling
-every article back) than it saved: 4.3-5.6 CPU-s serial against 6.2-6.4 CPU-s with the pool.
+Parsing and tagging hold the GIL; worker processes (spawned, never forked; they import only
+`feedpipe.parsing`: extract and tagging, no store) run them on other cores, while fetching, politeness
+and every store write stay in the main process. "auto" (the default) starts one worker per core, up to
+4, when a run has 8 page or file sources or more (trafilatura is their cost), every page and file
+going there. Feeds are shared: one goes to a worker while the workers have less than two documents
+each waiting, and is parsed in its fetching thread otherwise, so that neither side waits.
+
+A run of feeds alone starts no worker in "auto": measured on the 79 real feeds
+(benchmarks/bench_peer.py, 2 cores shared with other work, load 6-9), a worker sharing the feeds cost
+0.25-0.6 CPU-s more (its imports and a second tagger) and made the run slower, wall 7.7 against 6.7 s
+even with the benchmark's processes favoured (nice -10). `[fetch] processes = N` starts N workers.
 """
 
 from __future__ import annotations
@@ -14,127 +20,85 @@ import functools
 import logging
 import multiprocessing
 import os
-import signal
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
-from pathlib import Path
 
 from feedpipe.app import App
-from feedpipe.core.errors import ExtractError, FeedpipeError
-from feedpipe.core.model import Article, Source
-from feedpipe.extract import Extraction, read_document
-from feedpipe.tagging import Tagger
+from feedpipe.core.errors import ExtractError
+from feedpipe.core.model import Source
+from feedpipe.extract import Extraction
+from feedpipe.parsing import (
+    init_worker,
+    parse_and_tag,
+    parse_in_worker,
+    ready,
+    tag_article,
+    tag_article_noted,
+)
+
+__all__ = ["AUTO_PROCESSES_FROM", "Parse", "parse_and_tag", "parser", "tag_article",
+           "tag_article_noted"]
 
 log = logging.getLogger(__name__)
 
 # (body, location, source, content type, kind "feed" | "page" | None to sniff) -> tagged articles, errors, notes
 Parse = Callable[[bytes, str, Source, str | None, str | None], Extraction]
 AUTO_PROCESSES_FROM = 8  # page or file sources in one run before worker processes pay for their start-up
-IN_PROCESS_KINDS = ("feed",)  # never sent to a worker process: parsing them is cheaper than the round trip
-
-
-def parse_and_tag(tagger: Tagger, body: bytes, location: str, source: Source, content_type: str | None,
-                  kind: str | None) -> Extraction:
-    """Turn one document into tagged articles by `read_document` (the one sniffing and extraction
-    path); a JSON Lines file's bad lines are its errors (the good ones still count). Raises
-    ExtractError when nothing can be read."""
-    found = read_document(body, location, source=source.name, content_type=content_type, expected=kind)
-    return replace(found, articles=[tag_article(tagger, a, source) for a in found.articles])
+SHARED_KINDS = ("feed",)  # parsed where there is a free core: this process or a worker
+WAITING_PER_WORKER = 2  # shared documents queued per worker before the next one is parsed here
 
 
 def _processes(app: App, sources: Sequence[Source]) -> int:
     setting = app.settings.parse_processes
     if isinstance(setting, int):
         return setting
-    cores = os.cpu_count() or 1  # "auto": only for runs with many pages (trafilatura is their cost)
-    heavy = sum(1 for s in sources if s.kind not in IN_PROCESS_KINDS)
+    cores = os.cpu_count() or 1  # "auto": only for runs with many pages or files
+    heavy = sum(1 for s in sources if s.kind not in SHARED_KINDS)
     return min(cores, 4) if cores > 1 and heavy >= AUTO_PROCESSES_FROM else 0
 
 
 @contextlib.contextmanager
 def parser(app: App, sources: Sequence[Source]) -> Iterator[Parse]:
-    """Parsing and tagging hold the GIL; with several cores and many page or file sources those run in
-    worker processes (fetching, politeness, every store write and every feed stay in this process)."""
+    """The Parse function for one run over `sources`, with its worker processes (started at once, so
+    that they are ready when the first documents arrive; shut down when the run ends)."""
     processes = _processes(app, sources)
-    here = functools.partial(parse_and_tag, app.tagger)
     if processes <= 0:
-        yield here
+        yield functools.partial(parse_and_tag, app.tagger)
         return
+    waiting = 0
+    counts = {"here": 0, "workers": 0}
+    lock = threading.Lock()
     context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker,
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=init_worker,
                              initargs=(app.settings.tagging_dir, os.getpid())) as pool:
+        for _ in range(processes):
+            pool.submit(ready)  # start the workers now: their imports overlap this process's work
+        here = functools.partial(parse_and_tag, app.tagger)
 
         def parse(body: bytes, location: str, source: Source, content_type: str | None,
                   kind: str | None) -> Extraction:
-            if source.kind in IN_PROCESS_KINDS and app.settings.parse_processes == "auto":
+            nonlocal waiting
+            with lock:
+                local = source.kind in SHARED_KINDS and waiting >= WAITING_PER_WORKER * processes
+                if not local:
+                    waiting += 1
+                counts["here" if local else "workers"] += 1
+            if local:
                 return here(body, location, source, content_type, kind)
             try:
-                outcome = pool.submit(_parse_in_worker, body, location, source, content_type, kind).result()
+                outcome = pool.submit(parse_in_worker, body, location, source, content_type, kind).result()
             except BrokenProcessPool:  # a worker died (killed, out of memory): parse here instead
                 log.warning("a parse worker died; %s is parsed in the main process", location)
                 return parse_and_tag(app.tagger, body, location, source, content_type, kind)
+            finally:
+                with lock:
+                    waiting -= 1
             if isinstance(outcome, str):
                 raise ExtractError(outcome)
             return outcome
 
         yield parse
-
-
-_worker_tagger: Tagger | None = None  # built once in each worker process by _init_worker
-
-
-def _init_worker(tagging_dir: Path | None, parent: int) -> None:
-    global _worker_tagger
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    logging.getLogger("feedpipe").setLevel(logging.ERROR)
-    # A SIGTERM or Ctrl-C meant for the whole service or process group is the parent's to handle:
-    # it finishes the current step, then shuts this pool down.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_tagger = Tagger.load(tagging_dir)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A killed ingest (kill -9, OOM) must not leave its workers behind, waiting for work forever.
-    `parent` is passed in: by the time this runs, the parent may already be gone."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
-
-
-def _parse_in_worker(body: bytes, location: str, source: Source, content_type: str | None,
-                     kind: str | None) -> Extraction | str:
-    """In a worker process: the parse and tag, or the error's text (errors with hints do not pickle)."""
-    assert _worker_tagger is not None, "the pool initializer builds the tagger"
-    try:
-        return parse_and_tag(_worker_tagger, body, location, source, content_type, kind)
-    except FeedpipeError as exc:
-        return str(exc)
-
-
-def tag_article(tagger: Tagger, article: Article, source: Source, *, fallback_section: str | None = None) -> Article:
-    """`tag_article_noted` without the notes: what ingest and retag store."""
-    return tag_article_noted(tagger, article, source, fallback_section=fallback_section)[0]
-
-
-def tag_article_noted(tagger: Tagger, article: Article, source: Source, *,
-                      fallback_section: str | None = None) -> tuple[Article, tuple[str, ...]]:
-    """Add country, topic and section tags. A section the input named itself wins over the
-    tagger's guess from categories and URL, then `fallback_section` (the stored one, on retag),
-    the source's default, and "news". Also returns the tagger's notes (how the language was found, why
-    there are no topics), which `feedpipe tag` prints."""
-    recorded = article.extra.get("section_given")
-    given = recorded if isinstance(recorded, str) and recorded else article.section
-    said = article.extra.get("language_declared")  # what the feed said, kept when the text said otherwise
-    declared = said if isinstance(said, str) else article.language
-    tags = tagger.tag(article.title, article.text or article.summary, url=article.url,
-                      categories=article.categories, source_country=source.country, language=declared)
-    extra = {**article.extra, "section_given": given} if given else article.extra
-    if declared and tags.language != declared and "language_declared" not in extra:
-        extra = {**extra, "language_declared": declared}
-    return replace(article, countries=tags.countries, topics=tags.topics, language=tags.language or declared,
-                   section=given or tags.section or fallback_section or source.section or "news", extra=extra), tuple(tags.notes)
+    log.debug("parsed %d documents in this process and %d in %d worker process(es)", counts["here"],
+              counts["workers"], processes)

@@ -9,6 +9,7 @@ services depend on) are in `feedpipe.store.protocols`; the repositories' docstri
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from sqlalchemy import select, text
@@ -70,6 +71,11 @@ class Store:
     @property
     def is_sqlite(self) -> bool:
         return self.db.is_sqlite
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Every write of this thread inside the block in one transaction, committed at its end (or
+        none of it, on an error): each repository call is still atomic on its own (a SAVEPOINT)."""
+        return self.db.batch()
 
     def close(self) -> None:
         self.db.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,17 +84,42 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
 
 
 class Database:
-    """The one engine every repository shares, and its two kinds of transaction."""
+    """The one engine every repository shares, and its two kinds of transaction.
+
+    `batch()` groups the writes of one thread into one transaction: inside it, each `write()` is a
+    SAVEPOINT of that transaction (a failed one is undone alone, as its own transaction would be) and
+    each `read()` sees what the batch wrote so far; all of it is committed when the batch ends, or none."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._batch = threading.local()  # this thread's open batch connection, if any
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        if getattr(self._batch, "conn", None) is not None:  # already in one: it holds the writes
+            yield
+            return
+        with write_tx(self.engine) as conn:
+            self._batch.conn = conn
+            try:
+                yield
+            finally:
+                self._batch.conn = None
+
     def write(self) -> contextlib.AbstractContextManager[Connection]:
-        return write_tx(self.engine)
+        conn: Connection | None = getattr(self._batch, "conn", None)
+        return write_tx(self.engine) if conn is None else _savepoint(conn)
 
     def read(self) -> contextlib.AbstractContextManager[Connection]:
-        return read_tx(self.engine)
+        conn: Connection | None = getattr(self._batch, "conn", None)
+        return read_tx(self.engine) if conn is None else contextlib.nullcontext(conn)
+
+
+@contextlib.contextmanager
+def _savepoint(conn: Connection) -> Iterator[Connection]:
+    with conn.begin_nested():
+        yield conn
