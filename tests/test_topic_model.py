@@ -15,7 +15,7 @@ from feedpipe.cli.tag import tag as tag_command
 from feedpipe.tagging import Tagger
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.resources import packaged_dir
-from feedpipe.tagging.topic_model import LONG, MODEL_FILE, TopicModel, features, pack, unpack
+from feedpipe.tagging.topic_model import LONG, MODEL_FILE, TopicModel, features, pack, reads_past, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FEEDPIPE_EVAL_DATA", ROOT.parent / "shared" / "data"))
@@ -139,6 +139,7 @@ def test_a_long_article_is_marked_and_gets_the_long_articles_temperature(tagger)
     item = Prepared.of(tagger.gazetteer, "Striker scores twice", lead)
     item_feats = features(item.low, item.title_end, item.lead_end, item.body_start + 1 + 100)
     assert long_feats[-1] == LONG and LONG not in item_feats  # read whole: a feed item, no marker
+    assert reads_past(art.low, art.body_start + 1 + 100) and not reads_past(item.low, item.body_start + 1 + 100)
     model = TopicModel.from_json(
         {
             "classes": [ARTS, SPORT],

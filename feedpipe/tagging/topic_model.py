@@ -205,9 +205,11 @@ class TopicModel:
 
     def temperature_of(self, feats: Sequence[str]) -> float:
         """The temperature for an article of this shape (long: its features end with LONG)."""
-        if self.long_temperature and feats and feats[-1] == LONG:
-            return self.long_temperature
-        return self.temperature
+        return self.temperature_for(long=bool(feats) and feats[-1] == LONG)
+
+    def temperature_for(self, *, long: bool) -> float:
+        """The temperature of long articles (see `reads_past`) or of feed items."""
+        return self.long_temperature if long and self.long_temperature else self.temperature
 
     def lexicon_confidence(self, lex: Mapping[str, float]) -> dict[str, float]:
         """Calibrated confidence for the topics only the lexicon knows (weather, disaster, ...)."""
@@ -272,9 +274,15 @@ def features(low: str, title_end: int, lead_end: int, end: int) -> list[str]:
     lead = low[: lead_end + 1].split() if lead_end < end else words
     pairs = map(" ".join, zip(lead, lead[1:], strict=False))
     out = list(dict.fromkeys([*map("t:".__add__, title), *words, *pairs]))
-    if low[end : end + 80].strip():  # a bounded look: the rest of a long article is not copied
+    if reads_past(low, end):
         out.append(LONG)
     return out
+
+
+def reads_past(low: str, end: int) -> bool:
+    """Does the text go on past `end`, the last character the model reads (a long article, not a feed
+    item)? A bounded look: the rest of a long article is not copied."""
+    return bool(low[end : end + 80].strip())
 
 
 def _floats(v: object) -> tuple[float, ...]:
