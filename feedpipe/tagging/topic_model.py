@@ -274,7 +274,7 @@ def features(low: str, title_end: int, lead_end: int, end: int) -> list[str]:
     lead = low[: lead_end + 1].split() if lead_end < end else words
     pairs = map(" ".join, zip(lead, lead[1:], strict=False))
     out = list(dict.fromkeys([*map("t:".__add__, title), *words, *pairs]))
-    if reads_past(low, end):
+    if out and reads_past(low, end):  # (no words read: no features at all, so no model call)
         out.append(LONG)
     return out
 
