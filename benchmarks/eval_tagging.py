@@ -106,8 +106,8 @@ def eval_bbc(tagger: Tagger, folder: Path) -> None:
 def eval_topics_cv(tagger: Tagger, data: Path) -> None:
     """5-fold cross-validation of the trained topic model on short (HuffPost) and long (BBC) news.
 
-    The fold under test never trains the model's weights; the temperature and the lexicon curve (four
-    numbers) are the shipped model's, fitted on these same held-out folds (not on the fold's own labels
+    The fold under test never trains the model's weights; the temperatures (one for feed items, one for
+    long articles) and the lexicon curve (five numbers) are the shipped model's, fitted on these same held-out folds (not on the fold's own labels
     alone, a small optimism noted here rather than hidden).
     """
     sys.path.insert(0, str(ROOT))
@@ -117,11 +117,16 @@ def eval_topics_cv(tagger: Tagger, data: Path) -> None:
     final, items, folds = tt.train_with_folds(data, tagger)
     print(
         f"topic model: trained on {len(items)} items (and 5 folds) in {time.perf_counter() - t0:.1f} s; "
-        f"{len(final.packed)} features, temperature {final.temperature}"
+        f"{len(final.packed)} features, temperature {final.temperature} (long articles {final.long_temperature})"
     )
     per: dict[str, list[tuple[str, str | None, float, str]]] = {"huffpost": [], "bbc": []}
     for _k, model, test in folds:
-        model = replace(model, temperature=final.temperature, lexicon_curve=final.lexicon_curve)
+        model = replace(
+            model,
+            temperature=final.temperature,
+            long_temperature=final.long_temperature,
+            lexicon_curve=final.lexicon_curve,
+        )
         for it in test:
             if it.doc.corpus not in per:
                 continue

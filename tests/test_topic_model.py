@@ -15,7 +15,7 @@ from feedpipe.cli.tag import tag as tag_command
 from feedpipe.tagging import Tagger
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.resources import packaged_dir
-from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, features, pack, unpack
+from feedpipe.tagging.topic_model import LONG, MODEL_FILE, TopicModel, features, pack, reads_past, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FEEDPIPE_EVAL_DATA", ROOT.parent / "shared" / "data"))
@@ -130,6 +130,34 @@ def test_the_model_reads_marked_headline_words_lead_words_and_pairs_of_the_first
     assert "filler" in feats and len(feats) == len(set(feats))  # each feature once
     short = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + 30)
     assert "late goal" in short and not {"stadium", "the match"} & set(short)  # nothing after `end`
+
+
+def test_a_long_article_is_marked_and_gets_the_long_articles_temperature(tagger):
+    lead = "The late goal by the home side settled the match. "
+    art = Prepared.of(tagger.gazetteer, "Striker scores twice", lead + "More filler words here. " * 40)
+    long_feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + 100)
+    item = Prepared.of(tagger.gazetteer, "Striker scores twice", lead)
+    item_feats = features(item.low, item.title_end, item.lead_end, item.body_start + 1 + 100)
+    assert long_feats[-1] == LONG and LONG not in item_feats  # read whole: a feed item, no marker
+    assert reads_past(art.low, art.body_start + 1 + 100) and not reads_past(item.low, item.body_start + 1 + 100)
+    model = TopicModel.from_json(
+        {
+            "classes": [ARTS, SPORT],
+            "prior": [0.0, 0.0],
+            "weights": {"goal": [-1.5, 1.5]},
+            "lexicon": {},
+            "temperature": 1.0,
+            "long_temperature": 2.0,
+            "lexicon_curve": [0.0, 0.0, 0.0],
+            "lexicon_only": [],
+            "threshold": 0.5,
+            "lead_chars": 100,
+        }
+    )
+    assert round(model.probabilities(["goal"], {})[1], 3) == 0.953  # 1 / (1 + e^-3)
+    assert round(model.probabilities(["goal", LONG], {})[1], 3) == 0.818  # 1 / (1 + e^-1.5)
+    assert model.weights_of(LONG) is None  # the marker has no weights of its own
+    assert TopicModel.from_bytes(model.to_bytes()).long_temperature == 2.0
 
 
 def test_packed_weights_round_trip_to_a_thousandth_and_refuse_what_does_not_fit():

@@ -12,8 +12,10 @@ The model is multinomial logistic regression with an L2 penalty (scikit-learn, `
 naive Bayes weights over the same inputs (`NB_SHARE`: NB gives rare telling words a voice), over binary features
 (topic_model.features: headline words marked, lead words, word pairs of the headline and first sentence;
 features seen in at least `MIN_DF` training items) plus the lexicon's per-topic scores (log1p, in tenths).
-A temperature (for the model's topics) and a logistic curve over the lexicon's evidence (for the topics
-only the lexicon has) are fitted on 5 held-out folds. Training needs numpy and scikit-learn (the `test`
+A temperature for each shape of article (feed items read whole, long articles read up to LEAD_CHARS: the
+features of a long one end with topic_model.LONG, which has no weights) for the model's topics, and a
+logistic curve over the lexicon's evidence (for the topics only the lexicon has), are fitted on 5 held-out
+folds. Training needs numpy and scikit-learn (the `test`
 extra); the model runs in pure Python. Deterministic on one machine (one BLAS thread, sorted features,
 weights rounded): the same data gives the same file, byte for byte; tests/test_topic_model.py checks that.
 """
@@ -36,6 +38,7 @@ from feedpipe.tagging import Tagger, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.resources import packaged_dir
 from feedpipe.tagging.topic_model import (
+    LONG,
     MODEL_FILE,
     TopicModel,
     features,
@@ -175,7 +178,7 @@ def fit_lr(items: Sequence[Item]) -> tuple[dict[str, list[float]], list[float], 
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     df = Counter(f for it in items for f in it.feats)
-    vocab = sorted(f for f, n in df.items() if n >= MIN_DF)
+    vocab = sorted(f for f, n in df.items() if n >= MIN_DF and f != LONG)
     codes = sorted({k for it in items for k in it.lex})
     names = vocab + ["lex:" + c for c in codes]
     index = {f: i for i, f in enumerate(names)}
@@ -199,7 +202,7 @@ def fit_nb(items: Sequence[Item], classes: Sequence[str]) -> tuple[dict[str, lis
         words[it.doc.gold].update(it.feats)
         df.update(it.feats)
         lex[it.doc.gold].update({k: math.log1p(v) for k, v in it.lex.items()})
-    vocab = sorted(f for f, n in df.items() if n >= NB_MIN_DF)
+    vocab = sorted(f for f, n in df.items() if n >= NB_MIN_DF and f != LONG)
     codes = sorted({k for c in classes for k in lex[c]})
     logz = {
         c: math.log(
@@ -239,6 +242,7 @@ def fit(items: Sequence[Item], *, calibration: TopicModel | None = None) -> Topi
         packed=packed,
         lexicon=lexicon,
         temperature=cal.temperature if cal else 1.0,
+        long_temperature=cal.long_temperature if cal else 0.0,
         lexicon_curve=cal.lexicon_curve if cal else (0.0, 0.0, 0.0),
         lexicon_only=LEXICON_ONLY,
         threshold=THRESHOLD,
@@ -309,12 +313,15 @@ def _solve3(a: list[list[float]], b: list[float]) -> list[float]:
 
 
 def calibrate(folds: Sequence[Fold]) -> TopicModel:
-    """Temperature and lexicon curve from held-out folds, carried by an otherwise empty model."""
+    """Temperatures (feed items, long articles) and lexicon curve from held-out folds, carried by an
+    otherwise empty model."""
     logits: list[tuple[list[float], int]] = []
+    long_logits: list[tuple[list[float], int]] = []
     lex_rows: list[tuple[float, float, int]] = []
     for _k, model, test in folds:
         for it in test:
-            logits.append((model.logits(list(it.feats), it.lex), model.classes.index(it.doc.gold)))
+            row = (model.logits(list(it.feats), it.lex), model.classes.index(it.doc.gold))
+            (long_logits if it.feats[-1:] == (LONG,) else logits).append(row)
             total = sum(it.lex.values())
             for code, s in it.lex.items():
                 if code in model.classes:
@@ -325,6 +332,7 @@ def calibrate(folds: Sequence[Fold]) -> TopicModel:
         packed={},
         lexicon={},
         temperature=fit_temperature(logits),
+        long_temperature=fit_temperature(long_logits) if long_logits else 0.0,
         lexicon_curve=fit_curve(lex_rows),
         lexicon_only=LEXICON_ONLY,
         threshold=THRESHOLD,
@@ -362,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).write_bytes(model.file_bytes())
     print(
         f"{args.out}: {len(items)} items, {len(model.packed)} features, {len(model.classes)} classes, "
-        f"temperature {model.temperature}, lexicon curve {model.lexicon_curve}"
+        f"temperature {model.temperature} (long articles {model.long_temperature}), "
+        f"lexicon curve {model.lexicon_curve}"
     )
     return 0
 

@@ -11,7 +11,9 @@ than a body word), the words of the body's first `lead_chars` characters, and th
 words of the headline and the first sentence (news puts its topic at the top; the lexicon still reads the
 whole article). Each feature counts once. Scores are calibrated probabilities: the model's by a
 temperature and the lexicon-only topics' by a logistic curve over the lexicon's evidence, both fitted on
-held-out folds. A topic below `threshold` is not given. Everything is plain Python at run time: no numpy.
+held-out folds. The temperature depends on the article's shape: a feed item (headline and a sentence or
+two, all of it read) and a long article (read only up to `lead_chars`; `features` ends with the marker
+`LONG`) are not equally sure of the same logits, so each shape has its own, fitted on its own held-out items. A topic below `threshold` is not given. Everything is plain Python at run time: no numpy.
 
 The file (`MODEL_FILE`, gzip with no timestamp) is a magic line, one line of JSON (classes, prior,
 lexicon weights, calibration, ...), the feature names joined by newlines, then every feature's packed
@@ -40,6 +42,7 @@ _WIDTH, _FMT = 4, "I"  # bytes per class field, struct code
 _WORD_UNIT, _WORD_BIAS = 1_000, 1 << 16  # a weight must lie within +-65 (LR weights are a few units)
 _LEX_STEPS, _LEX_MAX_STEPS = 10, 100  # lexicon: log1p(score) counted in tenths, at most 100 of them
 MAX_FEATURES = 20_000
+LONG = "#long"  # the last of an article's features when its body goes on past what the model reads
 
 
 def pack(weights: Sequence[float], unit: int = _WORD_UNIT) -> int:
@@ -82,6 +85,7 @@ class TopicModel:
     lead_chars: int
     about: str = ""
     lexicon_packed: Mapping[str, int] = field(default_factory=dict)  # code -> its weights per tenth, packed
+    long_temperature: float = 0.0  # the temperature of long articles (features end with LONG); 0: `temperature`
 
     def __post_init__(self) -> None:
         if not self.lexicon_packed and self.lexicon:
@@ -150,6 +154,7 @@ class TopicModel:
             threshold=float(str(doc["threshold"])),
             lead_chars=int(str(doc["lead_chars"])),
             about=str(doc.get("about", "")),
+            long_temperature=float(str(doc.get("long_temperature", 0.0))),
         )
 
     def to_bytes(self) -> bytes:
@@ -169,6 +174,7 @@ class TopicModel:
             "lexicon_only": list(self.lexicon_only),
             "threshold": self.threshold,
             "lead_chars": self.lead_chars,
+            "long_temperature": self.long_temperature,
             "features": len(names),
             "names_bytes": len(names_blob),
         }
@@ -195,7 +201,15 @@ class TopicModel:
         return [p + (v - off) / _WORD_UNIT for p, v in zip(self.prior, fields, strict=True)]
 
     def probabilities(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
-        return softmax(self.logits(feats, lex), self.temperature)
+        return softmax(self.logits(feats, lex), self.temperature_of(feats))
+
+    def temperature_of(self, feats: Sequence[str]) -> float:
+        """The temperature for an article of this shape (long: its features end with LONG)."""
+        return self.temperature_for(long=bool(feats) and feats[-1] == LONG)
+
+    def temperature_for(self, *, long: bool) -> float:
+        """The temperature of long articles (see `reads_past`) or of feed items."""
+        return self.long_temperature if long and self.long_temperature else self.temperature
 
     def lexicon_confidence(self, lex: Mapping[str, float]) -> dict[str, float]:
         """Calibrated confidence for the topics only the lexicon knows (weather, disaster, ...)."""
@@ -253,12 +267,22 @@ class TopicModel:
 def features(low: str, title_end: int, lead_end: int, end: int) -> list[str]:
     """The model's features of a folded text (`low`: one pad character, then the headline, then the
     body): the headline's words marked "t:", the words up to `end` (headline plus lead), and the pairs of
-    neighbouring words up to `lead_end` (headline plus first sentence); each once, in that order."""
+    neighbouring words up to `lead_end` (headline plus first sentence); each once, in that order; then
+    LONG when the text goes on past `end` (it only picks the temperature: it has no weights)."""
     words = low[:end].split()
     title = low[: title_end + 1].split()
     lead = low[: lead_end + 1].split() if lead_end < end else words
     pairs = map(" ".join, zip(lead, lead[1:], strict=False))
-    return list(dict.fromkeys([*map("t:".__add__, title), *words, *pairs]))
+    out = list(dict.fromkeys([*map("t:".__add__, title), *words, *pairs]))
+    if out and reads_past(low, end):  # (no words read: no features at all, so no model call)
+        out.append(LONG)
+    return out
+
+
+def reads_past(low: str, end: int) -> bool:
+    """Does the text go on past `end`, the last character the model reads (a long article, not a feed
+    item)? A bounded look: the rest of a long article is not copied."""
+    return bool(low[end : end + 80].strip())
 
 
 def _floats(v: object) -> tuple[float, ...]:
