@@ -1,6 +1,7 @@
 """The tagger's fast paths give what the plain definitions give (issue 12, speed): folding Latin-1 text
 with one byte table, the one-pass scan that tallies topic terms as it goes (what Tagger.tag uses) against
-the separate scan and scoring that tools/train_topics.py uses, and the English function-word count.
+the separate scan and scoring that tools/train_topics.py uses, the English function-word count, and the
+topic model's scoring as tag() runs it against features() + TopicModel.given.
 The trained topic model reads the lexicon's scores, so the two scoring paths must agree to the last bit."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from feedpipe.tagging import Tagger, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.language import _ENGLISH, _plainly_english
 from feedpipe.tagging.textnorm import _PUNCT_RE, fold
+from feedpipe.tagging.topic_fast import FastModel
+from feedpipe.tagging.topic_model import MAX_FEATURES, TopicModel, features
 
 TEXTS = [
     "Labour's leader visited Kyiv on Monday.",
@@ -99,3 +102,86 @@ def test_function_word_count_is_the_regex_definition(sample):
     expected = len(words) >= 30 and sum(w in _ENGLISH for w in words) * 5 >= len(words)
     assert _plainly_english(sample) is expected
     assert _plainly_english(SAMPLES[0]) and not _plainly_english(SAMPLES[1])
+
+
+# The topic model as Tagger.tag runs it (topic_fast.FastModel) gives what its definition gives:
+# model.given(features(...), lexicon scores), the same floats in the same order.
+
+def plain_given(model, low, title_end, lead_end, end, lex):
+    feats = features(low, title_end, lead_end, end)
+    return model.given(feats, lex) if feats or any(lex.values()) else []
+
+
+def fast_and_plain(model, low, title_end, lead_end, end, lex):
+    fast = FastModel.of(model).given(low, title_end, lead_end, end, lex)
+    return fast, plain_given(model, low, title_end, lead_end, end, lex)
+
+
+MODEL_ARTICLES = [
+    *ARTICLES,
+    ("Striker scores twice as the home side wins",
+     "The late goal by the home side settled the match. Fans sang outside the stadium, and the coach "
+     "said the players had shown character. " * 3),
+    ("Central bank raises rates", "Inflation rose again. " + "Markets fell as shares slid and bonds rallied. " * 20),
+    ("Headline only", ""),
+    ("", "A body with no headline: the minister resigned after the vote on the budget, officials said."),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "body"), MODEL_ARTICLES)
+def test_the_fast_topic_model_gives_what_features_and_given_give(tagger, title, body):
+    model = tagger.model
+    assert model is not None
+    art = Prepared.of(tagger.gazetteer, title, body)
+    scores, _counts = topics.scores_from_tally(
+        tagger.taxonomy, tagger.scanner.scan(art.low, art.full, art.title_end, art.lead_end)[1]
+    )
+    for end in (art.body_start + 1 + model.lead_chars, art.body_start + 1 + 20, 1, len(art.low)):
+        for lex in (scores, {}):
+            fast, plain = fast_and_plain(model, art.low, art.title_end, art.lead_end, end, lex)
+            assert repr(fast) == repr(plain)  # the same topics with the same scores, to the last bit
+
+
+TOY = TopicModel.from_json({
+    "classes": ["medtop:04000000", "medtop:15000000"],
+    "prior": [0.1, -0.1],
+    "weights": {"t:goal": [-1.0, 2.0], "goal": [-0.5, 1.0], "late goal": [-0.25, 0.75], "bank": [1.5, -1.0],
+                "t:bank": [2.0, -2.0], "rates": [0.5, -0.5], "the": [0.001, -0.001]},
+    "lexicon": {"medtop:04000000": [0.3, -0.3]},
+    "temperature": 1.3,
+    "lexicon_curve": [1.0, 0.5, -1.0],
+    "lexicon_only": ["medtop:17000000"],
+    "threshold": 0.2,
+    "lead_chars": 30,
+})
+
+
+@pytest.mark.parametrize("low", [
+    " bank raises rates  the late goal by the home side  the goal  bank bank ",
+    " goal   the late goal late goal the goal bank rates the the ",
+    " t:bank t:goal  goal late goal ",  # a "t:" in the text: fold() never leaves one; the plain path runs
+    "   ",
+])
+def test_the_fast_path_of_a_hand_made_model_is_its_definition(low):
+    for title_end in (0, 5, 12):
+        for lead_end in (3, 20, len(low) - 1, len(low) + 5):
+            for end in (1, 10, 31, len(low)):
+                for lex in ({}, {"medtop:04000000": 2.0, "medtop:17000000": 3.0}, {"medtop:15000000": 0.0}):
+                    fast, plain = fast_and_plain(TOY, low, title_end, lead_end, end, lex)
+                    assert repr(fast) == repr(plain), (title_end, lead_end, end, lex)
+
+
+def test_more_features_than_the_model_reads_take_the_plain_path():
+    low = " " + " ".join(f"w{i}" for i in range(MAX_FEATURES + 10)) + " goal bank "
+    fast, plain = fast_and_plain(TOY, low, 0, 10, len(low), {})
+    assert fast == plain and plain  # the plain path stops at MAX_FEATURES: "goal" and "bank" are not read
+    assert plain == TOY.given([], {})
+
+
+def test_the_tagger_builds_the_fast_layout_once_per_model(tagger):
+    assert tagger.model is not None
+    assert tagger.fast_model(tagger.model) is tagger.fast_model(tagger.model)
+    fast = tagger.fast_model(tagger.model)
+    assert len(fast.title) + len(fast.words) + len(fast.pairs) == len(tagger.model.packed)
+    assert tagger.fast_model(TOY).model is TOY

@@ -1,0 +1,115 @@
+"""The topic model's scoring as Tagger.tag runs it: what `model.given(features(...), lex)` gives, computed
+with less work per article (issue 12, speed). topic_model.py stays the definition (training, --explain).
+
+Why it is faster, not different:
+- The model's sum over an article's features is a sum of integers (see topic_model.pack): it does not
+  depend on the features' order, only on which distinct features the article has. So the three kinds of
+  feature (headline words, words up to `end`, pairs of neighbouring words of the first sentence) are each
+  collected in a set instead of one de-duplicated list in reading order.
+- Each kind is looked up in a table of its own, built once from the model (`FastModel.of`): the weights
+  of "t:" + word keyed by the bare word (no "t:" + word string is made per article), single words, and
+  pairs. The kinds cannot collide (a word has no space, and a headline feature holds a ":" that fold()
+  never leaves in a text); smaller tables with their keys and weights copied side by side touch fewer
+  memory lines per lookup, and inside tag(), where the rest of the tagger keeps evicting the model's
+  4 MB of weights, those cache misses were most of the model's cost.
+The plain path runs whenever that argument could fail: a "t:" in the text, or more features than
+topic_model.MAX_FEATURES (where the plain path keeps only the first ones in reading order).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from feedpipe.tagging.topic_model import (
+    _FMT,
+    _WIDTH,
+    _WORD_BIAS,
+    _WORD_UNIT,
+    MAX_FEATURES,
+    TopicModel,
+    features,
+    lexicon_steps,
+    softmax,
+)
+
+_TITLE_MARK = "t:"  # what features() puts before a headline word
+
+
+def _copy(s: str) -> str:
+    """A new string object equal to `s`, allocated now (next to the other copies)."""
+    return (s + " ")[:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class FastModel:
+    model: TopicModel
+    title: dict[str, int]  # headline word -> the packed weights of "t:" + word
+    words: dict[str, int]  # single word -> its packed weights
+    pairs: dict[str, int]  # "word word" -> its packed weights
+    fields: struct.Struct  # unpacks the class fields of a sum
+
+    @classmethod
+    def of(cls, model: TopicModel) -> FastModel:
+        """The model's weights split by feature kind (by the shape of each feature's name, whatever the
+        weights are), each table's keys and values copied together so that they lie close in memory."""
+        title: dict[str, int] = {}
+        words: dict[str, int] = {}
+        pairs: dict[str, int] = {}
+        for f, v in model.packed.items():
+            if f.startswith(_TITLE_MARK):
+                title[f[len(_TITLE_MARK) :]] = v
+            elif " " in f:
+                pairs[f] = v
+            else:
+                words[f] = v
+        # fresh copies, one table after the other: a table's keys and weights then share memory pages
+        # and cache lines with each other instead of with the two other kinds (names are stored sorted)
+        tables = tuple({_copy(f): (v + 1) - 1 for f, v in t.items()} for t in (words, title, pairs))
+        k = len(model.classes)
+        return cls(model, tables[1], tables[0], tables[2], struct.Struct(f"<{k}{_FMT}"))
+
+    def given(
+        self, low: str, title_end: int, lead_end: int, end: int, lex: Mapping[str, float]
+    ) -> list[tuple[str, float]]:
+        """What Tagger.tag gives from the model: `model.given(features(low, title_end, lead_end, end), lex)`
+        when there are features or lexicon scores, else no topic (the same values, to the bit)."""
+        m = self.model
+        words = low[:end].split()
+        title = low[: title_end + 1].split()
+        lead = low[: lead_end + 1].split() if lead_end < end else words
+        if (
+            len(words) + len(title) + len(lead) > MAX_FEATURES
+            or low.find(_TITLE_MARK, 0, max(end, lead_end + 1)) >= 0
+        ):
+            feats = features(low, title_end, lead_end, end)
+            return m.given(feats, lex) if feats or any(lex.values()) else []
+        if not words and not title and len(lead) < 2 and not any(lex.values()):
+            return []  # no feature and no lexicon score: as Tagger.tag did, no model call
+        hits = [*filter(None, map(self.title.get, set(title)))]
+        hits += filter(None, map(self.words.get, set(words)))
+        hits += filter(None, map(self.pairs.get, set(map(" ".join, zip(lead, lead[1:], strict=False)))))
+        # from here on as TopicModel.logits, probabilities and given
+        total, off = sum(hits), len(hits) * _WORD_BIAS
+        lp = m.lexicon_packed
+        for code, s in lex.items():
+            if s > 0 and code in lp:
+                steps = lexicon_steps(s)
+                total += lp[code] * steps
+                off += steps * _WORD_BIAS
+        k = len(m.prior)
+        fields = self.fields.unpack(total.to_bytes(_WIDTH * k, "little")) if total else (off,) * k
+        logits = [p + (v - off) / _WORD_UNIT for p, v in zip(m.prior, fields, strict=True)]
+        cut = m.threshold
+        probs = softmax(logits, m.temperature)
+        out = [(c, p) for c, p in zip(m.classes, probs, strict=True) if p >= cut]
+        if m.lexicon_only and lex:
+            out += [(c, q) for c, q in m.lexicon_confidence(lex).items() if q >= cut]
+        out.sort(key=_best_first)
+        return out
+
+
+def _best_first(cs: tuple[str, float]) -> tuple[float, str]:
+    return (-cs[1], cs[0])
+
