@@ -18,7 +18,7 @@ from feedpipe.tagging import Tagger, records, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.language import _ENGLISH, _plainly_english
 from feedpipe.tagging.textnorm import _PUNCT_RE, fold
-from feedpipe.tagging.topic_fast import FastModel
+from feedpipe.tagging.topic_fast import FastModel, _cut_between_words
 from feedpipe.tagging.topic_model import MAX_FEATURES, TopicModel, features
 
 TEXTS = [
@@ -224,3 +224,10 @@ def test_a_record_class_with_a_post_init_is_built_by_its_constructor():
     assert records._plain(CountryTag, ("code", "name", "role", "score", "evidence"))
     assert not records._plain(Checked, ("code",))
     assert not records._plain(TopicTag, ("code", "score", "label"))  # other fields, or in another order
+
+
+@pytest.mark.parametrize("low", [" ab cd  ef\u2028gh\x1cij kl ", " abcdef ", "  ", " a b c d e f g h "])
+def test_a_text_cut_between_words_splits_as_the_whole_does(low):
+    for i in range(len(low) + 1):
+        if _cut_between_words(low, i):
+            assert low[:i].split() + low[i:].split() == low.split()

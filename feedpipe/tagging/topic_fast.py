@@ -76,9 +76,15 @@ class FastModel:
         """What Tagger.tag gives from the model: `model.given(features(low, title_end, lead_end, end), lex)`
         when there are features or lexicon scores, else no topic (the same values, to the bit)."""
         m = self.model
-        words = low[:end].split()
         title = low[: title_end + 1].split()
-        lead = low[: lead_end + 1].split() if lead_end < end else words
+        if title_end < lead_end < end - 1 and _cut_between_words(low, title_end + 1) and _cut_between_words(
+            low, lead_end + 1
+        ):  # the usual case: each word split once (and hashed once), shared by the three kinds
+            lead = title + low[title_end + 1 : lead_end + 1].split()
+            words = lead + low[lead_end + 1 : end].split()
+        else:
+            words = low[:end].split()
+            lead = low[: lead_end + 1].split() if lead_end < end else words
         if (
             len(words) + len(title) + len(lead) > MAX_FEATURES
             or low.find(_TITLE_MARK, 0, max(end, lead_end + 1)) >= 0
@@ -108,6 +114,12 @@ class FastModel:
             out += [(c, q) for c, q in m.lexicon_confidence(lex).items() if q >= cut]
         out.sort(key=_best_first)
         return out
+
+
+def _cut_between_words(text: str, i: int) -> bool:
+    """Does cutting `text` at `i` leave every word whole, so that text[:i].split() + text[i:].split() is
+    text.split()? (Python's split() and isspace() agree on what a space is.)"""
+    return 0 < i < len(text) and (text[i - 1].isspace() or text[i].isspace())
 
 
 def _best_first(cs: tuple[str, float]) -> tuple[float, str]:
