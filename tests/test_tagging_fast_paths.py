@@ -79,6 +79,9 @@ def test_one_pass_scan_scores_topics_as_the_separate_scan_does(tagger, title, bo
     assert geo_scan == geo_split
     assert list(one_pass[0].items()) == list(separate[0].items())  # same floats, same order
     assert one_pass[1] == separate[1]
+    for _ in range(2):  # what Tagger.tag uses: the scaled weights are made on first use, then reused
+        assert list(topics.scores_of_tally(tagger.taxonomy, tally).items()) == list(separate[0].items())
+        assert dict(topics.TallyCounts(tally)) == separate[1]
 
 
 def test_the_two_paths_agree_on_a_real_looking_article(tagger):

@@ -88,7 +88,8 @@ class Tagger:
         art = Prepared.of(self.gazetteer, title, text)
         geo_hits, tally = self.scanner.scan(art.low, art.full, art.title_end, art.lead_end)
         countries = tag_countries(self.gazetteer, art, source_country, geo_hits)
-        scores, counts = topics.scores_from_tally(self.taxonomy, tally)
+        scores = topics.scores_of_tally(self.taxonomy, tally)  # scores_from_tally's, quicker
+        counts = topics.TallyCounts(tally)
         focus = {c.code for c in countries if c.role == "focus"}
         calibrated = None
         if self.model is not None:  # model.given(features(...), scores), computed faster (topic_fast.py)
