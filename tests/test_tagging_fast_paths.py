@@ -234,3 +234,19 @@ def test_a_text_cut_between_words_splits_as_the_whole_does(low):
     for i in range(len(low) + 1):
         if _cut_between_words(low, i):
             assert low[:i].split() + low[i:].split() == low.split()
+
+
+class Warmer(TopicModel):
+    """A model whose scoring has changed in a way topic_fast.py does not know (here: a hotter softmax)."""
+
+    def given(self, feats, lex):
+        return [(c, round(p, 2)) for c, p in super().given(feats, lex)]
+
+
+def test_the_fast_path_steps_aside_when_the_model_scores_in_a_way_it_does_not_know(tagger):
+    assert not FastModel.of(tagger.model).plain and not FastModel.of(TOY).plain
+    changed = Warmer(**{f.name: getattr(TOY, f.name) for f in dataclasses.fields(TOY)})
+    fast = FastModel.of(changed)
+    assert fast.plain  # its self-check at load found a difference: the model's own path runs
+    low = " bank raises rates  the late goal by the home side  the goal  bank bank "
+    assert fast.given(low, 5, 20, 31, {}) == changed.given(features(low, 5, 20, 31), {})

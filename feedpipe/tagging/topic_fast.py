@@ -46,6 +46,7 @@ class FastModel:
     words: dict[str, int]  # single word -> its packed weights
     pairs: dict[str, int]  # "word word" -> its packed weights
     fields: struct.Struct  # unpacks the class fields of a sum
+    plain: bool = False  # True: the model's own path runs (the self-check in `of` found a difference)
 
     @classmethod
     def of(cls, model: TopicModel) -> FastModel:
@@ -61,7 +62,12 @@ class FastModel:
                 pairs[f] = v
             else:
                 words[f] = v
-        return cls(model, title, words, pairs, struct.Struct(f"<{len(model.classes)}{_FMT}"))
+        fast = cls(model, title, words, pairs, struct.Struct(f"<{len(model.classes)}{_FMT}"))
+        # a safety net for when topic_model.py changes what it reads or how it scores and this file is not
+        # brought along (the tests compare far more): two articles, one long, one a feed item
+        if any(fast.given(*args) != _plain_given(model, *args) for args in _self_check_articles(model)):
+            return cls(model, {}, {}, {}, fast.fields, plain=True)
+        return fast
 
     def given(
         self, low: str, title_end: int, lead_end: int, end: int, lex: Mapping[str, float]
@@ -69,6 +75,8 @@ class FastModel:
         """What Tagger.tag gives from the model: `model.given(features(low, title_end, lead_end, end), lex)`
         when there are features or lexicon scores, else no topic (the same values, to the bit)."""
         m = self.model
+        if self.plain:
+            return _plain_given(m, low, title_end, lead_end, end, lex)
         title = low[: title_end + 1].split()
         if title_end < lead_end < end - 1 and _cut_between_words(low, title_end + 1) and _cut_between_words(
             low, lead_end + 1
@@ -82,8 +90,7 @@ class FastModel:
             len(words) + len(title) + len(lead) > MAX_FEATURES
             or low.find(_TITLE_MARK, 0, max(end, lead_end + 1)) >= 0
         ):
-            feats = features(low, title_end, lead_end, end)
-            return m.given(feats, lex) if feats or any(lex.values()) else []
+            return _plain_given(m, low, title_end, lead_end, end, lex)
         if not words and not title and len(lead) < 2 and not any(lex.values()):
             return []  # no feature and no lexicon score: as Tagger.tag did, no model call
         hits = [*filter(None, map(self.title.get, set(title)))]
@@ -107,6 +114,29 @@ class FastModel:
             out += [(c, q) for c, q in m.lexicon_confidence(lex).items() if q >= cut]
         out.sort(key=_best_first)
         return out
+
+
+def _plain_given(
+    model: TopicModel, low: str, title_end: int, lead_end: int, end: int, lex: Mapping[str, float]
+) -> list[tuple[str, float]]:
+    """The definition: what Tagger.tag gave before this file."""
+    feats = features(low, title_end, lead_end, end)
+    return model.given(feats, lex) if feats or any(lex.values()) else []
+
+
+def _self_check_articles(
+    model: TopicModel,
+) -> list[tuple[str, int, int, int, Mapping[str, float]]]:
+    """A long article and a feed item laid out as countries.Prepared does (folded, one pad character,
+    headline, two blanks, body), with lexicon scores for every topic the model knows."""
+    out: list[tuple[str, int, int, int, Mapping[str, float]]] = []
+    title = "minister wins the vote on the budget as markets rally"
+    lex = {c: 1.5 + i for i, c in enumerate((*model.classes, *model.lexicon_only))}
+    for body in ("the finance minister said the plan would cut the deficit  " * 200, "the vote was close  "):
+        low = f" {title}  {body} "
+        start = len(title) + 2
+        out.append((low, len(title), start + 60, start + 1 + model.lead_chars, lex))
+    return out
 
 
 def _cut_between_words(text: str, i: int) -> bool:
