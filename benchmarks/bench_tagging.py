@@ -214,21 +214,31 @@ def model_cost(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Fi
             tagger.taxonomy, art.full, art.low, art.title_end, art.lead_end, hits
         )
         prepared.append((art.low, art.title_end, art.lead_end, art.body_start + 1 + model.lead_chars, scores))
-    costs, floors = [], []
+    fast = tagger.fast_model(model)
+    costs, floors, fasts = [], [], []
     for _ in range(repeat):
         c0 = time.process_time()
         for low, title_end, lead_end, end, scores in prepared:
             model.given(features(low, title_end, lead_end, end), scores)
         costs.append(time.process_time() - c0)
         c0 = time.process_time()
+        for low, title_end, lead_end, end, scores in prepared:
+            fast.given(low, title_end, lead_end, end, scores)
+        fasts.append(time.process_time() - c0)
+        c0 = time.process_time()
         for low, *_rest in prepared:
             low.split()
         floors.append(time.process_time() - c0)
     us, floor_us = min(costs) / len(docs) * 1e6, min(floors) / len(docs) * 1e6
+    fast_us = min(fasts) / len(docs) * 1e6
     print(f"topic model, features + scoring: {us:.1f} us/article (budget ~40 us); a str.split() of the "
           f"whole folded article {floor_us:.1f} us (ratio {us / floor_us:.2f})")
+    print(f"topic model as tag() runs it (topic_fast, same results): {fast_us:.1f} us/article "
+          f"({fast_us / us:.2f} of the plain features + scoring)")
     fig.add(f"{prefix}_topic_model_us_per_article", us, "us", f"{prefix}: topic model features + scoring")
     fig.add(f"{prefix}_topic_model_vs_split_ratio", us / floor_us)
+    fig.add(f"{prefix}_topic_model_fast_us_per_article", fast_us, "us",
+            f"{prefix}: the same, as tag() runs it (topic_fast.FastModel.given)")
 
 
 def lexicon_only(tagger: Tagger, docs: list[tuple[str, str]], repeat: int, fig: Figures, prefix: str) -> None:

@@ -1,18 +1,25 @@
 """The tagger's fast paths give what the plain definitions give (issue 12, speed): folding Latin-1 text
 with one byte table, the one-pass scan that tallies topic terms as it goes (what Tagger.tag uses) against
-the separate scan and scoring that tools/train_topics.py uses, and the English function-word count.
+the separate scan and scoring that tools/train_topics.py uses, the English function-word count, and the
+topic model's scoring as tag() runs it against features() + TopicModel.given, and the tag records built
+without the dataclasses' constructors against the constructed ones.
 The trained topic model reads the lexicon's scores, so the two scoring paths must agree to the last bit."""
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import re
 
 import pytest
 
-from feedpipe.tagging import Tagger, topics
+from feedpipe.core.model import CountryTag, Tags, TopicTag
+from feedpipe.tagging import Tagger, records, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.language import _ENGLISH, _plainly_english
 from feedpipe.tagging.textnorm import _PUNCT_RE, fold
+from feedpipe.tagging.topic_fast import FastModel, _cut_between_words
+from feedpipe.tagging.topic_model import MAX_FEATURES, TopicModel, features
 
 TEXTS = [
     "Labour's leader visited Kyiv on Monday.",
@@ -72,6 +79,9 @@ def test_one_pass_scan_scores_topics_as_the_separate_scan_does(tagger, title, bo
     assert geo_scan == geo_split
     assert list(one_pass[0].items()) == list(separate[0].items())  # same floats, same order
     assert one_pass[1] == separate[1]
+    for _ in range(2):  # what Tagger.tag uses: the scaled weights are made on first use, then reused
+        assert list(topics.scores_of_tally(tagger.taxonomy, tally).items()) == list(separate[0].items())
+        assert dict(topics.TallyCounts(tally)) == separate[1]
 
 
 def test_the_two_paths_agree_on_a_real_looking_article(tagger):
@@ -99,3 +109,144 @@ def test_function_word_count_is_the_regex_definition(sample):
     expected = len(words) >= 30 and sum(w in _ENGLISH for w in words) * 5 >= len(words)
     assert _plainly_english(sample) is expected
     assert _plainly_english(SAMPLES[0]) and not _plainly_english(SAMPLES[1])
+
+
+# The topic model as Tagger.tag runs it (topic_fast.FastModel) gives what its definition gives:
+# model.given(features(...), lexicon scores), the same floats in the same order.
+
+def plain_given(model, low, title_end, lead_end, end, lex):
+    feats = features(low, title_end, lead_end, end)
+    return model.given(feats, lex) if feats or any(lex.values()) else []
+
+
+def fast_and_plain(model, low, title_end, lead_end, end, lex):
+    fast = FastModel.of(model).given(low, title_end, lead_end, end, lex)
+    return fast, plain_given(model, low, title_end, lead_end, end, lex)
+
+
+MODEL_ARTICLES = [
+    *ARTICLES,
+    ("Striker scores twice as the home side wins",
+     "The late goal by the home side settled the match. Fans sang outside the stadium, and the coach "
+     "said the players had shown character. " * 3),
+    ("Central bank raises rates", "Inflation rose again. " + "Markets fell as shares slid and bonds rallied. " * 20),
+    ("Headline only", ""),
+    ("", "A body with no headline: the minister resigned after the vote on the budget, officials said."),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("title", "body"), MODEL_ARTICLES)
+def test_the_fast_topic_model_gives_what_features_and_given_give(tagger, title, body):
+    model = tagger.model
+    assert model is not None
+    art = Prepared.of(tagger.gazetteer, title, body)
+    scores, _counts = topics.scores_from_tally(
+        tagger.taxonomy, tagger.scanner.scan(art.low, art.full, art.title_end, art.lead_end)[1]
+    )
+    for end in (art.body_start + 1 + model.lead_chars, art.body_start + 1 + 20, 1, len(art.low)):
+        for lex in (scores, {}):
+            fast, plain = fast_and_plain(model, art.low, art.title_end, art.lead_end, end, lex)
+            assert repr(fast) == repr(plain)  # the same topics with the same scores, to the last bit
+
+
+TOY = TopicModel.from_json({
+    "classes": ["medtop:04000000", "medtop:15000000"],
+    "prior": [0.1, -0.1],
+    "weights": {"t:goal": [-1.0, 2.0], "goal": [-0.5, 1.0], "late goal": [-0.25, 0.75], "bank": [1.5, -1.0],
+                "t:bank": [2.0, -2.0], "rates": [0.5, -0.5], "the": [0.001, -0.001]},
+    "lexicon": {"medtop:04000000": [0.3, -0.3]},
+    "temperature": 1.3,
+    "lexicon_curve": [1.0, 0.5, -1.0],
+    "lexicon_only": ["medtop:17000000"],
+    "threshold": 0.2,
+    "lead_chars": 30,
+})
+
+
+@pytest.mark.parametrize("low", [
+    " bank raises rates  the late goal by the home side  the goal  bank bank ",
+    " goal   the late goal late goal the goal bank rates the the ",
+    " t:bank t:goal  goal late goal ",  # a "t:" in the text: fold() never leaves one; the plain path runs
+    "   ",
+])
+def test_the_fast_path_of_a_hand_made_model_is_its_definition(low):
+    for title_end in (0, 5, 12):
+        for lead_end in (3, 20, len(low) - 1, len(low) + 5):
+            for end in (1, 10, 31, len(low)):
+                for lex in ({}, {"medtop:04000000": 2.0, "medtop:17000000": 3.0}, {"medtop:15000000": 0.0}):
+                    fast, plain = fast_and_plain(TOY, low, title_end, lead_end, end, lex)
+                    assert repr(fast) == repr(plain), (title_end, lead_end, end, lex)
+
+
+def test_more_features_than_the_model_reads_take_the_plain_path():
+    low = " " + " ".join(f"w{i}" for i in range(MAX_FEATURES + 10)) + " goal bank "
+    fast, plain = fast_and_plain(TOY, low, 0, 10, len(low), {})
+    assert fast == plain and plain  # the plain path stops at MAX_FEATURES: "goal" and "bank" are not read
+    assert plain == TOY.given([], {})
+
+
+def test_the_tagger_builds_the_fast_layout_once_per_model(tagger):
+    assert tagger.model is not None
+    assert tagger.fast_model(tagger.model) is tagger.fast_model(tagger.model)
+    fast = tagger.fast_model(tagger.model)
+    assert len(fast.title) + len(fast.words) + len(fast.pairs) == len(tagger.model.packed)
+    assert tagger.fast_model(TOY).model is TOY
+
+
+# The tag records built the quick way (records.py) are the records the dataclasses' constructors make.
+
+def test_quickly_built_records_are_the_constructed_ones():
+    assert records.PLAIN  # core.model's records are plain dataclasses: the quick path is the one taken
+    country = records.country_tag("UA", "Ukraine", "focus", 0.5, ("title:Kyiv",))
+    topic = records.topic_tag("medtop:16000000", "conflict, war and peace", 0.9)
+    tags = records.tags((country,), (topic,), None, "en", ("language en",))
+    expected = Tags(
+        countries=(CountryTag(code="UA", name="Ukraine", role="focus", score=0.5, evidence=("title:Kyiv",)),),
+        topics=(TopicTag(code="medtop:16000000", label="conflict, war and peace", score=0.9),),
+        section=None,
+        language="en",
+        notes=("language en",),
+    )
+    assert tags == expected and hash(tags) == hash(expected) and repr(tags) == repr(expected)
+    assert type(tags) is Tags and type(country) is CountryTag and type(topic) is TopicTag
+    assert pickle.loads(pickle.dumps(tags)) == expected and vars(country) == vars(expected.countries[0])
+    assert dataclasses.replace(country, role="mention").role == "mention"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        country.score = 1.0  # type: ignore[misc]
+
+
+def test_a_record_class_with_a_post_init_is_built_by_its_constructor():
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Checked:
+        code: str
+
+        def __post_init__(self) -> None:
+            assert self.code.isupper()
+
+    assert records._plain(CountryTag, ("code", "name", "role", "score", "evidence"))
+    assert not records._plain(Checked, ("code",))
+    assert not records._plain(TopicTag, ("code", "score", "label"))  # other fields, or in another order
+
+
+@pytest.mark.parametrize("low", [" ab cd  ef\u2028gh\x1cij kl ", " abcdef ", "  ", " a b c d e f g h "])
+def test_a_text_cut_between_words_splits_as_the_whole_does(low):
+    for i in range(len(low) + 1):
+        if _cut_between_words(low, i):
+            assert low[:i].split() + low[i:].split() == low.split()
+
+
+class Warmer(TopicModel):
+    """A model whose scoring has changed in a way topic_fast.py does not know (here: a hotter softmax)."""
+
+    def given(self, feats, lex):
+        return [(c, round(p, 2)) for c, p in super().given(feats, lex)]
+
+
+def test_the_fast_path_steps_aside_when_the_model_scores_in_a_way_it_does_not_know(tagger):
+    assert not FastModel.of(tagger.model).plain and not FastModel.of(TOY).plain
+    changed = Warmer(**{f.name: getattr(TOY, f.name) for f in dataclasses.fields(TOY)})
+    fast = FastModel.of(changed)
+    assert fast.plain  # its self-check at load found a difference: the model's own path runs
+    low = " bank raises rates  the late goal by the home side  the goal  bank bank "
+    assert fast.given(low, 5, 20, 31, {}) == changed.given(features(low, 5, 20, 31), {})

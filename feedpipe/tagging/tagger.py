@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feedpipe.core.model import CountryTag, Tags
-from feedpipe.tagging import gazetteer, topics
+from feedpipe.tagging import gazetteer, records, topics
 from feedpipe.tagging.countries import Prepared, tag_countries
 from feedpipe.tagging.countries_i18n import build_language
 from feedpipe.tagging.gazetteer import Gazetteer
@@ -15,6 +15,7 @@ from feedpipe.tagging.language import detect_language
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.scanner import Scanner
 from feedpipe.tagging.sections import SectionRules
+from feedpipe.tagging.topic_fast import FastModel
 from feedpipe.tagging.topic_model import MODEL_FILE, TopicModel, TopicScore, features
 
 
@@ -32,6 +33,14 @@ class Tagger:
     files: DataFiles | None = None  # where the per-language gazetteers are read from, on first use
     model: TopicModel | None = None  # the trained topic model (topic_model.py); None: lexicon only
     by_language: dict[str, Gazetteer | None] = field(default_factory=dict, compare=False, repr=False)
+    fast: dict[int, FastModel] = field(default_factory=dict, compare=False, repr=False)  # id(model) -> it
+
+    def fast_model(self, model: TopicModel) -> FastModel:
+        """The model's weights laid out for tag() (topic_fast.py), built once per model."""
+        fast = self.fast.get(id(model))
+        if fast is None or fast.model is not model:
+            fast = self.fast[id(model)] = FastModel.of(model)
+        return fast
 
     def gazetteer_for(self, lang: str) -> Gazetteer | None:
         """The country gazetteer for a language other than English, built once; None if none is known."""
@@ -53,7 +62,10 @@ class Tagger:
         gz, tax = gazetteer.build(files, cache_dir or None), topics.build(files)
         model_path = next((d / MODEL_FILE for d in reversed(files.dirs) if (d / MODEL_FILE).is_file()), None)
         model = TopicModel.load(model_path) if model_path else None
-        return cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), files, model)
+        tagger = cls(gz, tax, SectionRules.load(files), Scanner.combine(gz, tax), files, model)
+        if model is not None:
+            tagger.fast_model(model)
+        return tagger
 
     def tag(
         self,
@@ -76,18 +88,20 @@ class Tagger:
         art = Prepared.of(self.gazetteer, title, text)
         geo_hits, tally = self.scanner.scan(art.low, art.full, art.title_end, art.lead_end)
         countries = tag_countries(self.gazetteer, art, source_country, geo_hits)
-        scores, counts = topics.scores_from_tally(self.taxonomy, tally)
+        scores = topics.scores_of_tally(self.taxonomy, tally)  # scores_from_tally's, quicker
+        counts = topics.TallyCounts(tally)
         focus = {c.code for c in countries if c.role == "focus"}
         calibrated = None
-        if self.model is not None:
-            feats = features(art.low, art.title_end, art.lead_end, art.body_start + 1 + self.model.lead_chars)
-            calibrated = self.model.given(feats, scores) if feats or any(scores.values()) else []
-        return Tags(
-            countries=countries,
-            topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
-            section=section,
-            language=lang.tag,
-            notes=(lang.reason,),
+        if self.model is not None:  # model.given(features(...), scores), computed faster (topic_fast.py)
+            calibrated = self.fast_model(self.model).given(
+                art.low, art.title_end, art.lead_end, art.body_start + 1 + self.model.lead_chars, scores
+            )
+        return records.tags(  # Tags(countries=, topics=, section=, language=, notes=), built quicker
+            countries,
+            topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
+            section,
+            lang.tag,
+            (lang.reason,),
         )
 
     def explain_topics(self, title: str, text: str) -> tuple[tuple[TopicScore, tuple[tuple[str, float], ...]], ...]:

@@ -9,12 +9,13 @@ it does not also count as labour), and a capitalised term ("Labour") overrides t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import ahocorasick
 
 from feedpipe.core.model import TopicTag
+from feedpipe.tagging.records import topic_tag
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold
 
@@ -61,6 +62,10 @@ class Taxonomy:
     automaton: ahocorasick.Automaton  # pattern -> TermValue
     weights: dict[str, tuple[tuple[str, float], ...]]  # key (key + "^" when cased) -> ((code, weight), ...)
     subtopics: tuple[Subtopic, ...]
+    scaled: _Scaled = field(init=False, compare=False, repr=False)  # for scores_of_tally, filled as used
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scaled", _Scaled(self.weights))
 
 
 def _key(term: str) -> str:
@@ -189,6 +194,64 @@ def scores_from_tally(tax: Taxonomy, tally: Mapping[str, int]) -> tuple[dict[str
     return scores, counts
 
 
+_ROW = MAX_REPEATS + 1  # a key's scaled weights per zone: one per repeat count (see _Scaled)
+_BODY = 2 * _ROW
+
+
+class _Scaled(dict[str, tuple[tuple[tuple[str, float], ...], ...]]):
+    """key -> its (code, weight * zone weight with repeat bonus) for every zone and repeat count, in the
+    order _ZONE_REPEAT lists them (title, lead, body); () for a key with no weights. Made on first use."""
+
+    def __init__(self, weights: Mapping[str, tuple[tuple[str, float], ...]]) -> None:
+        super().__init__()
+        self.weights = weights
+
+    def __missing__(self, key: str) -> tuple[tuple[tuple[str, float], ...], ...]:
+        weights = self.weights.get(key)
+        row = tuple(tuple((c, w * z) for c, w in weights) for zone in _ZONE_REPEAT for z in zone) if weights else ()
+        self[key] = row
+        return row
+
+
+def scores_of_tally(tax: Taxonomy, tally: Mapping[str, int]) -> dict[str, float]:
+    """The scores of scores_from_tally (the same floats, in the same order) for Tagger.tag, which needs no
+    counts per key (TallyCounts reads the few that subtopics need): a key's weight times its zone
+    weight is looked up (computed once per key and zone), not multiplied per article."""
+    scores: dict[str, float] = defaultdict(float)
+    scaled = tax.scaled
+    for key, v in tally.items():
+        row = scaled[key]
+        if not row:
+            continue
+        if v <= _MASK:  # the body only: the commonest case
+            for code, wz in row[_BODY + (v - 1 if v <= MAX_REPEATS else MAX_REPEATS)]:
+                scores[code] += wz
+        else:
+            n_title = v >> 40
+            n = n_title + ((v >> 20) & _MASK) + (v & _MASK)
+            for code, wz in row[(0 if n_title else _ROW) + (n - 1 if n <= MAX_REPEATS else MAX_REPEATS)]:
+                scores[code] += wz
+    return scores
+
+
+class TallyCounts(Mapping[str, int]):
+    """The counts per key of scores_from_tally, read from the tally when asked (pick_topics asks for the
+    few keys of the subtopics an article has)."""
+
+    def __init__(self, tally: Mapping[str, int]) -> None:
+        self.tally = tally
+
+    def __getitem__(self, key: str) -> int:
+        v = self.tally[key]
+        return v if v <= _MASK else (v >> 40) + ((v >> 20) & _MASK) + (v & _MASK)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tally)
+
+    def __len__(self) -> int:
+        return len(self.tally)
+
+
 def pick_topics(
     tax: Taxonomy,
     scores: Mapping[str, float],
@@ -201,7 +264,7 @@ def pick_topics(
     model's threshold (see topic_model.py); without it, the lexicon's own shares decide."""
     if calibrated is not None:
         chosen = list(calibrated[:MAX_TOPICS])
-        tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s, 3)) for c, s in chosen]
+        tags = [topic_tag(c, tax.labels.get(c, c), round(s, 3)) for c, s in chosen]  # TopicTag(...), quicker
     else:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if not ranked or ranked[0][1] <= 0:
@@ -209,7 +272,7 @@ def pick_topics(
         total = sum(s for _, s in ranked)
         best = ranked[0][1]
         chosen = [(c, s) for c, s in ranked[:MAX_TOPICS] if s >= SECOND_SHARE * best]
-        tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
+        tags = [topic_tag(c, tax.labels.get(c, c), round(s / total, 3)) for c, s in chosen]
     if subtopics:
         codes = {c for c, _ in chosen}
         for sub in tax.subtopics:
@@ -221,7 +284,7 @@ def pick_topics(
             if n < sub.min_hits:
                 continue
             tags.append(
-                TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3))
+                topic_tag(sub.code, sub.label, round(min(1.0, n / (2 * sub.min_hits)), 3))
             )
     return tuple(tags)
 
