@@ -1,20 +1,17 @@
 """The tagger's fast paths give what the plain definitions give (issue 12, speed): folding Latin-1 text
 with one byte table, the one-pass scan that tallies topic terms as it goes (what Tagger.tag uses) against
 the separate scan and scoring that tools/train_topics.py uses, the English function-word count, and the
-topic model's scoring as tag() runs it against features() + TopicModel.given, and the tag records built
-without the dataclasses' constructors against the constructed ones.
+topic model's scoring as tag() runs it against features() + TopicModel.given.
 The trained topic model reads the lexicon's scores, so the two scoring paths must agree to the last bit."""
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import re
 
 import pytest
 
-from feedpipe.core.model import CountryTag, Tags, TopicTag
-from feedpipe.tagging import Tagger, records, topics
+from feedpipe.tagging import Tagger, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.language import _ENGLISH, _plainly_english
 from feedpipe.tagging.textnorm import _PUNCT_RE, fold
@@ -170,12 +167,14 @@ TOY = TopicModel.from_json({
     " t:bank t:goal  goal late goal ",  # a "t:" in the text: fold() never leaves one; the plain path runs
     "   ",
 ])
-def test_the_fast_path_of_a_hand_made_model_is_its_definition(low):
+@pytest.mark.parametrize("model", [TOY, dataclasses.replace(TOY, long_temperature=0.7)])
+def test_the_fast_path_of_a_hand_made_model_is_its_definition(low, model):
+    assert not FastModel.of(model).plain
     for title_end in (0, 5, 12):
         for lead_end in (3, 20, len(low) - 1, len(low) + 5):
             for end in (1, 10, 31, len(low)):
                 for lex in ({}, {"medtop:04000000": 2.0, "medtop:17000000": 3.0}, {"medtop:15000000": 0.0}):
-                    fast, plain = fast_and_plain(TOY, low, title_end, lead_end, end, lex)
+                    fast, plain = fast_and_plain(model, low, title_end, lead_end, end, lex)
                     assert repr(fast) == repr(plain), (title_end, lead_end, end, lex)
 
 
@@ -192,41 +191,6 @@ def test_the_tagger_builds_the_fast_layout_once_per_model(tagger):
     fast = tagger.fast_model(tagger.model)
     assert len(fast.title) + len(fast.words) + len(fast.pairs) == len(tagger.model.packed)
     assert tagger.fast_model(TOY).model is TOY
-
-
-# The tag records built the quick way (records.py) are the records the dataclasses' constructors make.
-
-def test_quickly_built_records_are_the_constructed_ones():
-    assert records.PLAIN  # core.model's records are plain dataclasses: the quick path is the one taken
-    country = records.country_tag("UA", "Ukraine", "focus", 0.5, ("title:Kyiv",))
-    topic = records.topic_tag("medtop:16000000", "conflict, war and peace", 0.9)
-    tags = records.tags((country,), (topic,), None, "en", ("language en",))
-    expected = Tags(
-        countries=(CountryTag(code="UA", name="Ukraine", role="focus", score=0.5, evidence=("title:Kyiv",)),),
-        topics=(TopicTag(code="medtop:16000000", label="conflict, war and peace", score=0.9),),
-        section=None,
-        language="en",
-        notes=("language en",),
-    )
-    assert tags == expected and hash(tags) == hash(expected) and repr(tags) == repr(expected)
-    assert type(tags) is Tags and type(country) is CountryTag and type(topic) is TopicTag
-    assert pickle.loads(pickle.dumps(tags)) == expected and vars(country) == vars(expected.countries[0])
-    assert dataclasses.replace(country, role="mention").role == "mention"
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        country.score = 1.0  # type: ignore[misc]
-
-
-def test_a_record_class_with_a_post_init_is_built_by_its_constructor():
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Checked:
-        code: str
-
-        def __post_init__(self) -> None:
-            assert self.code.isupper()
-
-    assert records._plain(CountryTag, ("code", "name", "role", "score", "evidence"))
-    assert not records._plain(Checked, ("code",))
-    assert not records._plain(TopicTag, ("code", "score", "label"))  # other fields, or in another order
 
 
 @pytest.mark.parametrize("low", [" ab cd  ef\u2028gh\x1cij kl ", " abcdef ", "  ", " a b c d e f g h "])

@@ -19,7 +19,6 @@ from functools import lru_cache
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
 from feedpipe.tagging.gazetteer import KIND_WEIGHT, Entry, Gazetteer, GeoHit, PersonRules, folded
-from feedpipe.tagging.records import country_tag
 from feedpipe.tagging.textnorm import pattern
 
 ZONE_WEIGHT = {"title": 3.0, "dateline": 3.0, "lead": 1.5, "body": 1.0}
@@ -319,8 +318,7 @@ def tag_countries(
             or ("lead" in z and share >= LEAD_FOCUS_SHARE)
         )
         labels = tuple([f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items()])
-        tags.append(  # CountryTag(code=, name=, role=, score=, evidence=), built quicker (records.py)
-            country_tag(code, gz.names.get(code, code), "focus" if focus else "mention", round(share, 3), labels)
-        )
+        tags.append(CountryTag(code=code, name=gz.names.get(code, code), role="focus" if focus else "mention",
+                               score=round(share, 3), evidence=labels))
     tags.sort(key=lambda t: (t.role != "focus", -t.score, t.code))
     return tuple(tags)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from feedpipe.core.model import CountryTag, Tags
-from feedpipe.tagging import gazetteer, records, topics
+from feedpipe.tagging import gazetteer, topics
 from feedpipe.tagging.countries import Prepared, tag_countries
 from feedpipe.tagging.countries_i18n import build_language
 from feedpipe.tagging.gazetteer import Gazetteer
@@ -96,13 +96,9 @@ class Tagger:
             calibrated = self.fast_model(self.model).given(
                 art.low, art.title_end, art.lead_end, art.body_start + 1 + self.model.lead_chars, scores
             )
-        return records.tags(  # Tags(countries=, topics=, section=, language=, notes=), built quicker
-            countries,
-            topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
-            section,
-            lang.tag,
-            (lang.reason,),
-        )
+        return Tags(countries=countries,
+                    topics=topics.pick_topics(self.taxonomy, scores, counts, focus, subtopics, calibrated),
+                    section=section, language=lang.tag, notes=(lang.reason,))
 
     def explain_topics(self, title: str, text: str) -> tuple[tuple[TopicScore, tuple[tuple[str, float], ...]], ...]:
         """Every topic with its calibrated score and why, best first: the model's words (in the

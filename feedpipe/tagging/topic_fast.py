@@ -14,8 +14,9 @@ Why it is faster, not different:
   is what is left to save. (Copying each table's keys and weights side by side, in name order or
   shortest first, made no measurable difference in simulated cache misses and cost 25 ms at load.)
 - Each word is split out of the text once and shared by the three kinds (see `given`).
-The plain path runs whenever that argument could fail: a "t:" in the text, or more features than
-topic_model.MAX_FEATURES (where the plain path keeps only the first ones in reading order).
+The plain path runs whenever that argument could fail: a "t:" or LONG in the text, or more features than
+topic_model.MAX_FEATURES (where the plain path keeps only the first ones in reading order). A long article
+(features() ends with LONG) is scored at the model's long-article temperature, as model.given does.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from feedpipe.tagging.topic_model import (
     _WIDTH,
     _WORD_BIAS,
     _WORD_UNIT,
+    LONG,
     MAX_FEATURES,
     TopicModel,
     features,
     lexicon_steps,
+    reads_past,
     softmax,
 )
 
@@ -87,8 +90,9 @@ class FastModel:
             words = low[:end].split()
             lead = low[: lead_end + 1].split() if lead_end < end else words
         if (
-            len(words) + len(title) + len(lead) > MAX_FEATURES
+            len(words) + len(title) + len(lead) >= MAX_FEATURES  # (LONG may follow them)
             or low.find(_TITLE_MARK, 0, max(end, lead_end + 1)) >= 0
+            or low.find(LONG, 0, max(end, lead_end + 1)) >= 0
         ):
             return _plain_given(m, low, title_end, lead_end, end, lex)
         if not words and not title and len(lead) < 2 and not any(lex.values()):
@@ -96,6 +100,9 @@ class FastModel:
         hits = [*filter(None, map(self.title.get, set(title)))]
         hits += filter(None, map(self.words.get, set(words)))
         hits += filter(None, map(self.pairs.get, set(map(" ".join, zip(lead, lead[1:], strict=False)))))
+        long = (bool(words) or bool(title) or len(lead) > 1) and reads_past(low, end)  # features() adds LONG
+        if long and self.words.get(LONG):  # (LONG has no weights in the models train_topics.py makes)
+            hits.append(self.words[LONG])
         # from here on as TopicModel.logits, probabilities and given
         total, off = sum(hits), len(hits) * _WORD_BIAS
         lp = m.lexicon_packed
@@ -108,7 +115,7 @@ class FastModel:
         fields = self.fields.unpack(total.to_bytes(_WIDTH * k, "little")) if total else (off,) * k
         logits = [p + (v - off) / _WORD_UNIT for p, v in zip(m.prior, fields, strict=True)]
         cut = m.threshold
-        probs = softmax(logits, m.temperature)
+        probs = softmax(logits, m.temperature_for(long=long))
         out = [(c, p) for c, p in zip(m.classes, probs, strict=True) if p >= cut]
         if m.lexicon_only and lex:
             out += [(c, q) for c, q in m.lexicon_confidence(lex).items() if q >= cut]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from feedpipe.core.model import TopicTag
-from feedpipe.tagging.records import topic_tag
 from feedpipe.tagging.resources import DataFiles
 from feedpipe.tagging.textnorm import fold
 
@@ -264,7 +263,7 @@ def pick_topics(
     model's threshold (see topic_model.py); without it, the lexicon's own shares decide."""
     if calibrated is not None:
         chosen = list(calibrated[:MAX_TOPICS])
-        tags = [topic_tag(c, tax.labels.get(c, c), round(s, 3)) for c, s in chosen]  # TopicTag(...), quicker
+        tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s, 3)) for c, s in chosen]
     else:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if not ranked or ranked[0][1] <= 0:
@@ -272,7 +271,7 @@ def pick_topics(
         total = sum(s for _, s in ranked)
         best = ranked[0][1]
         chosen = [(c, s) for c, s in ranked[:MAX_TOPICS] if s >= SECOND_SHARE * best]
-        tags = [topic_tag(c, tax.labels.get(c, c), round(s / total, 3)) for c, s in chosen]
+        tags = [TopicTag(code=c, label=tax.labels.get(c, c), score=round(s / total, 3)) for c, s in chosen]
     if subtopics:
         codes = {c for c, _ in chosen}
         for sub in tax.subtopics:
@@ -284,7 +283,7 @@ def pick_topics(
             if n < sub.min_hits:
                 continue
             tags.append(
-                topic_tag(sub.code, sub.label, round(min(1.0, n / (2 * sub.min_hits)), 3))
+                TopicTag(code=sub.code, label=sub.label, score=round(min(1.0, n / (2 * sub.min_hits)), 3))
             )
     return tuple(tags)
 
