@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 import feedpipe.ingest as ingest_service
 from feedpipe.app import App
+from feedpipe.core.errors import StoreError
 from feedpipe.core.model import Source
 from feedpipe.core.settings import FetchSettings, OutletSettings, ScheduleSettings, Settings
 from feedpipe.store import Store
@@ -94,4 +95,38 @@ def test_a_crash_while_storing_loses_only_the_batch_and_the_next_run_fetches_it_
     report = ingest_service.ingest(app, now=now)  # the next run: every source fetched again, in full
     assert [(r.name, r.status, r.new) for r in report.results] == [("a", "ok", 1), ("b", "ok", 1), ("c", "ok", 1)]
     assert app.store.articles.count() == 3
+    app.close()
+
+
+def test_a_batch_the_database_refuses_is_a_store_error_and_keeps_nothing(any_store, now):
+    fetched(any_store, "before", now)
+    with pytest.raises(StoreError, match="refused a batch") as caught, any_store.batch():
+        fetched(any_store, "a", now)
+        raise OperationalError("UPDATE dirty_feeds ...", {}, Exception("deadlock detected"))
+    assert "deadlock detected" in str(caught.value)
+    assert names(any_store) == ["before"]
+
+
+def test_a_batch_refused_by_the_database_is_stored_again_source_by_source(tmp_path, now, monkeypatch, caplog):
+    sources = tuple(_feed_file(tmp_path / slug, slug) for slug in ("a", "b", "c"))
+    settings = Settings(path=None, base_dir=tmp_path, outlet=OutletSettings(), store_url=f"sqlite:///{tmp_path / 'x.db'}",
+                        sources=sources, fetch=FetchSettings(), fetch_workers=2, parse_processes=0,
+                        public_dir=tmp_path / "public", templates_dir=None, tagging_dir=None,
+                        schedule=ScheduleSettings())
+    monkeypatch.setattr(ingest_service, "BATCH_SECONDS", 60.0)  # the three sources share one transaction
+    app = App(settings)
+    real = app.store.sources.record_fetch
+    conflicts = ["b"]  # another process holds b's rows once: the database gives up on the transaction
+
+    def conflicting(**kwargs):
+        if kwargs["name"] in conflicts:
+            conflicts.remove(kwargs["name"])
+            raise OperationalError("UPDATE sources ...", {}, Exception("deadlock detected"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(app.store.sources, "record_fetch", conflicting)
+    report = ingest_service.ingest(app, now=now)
+    assert [(r.name, r.status, r.new) for r in report.results] == [("a", "ok", 1), ("b", "ok", 1), ("c", "ok", 1)]
+    assert app.store.articles.count() == 3 and names(app.store) == ["a", "b", "c"]
+    assert "storing them one at a time" in caplog.text
     app.close()

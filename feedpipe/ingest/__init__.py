@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from feedpipe.app import App
+from feedpipe.core.errors import StoreError
 from feedpipe.core.model import Source
 from feedpipe.ingest.collect import Collected, adhoc_sources, collect
 from feedpipe.ingest.due import is_paused, next_fetch_at, skip
@@ -70,14 +71,27 @@ def ingest(app: App, *, now: datetime, sources: Iterable[Source] | None = None, 
                 waiting.append(_result(future, futures[future]))
             if waiting and (not running or len(waiting) >= BATCH_SOURCES
                             or time.monotonic() - first_at >= BATCH_SECONDS):
-                with store.batch():  # one transaction for the batch; each source's writes stay atomic
-                    for collected in waiting:
-                        results.append(_store_collected(app, collected, now))
-                        if progress:
-                            progress(collected.source.name, len(results) - len(skipped), len(todo))
+                for result in _store_batch(app, waiting, now):
+                    results.append(result)
+                    if progress:
+                        progress(result.name, len(results) - len(skipped), len(todo))
                 waiting = []
     order = {s.name: i for i, s in enumerate(chosen)}
     return IngestReport(results=tuple(sorted(results, key=lambda r: order.get(r.name, 0))))
+
+
+def _store_batch(app: App, batch: list[Collected], now: datetime) -> list[SourceResult]:
+    """Store collected sources in one transaction (each source's writes atomic on their own). If the
+    transaction itself fails (a lost connection, a conflict with another process), nothing of it was
+    committed: store each source again in a transaction of its own (once), so one failure never costs
+    the others their articles and a passing conflict costs nothing."""
+    try:
+        with app.store.batch():
+            return [_store_collected(app, collected, now) for collected in batch]
+    except StoreError as exc:  # retried source by source; a second failure is raised from there
+        log.warning("storing %d sources in one transaction failed (%s); storing them one at a time",
+                    len(batch), exc)
+    return [_store_collected(app, collected, now) for collected in batch]
 
 
 def _result(future: Future[Collected], source: Source) -> Collected:

@@ -361,9 +361,10 @@ def _mark_dirty(conn: Connection, keys: set[tuple[str, str]]) -> None:
         return
     seq = (conn.execute(select(func.coalesce(func.max(dirty_feeds.c.seq), 0))).scalar_one() or 0) + 1
     stored = {(r.kind, r.code) for r in conn.execute(select(dirty_feeds.c.kind, dirty_feeds.c.code))}
-    fresh = [{"kind": k, "code": c, "seq": seq} for k, c in keys - stored]
+    # in sorted order: writers on other processes lock the same rows in the same order, never a deadlock
+    fresh = [{"kind": k, "code": c, "seq": seq} for k, c in sorted(keys - stored)]
     if fresh:
         conn.execute(dirty_feeds.insert(), fresh)
-    again = [{"k": kind, "c": code} for kind, code in keys & stored]
+    again = [{"k": kind, "c": code} for kind, code in sorted(keys & stored)]
     if again:
         conn.execute(dirty_feeds.update().where(dirty_feeds.c.kind == bindparam("k"), dirty_feeds.c.code == bindparam("c")).values(seq=seq), again)

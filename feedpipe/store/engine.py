@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from feedpipe.core.errors import StoreError
 
@@ -103,12 +103,17 @@ class Database:
         if getattr(self._batch, "conn", None) is not None:  # already in one: it holds the writes
             yield
             return
-        with write_tx(self.engine) as conn:
-            self._batch.conn = conn
-            try:
-                yield
-            finally:
-                self._batch.conn = None
+        try:
+            with write_tx(self.engine) as conn:
+                self._batch.conn = conn
+                try:
+                    yield
+                finally:
+                    self._batch.conn = None
+        except DBAPIError as exc:  # the database refused the batch as a whole: none of it was committed
+            raise StoreError(f"the store refused a batch of writes: {str(exc.orig or exc)[:300]}",
+                             "nothing of the batch was kept; write it again (ingest stores each source alone then)"
+                             ) from exc
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:
         conn: Connection | None = getattr(self._batch, "conn", None)
