@@ -71,13 +71,19 @@ def _feed_file(folder: Path, slug: str) -> Source:
     return Source(name=slug, kind="file", location=str(folder))
 
 
-def test_a_crash_while_storing_loses_only_the_batch_and_the_next_run_fetches_it_again(tmp_path, now, monkeypatch):
+def _three_sources_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+    """An app with three feed files as sources, which ingest stores in one transaction."""
     sources = tuple(_feed_file(tmp_path / slug, slug) for slug in ("a", "b", "c"))
     settings = Settings(path=None, base_dir=tmp_path, outlet=OutletSettings(), store_url=f"sqlite:///{tmp_path / 'x.db'}",
                         sources=sources, fetch=FetchSettings(), fetch_workers=2, parse_processes=0,
                         public_dir=tmp_path / "public", templates_dir=None, tagging_dir=None,
                         schedule=ScheduleSettings())
     monkeypatch.setattr(ingest_service, "BATCH_SECONDS", 60.0)  # the three sources share one transaction
+    return App(settings)
+
+
+def test_a_crash_while_storing_loses_only_the_batch_and_the_next_run_fetches_it_again(tmp_path, now, monkeypatch):
+    app = _three_sources_one_batch(tmp_path, monkeypatch)
     real = ingest_service._store_collected
 
     def dies_at_c(app, collected, at):
@@ -85,7 +91,6 @@ def test_a_crash_while_storing_loses_only_the_batch_and_the_next_run_fetches_it_
             raise RuntimeError("killed while storing")
         return real(app, collected, at)
 
-    app = App(settings)
     monkeypatch.setattr(ingest_service, "_store_collected", dies_at_c)
     with pytest.raises(RuntimeError):
         ingest_service.ingest(app, now=now)
@@ -108,13 +113,7 @@ def test_a_batch_the_database_refuses_is_a_store_error_and_keeps_nothing(any_sto
 
 
 def test_a_batch_refused_by_the_database_is_stored_again_source_by_source(tmp_path, now, monkeypatch, caplog):
-    sources = tuple(_feed_file(tmp_path / slug, slug) for slug in ("a", "b", "c"))
-    settings = Settings(path=None, base_dir=tmp_path, outlet=OutletSettings(), store_url=f"sqlite:///{tmp_path / 'x.db'}",
-                        sources=sources, fetch=FetchSettings(), fetch_workers=2, parse_processes=0,
-                        public_dir=tmp_path / "public", templates_dir=None, tagging_dir=None,
-                        schedule=ScheduleSettings())
-    monkeypatch.setattr(ingest_service, "BATCH_SECONDS", 60.0)  # the three sources share one transaction
-    app = App(settings)
+    app = _three_sources_one_batch(tmp_path, monkeypatch)
     real = app.store.sources.record_fetch
     conflicts = ["b"]  # another process holds b's rows once: the database gives up on the transaction
 

@@ -21,20 +21,14 @@ topic_model.MAX_FEATURES (where the plain path keeps only the first ones in read
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from feedpipe.tagging.topic_model import (
-    _FMT,
-    _WIDTH,
-    _WORD_BIAS,
-    _WORD_UNIT,
     LONG,
     MAX_FEATURES,
     TopicModel,
     features,
-    lexicon_steps,
     reads_past,
     softmax,
 )
@@ -48,7 +42,6 @@ class FastModel:
     title: dict[str, int]  # headline word -> the packed weights of "t:" + word
     words: dict[str, int]  # single word -> its packed weights
     pairs: dict[str, int]  # "word word" -> its packed weights
-    fields: struct.Struct  # unpacks the class fields of a sum
     plain: bool = False  # True: the model's own path runs (the self-check in `of` found a difference)
 
     @classmethod
@@ -65,11 +58,11 @@ class FastModel:
                 pairs[f] = v
             else:
                 words[f] = v
-        fast = cls(model, title, words, pairs, struct.Struct(f"<{len(model.classes)}{_FMT}"))
+        fast = cls(model, title, words, pairs)
         # a safety net for when topic_model.py changes what it reads or how it scores and this file is not
         # brought along (the tests compare far more): two articles, one long, one a feed item
         if any(fast.given(*args) != _plain_given(model, *args) for args in _self_check_articles(model)):
-            return cls(model, {}, {}, {}, fast.fields, plain=True)
+            return cls(model, {}, {}, {}, plain=True)
         return fast
 
     def given(
@@ -103,24 +96,7 @@ class FastModel:
         long = (bool(words) or bool(title) or len(lead) > 1) and reads_past(low, end)  # features() adds LONG
         if long and self.words.get(LONG):  # (LONG has no weights in the models train_topics.py makes)
             hits.append(self.words[LONG])
-        # from here on as TopicModel.logits, probabilities and given
-        total, off = sum(hits), len(hits) * _WORD_BIAS
-        lp = m.lexicon_packed
-        for code, s in lex.items():
-            if s > 0 and code in lp:
-                steps = lexicon_steps(s)
-                total += lp[code] * steps
-                off += steps * _WORD_BIAS
-        k = len(m.prior)
-        fields = self.fields.unpack(total.to_bytes(_WIDTH * k, "little")) if total else (off,) * k
-        logits = [p + (v - off) / _WORD_UNIT for p, v in zip(m.prior, fields, strict=True)]
-        cut = m.threshold
-        probs = softmax(logits, m.temperature_for(long=long))
-        out = [(c, p) for c, p in zip(m.classes, probs, strict=True) if p >= cut]
-        if m.lexicon_only and lex:
-            out += [(c, q) for c, q in m.lexicon_confidence(lex).items() if q >= cut]
-        out.sort(key=_best_first)
-        return out
+        return m.given_of(softmax(m.logits_of_hits(hits, lex), m.temperature_for(long=long)), lex)
 
 
 def _plain_given(
@@ -151,7 +127,4 @@ def _cut_between_words(text: str, i: int) -> bool:
     text.split()? (Python's split() and isspace() agree on what a space is.)"""
     return 0 < i < len(text) and (text[i - 1].isspace() or text[i].isspace())
 
-
-def _best_first(cs: tuple[str, float]) -> tuple[float, str]:
-    return (-cs[1], cs[0])
 

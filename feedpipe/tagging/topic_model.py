@@ -188,7 +188,10 @@ class TopicModel:
 
     def logits(self, feats: list[str], lex: Mapping[str, float]) -> list[float]:
         """Raw class scores (before the temperature): prior + features + lexicon (log1p of its score)."""
-        hits = list(filter(None, map(self.packed.get, feats[:MAX_FEATURES])))
+        return self.logits_of_hits(list(filter(None, map(self.packed.get, feats[:MAX_FEATURES]))), lex)
+
+    def logits_of_hits(self, hits: list[int], lex: Mapping[str, float]) -> list[float]:
+        """`logits` from the packed weights of the features an article has (topic_fast finds them its way)."""
         total, off = sum(hits), len(hits) * _WORD_BIAS
         lp = self.lexicon_packed
         for code, s in lex.items():
@@ -224,8 +227,12 @@ class TopicModel:
 
     def given(self, feats: list[str], lex: Mapping[str, float]) -> list[tuple[str, float]]:
         """The topics at or over the threshold, (code, calibrated score), best first: what an article gets."""
+        return self.given_of(self.probabilities(feats, lex), lex)
+
+    def given_of(self, probs: list[float], lex: Mapping[str, float]) -> list[tuple[str, float]]:
+        """`given` from the model's probabilities per class."""
         cut = self.threshold
-        out = [(c, p) for c, p in zip(self.classes, self.probabilities(feats, lex), strict=True) if p >= cut]
+        out = [(c, p) for c, p in zip(self.classes, probs, strict=True) if p >= cut]
         if self.lexicon_only and lex:
             out += [(c, q) for c, q in self.lexicon_confidence(lex).items() if q >= cut]
         out.sort(key=lambda cs: (-cs[1], cs[0]))
