@@ -7,6 +7,9 @@ flight; what goes out is always the message `start` was given."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+
+import pytest
 
 from feedpipe.digest.send import send_edition
 from feedpipe.mailer import SmtpTransport
@@ -88,3 +91,29 @@ def test_a_prepared_message_goes_out_as_prepared_and_never_in_place_of_another(s
     smtp_transport.close()
 
     assert handler.messages == [(["b@example.com"], other), (["a@example.com"], first)]  # dot-stuffing undone
+
+
+def test_when_a_claim_cannot_be_written_the_answer_it_carried_is_still_written(
+        week_store, smtp, monkeypatch):
+    controller, handler = smtp
+    emails = subscribe(week_store, 6)
+    real = week_store.ledger.session
+
+    @contextlib.contextmanager
+    def session(edition):
+        with real(edition) as step:
+            def failing_once(*, finished=(), claim=None, now):
+                if claim == emails[3] and not failing_once.failed:  # noqa: B023 - the attribute is the flag
+                    failing_once.failed = True
+                    raise sqlite3.OperationalError("database is locked")
+                return step(finished=finished, claim=claim, now=now)
+            failing_once.failed = False
+            yield failing_once
+
+    monkeypatch.setattr(week_store.ledger, "session", session)
+    with pytest.raises(sqlite3.OperationalError):
+        send_edition(week_store, digest_settings(), transport(controller), WEEK, SEND_AT)
+
+    counts = week_store.ledger.counts(WEEK)  # message 2's answer, carried by the failed claim, is written
+    assert (counts["sent"], counts["sending"], counts["pending"]) == (3, 0, 3)
+    assert handler.per_recipient() == {email: 1 for email in emails[:3]}  # message 3 never started

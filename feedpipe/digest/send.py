@@ -238,15 +238,14 @@ class _Sender:
 
     A row is claimed (pending → sending) in its message's SMTP transaction: in the transport's
     `on_start`, once MAIL and RCPT are accepted, while the server answers DATA and just before the body
-    goes out (a transport that cannot split a send: just before `send`). The outcome "sent" is written in
-    that same transaction as the next message's claim (one commit per message), or when the run ends or
-    stops, whichever comes first; any other outcome (failed, uncertain, a retry's wait) is written at
+    goes out (a transport that cannot split a send: just before `send`). "sent" is written in one commit
+    with the next message's claim, or when the run ends, stops or waits to retry; any other outcome at
     once. A process killed outright (SIGKILL, power cut) thus leaves at most one row "sending": the
     message whose body went out (or was about to) and whose answer was read but not yet written, or not
-    read. Either way the server got it or was about to, so the next run marks it uncertain and never
-    resends it; a message refused or cut off before its DATA is still pending (or recorded failed) and
-    nothing was delivered. With a transport that can split a send (`start`/`finish`, as SMTP can), the
-    next message is built and made ready (`prepare`) while the server still works on the previous one.
+    read: the server got it or was about to, so the next run marks it uncertain, never resends it; a
+    message refused or cut off before its DATA is still pending (or recorded failed), nothing delivered.
+    A transport that can split a send (`start`/`finish`, as SMTP can) gets the next message built and
+    made ready (`prepare`) while the server still works on the previous one.
     """
 
     def __init__(self, store: LedgerStore, step: LedgerStep, run: SendRun, transport: Transport,
@@ -266,8 +265,9 @@ class _Sender:
         """pending → sending, once per message (a retry keeps the claim); False: someone else moved it."""
         if self.claimed == email:
             return True
-        unsaved, self.unsaved = self.unsaved, []
-        if not self.step(finished=unsaved, claim=email, now=self.run.now()):  # one commit: both or neither
+        moved = self.step(finished=self.unsaved, claim=email, now=self.run.now())  # one commit: both or neither
+        self.unsaved = []  # written (had the step failed, they would still be here for `flush`)
+        if not moved:
             return False
         self.claimed = email
         return True
@@ -289,8 +289,8 @@ class _Sender:
     def flush(self) -> None:
         """Write the outcomes read and not written yet (the run ends, stops or waits)."""
         if self.unsaved:
-            unsaved, self.unsaved = self.unsaved, []
-            self.step(finished=unsaved, now=self.run.now())
+            self.step(finished=self.unsaved, now=self.run.now())
+            self.unsaved = []
 
     def _unclaim(self, email: str, error: str) -> None:
         """Nothing was delivered and the run stops: the row goes back to pending for the next run."""
