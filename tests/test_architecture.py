@@ -19,7 +19,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("parts", ("feedpipe.extract", "feedpipe.tagging", "feedpipe.feeds", "feedpipe.feeds.specs",
                "feedpipe.feeds.entries", "feedpipe.feeds.render", "feedpipe.feeds.jsonfeed", "feedpipe.feeds.opml", "feedpipe.digest.select", "feedpipe.digest.render",
                "feedpipe.digest.message", "feedpipe.digest.editions", "feedpipe.bounces")),
-    ("adapters", ("feedpipe.config", "feedpipe.store", "feedpipe.fetch", "feedpipe.mailer", "feedpipe.files",
+    ("adapters", ("feedpipe.config", "feedpipe.store", "feedpipe.fetch", "feedpipe.mailer", "feedpipe.mail_wire", "feedpipe.files",
                   "feedpipe.feeds.websub", "feedpipe.bounces.mailbox", "feedpipe.bounces.sns")),
     # everything not named elsewhere: app, ingest, pipeline, feeds publishing, digest build and send, scheduler
     ("services", ("feedpipe", "feedpipe.feeds.publish", "feedpipe.bounces.service",

@@ -356,7 +356,7 @@ class LedgerWatcher(RecordingHandler):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_a_row_is_sending_only_once_its_message_body_is_going_out(week_store):
+def test_a_row_is_sending_from_its_data_until_the_next_message_claims_its_own(week_store):
     store = week_store
     handler = LedgerWatcher(store.url)
     controller = smtp_server(handler)
@@ -367,10 +367,14 @@ def test_a_row_is_sending_only_once_its_message_body_is_going_out(week_store):
         controller.stop()
         handler.store.close()
     assert report.sent == 6
-    # when a transaction begins, every earlier answer is written and this message's row is still pending:
-    # killed here, nothing is uncertain and the next run sends it
-    assert [(c["sent"], c["sending"], c["pending"]) for c in handler.at_mail] == [(i, 0, 6 - i) for i in range(6)]
+    # when a transaction begins, this message's row is still pending (killed here, the next run sends it)
+    # and the one before, answered 250, is still "sending": its outcome is written in one commit with this
+    # message's claim, at its DATA. So at most one row is ever "sending", and it is always a message the
+    # server got (killed here, the next run marks it uncertain, never resends it)
+    assert [(c["sent"], c["sending"], c["pending"]) for c in handler.at_mail] == [
+        (max(i - 1, 0), min(i, 1), 6 - i) for i in range(6)]
     assert handler.at_data == ["sending"] * 6  # the body has reached the server: from here it is uncertain
+    assert store.ledger.counts(WEEK)["sent"] == 6  # the last outcome is written when the run ends
 
 
 def test_a_transaction_whose_start_is_declined_delivers_nothing(smtp):

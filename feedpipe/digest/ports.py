@@ -63,10 +63,14 @@ class PipelinedTransport(Protocol):
     """A transport that can hand a message over (`start`) and collect the server's answer later
     (`finish`), so the next message is built while the server works (SMTP can)."""
 
+    def prepare(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> None:
+        """Make the next message ready (while the server still works on the one in flight)."""
+        ...
+
     def start(self, message: bytes, *, sender: str, recipients: Sequence[str], message_id: str,
               on_start: Callable[[], bool] | None = None) -> bool:
-        """Hand the message over; call `on_start` just before the first byte that can deliver it (False
-        from it abandons the message: `start` returns False)."""
+        """Hand the message over; call `on_start` before the first byte that can deliver it, once the
+        envelope is accepted (False from it abandons the message: `start` returns False)."""
         ...
 
     def finish(self) -> None: ...

@@ -9,14 +9,15 @@ The real send:
 
 Each subscriber's row moves pending → sending → sent | failed | uncertain by compare-and-set, and only
 the process holding the edition's claim (a lease it renews, held as host:pid:random) sends. A row
-becomes "sending" at the start of its message's SMTP transaction — just before the body, the first byte
-that can deliver it — and gets its outcome as soon as the server's answer is read. So a run that is
-killed leaves at most one row "sending" (a message whose body went out, or was about to, and whose
-answer was not recorded): the next run marks it uncertain rather than resend it, and carries on with
-the pending rows, among them any message whose transaction had not reached its body. The next run may
-start at once when the killed sender was a process of this host; one on another host is waited out
-until its lease expires. Messages are built and sent one at a time, so memory does not grow with the
-list.
+becomes "sending" in its message's SMTP transaction, at DATA, just before the body (the first byte that
+can deliver it); its outcome "sent" is written in one commit with the next message's claim (one commit
+per message, while the server answers DATA), or when the run ends or stops; any other outcome at once.
+So a run that is killed leaves at most one row "sending", a message the server got or was about to (its
+body went out, and its answer was not read or not yet written): the next run marks it uncertain rather
+than resend it, and carries on with the pending rows, among them any message whose transaction had not
+reached its DATA. (Killed between two messages, the one before is the uncertain one, though answered.)
+The next run may start at once when the killed sender was a process of this host; one on another host
+is waited out until its lease expires. Messages are built and sent one at a time: flat memory.
 
     4xx          retried with backoff (2, 4, 8 s ... injected `sleep`), then failed
     5xx          failed; the send goes on
@@ -49,6 +50,7 @@ from feedpipe.mailer import (
     UncertainDelivery,
 )
 from feedpipe.store.leases import make_holder
+from feedpipe.store.ledger import Finished
 from feedpipe.store.subscribers import normalize_email
 
 log = logging.getLogger(__name__)
@@ -234,14 +236,16 @@ def _loop(store: LedgerStore, sender_run: _Sender, transport: Transport, run: Se
 class _Sender:
     """One real send's loop body.
 
-    A row is claimed (pending → sending) at the start of its message's SMTP transaction: in the
-    transport's `on_start`, once the envelope is accepted and just before the body goes out (a transport
-    that cannot split a send: just before `send`). Its outcome is written as soon as the answer is read,
-    before the next message starts. A process killed outright (SIGKILL, power cut) thus leaves at most
-    one row "sending", the one whose body may have reached the server; a message refused or cut off
-    before its body is still pending (or recorded failed) and nothing was delivered. With a transport that
-    can split a send (`start`/`finish`, as SMTP can), the next message is built while the server still
-    works on the previous one.
+    A row is claimed (pending → sending) in its message's SMTP transaction: in the transport's
+    `on_start`, once MAIL and RCPT are accepted, while the server answers DATA and just before the body
+    goes out (a transport that cannot split a send: just before `send`). "sent" is written in one commit
+    with the next message's claim, or when the run ends, stops or waits to retry; any other outcome at
+    once. A process killed outright (SIGKILL, power cut) thus leaves at most one row "sending": the
+    message whose body went out (or was about to) and whose answer was read but not yet written, or not
+    read: the server got it or was about to, so the next run marks it uncertain, never resends it; a
+    message refused or cut off before its DATA is still pending (or recorded failed), nothing delivered.
+    A transport that can split a send (`start`/`finish`, as SMTP can) gets the next message built and
+    made ready (`prepare`) while the server still works on the previous one.
     """
 
     def __init__(self, store: LedgerStore, step: LedgerStep, run: SendRun, transport: Transport,
@@ -252,7 +256,8 @@ class _Sender:
         self.tally = {"sent": 0, "failed": 0, "uncertain": 0, "retried": 0, "built": 0}
         self.errors: list[str] = []
         self.claimed: str | None = None  # the row this run moved to "sending" and has not settled yet
-        self.inflight: tuple[str, bytes, str, int] | None = None  # (email, data, Message-ID, attempt)
+        self.unsaved: list[Finished] = []  # outcomes read, written with the next claim (or `flush`)
+        self.inflight: tuple[str, bytes, str, str, int] | None = None  # (email, data, Message-ID, sender, attempt)
         self.pipelined = transport if isinstance(transport, PipelinedTransport) else None
         self.build_failures = 0  # messages in a row that could not be built
 
@@ -260,24 +265,36 @@ class _Sender:
         """pending → sending, once per message (a retry keeps the claim); False: someone else moved it."""
         if self.claimed == email:
             return True
-        if not self.step(claim=email, now=self.run.now()):
+        moved = self.step(finished=self.unsaved, claim=email, now=self.run.now())  # one commit: both or neither
+        self.unsaved = []  # written (had the step failed, they would still be here for `flush`)
+        if not moved:
             return False
         self.claimed = email
         return True
 
     def _done(self, email: str, state: str, error: str | None, mid: str | None) -> None:
-        """Write an outcome at once. A message refused before its body never claimed its row: claim it
-        first, so the row still moves only sending → outcome."""
+        """Record an outcome: "sent" with the next claim (one commit per message), any other at once. A
+        message refused before its body never claimed its row: claim it first, so the row still moves
+        only sending → outcome."""
         if not self._claim(email):
             return
-        self.step(finished=[(email, state, error, mid)], now=self.run.now())
+        self.unsaved.append((email, state, error, mid))
         self.claimed = None
         self.tally[state] += 1
         if error:
             self.errors.append(f"{email}: {error}")
+        if state != "sent":
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the outcomes read and not written yet (the run ends, stops or waits)."""
+        if self.unsaved:
+            self.step(finished=self.unsaved, now=self.run.now())
+            self.unsaved = []
 
     def _unclaim(self, email: str, error: str) -> None:
         """Nothing was delivered and the run stops: the row goes back to pending for the next run."""
+        self.flush()
         if self.claimed == email:
             self.store.ledger.transition(self.key, email, expect="sending", to="pending", now=self.run.now(),
                                          error=error)
@@ -295,12 +312,15 @@ class _Sender:
             else:
                 self.tally["built"] += 1
                 self.build_failures = 0
-        self.complete()  # the answer to the message in flight, written before the next one starts
+        sender = self._sender(email)
+        if built is not None and self.pipelined is not None:
+            self.pipelined.prepare(built[0], sender=sender, recipients=[email])  # still in the server's turn
+        self.complete()  # the answer to the message in flight (written with the next claim)
         if built is None:
             self._done(email, "failed", why, None)
             return
         data, mid = built
-        self._attempt(email, data, mid, attempt=1)
+        self._attempt(email, data, mid, sender, attempt=1)
 
     def _unbuildable(self, email: str, exc: Exception) -> str:
         """One subscriber's message could not be built: that row fails with the reason and the send goes
@@ -316,18 +336,18 @@ class _Sender:
             ) from exc
         return f"not sent: the message could not be built: {exc}"
 
-    def _attempt(self, email: str, data: bytes, mid: str, *, attempt: int) -> None:
+    def _attempt(self, email: str, data: bytes, mid: str, sender: str, *, attempt: int) -> None:
         try:
             if self.pipelined is not None:
-                if self.pipelined.start(data, sender=self._sender(email), recipients=[email], message_id=mid,
+                if self.pipelined.start(data, sender=sender, recipients=[email], message_id=mid,
                                         on_start=lambda: self._claim(email)):
-                    self.inflight = (email, data, mid, attempt)
+                    self.inflight = (email, data, mid, sender, attempt)
                 return  # (not started: someone else moved the row, and nothing went out)
             if not self._claim(email):
                 return  # never send a row we did not claim
-            self.transport.send(data, sender=self._sender(email), recipients=[email], message_id=mid)
+            self.transport.send(data, sender=sender, recipients=[email], message_id=mid)
         except (SendError, TransportSetupError) as exc:
-            self._failed(email, data, mid, exc, attempt=attempt)
+            self._failed(email, data, mid, sender, exc, attempt=attempt)
             return
         self._done(email, "sent", None, mid)
 
@@ -338,21 +358,23 @@ class _Sender:
         """Read the answer to the message in flight (if any) and write its outcome."""
         if self.inflight is None or self.pipelined is None:
             return
-        email, data, mid, attempt = self.inflight
+        email, data, mid, sender, attempt = self.inflight
         self.inflight = None
         try:
             self.pipelined.finish()
         except (SendError, TransportSetupError) as exc:
-            self._failed(email, data, mid, exc, attempt=attempt)
+            self._failed(email, data, mid, sender, exc, attempt=attempt)
             return
         self._done(email, "sent", None, mid)
 
     def close(self) -> None:
-        """The run is ending, maybe on an error: settle the message in flight without retrying it. If
-        even its answer cannot be read, its row stays "sending" and the next run marks it uncertain."""
+        """The run is ending, maybe on an error: settle the message in flight without retrying it, and
+        write every outcome not written yet. If even its answer cannot be read, its row stays "sending"
+        and the next run marks it uncertain."""
         if self.inflight is None or self.pipelined is None:
+            self.flush()
             return
-        email, _, mid, _ = self.inflight
+        email, _, mid, _, _ = self.inflight
         self.inflight = None
         try:
             self.pipelined.finish()
@@ -366,8 +388,9 @@ class _Sender:
             pass
         else:
             self._done(email, "sent", None, mid)
+        self.flush()
 
-    def _failed(self, email: str, data: bytes, mid: str, exc: SendError | TransportSetupError, *,
+    def _failed(self, email: str, data: bytes, mid: str, sender: str, exc: SendError | TransportSetupError, *,
                 attempt: int) -> None:
         """Decide what a failed attempt means; a temporary failure is retried (synchronously) with backoff."""
         if isinstance(exc, PermanentFailure):
@@ -391,6 +414,7 @@ class _Sender:
             self._done(email, "failed", f"gave up after {attempt} tries: {exc}", mid)
             return
         self.tally["retried"] += 1
+        self.flush()  # nothing waits unwritten through the backoff
         self.sleep(self.settings.retry_base_seconds * 2 ** (attempt - 1))
-        self._attempt(email, data, mid, attempt=attempt + 1)
+        self._attempt(email, data, mid, sender, attempt=attempt + 1)
         self.complete()
