@@ -4,6 +4,7 @@ In one process on SQLite: the queue's rules are the same as on PostgreSQL (tests
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from feedpipe.app import App
@@ -55,4 +56,24 @@ digest = false
     assert report.feeds == bool(left) and all(t.kind == "feeds" for t in store.work.open_tasks())
     Worker(app, holder="w.test:1:c").run(max_idle_steps=1)
     assert store.catalogue.dirty_keys() == {}
+    app.close()
+
+
+def test_a_step_that_fails_is_logged_and_the_worker_goes_on(tmp_path: Path, caplog):
+    (tmp_path / "feedpipe.toml").write_text('[store]\npath = "var/feedpipe.db"\n[schedule]\ndigest = false\n')
+    app = App(load_settings(tmp_path / "feedpipe.toml", cwd=tmp_path))
+    worker = Worker(app, holder="w.test:1:d", poll_seconds=0.0)
+    real, calls = worker._send_batch, []
+
+    def refused_once() -> bool:  # the store refuses the first claim of a send batch (a deadlock, a restart)
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("server closed the connection unexpectedly")
+        return real()
+
+    worker._send_batch = refused_once  # type: ignore[method-assign]
+    tally = worker.run(max_idle_steps=2)  # it did not end with the error: it polled again (a failed step counts as idle)
+    assert len(calls) == 2 and tally.errors == ["step: OSError('server closed the connection unexpectedly')"]
+    assert "worker step failed" in caplog.text
+    assert app.store.work.workers(now=NOW, live_within=timedelta(days=3650)) == []  # unregistered at the end
     app.close()

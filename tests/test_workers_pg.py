@@ -39,7 +39,9 @@ def farm(tmp_path, pg_url):
     for p in procs:
         if p.poll() is None:
             p.kill()
-        p.wait()
+        _out, err = p.communicate()
+        if err.strip():  # shown with a failing test: what each worker logged, and how it ended
+            print(f"--- worker {p.pid} (exit {p.returncode}) stderr:\n{err[-4000:]}")
     app.close()
     sink.stop()
     feeds.stop()

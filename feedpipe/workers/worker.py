@@ -180,9 +180,14 @@ class Worker:
         try:
             self._heartbeat()
             while not self.stopping.is_set():
-                if self.step():
-                    idle = 0
-                    continue
+                try:
+                    if self.step():
+                        idle = 0
+                        continue
+                except Exception as exc:  # noqa: BLE001 - a failed step (the store refused a claim, a send
+                    # batch broke) must not end the worker: said, counted, tried again after a poll
+                    log.exception("worker step failed: %s; trying again in %.1f s", exc, self.poll_seconds)
+                    self.tally.errors.append(f"step: {exc!r}")
                 idle += 1
                 if max_idle_steps is not None and idle >= max_idle_steps:
                     break
