@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 import feedpipe.ingest as ingest_service
 from feedpipe.app import App
 from feedpipe.core.errors import StoreError
-from feedpipe.core.model import Source
+from feedpipe.core.model import CountryTag, Source
 from feedpipe.core.settings import FetchSettings, OutletSettings, ScheduleSettings, Settings
 from feedpipe.store import Store
 
@@ -129,3 +129,25 @@ def test_a_batch_refused_by_the_database_is_stored_again_source_by_source(tmp_pa
     assert app.store.articles.count() == 3 and names(app.store) == ["a", "b", "c"]
     assert "storing them one at a time" in caplog.text
     app.close()
+
+
+def test_two_writers_adding_the_same_new_feed_neither_refuses_the_other(any_store, now, caplog):
+    """Two processes store the first articles of the same new country feed at once: the second waits
+    for the first and both land in one go (no 'batch refused', no one-by-one retry)."""
+    import threading
+
+    other = Store.open(any_store.url, now=now)
+    ua = (CountryTag(code="UA", name="Ukraine", role="focus", score=1.0),)
+    try:
+        with any_store.batch():
+            any_store.articles.upsert([make_article("https://a.example.org/1", source="a", countries=ua)], now=now)
+            second = threading.Thread(target=lambda: other.articles.upsert_each(
+                [make_article("https://b.example.org/1", source="b", countries=ua)], now=now))
+            second.start()
+            second.join(0.5)  # it waits for this batch's lock on the new key (PostgreSQL) or the database
+        second.join(30)
+        assert not second.is_alive()
+        assert any_store.articles.count() == 2 and ("country", "UA") in any_store.catalogue.dirty_keys()
+        assert "batch refused" not in caplog.text
+    finally:
+        other.close()

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from feedpipe.core.model import Article, CountryTag, TopicTag
@@ -357,14 +358,14 @@ def _replace_tags(conn: Connection, rows: list[dict[str, Any]], *, stale: list[s
 
 
 def _mark_dirty(conn: Connection, keys: set[tuple[str, str]]) -> None:
+    """Bump each feed key's change counter, adding the keys not seen before. One upsert (INSERT ... ON
+    CONFLICT), in sorted order: two writers adding the same new key never refuse each other's batch, and
+    concurrent writers lock the rows in the same order (no deadlock)."""
     if not keys:
         return
     seq = (conn.execute(select(func.coalesce(func.max(dirty_feeds.c.seq), 0))).scalar_one() or 0) + 1
-    stored = {(r.kind, r.code) for r in conn.execute(select(dirty_feeds.c.kind, dirty_feeds.c.code))}
-    # in sorted order: writers on other processes lock the same rows in the same order, never a deadlock
-    fresh = [{"kind": k, "code": c, "seq": seq} for k, c in sorted(keys - stored)]
-    if fresh:
-        conn.execute(dirty_feeds.insert(), fresh)
-    again = [{"k": kind, "c": code} for kind, code in sorted(keys & stored)]
-    if again:
-        conn.execute(dirty_feeds.update().where(dirty_feeds.c.kind == bindparam("k"), dirty_feeds.c.code == bindparam("c")).values(seq=seq), again)
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(dirty_feeds)
+    stmt = stmt.on_conflict_do_update(index_elements=[dirty_feeds.c.kind, dirty_feeds.c.code],
+                                      set_={"seq": stmt.excluded.seq})
+    conn.execute(stmt, [{"kind": k, "code": c, "seq": seq} for k, c in sorted(keys)])
