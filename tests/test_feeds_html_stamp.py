@@ -212,3 +212,23 @@ def test_an_entry_is_the_same_whether_its_html_was_stamped_or_sanitised_again(ra
         [fast] = prepare_entries([stamped], SETTINGS)
 
         assert fast.content == plain.content
+
+
+def test_the_stamp_is_made_only_for_rows_written(tmp_path, monkeypatch):
+    """An nh3 pass per article stored, none for an article fetched again unchanged (most of each run)."""
+    import feedpipe.store.articles as store_articles
+
+    made: list[str] = []
+    monkeypatch.setattr(store_articles, "html_stamp", lambda a: made.append(a.url) or html_stamp(a))
+    store = Store.open(f"sqlite:///{tmp_path / 'x.db'}", now=NOW_STAMP)
+    story = make_article("https://news.example.org/a/1", content_html="<p>Talks went on.</p>")
+    store.articles.upsert([story], now=NOW_STAMP)
+    store.articles.upsert([story], now=NOW_STAMP)  # unchanged: nothing written, nothing to stamp
+    assert made == [story.url] and store.articles.get(story.id).html_policy is not None
+    store.articles.upsert([make_article(story.url, title="Talks go on", content_html="<p>Talks went on.</p>")],
+                          now=NOW_STAMP)
+    assert made == [story.url, story.url]  # an update is stamped again
+    store.close()
+
+
+NOW_STAMP = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -60,7 +60,6 @@ def article_to_row(article: Article) -> dict[str, Any]:
         "topics": [{"code": t.code, "label": t.label, "score": t.score} for t in article.topics],
         "content_hash": article.content_hash,
         "extra": dict(article.extra),
-        "html_policy": html_stamp(article),  # lets a feed skip sanitising this HTML again
     }
 
 
@@ -159,8 +158,9 @@ class ArticleRepository:
         """`upsert`; `first_ingest` names the sources whose first ingest this is (default: those with no
         stored article yet)."""
         batch: dict[str, dict[str, Any]] = {}
+        given: dict[str, Article] = {}
         for article in items:
-            batch[article.id] = article_to_row(article)
+            batch[article.id], given[article.id] = article_to_row(article), article
         if not batch:
             return UpsertResult()
         new: list[str] = []
@@ -175,11 +175,13 @@ class ArticleRepository:
             first = first_ingest if first_ingest is not None else names - _known_sources(conn, names)
             for row in batch.values():
                 old = existing.get(row["id"]) or existing.get(("guid", row["source"], row["guid"]))
+                article = given[row["id"]]
                 if old is None:
                     row.update(first_seen_at=now, changed_at=now)
                     row["published_at"] = settle(row["published_at"], first_seen=now, label=row["url"])
                     row["sort_at"] = sort_time(row["published_at"], first_seen=now,
                                                backfill=row["source"] in first)
+                    row["html_policy"] = html_stamp(article)  # lets a feed skip sanitising this HTML again
                     inserts.append(row)
                     tagged.append(row)
                     dirty |= feed_keys(row)
@@ -195,6 +197,7 @@ class ArticleRepository:
                 if row["updated_at"] is None or (old["updated_at"] and row["updated_at"] <= old["updated_at"]):
                     row["updated_at"] = now
                 row["changed_at"] = now
+                row["html_policy"] = html_stamp(article)  # (only for rows written: it costs an nh3 pass)
                 values = {k: v for k, v in row.items() if k not in ("id", "first_seen_at")}
                 conn.execute(articles.update().where(articles.c.id == old["id"]).values(**values))
                 tagged.append(row)
