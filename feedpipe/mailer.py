@@ -25,7 +25,6 @@ from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import MailSettings
 from feedpipe.files import write_file
 from feedpipe.mail_wire import Outgoing
-from feedpipe.mail_wire import data_block as _data_block  # noqa: F401  (tests check it)
 
 
 class SendError(FeedpipeError):

@@ -7,7 +7,7 @@ import smtplib
 
 import pytest
 
-from feedpipe.mailer import _data_block
+from feedpipe.mail_wire import data_block
 
 
 def smtplib_block(message: bytes) -> bytes:
@@ -26,6 +26,6 @@ def smtplib_block(message: bytes) -> bytes:
     b"",
 ])
 def test_the_data_block_dot_stuffs_every_line_and_ends_with_a_lone_dot(message):
-    block = _data_block(message)
+    block = data_block(message)
     assert block == smtplib_block(message)
     assert block.endswith(b"\r\n.\r\n") and b"\n.\r\n" not in block[:-3]
