@@ -35,7 +35,7 @@ from feedpipe.core.errors import FeedpipeError, FetchError
 from feedpipe.core.model import Article, Source, Tags
 from feedpipe.extract import read_document
 from feedpipe.ingest.collect import configured_source
-from feedpipe.ingest.parse import tag_article_noted
+from feedpipe.parsing import tag_article_noted
 from feedpipe.tagging import Tagger
 
 

@@ -24,8 +24,9 @@ from feedpipe.core.errors import StoreError
 from feedpipe.core.model import Source
 from feedpipe.ingest.collect import Collected, adhoc_sources, collect
 from feedpipe.ingest.due import is_paused, next_fetch_at, skip
-from feedpipe.ingest.parse import parser, tag_article
+from feedpipe.ingest.parse import parser
 from feedpipe.ingest.report import IngestReport, Progress, SourceResult
+from feedpipe.parsing import tag_article
 
 __all__ = ["IngestReport", "Progress", "SourceResult", "adhoc_sources", "ingest", "is_paused", "next_fetch_at",
            "retag", "skip"]

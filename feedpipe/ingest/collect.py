@@ -16,7 +16,8 @@ from feedpipe.core.errors import ExtractError, FeedpipeError, FetchError
 from feedpipe.core.model import Article, Source
 from feedpipe.extract.page import parse_page
 from feedpipe.extract.ttl import feed_ttl
-from feedpipe.ingest.parse import Parse, tag_article
+from feedpipe.ingest.parse import Parse
+from feedpipe.parsing import tag_article
 from feedpipe.store.sources import SourceState
 
 log = logging.getLogger(__name__)

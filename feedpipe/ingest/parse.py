@@ -34,12 +34,9 @@ from feedpipe.parsing import (
     parse_and_tag,
     parse_in_worker,
     ready,
-    tag_article,
-    tag_article_noted,
 )
 
-__all__ = ["AUTO_PROCESSES_FROM", "Parse", "parse_and_tag", "parser", "tag_article",
-           "tag_article_noted"]
+__all__ = ["AUTO_PROCESSES_FROM", "Parse", "parse_and_tag", "parser"]
 
 log = logging.getLogger(__name__)
 
