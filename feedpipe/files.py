@@ -61,19 +61,31 @@ def write_file(path: Path | str, data: bytes, *, mode: int = FILE_MODE) -> None:
 
 
 def _replace(path: Path, data: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _temporary(path, data, mode, sync=True)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _temporary(path: Path, data: bytes, mode: int, *, sync: bool) -> str:
+    """`data` in a new temporary file beside `path` with `mode` (fsynced if `sync`); its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
+        os.chmod(tmp, mode)  # mkstemp makes 0600
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
 
 
 class FileBatch:
@@ -94,17 +106,7 @@ class FileBatch:
         path = Path(path)
         if _holds(path, data, mode):
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.chmod(tmp, mode)  # mkstemp makes 0600
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        self._staged.append((tmp, path))
+        self._staged.append((_temporary(path, data, mode, sync=False), path))  # flushed at commit
         return True
 
     def commit(self) -> None:
