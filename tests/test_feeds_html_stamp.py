@@ -216,7 +216,7 @@ def test_an_entry_is_the_same_whether_its_html_was_stamped_or_sanitised_again(ra
 
 def test_the_stamp_is_made_only_for_rows_written(tmp_path, monkeypatch):
     """An nh3 pass per article stored, none for an article fetched again unchanged (most of each run)."""
-    import feedpipe.store.articles as store_articles
+    import feedpipe.store.article_write as store_articles
 
     made: list[str] = []
     monkeypatch.setattr(store_articles, "html_stamp", lambda a: made.append(a.url) or html_stamp(a))

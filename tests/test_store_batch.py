@@ -84,19 +84,19 @@ def _three_sources_one_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_crash_while_storing_loses_only_the_batch_and_the_next_run_fetches_it_again(tmp_path, now, monkeypatch):
     app = _three_sources_one_batch(tmp_path, monkeypatch)
-    real = ingest_service._store_collected
+    real = ingest_service._record_source
 
-    def dies_at_c(app, collected, at):
+    def dies_at_c(app, collected, at, *stored):
         if collected.source.name == "c":
             raise RuntimeError("killed while storing")
-        return real(app, collected, at)
+        return real(app, collected, at, *stored)
 
-    monkeypatch.setattr(ingest_service, "_store_collected", dies_at_c)
+    monkeypatch.setattr(ingest_service, "_record_source", dies_at_c)
     with pytest.raises(RuntimeError):
         ingest_service.ingest(app, now=now)
     assert app.store.articles.count() == 0 and app.store.sources.states() == []  # nothing acknowledged
 
-    monkeypatch.setattr(ingest_service, "_store_collected", real)
+    monkeypatch.setattr(ingest_service, "_record_source", real)
     report = ingest_service.ingest(app, now=now)  # the next run: every source fetched again, in full
     assert [(r.name, r.status, r.new) for r in report.results] == [("a", "ok", 1), ("b", "ok", 1), ("c", "ok", 1)]
     assert app.store.articles.count() == 3

@@ -27,6 +27,7 @@ from feedpipe.ingest.due import is_paused, next_fetch_at, skip
 from feedpipe.ingest.parse import parser
 from feedpipe.ingest.report import IngestReport, Progress, SourceResult
 from feedpipe.parsing import tag_article
+from feedpipe.store import UpsertResult
 
 __all__ = ["IngestReport", "Progress", "SourceResult", "adhoc_sources", "ingest", "is_paused", "next_fetch_at",
            "retag", "skip"]
@@ -88,11 +89,18 @@ def _store_batch(app: App, batch: list[Collected], now: datetime) -> list[Source
     the others their articles and a passing conflict costs nothing."""
     try:
         with app.store.batch():
-            return [_store_collected(app, collected, now) for collected in batch]
+            return _store_sources(app, batch, now)
     except StoreError as exc:  # retried source by source; a second failure is raised from there
         log.warning("storing %d sources in one transaction failed (%s); storing them one at a time",
                     len(batch), exc)
-    return [_store_collected(app, collected, now) for collected in batch]
+    return [result for collected in batch for result in _store_sources(app, [collected], now)]
+
+
+def _store_sources(app: App, batch: list[Collected], now: datetime) -> list[SourceResult]:
+    """Each source's articles, then its fetch record, source after source: the articles of sources that
+    share no stored row are written together (`upsert_groups`), with the same outcome."""
+    stored = app.store.articles.upsert_groups([c.articles for c in batch], now=now)
+    return [_record_source(app, collected, now, *next(stored)) for collected in batch]
 
 
 def _result(future: Future[Collected], source: Source) -> Collected:
@@ -103,17 +111,15 @@ def _result(future: Future[Collected], source: Source) -> Collected:
         return Collected(source=source, status="error", error=f"unexpected error: {exc!r}")
 
 
-def _store_collected(app: App, c: Collected, now: datetime) -> SourceResult:
+def _record_source(app: App, c: Collected, now: datetime, result: UpsertResult, refused: list[str]) -> SourceResult:
+    """Record one source's fetch, given what storing its articles gave (`result`, and the articles the
+    store `refused`)."""
     src = c.source
     store = app.store
-    new = updated = unchanged = 0
     error = c.error
     status = c.status
-    errors = list(c.errors)
-    if c.articles:
-        result, refused = store.articles.upsert_each(c.articles, now=now)
-        errors += refused
-        new, updated, unchanged = len(result.new), len(result.updated), len(result.unchanged)
+    errors = [*c.errors, *refused]
+    new, updated, unchanged = len(result.new), len(result.updated), len(result.unchanged)
     failed = len(errors) + (1 if status == "error" else 0)
     if errors:
         for e in errors:

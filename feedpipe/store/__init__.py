@@ -17,7 +17,8 @@ from sqlalchemy.exc import DatabaseError
 
 from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
-from feedpipe.store.articles import ArticleRepository, UpsertResult
+from feedpipe.store.article_write import UpsertResult
+from feedpipe.store.articles import ArticleRepository
 from feedpipe.store.bounce_log import BounceLog
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
 from feedpipe.store.desk import EditionLogRepository, EditorRepository

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, Edition, LedgerEntry, Pick, Subscriber
-from feedpipe.store.articles import UpsertResult
+from feedpipe.store.article_write import UpsertResult
 from feedpipe.store.catalogue import FeedKey
 from feedpipe.store.leases import JobRun, Lease
 from feedpipe.store.ledger import LedgerStep
@@ -30,6 +30,9 @@ class Articles(Protocol):
     def upsert(self, items: Iterable[Article], *, now: datetime) -> UpsertResult: ...
 
     def upsert_each(self, items: Iterable[Article], *, now: datetime) -> tuple[UpsertResult, list[str]]: ...
+
+    def upsert_groups(self, groups: Iterable[Iterable[Article]], *, now: datetime
+                      ) -> Iterator[tuple[UpsertResult, list[str]]]: ...
 
     def get(self, article_id: str) -> Article | None: ...
 
