@@ -35,9 +35,33 @@ def test_each_repository_offers_exactly_what_its_protocol_declares(store, name):
 
 
 def test_the_store_has_no_flat_methods_left():
+    from functools import cached_property
+
     from feedpipe.store import Store
 
-    assert _public(Store) == {"open", "close", "integrity_ok", "schema_versions", "is_sqlite", "batch"}
+    repositories = {name for name in _public(Store) if isinstance(getattr(Store, name), cached_property)}
+    assert _public(Store) - repositories == {"open", "close", "integrity_ok", "schema_versions", "is_sqlite", "batch"}
+
+
+def test_a_run_that_only_ingests_never_loads_the_mail_side(tmp_path):
+    """Repositories are built on first use: storing articles imports no subscriber, ledger or queue
+    module, and no email-validator (a fresh interpreter, so nothing else has loaded them)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from datetime import UTC, datetime\n"
+        "from feedpipe.store import Store\n"
+        f"store = Store.open('sqlite:///{tmp_path / 'x.db'}', now=datetime.now(UTC))\n"
+        "store.articles.count(); store.sources.states()\n"
+        "mail_side = ('email_validator', 'feedpipe.store.subscribers', 'feedpipe.store.ledger',\n"
+        "             'feedpipe.store.work', 'sqlalchemy.dialects.postgresql')\n"
+        "print(sorted(m for m in mail_side if m in sys.modules))\n"
+        "print(type(store.ledger).__name__, 'feedpipe.store.ledger' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.splitlines() == ["[]", "SendLedger True"]
 
 
 def test_only_the_store_package_imports_sqlalchemy():

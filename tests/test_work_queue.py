@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from feedpipe.core.errors import StoreError
-from feedpipe.store import LeaderLock, Store
-from feedpipe.store.work import QUEUE_HOLDER
+from feedpipe.store import Store
+from feedpipe.store.work import QUEUE_HOLDER, LeaderLock
 
 TTL = timedelta(seconds=60)
 ALIVE_A, ALIVE_B = "elsewhere.example:1:aaaa", "elsewhere.example:2:bbbb"  # another host: never "dead"
@@ -140,7 +140,8 @@ def test_the_leader_lock_needs_postgresql(store: Store):
 LEAD_AND_WAIT = """
 import sys, time
 from datetime import UTC, datetime
-from feedpipe.store import LeaderLock, Store
+from feedpipe.store import Store
+from feedpipe.store.work import LeaderLock
 lock = LeaderLock(Store.open(sys.argv[1], now=datetime.now(UTC)).db)
 print("leading" if lock.try_lead() else "following", flush=True)
 time.sleep(120)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
@@ -19,19 +21,16 @@ from feedpipe.core.errors import StoreError
 from feedpipe.store import protocols, schema
 from feedpipe.store.article_write import UpsertResult
 from feedpipe.store.articles import ArticleRepository
-from feedpipe.store.bounce_log import BounceLog
 from feedpipe.store.catalogue import CatalogueSnapshot, FeedCatalogue
-from feedpipe.store.desk import EditionLogRepository, EditorRepository
-from feedpipe.store.editions import EditionRepository
 from feedpipe.store.engine import Database, make_engine, write_tx
-from feedpipe.store.leases import JobRun, Lease, LeaseRepository
-from feedpipe.store.ledger import SendLedger
 from feedpipe.store.meta import MetaRepository
 from feedpipe.store.migrate import migrate
 from feedpipe.store.sources import SourceRepository, SourceState
-from feedpipe.store.subscribers import SubscriberRepository
-from feedpipe.store.suppression import SuppressionRepository
-from feedpipe.store.work import LeaderLock, Task, WorkerInfo, WorkQueue
+
+if TYPE_CHECKING:
+    from feedpipe.store.bounce_log import BounceLog
+    from feedpipe.store.desk import EditionLogRepository, EditorRepository
+    from feedpipe.store.suppression import SuppressionRepository
 
 
 class Store:
@@ -40,20 +39,73 @@ class Store:
     def __init__(self, db: Database, url: str) -> None:
         self.db = db
         self.url = url
-        # Typed with their Protocols: mypy checks here that every repository conforms.
+        # Typed with their Protocols: mypy checks here (and in the properties below) that every
+        # repository conforms.
         self.articles: protocols.Articles = ArticleRepository(db)
         self.sources: protocols.Sources = SourceRepository(db)
         self.catalogue: protocols.Catalogue = FeedCatalogue(db)
-        self.subscribers: protocols.Subscribers = SubscriberRepository(db)
-        self.editions: protocols.Editions = EditionRepository(db)
-        self.ledger: protocols.Ledger = SendLedger(db)
-        self.leases: protocols.Leases = LeaseRepository(db)
         self.meta: protocols.Meta = MetaRepository(db)
-        self.work: protocols.Work = WorkQueue(db)
-        self.editors = EditorRepository(db)  # the editors' desk: accounts and sessions
-        self.edition_log = EditionLogRepository(db)  # who changed which edition, and when
-        self.suppressions = SuppressionRepository(db)  # list hygiene: suppression list, remove, erase, export
-        self.bounces = BounceLog(db)  # return path tokens, bounce and complaint events, webhook replay guard
+
+    # The other repositories are built, and their modules imported, on first use: a run that only
+    # ingests (or only publishes) never loads the subscriber, mail and queue side (email-validator...).
+
+    @cached_property
+    def subscribers(self) -> protocols.Subscribers:
+        from feedpipe.store.subscribers import SubscriberRepository  # noqa: PLC0415 -- on first use
+
+        return SubscriberRepository(self.db)
+
+    @cached_property
+    def editions(self) -> protocols.Editions:
+        from feedpipe.store.editions import EditionRepository  # noqa: PLC0415 -- on first use
+
+        return EditionRepository(self.db)
+
+    @cached_property
+    def ledger(self) -> protocols.Ledger:
+        from feedpipe.store.ledger import SendLedger  # noqa: PLC0415 -- on first use
+
+        return SendLedger(self.db)
+
+    @cached_property
+    def leases(self) -> protocols.Leases:
+        from feedpipe.store.leases import LeaseRepository  # noqa: PLC0415 -- on first use
+
+        return LeaseRepository(self.db)
+
+    @cached_property
+    def work(self) -> protocols.Work:
+        from feedpipe.store.work import WorkQueue  # noqa: PLC0415 -- on first use
+
+        return WorkQueue(self.db)
+
+    @cached_property
+    def editors(self) -> EditorRepository:
+        """The editors' desk: accounts and sessions."""
+        from feedpipe.store.desk import EditorRepository  # noqa: PLC0415 -- on first use
+
+        return EditorRepository(self.db)
+
+    @cached_property
+    def edition_log(self) -> EditionLogRepository:
+        """Who changed which edition, and when."""
+        from feedpipe.store.desk import EditionLogRepository  # noqa: PLC0415 -- on first use
+
+        return EditionLogRepository(self.db)
+
+    @cached_property
+    def suppressions(self) -> SuppressionRepository:
+        """List hygiene: suppression list, remove, erase, export."""
+        from feedpipe.store.suppression import SuppressionRepository  # noqa: PLC0415 -- on first use
+
+        return SuppressionRepository(self.db)
+
+    @cached_property
+    def bounces(self) -> BounceLog:
+        """Return path tokens, bounce and complaint events, webhook replay guard."""
+        from feedpipe.store.bounce_log import BounceLog  # noqa: PLC0415 -- on first use
+
+        return BounceLog(self.db)
 
     @classmethod
     def open(cls, url: str, *, now: datetime) -> Store:
@@ -96,20 +148,10 @@ class Store:
 __all__ = [
     "ArticleRepository",
     "CatalogueSnapshot",
-    "EditionRepository",
     "FeedCatalogue",
-    "JobRun",
-    "LeaderLock",
-    "Lease",
-    "LeaseRepository",
     "MetaRepository",
-    "SendLedger",
     "SourceRepository",
     "SourceState",
     "Store",
-    "SubscriberRepository",
-    "Task",
     "UpsertResult",
-    "WorkQueue",
-    "WorkerInfo",
 ]

@@ -6,29 +6,44 @@ from __future__ import annotations
 
 import functools
 import re
-
-from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+from typing import TYPE_CHECKING
 
 from feedpipe.core.errors import FeedpipeError
+
+if TYPE_CHECKING:
+    from email_validator import ValidatedEmail
 
 # A plain ASCII dot-atom local part: email_validator leaves such a local part as it is (unless it is one
 # of the mailbox names RFC 2142 makes case-insensitive, which it lowercases), so an address made of one
 # and a domain it accepted is normalised without running the whole validator again.
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_LOWERED_LOCAL = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 _MAX_LENGTH = 254  # octets of a whole address, in each of its forms (email_validator's EMAIL_MAX_LENGTH)
+
+
+def _validate(email: str) -> ValidatedEmail | None:
+    """email_validator's reading of an address (syntax only, no DNS), None when it refuses it. Imported
+    on first use: the store's modules load in every command, email_validator only matters for addresses."""
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 -- on first use
+
+    try:
+        return validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+
+
+@functools.cache
+def _lowered_local() -> frozenset[str]:
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES  # noqa: PLC0415 -- on first use
+
+    return frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 @functools.lru_cache(maxsize=4096)
 def _domain(domain: str) -> tuple[str, str] | None:
     """The normalised domain and its ASCII (IDNA) form as email_validator gives them, or None when it
     refuses the domain."""
-    try:
-        found = validate_email(f"a@{domain}", check_deliverability=False)
-    except EmailNotValidError:
-        return None
-    return found.domain, found.ascii_domain
+    found = _validate(f"a@{domain}")
+    return None if found is None else (found.domain, found.ascii_domain)
 
 
 def normalize_email(email: str) -> str:
@@ -41,12 +56,14 @@ def normalize_email(email: str) -> str:
     text = (email or "").strip()
     local, at, domain = text.rpartition("@")
     if at and len(local) <= 64 and local.isascii() and _PLAIN_LOCAL.fullmatch(local) \
-            and local.lower() not in _LOWERED_LOCAL:
+            and local.lower() not in _lowered_local():
         found = _domain(domain)
         if found is not None:
             normal = f"{local}@{found[0]}"
             if max(len(text.encode()), len(normal.encode()), len(local) + 1 + len(found[1])) <= _MAX_LENGTH:
                 return normal
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 -- on first use
+
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Executable, func, select
 
 from feedpipe.core.model import Article
 from feedpipe.extract.dates import settle, sort_time
@@ -238,8 +237,19 @@ def _mark_dirty(conn: Connection, groups: list[set[tuple[str, str]]]) -> None:
         if keys:
             seq += 1
             counters.update(dict.fromkeys(keys, seq))
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(dirty_feeds)
-    stmt = stmt.on_conflict_do_update(index_elements=[dirty_feeds.c.kind, dirty_feeds.c.code],
-                                      set_={"seq": stmt.excluded.seq})
+    # The dialect's INSERT ... ON CONFLICT, imported for the database in use (PostgreSQL's alone costs an
+    # SQLite run 0.05 s of imports)
+    stmt: Executable
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
+
+        pg = pg_insert(dirty_feeds)
+        stmt = pg.on_conflict_do_update(index_elements=[dirty_feeds.c.kind, dirty_feeds.c.code],
+                                        set_={"seq": pg.excluded.seq})
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: PLC0415
+
+        lite = sqlite_insert(dirty_feeds)
+        stmt = lite.on_conflict_do_update(index_elements=[dirty_feeds.c.kind, dirty_feeds.c.code],
+                                          set_={"seq": lite.excluded.seq})
     conn.execute(stmt, [{"kind": k, "code": c, "seq": counters[(k, c)]} for k, c in sorted(counters)])

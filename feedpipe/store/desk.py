@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Integer, String, Table, Text, select
 
 from feedpipe.core.errors import FeedpipeError
+from feedpipe.store.address_syntax import normalize_email
 from feedpipe.store.engine import Database
 from feedpipe.store.migration import Migration, create_tables
 from feedpipe.store.schema import UTCDateTime, metadata
-from feedpipe.store.subscribers import normalize_email
 
 ROLES = ("editor", "admin")
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.model import Article, Edition, LedgerEntry, Pick, Subscriber
 from feedpipe.store.article_write import UpsertResult
 from feedpipe.store.catalogue import FeedKey
-from feedpipe.store.leases import JobRun, Lease
-from feedpipe.store.ledger import LedgerStep
 from feedpipe.store.sources import SourceState
-from feedpipe.store.subscribers import NewSubscriber
-from feedpipe.store.work import Task, WorkerInfo
+
+if TYPE_CHECKING:  # (types only: a run that never uses these repositories does not import them)
+    from feedpipe.store.leases import JobRun, Lease
+    from feedpipe.store.ledger import LedgerStep
+    from feedpipe.store.subscribers import NewSubscriber
+    from feedpipe.store.work import Task, WorkerInfo
 
 
 class Articles(Protocol):
