@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from feedpipe.core.clock import Clock, system_clock
 from feedpipe.core.settings import Settings
 from feedpipe.fetch import Fetcher
-from feedpipe.mailer import Transport, make_transport
 from feedpipe.store import Store
 from feedpipe.tagging import Tagger
+
+if TYPE_CHECKING:
+    from feedpipe.mailer import Transport
 
 
 class App:
@@ -47,6 +50,8 @@ class App:
 
     def transport(self) -> Transport:
         """A fresh mail transport (SMTP or outbox) from the [mail] settings."""
+        from feedpipe.mailer import make_transport  # noqa: PLC0415 -- the mail side loads when mail is sent
+
         return make_transport(self.settings.mail)
 
     def close(self) -> None:

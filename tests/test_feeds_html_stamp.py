@@ -19,11 +19,11 @@ import feedpipe.ingest as ingest_service
 from feedpipe.app import App
 from feedpipe.config import load_settings
 from feedpipe.core.html import sanitize_html
+from feedpipe.core.html_stamp import html_stamp
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.extract.clean import POLICY_VERSION
 from feedpipe.feeds import prepare_entries
-from feedpipe.feeds.entries import html_stamp
 from feedpipe.feeds.publish import publish_feeds
 from feedpipe.store import Store
 from feedpipe.store.schema import articles

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feedpipe.app import App
 from feedpipe.config import find_config, load_settings
 from feedpipe.core.clock import clock_from, system_clock
 from feedpipe.core.errors import FeedpipeError
 from feedpipe.core.settings import Settings
-from feedpipe.mailer import Transport
 from feedpipe.store import Store
-from feedpipe.tagging.names import TopicNames
+
+if TYPE_CHECKING:  # loaded by the commands that use them (an ingest needs neither)
+    from feedpipe.mailer import Transport
+    from feedpipe.tagging.names import TopicNames
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_CONFIG, EXIT_SOURCES_FAILED, EXIT_OPERATIONAL = 0, 1, 2, 3, 4
 
@@ -70,6 +73,8 @@ class Context:
     def topic_names(self) -> TopicNames:
         """Topic codes and labels from the lexicon, with the outlet's overrides (read once)."""
         if self._topics is None:
+            from feedpipe.tagging.names import TopicNames  # noqa: PLC0415 -- on first use
+
             self._topics = TopicNames.load(self.settings.tagging_dir)
         return self._topics
 

@@ -20,7 +20,6 @@ from feedpipe.cli.context import EXIT_OK, EXIT_SOURCES_FAILED, Context
 from feedpipe.core.model import Article, Source
 from feedpipe.core.redact import redact
 from feedpipe.core.runtime import current_platform_warnings
-from feedpipe.tagging.names import UnknownChoice, country_code, country_name
 
 
 def console() -> Console:
@@ -240,6 +239,8 @@ def articles(obj: Context, as_json: bool, since: str | None, until: str | None, 
              country: str | None, focus: bool, topic: str | None, section: str | None, language: str | None,
              limit: int) -> None:
     """Stored articles, newest first, filterable by date, source, country, topic, section and language."""
+    from feedpipe.tagging.names import UnknownChoice, country_code  # noqa: PLC0415 -- this command only
+
     app = obj.app
     try:
         country = country_code(country) if country else None
@@ -278,6 +279,8 @@ def _known_source(configured: tuple[Source, ...], stored: list[str], name: str) 
 def countries_shown(article: Article) -> str:
     """Focus countries by name, then the ones only mentioned in brackets: "Ukraine, (Russia)" (topics,
     whose labels hold commas, are separated by semicolons)."""
+    from feedpipe.tagging.names import country_name  # noqa: PLC0415 -- the articles command only
+
     focus = [country_name(c.code) for c in article.countries if c.role == "focus"]
     mentions = [f"({country_name(c.code)})" for c in article.countries if c.role != "focus"]
     return ", ".join(focus + mentions)

@@ -15,8 +15,6 @@ from email.policy import default as default_policy
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
-
 from feedpipe.config.reader import Problems, Section, Table, known
 from feedpipe.core.settings import (
     DAYS,
@@ -51,6 +49,8 @@ def _address(s: Section, key: str, example: str) -> str | None:
     raw = s.optional_text(key, example)
     if raw is None:
         return None
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415 -- only when an address is set
+
     try:
         header = default_policy.header_factory("From", one_line(raw))
         invalid = [d for d in header.defects if isinstance(d, InvalidHeaderDefect)]

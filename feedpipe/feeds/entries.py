@@ -10,7 +10,7 @@ undated article's entry shows the time feedpipe first saw it (see `_dates`).
 Nothing active is published: the link and the image pass the one safe-URL rule (`core.urls`) or are
 left out (an article without a public URL, such as a local file's, gets no link at all), and the
 HTML content is sanitised again with the one nh3 policy (`core.html`), unless the store stamped it as
-already clean: `html_stamp` checks, when an article is stored, that this very pass would leave its HTML
+already clean: `core.html_stamp.html_stamp` checks, when an article is stored, that this very pass would leave its HTML
 unchanged, and binds that to the policy version, the link and the HTML's own bytes, so the stored
 HTML is what the pass would publish (an older policy, another link or edited HTML is sanitised again).
 Titles, summaries, authors and categories are text; each format writes them as text (see `render`).
@@ -18,7 +18,6 @@ Titles, summaries, authors and categories are text; each format writes them as t
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import quote
 
-from feedpipe.core.html import POLICY_VERSION, sanitize_html
+from feedpipe.core.html import sanitize_html
+from feedpipe.core.html_stamp import html_digest, public_link
 from feedpipe.core.model import Article
 from feedpipe.core.settings import FeedSettings
 from feedpipe.core.text import xml_safe
@@ -114,37 +114,11 @@ def _categories(article: Article, settings: FeedSettings) -> list[tuple[str, str
     return [(s, xml_safe(term), xml_safe(label)) for s, term, label in cats if term]
 
 
-def public_link(article: Article) -> str:
-    """The article's public address (canonical URL, else URL) if it passes the safe-URL rule, else ""."""
-    for url in (article.canonical_url, article.url):
-        if found := safe_url(url):
-            return found
-    return ""
-
-
-def html_stamp(article: Article) -> str | None:
-    """What the store records beside an article's HTML: a stamp when the publish pass (`sanitize_html`
-    with the entry's link as base) would leave the HTML exactly as it is, else None (sanitise it when
-    publishing). Run once per article stored, so that building feeds need not run nh3 again."""
-    link = public_link(article)
-    if sanitize_html(article.content_html, link or None) != article.content_html:
-        return None  # not clean by this policy, not a fixed point of it (nh3 output rarely is not), or relative links
-    return _stamp(article.content_html, link)
-
-
-def _stamp(html: str, link: str) -> str:
-    """The policy version and a digest of (link, HTML): a stamp holds only for the bytes it was made from."""
-    digest = hashlib.blake2b(link.encode("utf-8", "surrogatepass"), digest_size=16)
-    digest.update(b"\0")
-    digest.update(html.encode("utf-8", "surrogatepass"))
-    return f"{POLICY_VERSION}:{digest.hexdigest()}"
-
-
 def _published_html(article: Article, link: str) -> str:
     """The article's HTML as a feed publishes it: sanitised with the one policy (skipped when the stamp
     says that would change nothing)."""
     stamp = article.html_policy
-    if stamp is not None and stamp == _stamp(article.content_html, link):
+    if stamp is not None and stamp == html_digest(article.content_html, link):
         return article.content_html
     return sanitize_html(article.content_html, link or None)
 

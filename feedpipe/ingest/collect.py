@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from feedpipe.app import App
 from feedpipe.core.errors import ExtractError, FeedpipeError, FetchError
 from feedpipe.core.model import Article, Source
-from feedpipe.extract.page import parse_page
+from feedpipe.extract import parse_page
 from feedpipe.extract.ttl import feed_ttl
 from feedpipe.ingest.parse import Parse
 from feedpipe.parsing import tag_article

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, func, select
 
+from feedpipe.core.html_stamp import html_stamp
 from feedpipe.core.model import Article
 from feedpipe.extract.dates import settle, sort_time
-from feedpipe.feeds.entries import html_stamp
 from feedpipe.store.schema import article_tags, articles, dirty_feeds
 
 # Fields whose change makes a stored article "updated" (and its feeds dirty).
