@@ -6,14 +6,18 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpipe.core.text import one_line, xml_safe
 from feedpipe.extract.clean import (
+    _join_lines,
     boilerplate_flags,
     filter_paragraphs,
     html_to_text,
     is_banner,
     is_photo_credit,
+    normalize_paragraph,
     sanitize_html,
 )
 
@@ -144,3 +148,16 @@ def test_filter_keeps_real_news_paragraphs():
         dropped += sum(f is not None for f in boilerplate_flags(paras))
     assert total > 5000
     assert dropped / total <= 0.001, f"{dropped} of {total} body paragraphs dropped"
+
+
+SPACES = " \t\f\v\xa0\u2000\u2005\u200a\u200b\u202f\u205f\u3000"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*SPACES, "a", "é", "\n", "\r", "\x85", "\u2028", "\x00", "\x1f", "\u1680"]),
+               max_size=40))
+def test_the_text_of_an_item_is_its_lines_each_normalised_like_a_paragraph(text):
+    """The whole-string pass of html_to_text (`_join_lines`) gives what normalising each line alone
+    does: runs of spaces collapsed, illegal characters dropped, blank lines gone."""
+    lines = [normalize_paragraph(line) for line in text.splitlines()]
+    assert _join_lines(text) == "\n\n".join(line for line in lines if line)
