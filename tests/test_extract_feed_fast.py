@@ -45,7 +45,9 @@ def test_a_link_to_a_private_address_is_kept_by_falling_back_to_feedparser():
     assert parse_feed(local, BASE, source="news")[1].url == "http://127.0.0.1:8080/a/2"
 
 
-@pytest.mark.parametrize("marker", [b"xml:base", b'type="xhtml"'])
+@pytest.mark.parametrize("marker", [b"xml:base", b'type="xhtml"', b"type='xhtml'", b"<atom:updated>", b"<a:updated ",
+                                    b"<dcterms:modified>", b"<atom:modified ", b"<description> <p>",
+                                    b"<summary><b>", b"<content:encoded>\n<div>"])
 def test_constructs_feedparser_reads_its_own_way_go_to_feedparser(marker: bytes):
     assert fast_parse(NEWS.replace(b"</channel>", b"<!-- " + marker + b" --></channel>")) is None
 
