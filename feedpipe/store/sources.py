@@ -4,7 +4,7 @@ run of consecutive failures that backs a source off and, at a threshold, pauses 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -115,8 +115,11 @@ class SourceRepository:
                 conn.execute(sources.insert().values(name=name, **values))
             else:
                 conn.execute(sources.update().where(sources.c.name == name).values(**values))
-            row = conn.execute(select(sources).where(sources.c.name == name)).one()
-        return SourceState(**row._mapping)
+        # The row as it now reads back (every column not written keeps its stored value or, new, none;
+        # datetimes come back in UTC), without reading it back: one statement less per source and run.
+        stored = dict(old._mapping) if old is not None else {}
+        stored.update({k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in values.items()}, name=name)
+        return SourceState(**stored)
 
     def resume(self, name: str) -> SourceState | None:
         """Forget a source's failures and lift its pause: it is due at the next run (status
