@@ -33,6 +33,7 @@ def test_an_ingest_of_a_feed_loads_nothing_it_does_not_use(tmp_path: Path):
         "</description><pubDate>Tue, 24 Nov 2026 10:00:00 GMT</pubDate></item></channel></rss>", encoding="utf-8")
     (tmp_path / "feedpipe.toml").write_text('[store]\npath = "x.db"\n', encoding="utf-8")
     out = subprocess.run([sys.executable, "-c", RUN % (list(NOT_FOR_FEEDS),)], cwd=tmp_path, capture_output=True,
-                         text=True, check=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+                         text=True, check=True,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
     assert "exit 0" in out.stdout and "│ ok " in out.stdout  # the feed was ingested
     assert out.stdout.splitlines()[-1] == "[]"

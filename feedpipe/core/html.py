@@ -34,7 +34,7 @@ _NH3_SCHEMES = set(URL_SCHEMES)
 _LINK_REL = "noopener nofollow"
 _REVISION = 1  # bump when `sanitize_html` changes in a way the fingerprint below cannot see
 # Which policy sanitised a piece of HTML: the allowlists, the nh3 (ammonia) release and the revision of
-# `sanitize_html`. The store records it with each article's HTML (see `feeds.entries.html_stamp`), and a
+# `sanitize_html`. The store records it with each article's HTML (see `core.html_stamp.html_stamp`), and a
 # feed publishes stored HTML without a second nh3 pass only when it was checked under this very policy:
 # changing the lists or upgrading nh3 changes it, so every older article is sanitised again.
 POLICY_VERSION = hashlib.sha256(

@@ -96,7 +96,7 @@ class Article:
     # when the store first saw it (set by the store, None before): what an undated article's feed entry shows
     first_seen_at: datetime | None = field(default=None, compare=False)
     # set by the store: the stamp of `content_html` checked clean under the current HTML policy, so a feed
-    # publishes it without sanitising it again (see `feeds.entries.html_stamp`); None = sanitise it
+    # publishes it without sanitising it again (see `core.html_stamp.html_stamp`); None = sanitise it
     html_policy: str | None = field(default=None, compare=False)
 
 

@@ -1,6 +1,6 @@
 """Migrations for publishing feeds faster (versions 360-369).
 
-Version 360 adds `articles.html_policy` (see `feeds.entries.html_stamp`): the store writes it with every
+Version 360 adds `articles.html_policy` (see `core.html_stamp.html_stamp`): the store writes it with every
 article it stores; rows stored before stay NULL, and a feed sanitises their HTML when it publishes them,
 as it did before.
 

@@ -67,7 +67,7 @@ articles = Table(
     # Where the article sits in the feeds (extract.dates.sort_time): published_at, else first_seen_at,
     # NULL for an undated article of a source's first ingest (below every dated one). Migration 300.
     Column("sort_at", UTCDateTime),
-    # `feeds.entries.html_stamp` of content_html when stored: it is published without a second nh3 pass
+    # `core.html_stamp.html_stamp` of content_html when stored: it is published without a second nh3 pass
     # when the stamp still holds; NULL (rows stored before migration 360) = sanitised when published.
     Column("html_policy", String(80)),
 )
