@@ -163,3 +163,23 @@ def test_each_result_comes_once_its_group_is_stored_so_that_the_caller_can_recor
     for _ in store.articles.upsert_groups(groups, now=now):
         counts.append((store.articles.count("a"), store.articles.count("b")))
     assert counts == [(1, 0), (0, 1)]  # a's count is read before b takes the row over
+
+
+def test_a_chain_of_sources_each_sharing_a_story_with_the_next_looks_each_article_up_only_a_few_times(two_stores, now):
+    together, one_by_one = two_stores
+    groups = [[make_article(f"https://wire.example.org/{i}", source=f"s{i}", title=f"s{i} on story {i}"),
+               make_article(f"https://wire.example.org/{i + 1}", source=f"s{i}", title=f"s{i} on story {i + 1}")]
+              for i in range(8)]  # s0 and s1 share story 1, s1 and s2 story 2, ...
+    looked_up: list[object] = []  # the ids each lookup by id binds
+
+    @event.listens_for(together.db.engine, "before_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "articles.id IN" in statement:
+            looked_up.extend(parameters.values() if isinstance(parameters, dict) else parameters)
+
+    with together.batch():
+        got = list(together.articles.upsert_groups(groups, now=now))
+    expected = [one_by_one.articles.upsert_each(group, now=now) for group in groups]
+    assert got == expected and contents(together) == contents(one_by_one)
+    assert [(len(r.new), len(r.updated)) for r, _ in got] == [(2, 0)] + [(1, 1)] * 7
+    assert len(looked_up) <= 3 * sum(len(g) for g in groups)  # not every waiting group again after each run (72)

@@ -140,18 +140,22 @@ class ArticleRepository:
         statements: the groups that touch different stored rows and sources are written together, in one
         SAVEPOINT; when the database refuses that, each of them is stored again on its own by `upsert_each`."""
         pending = [(items, group(items)) for items in map(list, groups)]
+        window = len(pending)  # the groups looked up together
         while pending:
+            considered = pending[:window]
             size = 1
             try:
-                size, results = self._upsert([g for _, g in pending], now=now)
+                size, results = self._upsert([g for _, g in considered], now=now)
             except SQLAlchemyError as exc:
-                log.warning("%d groups of articles refused together by the store (%s); storing them one group "
-                            "at a time", size, type(exc).__name__)
-                for items, _ in pending[:size]:
-                    yield self.upsert_each(items, now=now)
+                log.warning("groups of articles refused together by the store (%s); storing the first group on "
+                            "its own", type(exc).__name__)
+                yield self.upsert_each(considered[0][0], now=now)
             else:
                 for result in results:
                     yield result, []
+            # after a run cut short by a shared row, look up at most twice as many groups: a chain of
+            # conflicts does not look every waiting group up again after each group it stores
+            window = len(pending) if size == len(considered) else 2 * size
             pending = pending[size:]
 
     def get(self, article_id: str) -> Article | None:
