@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, func, select
+from sqlalchemy import Connection, Executable, String, exists, func, literal, select, union_all
 
 from feedpipe.core.html_stamp import html_stamp
 from feedpipe.core.model import Article
@@ -187,11 +187,14 @@ def _tag_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def known_sources(conn: Connection, names: set[str]) -> set[str]:
-    """The sources among `names` with at least one stored article (not a first ingest)."""
+    """The sources among `names` with at least one stored article (not a first ingest): one statement,
+    an EXISTS per name (each one index probe, however many articles a source has)."""
     found: set[str] = set()
-    for name in sorted(names):
-        if conn.execute(select(articles.c.id).where(articles.c.source == name).limit(1)).first() is not None:
-            found.add(name)
+    ordered = sorted(names)
+    for start in range(0, len(ordered), 100):
+        probes = [select(literal(name, String).label("source")).where(exists().where(articles.c.source == name))
+                  for name in ordered[start : start + 100]]
+        found.update(conn.execute(union_all(*probes)).scalars())
     return found
 
 
