@@ -10,6 +10,7 @@ country evidence, not the topic word "bank"; "Paris Agreement" is the environmen
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -24,11 +25,7 @@ class Scanner:
 
     @classmethod
     def combine(cls, gz: Gazetteer, tax: Taxonomy) -> Scanner:
-        values: dict[str, tuple[GeoValue | None, TermValue | None]] = {}
-        for pat, value in gz.automaton.items():
-            values[pat] = (value, None)
-        for pat, value in tax.automaton.items():
-            values[pat] = (values.get(pat, (None, None))[0], value)
+        values = combined(gz, tax)
         auto = ahocorasick.Automaton()
         for pat in _walk_order(values):
             auto.add_word(pat, values[pat])
@@ -98,12 +95,22 @@ class Scanner:
         return geo, tally
 
 
-def _walk_order(patterns: dict[str, object]) -> list[str]:
+def combined(gz: Gazetteer, tax: Taxonomy) -> dict[str, tuple[GeoValue | None, TermValue | None]]:
+    """Every pattern of both sets with its (country value or None, topic value or None)."""
+    values: dict[str, tuple[GeoValue | None, TermValue | None]] = {}
+    for pat, value in gz.automaton.items():
+        values[pat] = (value, None)
+    for pat, value in tax.automaton.items():
+        values[pat] = (values.get(pat, (None, None))[0], value)
+    return values
+
+
+def _walk_order(patterns: Iterable[str]) -> list[str]:
     """The patterns in the order to add them: the automaton finds a node's next letter by a linear search of
     its children in the order they were added, so each node should list its common letters first. Sorting
     the patterns by their letters ranked by how common each is among all the patterns (a stand-in for the
     text: " e" before " z") does that well enough. The trie, and so every match, is the same in any order;
     only the scan's work changes (about 5% fewer instructions in the automaton on 600-word news)."""
-    counts = Counter("".join(patterns))
-    rank = {ord(c): chr(i) for i, (c, _n) in enumerate(counts.most_common())}  # commonest first
-    return sorted(patterns, key=lambda pat: pat.translate(rank))
+    pats = list(patterns)
+    rank = {ord(c): chr(i) for i, (c, _n) in enumerate(Counter("".join(pats)).most_common())}  # commonest first
+    return sorted(pats, key=lambda pat: pat.translate(rank))
