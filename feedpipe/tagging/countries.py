@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
+from typing import cast
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
@@ -107,6 +109,7 @@ def _institution(full: str, start: int, end: int, rules: PersonRules, last_lette
 
 
 _PLACE_KINDS = frozenset({"place", "state", "name", "region"})
+_NONE: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=8)
@@ -155,7 +158,7 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             if not full[start].isupper():
                 lower_seen.add(key)  # "turkey", "chad": a word, not a country
                 continue
-        elif not all(full[start + i].isupper() for i in e.caps):
+        elif not all(map(str.isupper, map(full.__getitem__, map(start.__add__, e.caps)))):  # no frame made
             if not full[start].isupper() and e.caps[:1] == (0,):
                 lower_seen.add(key)
             continue  # "The valley", "new york": not the place's spelling
@@ -244,7 +247,9 @@ def _assign_codes(
             if a_code:
                 plain[a_code] -= 1
             codes[i] = b_code  # a town of that name in that country
-    return [c if c is not None else _resolve(m[3], seen, plain, source) for m, c in zip(found, codes, strict=True)], plain
+    if None in codes:
+        codes = [c if c is not None else _resolve(m[3], seen, plain, source) for m, c in zip(found, codes, strict=True)]
+    return cast(list[str], codes), plain
 
 
 def tag_countries(
@@ -308,7 +313,7 @@ def tag_countries(
     if not scores and not treaty:
         return ()
 
-    capped = {code for code in treaty if code not in scores}
+    capped = {code for code in treaty if code not in scores} if treaty else _NONE
     for code in capped:
         scores[code], zones_of[code] = treaty[code], set()
     top = (max((v for c, v in scores.items() if c not in capped), default=0.0) if capped else 0.0) or max(
@@ -323,10 +328,11 @@ def tag_countries(
             or share >= FOCUS_SHARE
             or ("lead" in z and share >= LEAD_FOCUS_SHARE)
         )
-        labels = tuple([f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items()])
-        rounded = round(share, 3)
+        ev = evidence[code]
+        labels = tuple(ev) if max(ev.values()) == 1 else tuple([f"{k} x{n}" if n > 1 else k for k, n in ev.items()])
+        rounded = 1.0 if share == 1.0 else round(share, 3)  # (the top country's share: round() is slow)
         ranked.append(((not focus, -rounded, code), CountryTag(
             code=code, name=gz.names.get(code, code), role="focus" if focus else "mention", score=rounded,
             evidence=labels)))
     ranked.sort()  # focus first, then by score, then by code
-    return tuple([tag for _key, tag in ranked])
+    return tuple(map(itemgetter(1), ranked))
