@@ -8,7 +8,7 @@ import ahocorasick
 import pytest
 
 from feedpipe.tagging import Tagger, topics
-from feedpipe.tagging.countries import Prepared, _institution, _last_letters
+from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.scanner import _walk_order, combined
 
 TRICKY = [
@@ -88,24 +88,3 @@ def test_countries_of_tricky_text_are_what_the_plain_code_gave(tagger, i, expect
     tags = tagger.tag(*TRICKY[i])
     assert [(c.code, c.role, c.score, c.evidence) for c in tags.countries] == expected
 
-
-def plain_institution(full, start, end, rules):
-    """The definition _institution had: slices, stripped and compared."""
-    if full[end : end + 1] == " " and full[end + 1 : end + 2].isupper() and full.startswith(rules.institution_after, end + 1):
-        return True
-    return full[start - 2 : start - 1] in _last_letters(rules.institution_before) and full[
-        max(0, start - 40) : start
-    ].rstrip(" ").endswith(rules.institution_before)
-
-
-@pytest.mark.parametrize("full", [
-    "Georgetown University", "University of Tokyo", "University of   Tokyo", "the Tokyo University",
-    "Tokyo", "Tokyo ", "of Tokyo", "f Tokyo", "Universität Wien", "Universidad de  Chile, Santiago",
-    "a Université de Paris-Saclay", "Tokyo University of Tokyo", "  Tokyo  University  ",
-])
-def test_the_institution_test_reads_in_place_as_the_slices_did(tagger, full):
-    rules = tagger.gazetteer.people
-    letters = _last_letters(rules.institution_before)
-    for start in range(len(full) + 1):
-        for end in range(start, len(full) + 1):
-            assert _institution(full, start, end, rules, letters) == plain_institution(full, start, end, rules)

@@ -101,14 +101,11 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
 def _institution(full: str, start: int, end: int, rules: PersonRules, last_letters: frozenset[str]) -> bool:
     """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?
     `last_letters`: _last_letters(rules.institution_before), looked up once per article."""
-    if full.startswith(rules.institution_after, end + 1) and full[end : end + 1] == " " and full[end + 1 : end + 2].isupper():
-        return True  # (the cheapest test first: it is false for nearly every place)
-    if full[start - 2 : start - 1] not in last_letters:
-        return False
-    lo, stop = max(0, start - 40), start  # does full[lo:start].rstrip(" ") end with a phrase? (read in place)
-    while stop > lo and full[stop - 1] == " ":
-        stop -= 1
-    return full.endswith(rules.institution_before, lo, stop)
+    if full[end : end + 1] == " " and full[end + 1 : end + 2].isupper() and full.startswith(rules.institution_after, end + 1):
+        return True
+    return full[start - 2 : start - 1] in last_letters and full[
+        max(0, start - 40) : start
+    ].rstrip(" ").endswith(rules.institution_before)
 
 
 _PLACE_KINDS = frozenset({"place", "state", "name", "region"})
