@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
+from typing import cast
 
 from feedpipe.core.model import CountryTag
 from feedpipe.tagging.datelines import Dateline, read_dateline
@@ -53,14 +55,9 @@ class Prepared:
         return cls(full, folded(full), len(title), off, dl, lead_end)
 
 
-@dataclass(slots=True)
-class _Match:
-    start: int  # offsets of the matched words in the original text
-    end: int
-    key: str
-    entry: Entry
-    zone: str
-    code: str | None = None
+_Match = tuple[int, int, str, Entry, str]
+"""An accepted match: (start, end, key, entry, zone), start and end the offsets of the matched words in the
+original text. A plain tuple, as the automaton's hits are: about 20 per article, made in the hot loop."""
 
 
 def _word_before(text: str, start: int) -> str:
@@ -89,15 +86,16 @@ def _is_name_word(w: str) -> bool:
 def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_starts: set[int]) -> bool:
     """Is this place name part of a person's name here ("Jordan Pickford", "Denzel Washington")?"""
     rules = gz.people
-    before = _word_before(text, m.start)
+    start, end = m[0], m[1]
+    before = _word_before(text, start)
     if before in rules.titles:
         return True
     if not rules.by_case:
         return False
-    after = _word_after(text, m.end)
-    if _is_name_word(after) and after not in rules.place_followers and (m.end + 1) not in match_starts:
+    after = _word_after(text, end)
+    if _is_name_word(after) and after not in rules.place_followers and (end + 1) not in match_starts:
         return True
-    return _is_name_word(before) and before not in rules.place_preceders and (m.start - 1) not in match_ends
+    return _is_name_word(before) and before not in rules.place_preceders and (start - 1) not in match_ends
 
 
 def _institution(full: str, start: int, end: int, rules: PersonRules, last_letters: frozenset[str]) -> bool:
@@ -111,6 +109,7 @@ def _institution(full: str, start: int, end: int, rules: PersonRules, last_lette
 
 
 _PLACE_KINDS = frozenset({"place", "state", "name", "region"})
+_NONE: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=8)
@@ -137,7 +136,9 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
     dl_end = art.body_start + art.dateline.end if art.dateline else dl_start
     title_end, lead_end = art.title_end, art.lead_end
     found: list[_Match] = []
+    add = found.append
     seen: set[str] = set()
+    add_seen = seen.add
     lower_seen: set[str] = set()
     it: Iterable[GeoHit] = gz.automaton.iter_long(low) if hits is None else hits
     spaced = gz.spaced
@@ -145,7 +146,7 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
         nxt = low[end + 1]
         if spaced and nxt != " " and nxt.isalnum():
             continue  # a longer word ("Nigerian" is not "Niger")
-        seen.add(key)
+        add_seen(key)
         if not e.codes:
             continue  # a hint word, or a stop entry that hides the names inside it
         start = end - back  # the word starts here in the original (low has one pad char)
@@ -157,42 +158,44 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
             if not full[start].isupper():
                 lower_seen.add(key)  # "turkey", "chad": a word, not a country
                 continue
-        elif not all(full[start + i].isupper() for i in e.caps):
+        elif not all(map(str.isupper, map(full.__getitem__, map(start.__add__, e.caps)))):  # no frame made
             if not full[start].isupper() and e.caps[:1] == (0,):
                 lower_seen.add(key)
             continue  # "The valley", "new york": not the place's spelling
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
-        zone = "title" if start < title_end else "lead" if start < lead_end else "body"
-        found.append(_Match(start, end, key, e, zone))
+        add((start, end, key, e, "body" if start >= lead_end else "lead" if start >= title_end else "title"))
     if found and not seen.isdisjoint(_institution_words(gz.people)):  # a university named after its town
         rules = gz.people
         letters = _last_letters(rules.institution_before)
         found = [m for m in found
-                 if m.entry.kind not in _PLACE_KINDS or not _institution(full, m.start, m.end, rules, letters)]
+                 if m[3].kind not in _PLACE_KINDS or not _institution(full, m[0], m[1], rules, letters)]
     return found, seen, lower_seen
 
 
 def _filter_people(found: list[_Match], art: Prepared, gz: Gazetteer, has_body: bool) -> list[_Match]:
-    if not any(m.entry.person for m in found):
+    for m in found:
+        if m[3].person:
+            break
+    else:
         return found
     full = art.full
     upper_title = full[: art.title_end].isupper()
-    match_ends = {m.end for m in found}
-    match_starts = {m.start for m in found}
+    match_ends = {m[1] for m in found}
+    match_starts = {m[0] for m in found}
     kept: list[_Match] = []
     person_ok: set[str] = set()
     caps_title: list[_Match] = []
     for m in found:
-        if not m.entry.person:
+        if not m[3].person:
             kept.append(m)
-        elif m.zone == "title" and upper_title:
+        elif m[4] == "title" and upper_title:
             caps_title.append(m)  # "STANLEY WORKS <SWK>": no case to read, so the body decides
         elif not _person(m, full, gz, match_ends, match_starts):
-            person_ok.add(m.key)
+            person_ok.add(m[2])
             kept.append(m)
     if caps_title:
-        kept = [m for m in caps_title if m.key in person_ok or not has_body] + kept
+        kept = [m for m in caps_title if m[2] in person_ok or not has_body] + kept
     return kept
 
 
@@ -216,31 +219,37 @@ def _resolve(e: Entry, seen: set[str], plain: dict[str, int], source_country: st
 
 def _assign_codes(
     found: list[_Match], full: str, seen: set[str], dl: Dateline | None, source: str | None
-) -> dict[str, int]:
-    """Give every match its country code; returns how often each code was named unambiguously."""
+) -> tuple[list[str], dict[str, int]]:
+    """Every match's country code (in the order of `found`), and how often each code was named unambiguously."""
     plain: dict[str, int] = {}
+    codes: list[str | None] = []
     for m in found:
-        if len(m.entry.codes) == 1 and not (m.entry.hints and WORD in m.entry.hints):
-            m.code = m.entry.codes[0]
-            plain[m.code] = plain.get(m.code, 0) + 1
+        e = m[3]
+        if len(e.codes) == 1 and not (e.hints and WORD in e.hints):
+            code = e.codes[0]
+            codes.append(code)
+            plain[code] = plain.get(code, 0) + 1
+        else:
+            codes.append(None)
     if dl:
         plain[dl.code] = plain.get(dl.code, 0) + 2
     # neighbours: "Atlanta, Georgia", "St. Petersburg, Florida", "Florida, Uruguay"
-    for a, b in zip(found, found[1:], strict=False):
-        if b.start - a.end > 3 or full[a.end : b.start].strip() != ",":
+    for i in range(len(found) - 1):
+        a, b = found[i], found[i + 1]
+        if b[0] - a[1] > 3 or full[a[1] : b[0]].strip() != ",":
             continue
-        if b.code is None and a.code in b.entry.codes:
-            b.code = a.code
-        elif a.code is None and b.code in a.entry.codes:
-            a.code = b.code
-        elif a.entry.kind in ("place", "state") and b.entry.kind == "name" and b.code and a.code != b.code:
-            if a.code:
-                plain[a.code] -= 1
-            a.code = b.code  # a town of that name in that country
-    for m in found:
-        if m.code is None:
-            m.code = _resolve(m.entry, seen, plain, source)
-    return plain
+        a_code, b_code = codes[i], codes[i + 1]
+        if b_code is None and a_code in b[3].codes:
+            codes[i + 1] = a_code
+        elif a_code is None and b_code in a[3].codes:
+            codes[i] = b_code
+        elif a[3].kind in ("place", "state") and b[3].kind == "name" and b_code and a_code != b_code:
+            if a_code:
+                plain[a_code] -= 1
+            codes[i] = b_code  # a town of that name in that country
+    if None in codes:
+        codes = [c if c is not None else _resolve(m[3], seen, plain, source) for m, c in zip(found, codes, strict=True)]
+    return cast(list[str], codes), plain
 
 
 def tag_countries(
@@ -249,37 +258,38 @@ def tag_countries(
     found, seen, lower_seen = scan(gz, art, hits)
     found = _filter_people(found, art, gz, has_body=len(art.full) > art.body_start)
     dl = art.dateline
-    plain = _assign_codes(found, art.full, seen, dl, source_country)
-    coded = [(m.code, m) for m in found if m.code is not None and m.code != WORD]
+    codes, plain = _assign_codes(found, art.full, seen, dl, source_country)
 
     # a common word seen in lower case ("turkey") makes its capitalised form the word too ("Turkey is
     # best roasted"), unless other evidence points to the country
     doubtful: dict[str, int] = {}
     if lower_seen:
-        for code, m in coded:
-            if m.entry.word and m.key in lower_seen:
+        for code, m in zip(codes, found, strict=True):
+            if code != WORD and m[3].word and m[2] in lower_seen:
                 doubtful[code] = doubtful.get(code, 0) + 1
 
-    agg: dict[tuple[str, str, str], list[int]] = {}  # (code, zone, key) -> [count, index of the first match]
-    first: list[_Match] = []
-    for code, m in coded:
-        if doubtful and m.entry.word and m.key in lower_seen and plain.get(code, 0) <= doubtful.get(code, 0):
+    agg: dict[tuple[str, str, str], list[_Match]] = {}  # (code, zone, key) -> its matches
+    for code, m in zip(codes, found, strict=True):
+        if code == WORD:
             continue
-        k = (code, m.zone, m.key)
-        a = agg.get(k)
-        if a is None:
-            agg[k] = [1, len(first)]
-            first.append(m)
+        key = m[2]
+        if doubtful and m[3].word and key in lower_seen and plain.get(code, 0) <= doubtful.get(code, 0):
+            continue
+        k = (code, m[4], key)
+        same = agg.get(k)
+        if same is None:
+            agg[k] = [m]
         else:
-            a[0] += 1
+            same.append(m)
     scores: dict[str, float] = {}
     evidence: dict[str, dict[str, int]] = {}
     zones_of: dict[str, set[str]] = {}
     treaty: dict[str, float] = {}  # "Minsk agreements": evidence shown, but a mention at most
     full = art.full
-    for (code, zone, _key), (n, i) in agg.items():
-        m = first[i]
-        kind = m.entry.kind
+    for (code, zone, _key), same in agg.items():
+        start, end, _k, e, _z = same[0]
+        n = len(same)
+        kind = e.kind
         weight = ZONE_WEIGHT[zone] * KIND_WEIGHT[kind] * n
         if kind == "treaty":
             treaty[code] = treaty.get(code, 0.0) + weight
@@ -293,7 +303,7 @@ def tag_countries(
         ev = evidence.get(code)
         if ev is None:
             ev = evidence[code] = {}
-        surface = full[m.start : m.end]
+        surface = full[start:end]
         label = f"{zone}:{surface if ' ' not in surface and surface.isprintable() else ' '.join(surface.split())}"
         ev[label] = ev.get(label, 0) + n
     if dl:
@@ -303,11 +313,12 @@ def tag_countries(
     if not scores and not treaty:
         return ()
 
-    capped = {code for code in treaty if code not in scores}
+    capped = {code for code in treaty if code not in scores} if treaty else _NONE
     for code in capped:
         scores[code], zones_of[code] = treaty[code], set()
-    top = max((v for c, v in scores.items() if c not in capped), default=0.0) or max(scores.values())
-    tags = []
+    top = (max((v for c, v in scores.items() if c not in capped), default=0.0) if capped else 0.0) or max(
+        scores.values())
+    ranked: list[tuple[tuple[bool, float, str], CountryTag]] = []  # (sort key, tag): one code each, so no ties
     for code, score in scores.items():
         z = zones_of[code]
         share = min(score / top, 1.0)
@@ -317,8 +328,11 @@ def tag_countries(
             or share >= FOCUS_SHARE
             or ("lead" in z and share >= LEAD_FOCUS_SHARE)
         )
-        labels = tuple([f"{k} x{n}" if n > 1 else k for k, n in evidence[code].items()])
-        tags.append(CountryTag(code=code, name=gz.names.get(code, code), role="focus" if focus else "mention",
-                               score=round(share, 3), evidence=labels))
-    tags.sort(key=lambda t: (t.role != "focus", -t.score, t.code))
-    return tuple(tags)
+        ev = evidence[code]
+        labels = tuple(ev) if max(ev.values()) == 1 else tuple([f"{k} x{n}" if n > 1 else k for k, n in ev.items()])
+        rounded = 1.0 if share == 1.0 else round(share, 3)  # (the top country's share: round() is slow)
+        ranked.append(((not focus, -rounded, code), CountryTag(
+            code=code, name=gz.names.get(code, code), role="focus" if focus else "mention", score=rounded,
+            evidence=labels)))
+    ranked.sort()  # focus first, then by score, then by code
+    return tuple(map(itemgetter(1), ranked))

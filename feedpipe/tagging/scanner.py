@@ -9,6 +9,8 @@ country evidence, not the topic word "bank"; "Paris Agreement" is the environmen
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -16,21 +18,22 @@ import ahocorasick
 from feedpipe.tagging.gazetteer import Gazetteer, GeoHit, GeoValue
 from feedpipe.tagging.topics import _LEAD, _TITLE, Taxonomy, TermHit, TermValue
 
+ScanValue = tuple[GeoValue | None, str | None, str | None, str, int]
+"""What the combined automaton holds per pattern: the country value or None, then the topic value's fields
+(whole-word key, prefix key, cased form, back: see topics.TermValue; None, None, "", 0 for a country name
+only), flat, so that the scan unpacks each hit once."""
+
 
 @dataclass(frozen=True)
 class Scanner:
-    automaton: ahocorasick.Automaton  # pattern -> (GeoValue or None, TermValue or None)
+    automaton: ahocorasick.Automaton  # pattern -> ScanValue
 
     @classmethod
     def combine(cls, gz: Gazetteer, tax: Taxonomy) -> Scanner:
-        values: dict[str, tuple[GeoValue | None, TermValue | None]] = {}
-        for pat, value in gz.automaton.items():
-            values[pat] = (value, None)
-        for pat, value in tax.automaton.items():
-            values[pat] = (values.get(pat, (None, None))[0], value)
+        values = combined(gz, tax)
         auto = ahocorasick.Automaton()
-        for pat, (g, t) in values.items():
-            auto.add_word(pat, (g, t))
+        for pat in _walk_order(values):
+            auto.add_word(pat, values[pat])
         auto.make_automaton()
         return cls(auto)
 
@@ -39,11 +42,11 @@ class Scanner:
         geo: list[GeoHit] = []
         top: list[TermHit] = []
         add_geo, add_top = geo.append, top.append
-        for end, (g, t) in self.automaton.iter_long(low):
+        for end, (g, kw, kp, cased_form, back) in self.automaton.iter_long(low):
             if g is not None:
                 add_geo((end, g))
-            if t is not None:
-                add_top((end, t))
+            if kw is not None or kp is not None:
+                add_top((end, (kw, kp, cased_form, back)))
         return geo, top
 
     def scan(self, low: str, full: str, title_end: int, lead_end: int) -> tuple[list[GeoHit], dict[str, int]]:
@@ -55,21 +58,17 @@ class Scanner:
         tally: dict[str, int] = {}
         get = tally.get
         it = self.automaton.iter_long(low)
-        for end, (g, t) in it:  # headline and lead: zones to tell apart
+        for end, (g, kw, key, cased_form, back) in it:  # headline and lead: zones to tell apart
             if g is not None:
                 add_geo((end, g))
-            if t is None:
-                continue
-            kw, kp, cased_form, back = t
-            key = kp
             if kw is not None:
                 nxt = low[end + 1]
                 if nxt == " " or not nxt.isalnum():
                     key = kw
-                elif kp is None:
+                elif key is None:
                     continue  # inside a longer word
-            if key is None:
-                continue  # not reached: a pattern without a whole-word key has a prefix key
+            elif key is None:
+                continue  # a country name only
             start = end - back
             if cased_form and full.startswith(cased_form, start):
                 key += "^"
@@ -77,21 +76,39 @@ class Scanner:
                 tally[key] = get(key, 0) + 1
                 break
             tally[key] = get(key, 0) + (_TITLE if start < title_end else _LEAD)
-        for end, (g, t) in it:  # the rest of the body: all one zone (the same iterator goes on)
+        for end, (g, kw, key, cased_form, back) in it:  # the rest of the body: all one zone (the same iterator goes on)
             if g is not None:
                 add_geo((end, g))
-            if t is None:
-                continue
-            kw, key, cased_form, back = t
             if kw is not None:
                 nxt = low[end + 1]
                 if nxt == " " or not nxt.isalnum():
                     key = kw
                 elif key is None:
                     continue
-            if key is None:
-                continue  # not reached (see above)
+            elif key is None:
+                continue
             if cased_form and full.startswith(cased_form, end - back):
                 key += "^"
             tally[key] = get(key, 0) + 1
         return geo, tally
+
+
+def combined(gz: Gazetteer, tax: Taxonomy) -> dict[str, ScanValue]:
+    """Every pattern of both sets with its value (see ScanValue)."""
+    both: dict[str, tuple[GeoValue | None, TermValue | None]] = {}
+    for pat, value in gz.automaton.items():
+        both[pat] = (value, None)
+    for pat, value in tax.automaton.items():
+        both[pat] = (both.get(pat, (None, None))[0], value)
+    return {pat: (g, *t) if t is not None else (g, None, None, "", 0) for pat, (g, t) in both.items()}
+
+
+def _walk_order(patterns: Iterable[str]) -> list[str]:
+    """The patterns in the order to add them: the automaton finds a node's next letter by a linear search of
+    its children in the order they were added, so each node should list its common letters first. Sorting
+    the patterns by their letters ranked by how common each is among all the patterns (a stand-in for the
+    text: " e" before " z") does that well enough. The trie, and so every match, is the same in any order;
+    only the scan's work changes (cachegrind: the scan of a 600-word BBC story, 502k -> 456k instructions)."""
+    pats = list(patterns)
+    rank = {ord(c): chr(i) for i, (c, _n) in enumerate(Counter("".join(pats)).most_common())}  # commonest first
+    return sorted(pats, key=lambda pat: pat.translate(rank))

@@ -216,21 +216,25 @@ def scores_of_tally(tax: Taxonomy, tally: Mapping[str, int]) -> dict[str, float]
     """The scores of scores_from_tally (the same floats, in the same order) for Tagger.tag, which needs no
     counts per key (TallyCounts reads the few that subtopics need): a key's weight times its zone
     weight is looked up (computed once per key and zone), not multiplied per article."""
-    scores: dict[str, float] = defaultdict(float)
+    scores: dict[str, float] = {}
+    get = scores.get
     scaled = tax.scaled
     for key, v in tally.items():
         row = scaled[key]
         if not row:
             continue
         if v <= _MASK:  # the body only: the commonest case
-            for code, wz in row[_BODY + (v - 1 if v <= MAX_REPEATS else MAX_REPEATS)]:
-                scores[code] += wz
+            wzs = row[_BODY_ROW[v]] if v <= MAX_REPEATS else row[-1]
         else:
             n_title = v >> 40
             n = n_title + ((v >> 20) & _MASK) + (v & _MASK)
-            for code, wz in row[(0 if n_title else _ROW) + (n - 1 if n <= MAX_REPEATS else MAX_REPEATS)]:
-                scores[code] += wz
+            wzs = row[(0 if n_title else _ROW) + (n - 1 if n <= MAX_REPEATS else MAX_REPEATS)]
+        for code, wz in wzs:
+            scores[code] = get(code, 0.0) + wz
     return scores
+
+
+_BODY_ROW = tuple(_BODY + n - 1 for n in range(MAX_REPEATS + 1))  # body-only count -> its row (1-based)
 
 
 class TallyCounts(Mapping[str, int]):
