@@ -183,3 +183,32 @@ def test_a_chain_of_sources_each_sharing_a_story_with_the_next_looks_each_articl
     assert got == expected and contents(together) == contents(one_by_one)
     assert [(len(r.new), len(r.updated)) for r, _ in got] == [(2, 0)] + [(1, 1)] * 7
     assert len(looked_up) <= 3 * sum(len(g) for g in groups)  # not every waiting group again after each run (72)
+
+
+def test_after_a_refused_group_the_next_ones_are_stored_from_their_articles_as_given(two_stores, now):
+    """The refused combination had already worked on the later groups' rows (a guid match gives a row
+    its stored id): they are stored again from what the caller gave, not from that work."""
+    together, one_by_one = two_stores
+    earlier = now - timedelta(hours=1)
+    for store in two_stores:
+        store.articles.upsert([make_article("https://c.example.org/old", source="c", guid="c-1", title="Old")],
+                              now=earlier)
+    bad = make_article("https://a.example.org/bad", source="a", published_at=now.replace(tzinfo=None))  # refused
+    groups = [[make_article("https://a.example.org/1", source="a"), bad],
+              [make_article("https://c.example.org/new", source="c", guid="c-1", title="New")]]  # moved, same guid
+
+    got = list(together.articles.upsert_groups(groups, now=now))
+    expected = [one_by_one.articles.upsert_each(group, now=now) for group in groups]
+
+    assert got == expected
+    assert len(got[1][0].updated) == 1 and got[1][1] == []
+    assert contents(together) == contents(one_by_one)
+
+
+def test_a_source_that_sent_nothing_keeps_its_rows_until_its_result_is_out(store, now):
+    store.articles.upsert([make_article("https://wire.example.org/1", source="a")], now=now - timedelta(hours=1))
+    groups = [[], [make_article("https://wire.example.org/1", source="b", title="b's headline")]]  # a: 304
+    counts = []
+    for _ in store.articles.upsert_groups(groups, now=now, sources=["a", "b"]):
+        counts.append((store.articles.count("a"), store.articles.count("b")))
+    assert counts == [(1, 0), (0, 1)]  # as one by one: a's count is read before b takes its story over

@@ -99,7 +99,8 @@ def _store_batch(app: App, batch: list[Collected], now: datetime) -> list[Source
 def _store_sources(app: App, batch: list[Collected], now: datetime) -> list[SourceResult]:
     """Each source's articles, then its fetch record, source after source: the articles of sources that
     share no stored row are written together (`upsert_groups`), with the same outcome."""
-    stored = app.store.articles.upsert_groups([c.articles for c in batch], now=now)
+    stored = app.store.articles.upsert_groups([c.articles for c in batch], now=now,
+                                              sources=[c.source.name for c in batch])
     return [_record_source(app, collected, now, *next(stored)) for collected in batch]
 
 

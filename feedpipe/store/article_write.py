@@ -42,10 +42,11 @@ class Group:
 
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     given: dict[str, Article] = field(default_factory=dict)
+    source: str | None = None  # the source whose articles these are, when known: an empty group still has one
 
 
-def group(items: Iterable[Article]) -> Group:
-    out = Group()
+def group(items: Iterable[Article], source: str | None = None) -> Group:
+    out = Group(source=source)
     for article in items:
         out.rows[article.id], out.given[article.id] = article_to_row(article), article
     return out
@@ -99,6 +100,8 @@ def independent(groups: Sequence[Group], existing: Existing) -> int:
         olds = [old for row in g.rows.values() if (old := _old(existing, row)) is not None]
         touched = set(g.rows) | {old["id"] for old in olds}
         sources = {row["source"] for row in g.rows.values()} | {old["source"] for old in olds}
+        if g.source is not None:  # a source that sent nothing this time still owns its stored rows
+            sources.add(g.source)
         if count and (touched & rows_seen or sources & sources_seen):
             return count
         rows_seen |= touched
@@ -121,9 +124,10 @@ def write_groups(conn: Connection, groups: Sequence[Group], *, existing: Existin
         updated: list[str] = []
         unchanged: list[str] = []
         keys: set[tuple[str, str]] = set()
-        for row in g.rows.values():
+        for article_id, given_row in g.rows.items():
+            row = dict(given_row)  # g stays as given: a refused write is tried again from it
             old = _old(existing, row)
-            article = g.given[row["id"]]
+            article = g.given[article_id]
             if old is None:
                 row.update(first_seen_at=now, changed_at=now)
                 row["published_at"] = settle(row["published_at"], first_seen=now, label=row["url"])

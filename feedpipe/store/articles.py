@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -132,14 +132,18 @@ class ArticleRepository:
             unchanged += r.unchanged
         return UpsertResult(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged)), errors
 
-    def upsert_groups(self, groups: Iterable[Iterable[Article]], *, now: datetime
+    def upsert_groups(self, groups: Iterable[Iterable[Article]], *, now: datetime, sources: Sequence[str] = ()
                       ) -> Iterator[tuple[UpsertResult, list[str]]]:
         """`upsert_each` of each group in turn (ingest: one group per source), yielding each group's
         result once it is stored. The outcome is the one of calling `upsert_each` group by group, with
         what the caller does between two results (ingest records the source's fetch), in fewer
         statements: the groups that touch different stored rows and sources are written together, in one
-        SAVEPOINT; when the database refuses that, each of them is stored again on its own by `upsert_each`."""
-        pending = [(items, group(items)) for items in map(list, groups)]
+        SAVEPOINT; when the database refuses that, each of them is stored again on its own by `upsert_each`.
+        `sources`, when given, names each group's source: one that sent no article still holds back a later
+        group that takes rows from it until its own result is out."""
+        names = list(sources)
+        pending = [(items, group(items, names[i] if i < len(names) else None))
+                   for i, items in enumerate(map(list, groups))]
         window = len(pending)  # the groups looked up together
         while pending:
             considered = pending[:window]
