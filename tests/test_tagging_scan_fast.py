@@ -5,10 +5,12 @@ values tally topic terms as topics.tally_term does; and the countries of tricky 
 
 from __future__ import annotations
 
+import dataclasses
+
 import ahocorasick
 import pytest
 
-from feedpipe.tagging import Tagger, topics
+from feedpipe.tagging import Tagger, countries, topics
 from feedpipe.tagging.countries import Prepared
 from feedpipe.tagging.scanner import _walk_order, combined
 
@@ -89,3 +91,22 @@ def test_countries_of_tricky_text_are_what_the_plain_code_gave(tagger, i, expect
     tags = tagger.tag(*TRICKY[i])
     assert [(c.code, c.role, c.score, c.evidence) for c in tags.countries] == expected
 
+
+
+def test_the_institution_gate_is_the_cached_words_and_letters_of_these_rules(tagger):
+    """countries._institution_gate finds the gate by the rules' identity; it gives what the lru_cache'd
+    helpers give, and other rules (equal or not) get their own."""
+    rules = tagger.gazetteer.people
+    words, letters = countries._institution_gate(rules)
+    assert (words, letters) == (countries._institution_words(rules), countries._last_letters(rules.institution_before))
+    assert " university" in words and "f" in letters  # "University", "University of"
+    assert countries._institution_gate(rules)[0] is words  # kept, not rebuilt
+    other = dataclasses.replace(rules, institution_after=("Academy",), institution_before=("Academy of",))
+    assert countries._institution_gate(other) == (frozenset({" academy"}), frozenset({"f"}))
+    assert countries._institution_gate(rules) == (words, letters)
+
+
+def test_a_place_in_an_institutions_name_is_still_no_country(tagger):
+    tags = tagger.tag("Georgetown University and the University of Tokyo", "Students from Georgetown University and "
+                      "the University of Tokyo met in Paris to discuss climate research with colleagues from Kenya.")
+    assert {c.code for c in tags.countries} == {"FR", "KE"}  # no Japan (Tokyo), no US (Georgetown)

@@ -39,7 +39,7 @@ class Fetched:
     not_modified: bool = False  # 304: body is empty, nothing to re-parse
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CountryTag:
     code: str  # ISO 3166-1 alpha-2, upper case
     name: str
@@ -48,14 +48,14 @@ class CountryTag:
     evidence: tuple[str, ...] = ()  # e.g. ("title:Kyiv", "body:Ukrainian x3")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TopicTag:
     code: str  # e.g. "medtop:16000000" or an outlet subtopic such as "sub:sanctions"
     label: str
     score: float
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Tags:
     countries: tuple[CountryTag, ...] = ()
     topics: tuple[TopicTag, ...] = ()  # best first

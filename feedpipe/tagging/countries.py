@@ -100,7 +100,7 @@ def _person(m: _Match, text: str, gz: Gazetteer, match_ends: set[int], match_sta
 
 def _institution(full: str, start: int, end: int, rules: PersonRules, last_letters: frozenset[str]) -> bool:
     """Is this place part of an institution's name ("Georgetown University", "University of Tokyo")?
-    `last_letters`: _last_letters(rules.institution_before), looked up once per article."""
+    `last_letters`: _last_letters(rules.institution_before), looked up once per article (_institution_gate)."""
     if full[end : end + 1] == " " and full[end + 1 : end + 2].isupper() and full.startswith(rules.institution_after, end + 1):
         return True
     return full[start - 2 : start - 1] in last_letters and full[
@@ -124,6 +124,21 @@ def _last_letters(phrases: tuple[str, ...]) -> frozenset[str]:
     """The letters the words before an institution's place may end with ("University of" -> "f"): a cheap
     first test, since most places are not preceded by one."""
     return frozenset(p[-1] for p in phrases if p)
+
+
+_GATES: dict[int, tuple[PersonRules, frozenset[str], frozenset[str]]] = {}  # id(rules) -> (rules, words, letters)
+
+
+def _institution_gate(rules: PersonRules) -> tuple[frozenset[str], frozenset[str]]:
+    """(_institution_words(rules), _last_letters(rules.institution_before)), kept per rules object and found
+    by its identity, as Tagger.fast_model does: an lru_cache hashes every field of the rules (their tuples'
+    hashes are not cached), some 3k instructions per article."""
+    got = _GATES.get(id(rules))
+    if got is None or got[0] is not rules:
+        if len(_GATES) >= 16:  # a gazetteer per language: a handful; tests build many
+            _GATES.clear()
+        got = _GATES[id(rules)] = (rules, _institution_words(rules), _last_letters(rules.institution_before))
+    return got[1], got[2]
 
 
 def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> tuple[list[_Match], set[str], set[str]]:
@@ -165,11 +180,12 @@ def scan(gz: Gazetteer, art: Prepared, hits: Iterable[GeoHit] | None = None) -> 
         if dl_start <= start < dl_end:
             continue  # the dateline is read on its own
         add((start, end, key, e, "body" if start >= lead_end else "lead" if start >= title_end else "title"))
-    if found and not seen.isdisjoint(_institution_words(gz.people)):  # a university named after its town
+    if found:
         rules = gz.people
-        letters = _last_letters(rules.institution_before)
-        found = [m for m in found
-                 if m[3].kind not in _PLACE_KINDS or not _institution(full, m[0], m[1], rules, letters)]
+        words, letters = _institution_gate(rules)
+        if not seen.isdisjoint(words):  # a university named after its town
+            found = [m for m in found
+                     if m[3].kind not in _PLACE_KINDS or not _institution(full, m[0], m[1], rules, letters)]
     return found, seen, lower_seen
 
 
