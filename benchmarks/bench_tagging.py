@@ -5,10 +5,11 @@ sentence or two, as feeds carry), and the tagger's load time.
 
 The articles are built from sentences written here (no eval data needed), so anyone can run it.
 Runs in one process on one core; prints figures and the ratio to the issue's floor (5,000 articles/s,
-build < 1 s). `--processes K` tags the 600-word set again in K fresh processes and prints the median and
-range of their rates: from one process to the next (memory layout, hash seed) the figure moves by up to
-±15% on a shared VM, more than many changes it is used to judge. Each set is also tagged without the trained topic model (lexicon, countries, language and
-sections only), so the model's share of the time shows. A benchmark never fails a test run: it only prints.
+build < 1 s). Each set is also tagged without the trained topic model (lexicon, countries, language and
+sections only), so the model's share of the time shows. `--processes K` tags the 600-word set again in K
+fresh processes and prints the median and range of their rates: from one process to the next (memory
+layout, hash seed) the figure moves by up to ±15% on a shared VM, more than many changes it judges.
+A benchmark never fails a test run: it only prints.
 """
 
 from __future__ import annotations

@@ -64,9 +64,13 @@ _ENTRY_KEYS = ("title", "title_detail", "id", "link", "summary", "summary_detail
                "authors", "author", "tags", "media_content", "media_thumbnail", "enclosures", "links")
 # Constructs feedparser reads its own way (see the module docstring and benchmarks/feed_agreement.md), each
 # with the bytes it cannot be without (a substring test first: one pattern over the whole document cost 3x)
-_FEEDPARSER_ONLY = ((b"xhtml", re.compile(rb"type=[\"']xhtml[\"']")), (b":updated", re.compile(rb"<(?:atom|a|dcterms):updated[\s>]")),
-                    (b":modified", re.compile(rb"<(?:atom|a|dcterms):modified[\s>]")),
-                    *((b"<" + n, re.compile(rb"<" + n + rb">\s*<[A-Za-z]")) for n in (b"description", b"summary", b"content:encoded")))
+_FEEDPARSER_ONLY = (
+    (b"xhtml", re.compile(rb"type=[\"']xhtml[\"']")),
+    (b":updated", re.compile(rb"<(?:atom|a|dcterms):updated[\s>]")),
+    (b":modified", re.compile(rb"<(?:atom|a|dcterms):modified[\s>]")),
+    *((b"<" + name, re.compile(rb"<" + name + rb">\s*<[A-Za-z]"))
+      for name in (b"description", b"summary", b"content:encoded")),
+)
 _ELEMENT = {name: re.compile(rb"<" + name + rb"(\s[^>]*)?/?>") for name in (b"title", b"summary", b"content")}
 _NOT_A_NAME = re.compile(r"\d{4}-\d\d-\d\d|[a-z]+://")
 _DECLARED = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
@@ -276,6 +280,10 @@ def _permalink(base_url: str, guid: str) -> str:
     return str(make_safe_absolute_uri(base, guid))
 
 
+def _feedparser_only(body: bytes) -> bool:
+    return any(needle in body and pattern.search(body) for needle, pattern in _FEEDPARSER_ONLY)
+
+
 def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = True,
                base_url: str = "") -> FPDict | None:
     """feedparser's result shape ({"entries", "feed", "version", "bozo"}) or None: use feedparser.
@@ -284,7 +292,7 @@ def fast_parse(body: bytes, content_type: str | None = None, *, guarded: bool = 
     """
     if not _START.match(body):
         return None
-    if guarded and (b"<!DOCTYPE" in body[:4096].upper() or any(k in body and p.search(body) for k, p in _FEEDPARSER_ONLY)):
+    if guarded and (b"<!DOCTYPE" in body[:4096].upper() or _feedparser_only(body)):
         return None
     declared = _DECLARED.match(body)
     if guarded and not _utf8(body, declared.group(1) if declared else b"utf-8"):
